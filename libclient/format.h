@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * format.h -- the SIMD R Drive entry format (DESIGN.md section 2).
+ *
+ * Entry = [zero pad][payload][key_hash u64 LE][prev u64 LE][crc u32 LE].
+ * The pad makes every payload 64-byte aligned; a tombstone is one 0x00 byte
+ * at prev with no pad. Everything here is pure computation on bytes.
+ */
+#ifndef SRD_FORMAT_H
+#define SRD_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srd/srd.h"
+
+#define SRDI_TRAILER_SIZE 20u
+#define SRDI_ALIGN 64u
+#define SRDI_TOMBSTONE_CRC 0xd202ef8du
+
+/* The decoded shape of one entry. Offsets are file offsets. */
+typedef struct srdi_entry {
+    uint64_t start;    /* == prev: where the entry (its pad) begins */
+    uint64_t payload;  /* first payload byte */
+    uint64_t len;      /* payload length (1 for a tombstone) */
+    uint64_t end;      /* just past the trailer */
+    uint64_t key_hash;
+    uint32_t crc;      /* stored checksum */
+    bool tombstone;
+} srdi_entry;
+
+/* Pad bytes needed before a payload appended at prev. */
+static inline uint64_t srdi_format_pad(uint64_t prev)
+{
+    return (SRDI_ALIGN - prev % SRDI_ALIGN) & (SRDI_ALIGN - 1);
+}
+
+/* CRC-32/IEEE, chainable: crc = srdi_crc32(crc, p, n), starting from 0. */
+uint32_t srdi_crc32(uint32_t crc, const void *p, size_t n);
+
+/* XXH3-64, seed 0. */
+uint64_t srdi_hash(const void *p, size_t n);
+
+/* SRD_EINVAL unless the value can be stored (non-empty, not exactly 0x00). */
+srd_err srdi_format_check_value(const void *p, size_t len);
+
+/* Little-endian trailer encode/decode. */
+void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
+                             uint64_t prev, uint32_t crc);
+void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
+                             uint64_t *key_hash, uint64_t *prev, uint32_t *crc);
+
+/*
+ * Decode the entry that ends at end, given its trailer bytes and a way to see
+ * the bytes between prev and the payload (pad, or the tombstone byte):
+ * `head` must hold the bytes [prev, min(prev + 64, end - 20)).
+ * Structural checks only (no CRC): prev < end - 20, zero pad, length >= 1,
+ * the one-byte-at-prev tombstone form. Returns false when not an entry.
+ */
+bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
+                        const uint8_t *head, size_t head_len, srdi_entry *e);
+
+/* Bytes an entry with a len-byte payload takes when appended at prev. */
+static inline uint64_t srdi_format_entry_size(uint64_t prev, uint64_t len)
+{
+    return srdi_format_pad(prev) + len + SRDI_TRAILER_SIZE;
+}
+
+#endif

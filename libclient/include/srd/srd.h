@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srd.h -- the whole public C API of libsrdclient.
+ *
+ * A store is one append-only file in the SIMD R Drive format. This header is
+ * the only API: anything not declared here is internal and may change.
+ * Every function returns an srd_err (SRD_OK == 0) and hands results back
+ * through out-parameters; errno is never used as a side channel.
+ *
+ * Thread safety: one srd_store handle may be shared by any number of threads.
+ * Reads (get, exists, get_many, iteration) are lock-free against each other
+ * and against writers. Writes from many threads are serialized internally.
+ */
+#ifndef SRD_SRD_H
+#define SRD_SRD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SRD_API __attribute__((visibility("default")))
+#else
+#define SRD_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The one error table. XX(name, value, message). SRD_OK is 0 and is not in
+ * the table. OS failures that have no better code are reported as
+ * (SRD_ESYSERR | errno); srd_strerror() renders them with strerror().
+ */
+#define SRD_ERRNO_MAP(XX)                                                     \
+    XX(EINVAL, 1, "invalid argument")                                         \
+    XX(ENOMEM, 2, "out of memory")                                            \
+    XX(ENOTFOUND, 3, "key not found")                                         \
+    XX(EBUSY, 4, "store is locked by another writer")                         \
+    XX(ECORRUPT, 5, "store file is corrupt: no valid entry chain")            \
+    XX(ECHECKSUM, 6, "checksum mismatch")                                     \
+    XX(EIO, 7, "input/output error")                                          \
+    XX(ENOSPC, 8, "no space left on device")                                  \
+    XX(ETOOBIG, 9, "value or message too large")                              \
+    XX(EREADONLY, 10, "store handle is read-only")                            \
+    XX(ENOENT, 11, "store file does not exist")                               \
+    XX(EEXIST, 12, "already exists")                                          \
+    XX(EFAILED, 13, "writer failed earlier; reopen the store")                \
+    XX(ECANCELED, 14, "operation aborted by the caller")                      \
+    XX(EPROTO, 15, "protocol error")                                          \
+    XX(EVERSION, 16, "protocol version mismatch")                             \
+    XX(EPERM, 17, "permission denied")                                        \
+    XX(EUNREACHABLE, 18, "store daemon unreachable")                          \
+    XX(ETIMEDOUT, 19, "timed out")                                            \
+    XX(ESTATE, 20, "operation not valid in this state")
+
+typedef enum srd_err {
+    SRD_OK = 0,
+#define SRD_ERR_ENUM_(name, val, msg) SRD_##name = (val),
+    SRD_ERRNO_MAP(SRD_ERR_ENUM_)
+#undef SRD_ERR_ENUM_
+    SRD_ESYSERR = 0x10000000 /* OR-ed with an errno value */
+} srd_err;
+
+/* A human-readable message for any srd_err; never NULL ("Unknown error #n"
+ * for codes outside the table). The string is static; do not free it. */
+SRD_API const char *srd_strerror(srd_err err);
+
+/* The symbolic name ("SRD_ENOTFOUND", "SRD_ESYSERR"...); never NULL. */
+SRD_API const char *srd_errname(srd_err err);
+
+/* ------------------------------------------------------------------------ */
+/* Opening and closing                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* An open store. Opaque; one srd_open() pairs with one srd_close(). */
+typedef struct srd_store srd_store;
+
+/* Durability of acknowledged writes (DESIGN.md section 4). */
+typedef enum srd_sync_mode {
+    SRD_SYNC_ALWAYS = 0,   /* fdatasync before a write returns (group commit) */
+    SRD_SYNC_INTERVAL = 1, /* a background thread syncs every sync_interval_ms */
+    SRD_SYNC_NEVER = 2     /* leave it to the OS; survives a process crash only */
+} srd_sync_mode;
+
+/* srd_options.flags */
+#define SRD_OPEN_CREATE 0x1u   /* create the file if it does not exist */
+#define SRD_OPEN_READONLY 0x2u /* no writer: no lock taken, writes fail */
+#define SRD_OPEN_REPAIR 0x4u   /* open even when no valid chain exists: the
+                                  unreadable bytes are saved to
+                                  "<path>.cut-<offset>" and then cut off */
+
+typedef struct srd_options {
+    unsigned flags;               /* SRD_OPEN_* */
+    srd_sync_mode sync;           /* default SRD_SYNC_ALWAYS */
+    unsigned sync_interval_ms;    /* for SRD_SYNC_INTERVAL; default 100 */
+} srd_options;
+
+/* Fill *opts with the defaults: SRD_OPEN_CREATE, SRD_SYNC_ALWAYS, 100 ms. */
+SRD_API void srd_options_init(srd_options *opts);
+
+/*
+ * Open the store file at path in embedded mode (this process is the writer,
+ * unless SRD_OPEN_READONLY). opts may be NULL for the defaults.
+ *
+ * Opening recovers the last valid tail in time linear in the file size: the
+ * entry chain must walk back to offset 0 and the tail entry's CRC must
+ * match. A writer cuts bytes past the valid tail (a torn write); a reader
+ * ignores them. A non-empty file with no valid chain is refused with
+ * SRD_ECORRUPT and left untouched unless SRD_OPEN_REPAIR is given.
+ *
+ * Errors: SRD_EINVAL (NULL path/out, unknown flag or sync mode),
+ * SRD_ENOENT (missing file without SRD_OPEN_CREATE), SRD_EBUSY (another
+ * writer holds the store), SRD_ECORRUPT, SRD_ENOMEM, SRD_ESYSERR|errno.
+ * On success *out owns the handle; release it with srd_close().
+ */
+SRD_API srd_err srd_open(const char *path, const srd_options *opts,
+                         srd_store **out);
+
+/*
+ * Close the handle: a writer syncs (except in SRD_SYNC_NEVER) and releases
+ * its lock. Every view obtained from the handle becomes invalid. All other
+ * calls on the handle must have returned. srd_close(NULL) does nothing.
+ */
+SRD_API srd_err srd_close(srd_store *st);
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A caller-owned byte range (keys and values passed in). */
+typedef struct srd_val {
+    const void *ptr;
+    size_t len;
+} srd_val;
+
+/*
+ * A zero-copy view of a stored value, pointing into the read-only mapping
+ * of the store file. data is 64-byte aligned. The bytes are borrowed: never
+ * write or free them. They stay valid and unchanged until srd_view_release()
+ * or srd_close(), across later writes and compactions (DESIGN.md
+ * invariant 6). _map is internal.
+ */
+typedef struct srd_view {
+    const uint8_t *data;
+    size_t len;
+    uint64_t key_hash; /* XXH3-64 of the key */
+    uint64_t offset;   /* file offset of the payload */
+    void *_map;        /* internal: keeps the mapping alive */
+} srd_view;
+
+/* Release a view (idempotent: the view is zeroed). NULL does nothing. */
+SRD_API void srd_view_release(srd_view *view);
+
+/* XXH3-64 (seed 0) of a key: the key hash the format stores. */
+SRD_API uint64_t srd_key_hash(const void *key, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Writes                                                                    */
+/* ------------------------------------------------------------------------ */
+/*
+ * Value rules (the format's limits): an empty value and the exact one-byte
+ * value 0x00 cannot be stored (SRD_EINVAL); two or more zero bytes are an
+ * ordinary value. Keys may be empty. key.ptr may be NULL only if len is 0.
+ * Two keys with the same 64-bit hash are the same key.
+ *
+ * A write returns after the entry is in the file at the configured
+ * durability and visible to every reader of this handle. On any error the
+ * file is exactly as before the call. After an fdatasync failure the handle
+ * refuses further writes with SRD_EFAILED (the data that sync covered is
+ * treated as lost; see docs/ARCHITECTURE.md).
+ */
+
+/* Store value under key, replacing any previous value. */
+SRD_API srd_err srd_put(srd_store *st, srd_val key, srd_val value);
+
+/* Store n pairs atomically: all or nothing, also across a crash. Any
+ * invalid value rejects the whole batch with SRD_EINVAL (nothing written).
+ * Later pairs win over earlier ones with the same key. */
+SRD_API srd_err srd_put_batch(srd_store *st, const srd_val *keys,
+                              const srd_val *values, size_t n);
+
+/* Delete key: writes a tombstone. Deleting an absent key writes nothing
+ * and returns SRD_OK. *existed (may be NULL) tells which it was. */
+SRD_API srd_err srd_delete(srd_store *st, srd_val key, bool *existed);
+
+/* Delete n keys atomically (one group of tombstones; absent keys are
+ * skipped). *deleted (may be NULL) receives how many were present. */
+SRD_API srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
+                                 size_t *deleted);
+
+/*
+ * Pull stream: the value is read from read_fn until it reports 0 bytes.
+ * read_fn fills buf with up to cap bytes and sets *n; returning non-zero
+ * aborts the write (srd_put_stream then returns SRD_ECANCELED, or that
+ * code if it is an srd_err). The CRC is computed as bytes arrive; value
+ * size is limited only by disk. Other writers of this handle wait until
+ * the stream ends. If the call fails, nothing of the value remains.
+ */
+typedef int (*srd_read_fn)(void *ctx, void *buf, size_t cap, size_t *n);
+SRD_API srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
+                               void *ctx);
+
+/* Push stream: begin, write chunks, then commit or abort. The handle's
+ * other writers wait until commit/abort. Exactly one of commit/abort must
+ * be called; both free the stream. A failed write leaves the stream
+ * aborted: call srd_stream_abort() to free it. */
+typedef struct srd_stream srd_stream;
+SRD_API srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out);
+SRD_API srd_err srd_stream_write(srd_stream *s, const void *data, size_t len);
+SRD_API srd_err srd_stream_commit(srd_stream *s);
+SRD_API void srd_stream_abort(srd_stream *s);
+
+/* ------------------------------------------------------------------------ */
+/* Reads (lock-free; never block on writers)                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Look key up. On SRD_OK *view is a zero-copy view (release it with
+ * srd_view_release). SRD_ENOTFOUND when absent (view zeroed). */
+SRD_API srd_err srd_get(srd_store *st, srd_val key, srd_view *view);
+
+/* Same, by key hash. */
+SRD_API srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view);
+
+/* Copy the value into buf. *len receives the value's full length even when
+ * cap is too small, in which case SRD_ETOOBIG is returned and buf is left
+ * untouched (call again with a bigger buffer). */
+SRD_API srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
+                             size_t *len);
+
+/* Look up n keys at once, overlapping their memory misses. views[i] is a
+ * view or zeroed (data == NULL) when keys[i] is absent. Returns SRD_OK even
+ * when some keys are absent; *found (may be NULL) counts the present ones.
+ * Release each present view. */
+SRD_API srd_err srd_get_many(srd_store *st, const srd_val *keys, size_t n,
+                             srd_view *views, size_t *found);
+
+/* Same, by hashes. */
+SRD_API srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes,
+                                  size_t n, srd_view *views, size_t *found);
+
+/* *exists is whether key has a live value. */
+SRD_API srd_err srd_exists(srd_store *st, srd_val key, bool *exists);
+SRD_API srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists);
+
+/* Everything known about the live entry of key (reads its trailer). */
+typedef struct srd_entry_meta {
+    uint64_t key_hash;
+    uint64_t payload_offset; /* file offset of the first payload byte */
+    uint64_t len;            /* payload length */
+    uint64_t entry_end;      /* file offset just past the trailer */
+    uint64_t prev_offset;    /* the trailer's back pointer */
+    uint32_t checksum;       /* stored CRC-32/IEEE */
+    bool checksum_valid;     /* recomputed CRC equals the stored one */
+} srd_entry_meta;
+SRD_API srd_err srd_meta(srd_store *st, srd_val key, srd_entry_meta *meta);
+
+/* A read stream over one value, for copying large values out in chunks. */
+typedef struct srd_read_stream srd_read_stream;
+SRD_API srd_err srd_read_stream_open(srd_store *st, srd_val key,
+                                     srd_read_stream **out);
+/* Copies up to cap bytes into buf; *n == 0 at the end of the value. */
+SRD_API srd_err srd_read_stream_read(srd_read_stream *rs, void *buf,
+                                     size_t cap, size_t *n);
+SRD_API void srd_read_stream_close(srd_read_stream *rs);
+
+/* Iterate over live entries in file order (oldest first), over a snapshot
+ * taken by srd_iter_open. srd_iter_next returns SRD_ENOTFOUND at the end.
+ * Each view must be released. */
+typedef struct srd_iter srd_iter;
+SRD_API srd_err srd_iter_open(srd_store *st, srd_iter **out);
+SRD_API srd_err srd_iter_next(srd_iter *it, srd_view *view);
+SRD_API void srd_iter_close(srd_iter *it);
+
+/* ------------------------------------------------------------------------ */
+/* Store state and maintenance                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct srd_info {
+    uint64_t live_keys;    /* keys with a live value (deleted keys excluded) */
+    uint64_t entries;      /* entries in the chain, tombstones included */
+    uint64_t tail;         /* committed tail: end of the last valid entry */
+    uint64_t file_size;    /* bytes in the file (may exceed tail if torn) */
+    uint64_t live_bytes;   /* payload bytes of live values */
+    uint64_t dead_bytes;   /* tail minus what compaction would keep */
+    uint64_t index_bytes;  /* memory used by the in-process index */
+    bool readonly;
+} srd_info;
+SRD_API srd_err srd_get_info(srd_store *st, srd_info *info);
+
+/* Convenience accessors over srd_get_info. */
+SRD_API srd_err srd_count(srd_store *st, uint64_t *live_keys);
+SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
+
+/* Re-read entries appended by another process since open (read-only
+ * handles; a writer handle is always current). *added may be NULL. */
+SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
+
+/* Walk the whole chain and check every entry's structure and CRC.
+ * progress (may be NULL) is called with (bytes checked, tail) now and then;
+ * returning non-zero stops the walk (SRD_ECANCELED). */
+typedef struct srd_verify_report {
+    uint64_t entries;          /* entries checked */
+    uint64_t bad_entries;      /* entries whose CRC does not match */
+    uint64_t first_bad_offset; /* lowest payload offset of a bad entry */
+    uint64_t bytes;            /* bytes covered (== tail) */
+} srd_verify_report;
+typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* SRD_OK when every entry is good, SRD_ECHECKSUM when report->bad_entries
+ * is non-zero, SRD_ECORRUPT when the chain itself is broken. */
+SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
+                           srd_progress_fn progress, void *ctx);
+
+/* Flush everything written so far to stable storage (any sync mode). */
+SRD_API srd_err srd_sync(srd_store *st);
+
+/*
+ * Offline compaction (embedded writer): copy the live entries, in file
+ * order, into "<path>.compact" created exclusively (a stale one from a
+ * crash is deleted, never reused), fsync it, rename it over the store and
+ * fsync the directory. Views taken before stay valid (they keep the old
+ * mapping alive). *reclaimed (may be NULL) receives the bytes saved.
+ */
+SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
+
+/* The path the handle was opened with (owned by the handle). */
+SRD_API const char *srd_path(const srd_store *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SRD_SRD_H */

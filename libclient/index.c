@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index.c -- the lock-free key hash -> location table (see index.h).
+ *
+ * Capacity is any number (not a power of two): the home slot of a hash is
+ * (hash * cap) >> 64, so the table can grow by 1.5x and keep 16 bytes per
+ * slot at 62-80% load, i.e. 20-26 bytes per key. Used slots (tombstones
+ * included) above 80% trigger a rebuild into a new table, published with a
+ * release store; the old table is retired through EBR. Publication order
+ * inside a slot: hash first, then loc with release, so a reader that sees a
+ * non-zero loc (acquire) sees the right hash.
+ */
+#include "srd_features.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "index.h"
+
+typedef struct idx_slot {
+    _Atomic uint64_t hash;
+    _Atomic uint64_t loc; /* 0: empty */
+} idx_slot;
+
+typedef struct idx_table {
+    uint64_t cap;
+    idx_slot slots[];
+} idx_table;
+
+struct srdi_index {
+    _Atomic(idx_table *) table;
+    uint64_t used;      /* non-empty slots, tombstones included */
+    uint64_t live;      /* slots holding a live value */
+    srdi_ebr_list *retired;
+};
+
+#define IDX_MIN_CAP 64u
+
+/* ---- locations -------------------------------------------------------- */
+
+uint64_t srdi_loc_value(uint64_t payload, uint64_t len, uint64_t end)
+{
+    if (len <= SRDI_LOC_MAXLEN && payload % 64 == 0 &&
+        payload / 64 < (1ull << 42))
+        return (payload / 64) | (len << 42);
+    return SRDI_LOC_LARGE | end;
+}
+
+uint64_t srdi_loc_tomb(uint64_t start)
+{
+    return SRDI_LOC_TOMB | start;
+}
+
+uint64_t srdi_loc_pos(uint64_t loc)
+{
+    if (loc & SRDI_LOC_TOMB)
+        return loc & ~SRDI_LOC_TOMB;
+    if (loc & SRDI_LOC_LARGE)
+        return (loc & ~SRDI_LOC_LARGE) - 1; /* inside the trailer */
+    return (loc & ((1ull << 42) - 1)) * 64;
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+static inline uint64_t idx_home(uint64_t hash, uint64_t cap)
+{
+    return (uint64_t)(((unsigned __int128)hash * cap) >> 64);
+}
+
+static idx_table *idx_table_new(uint64_t cap)
+{
+    if (cap < IDX_MIN_CAP)
+        cap = IDX_MIN_CAP;
+    idx_table *t = calloc(1, sizeof *t + cap * sizeof(idx_slot));
+    if (t)
+        t->cap = cap;
+    return t;
+}
+
+static void idx_table_free(void *p)
+{
+    free(p);
+}
+
+/* Slot of hash in t: its own slot if present, else the empty slot where
+ * it would go. The table always has an empty slot (load < 100%). */
+static idx_slot *idx_find(idx_table *t, uint64_t hash)
+{
+    uint64_t i = idx_home(hash, t->cap);
+    for (;;) {
+        idx_slot *s = &t->slots[i];
+        uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
+        if (loc == 0 ||
+            atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+            return s;
+        if (++i == t->cap)
+            i = 0;
+    }
+}
+
+srd_err srdi_index_create(size_t expected, srdi_index **out)
+{
+    srdi_index *idx = calloc(1, sizeof *idx);
+    idx_table *t = idx_table_new((uint64_t)expected * 3 / 2 + 1);
+    if (!idx || !t) {
+        free(idx);
+        free(t);
+        return SRD_ENOMEM;
+    }
+    atomic_init(&idx->table, t);
+    *out = idx;
+    return SRD_OK;
+}
+
+void srdi_index_destroy(srdi_index *idx)
+{
+    if (!idx)
+        return;
+    srdi_ebr_drain(&idx->retired);
+    free(atomic_load(&idx->table));
+    free(idx);
+}
+
+uint64_t srdi_index_lookup(const srdi_index *idx, uint64_t hash)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_acquire);
+    uint64_t i = idx_home(hash, t->cap);
+    for (;;) {
+        idx_slot *s = &t->slots[i];
+        uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
+        if (loc == 0)
+            return 0;
+        if (atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+            return loc;
+        if (++i == t->cap)
+            i = 0;
+    }
+}
+
+void srdi_index_prefetch(const srdi_index *idx, uint64_t hash)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_acquire);
+    __builtin_prefetch(&t->slots[idx_home(hash, t->cap)]);
+}
+
+/* Rebuild into a table 1.5x the used slots. Tombstones are kept: an older
+ * update may still arrive (group commit, replayed pub/sub) and must not
+ * resurrect a deleted key. Compaction starts a fresh index without them. */
+static srd_err idx_grow(srdi_index *idx)
+{
+    idx_table *old = atomic_load_explicit(&idx->table, memory_order_relaxed);
+    idx_table *t = idx_table_new(idx->used + idx->used / 2 + IDX_MIN_CAP);
+    if (!t)
+        return SRD_ENOMEM;
+    for (uint64_t i = 0; i < old->cap; i++) {
+        uint64_t loc = atomic_load_explicit(&old->slots[i].loc,
+                                            memory_order_relaxed);
+        if (loc == 0)
+            continue;
+        uint64_t h = atomic_load_explicit(&old->slots[i].hash,
+                                          memory_order_relaxed);
+        idx_slot *s = idx_find(t, h);
+        atomic_store_explicit(&s->hash, h, memory_order_relaxed);
+        atomic_store_explicit(&s->loc, loc, memory_order_relaxed);
+    }
+    atomic_store_explicit(&idx->table, t, memory_order_seq_cst);
+    srdi_ebr_retire(&idx->retired, old, idx_table_free);
+    return SRD_OK;
+}
+
+srd_err srdi_index_apply(srdi_index *idx, uint64_t hash, uint64_t loc,
+                         uint64_t *old, bool *applied)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_relaxed);
+    idx_slot *s = idx_find(t, hash);
+    uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    *old = cur;
+    *applied = false;
+    if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
+        return SRD_OK; /* what we hold is as new or newer */
+    if (cur == 0) {
+        if ((idx->used + 1) * 5 > t->cap * 4) {
+            srd_err rc = idx_grow(idx);
+            if (rc != SRD_OK)
+                return rc;
+            t = atomic_load_explicit(&idx->table, memory_order_relaxed);
+            s = idx_find(t, hash);
+        }
+        idx->used++;
+        atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->loc, loc, memory_order_release);
+    idx->live += (uint64_t)srdi_loc_is_live(loc) - (uint64_t)srdi_loc_is_live(cur);
+    *applied = true;
+    return SRD_OK;
+}
+
+uint64_t srdi_index_live(const srdi_index *idx)
+{
+    return idx->live;
+}
+
+size_t srdi_index_memory(const srdi_index *idx)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_relaxed);
+    return sizeof *idx + sizeof *t + (size_t)t->cap * sizeof(idx_slot);
+}
+
+int srdi_index_each(const srdi_index *idx, srdi_index_fn fn, void *ctx)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_acquire);
+    for (uint64_t i = 0; i < t->cap; i++) {
+        uint64_t loc = atomic_load_explicit(&t->slots[i].loc,
+                                            memory_order_acquire);
+        if (!srdi_loc_is_live(loc))
+            continue;
+        int rc = fn(ctx, atomic_load_explicit(&t->slots[i].hash,
+                                              memory_order_relaxed), loc);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void srdi_index_collect(srdi_index *idx)
+{
+    srdi_ebr_collect(&idx->retired);
+}

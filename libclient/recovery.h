@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recovery.h -- find the last valid tail of a store file and walk its chain.
+ *
+ * All file access here goes through pread into a block buffer, never the
+ * mapping, so a file that shrinks or lies cannot cause SIGBUS. The chain
+ * must walk back to `base` (0 for a whole file) with strictly decreasing
+ * offsets, zero pads and in-range lengths, and the tail entry's CRC must
+ * match. Time is linear in the bytes scanned (see recovery.c).
+ */
+#ifndef SRD_RECOVERY_H
+#define SRD_RECOVERY_H
+
+#include <stdint.h>
+
+#include "format.h"
+
+/* Called for each entry of the chain, newest first. Non-zero stops. */
+typedef int (*srdi_entry_fn)(void *ctx, const srdi_entry *e);
+
+/*
+ * Find the highest offset t in (base, size] such that the entry ending at t
+ * has a good CRC and the chain from t walks back to base; *tail = t, or
+ * base when only base qualifies. Returns SRD_ECORRUPT when base > 0 is not
+ * reachable from any candidate and size > base (the caller decides), and
+ * SRD_OK with *tail == base when nothing valid lies past base.
+ * *found_chain is false when the region holds bytes but no valid entry.
+ */
+srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
+                                uint64_t *tail);
+
+/* Walk the chain from tail down to base calling fn, newest first. Returns
+ * SRD_ECORRUPT if the chain breaks, or fn's non-zero value as
+ * SRD_ECANCELED. With check_crc, every entry's CRC is recomputed and a bad
+ * one is reported to fn with e->crc != computed (see srdi_walk_ctx). */
+srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
+                           srdi_entry_fn fn, void *ctx);
+
+/* CRC of file bytes [off, off + len) read through pread. */
+srd_err srdi_recovery_crc(int fd, uint64_t off, uint64_t len, uint32_t *crc);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_impl.h -- the srd_store handle, shared by store.c (open, reads,
+ * writes) and compact.c (offline compaction).
+ *
+ * Readers load `snap` (an {index, map} pair published atomically) inside
+ * an EBR section; everything a reader needs is reachable from it, so a
+ * compaction that swaps both at once is never seen half-done. Writers take
+ * turns under `mu`: an append runs under mu, its sync outside it (group
+ * commit), and its index update under mu again; `inflight` counts appends
+ * between those two steps. A stream or a compaction takes the writer
+ * exclusively (`busy`) once inflight is 0.
+ */
+#ifndef SRD_STORE_IMPL_H
+#define SRD_STORE_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "ebr.h"
+#include "index.h"
+#include "map.h"
+#include "writer.h"
+
+typedef struct st_snap {
+    srdi_index *idx;
+    srdi_map *map;   /* one reference held by the snap */
+    bool own_index;  /* free idx with the snap */
+} st_snap;
+
+struct srd_store {
+    char *path;
+    unsigned flags;
+    int ro_fd;                /* read-only handles: the store fd */
+    srdi_writer *w;           /* NULL for read-only handles */
+    _Atomic(st_snap *) snap;  /* what readers use */
+    pthread_mutex_t mu;       /* writer turns, index updates, stats */
+    pthread_cond_t cv;        /* busy/inflight changes */
+    bool busy;                /* a stream or compaction owns the writer */
+    unsigned inflight;        /* appended, index not yet updated */
+    srdi_ebr_list *retired;   /* old snaps waiting for readers (under mu) */
+    uint64_t entries;         /* chain entries (under mu) */
+    uint64_t live_bytes;      /* payload bytes of live values (under mu) */
+};
+
+/* Resolve a live loc against map into payload offset and length; false
+ * when it points outside the committed bytes (a corrupt file). */
+bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
+                        uint64_t *len);
+
+/* Take / release the writer exclusively (waits for in-flight appends). */
+void srdi_store_begin_exclusive(srd_store *st);
+void srdi_store_end_exclusive(srd_store *st);
+
+/* Apply entries appended by this process or found in the file to the
+ * index and stats (caller holds mu). */
+srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
+                         size_t n);
+
+/* Publish a new snap and retire the old one (caller holds mu). */
+void srdi_store_publish(srd_store *st, st_snap *next);
+
+/* Build {index, map} for fd whose valid tail is tail (recovery walk). */
+srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail, st_snap **out);
+void srdi_store_snap_free(void *p);
+
+#endif

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.c -- the single writer of a store file (see writer.h).
+ *
+ * Invariants:
+ *  1. Bytes past `tail` are never part of the store: a failed append is cut
+ *     back with ftruncate before the call returns; if even that fails the
+ *     writer is marked failed and refuses every later write.
+ *  2. A multi-entry unit is unreachable until complete: its first trailer
+ *     is written with prev = UINT64_MAX (no chain can pass through it) and
+ *     fixed by an 8-byte pwrite once every byte of the unit is written; in
+ *     SRD_SYNC_ALWAYS an fdatasync separates the two, so a power loss cannot
+ *     persist the fix without the unit.
+ *  3. After an fdatasync failure the data it covered is treated as lost:
+ *     the writer is failed (no retry that could falsely succeed, since
+ *     Linux reports a writeback error only once).
+ */
+#include "srd_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "writer.h"
+
+struct srdi_writer {
+    int lock_fd;
+    int fd;
+    _Atomic uint64_t tail;      /* end of the last complete entry */
+    srd_sync_mode mode;
+    unsigned interval_ms;
+    _Atomic bool failed;        /* see invariant 3 */
+    pthread_mutex_t sync_mu;    /* group commit: one fdatasync at a time */
+    uint64_t synced;            /* under sync_mu: durable up to here */
+    uint8_t *scratch;           /* staging for small entries */
+    size_t scratch_cap;
+    bool ticker_running;        /* SRD_SYNC_INTERVAL background thread */
+    bool ticker_stop;
+    pthread_t ticker;
+    pthread_mutex_t ticker_mu;
+    pthread_cond_t ticker_cv;
+};
+
+/* Values up to this size are copied into the staging buffer; larger ones
+ * are written straight from the caller's memory. */
+#define WR_COPY_MAX 4096u
+#define WR_STREAM_BUF (1u << 20)
+
+static const uint8_t wr_zeros[SRDI_ALIGN];
+
+/* ---- system calls (replaceable for fault injection) -------------------- */
+
+static const srdi_sys wr_default_sys = {pwritev, pwrite, fdatasync, ftruncate};
+static const srdi_sys *wr_sys = &wr_default_sys;
+
+void srdi_writer_set_sys(const srdi_sys *sys)
+{
+    wr_sys = sys ? sys : &wr_default_sys;
+}
+
+static srd_err wr_errno(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        return SRD_ENOSPC;
+    case EIO:
+        return SRD_EIO;
+    case ENOMEM:
+        return SRD_ENOMEM;
+    default:
+        return (srd_err)(SRD_ESYSERR | e);
+    }
+}
+
+/* Write all of iov at off, resuming after short writes and EINTR. */
+static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+    while (n > 0) {
+        int chunk = n < IOV_MAX ? n : IOV_MAX;
+        ssize_t k = wr_sys->pwritev(fd, iov, chunk, (off_t)off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return wr_errno(errno);
+        }
+        if (k == 0)
+            return SRD_EIO;
+        off += (uint64_t)k;
+        while (n > 0 && (size_t)k >= iov->iov_len) {
+            k -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
+    }
+    return SRD_OK;
+}
+
+static srd_err wr_pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+    struct iovec iov = {(void *)p, len};
+    return wr_pwritev_all(fd, &iov, 1, off);
+}
+
+static srd_err wr_datasync(srdi_writer *w)
+{
+    while (wr_sys->fdatasync(w->fd) != 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        atomic_store(&w->failed, true);
+        return wr_errno(e);
+    }
+    return SRD_OK;
+}
+
+/* Cut the file back to tail after a failed append (invariant 1). */
+static void wr_cut(srdi_writer *w, uint64_t tail)
+{
+    while (wr_sys->ftruncate(w->fd, (off_t)tail) != 0) {
+        if (errno != EINTR) {
+            atomic_store(&w->failed, true);
+            return;
+        }
+    }
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+srd_err srdi_writer_fsync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return SRD_ENOMEM;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        strcpy(dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (dfd < 0)
+        return wr_errno(errno);
+    int rc = fsync(dfd);
+    int e = errno;
+    close(dfd);
+    return rc == 0 ? SRD_OK : wr_errno(e);
+}
+
+srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
+                         int *fd_out)
+{
+    size_t n = strlen(path);
+    char *lpath = malloc(n + sizeof ".lock");
+    if (!lpath)
+        return SRD_ENOMEM;
+    memcpy(lpath, path, n);
+    memcpy(lpath + n, ".lock", sizeof ".lock");
+    struct stat st;
+    if (!create && stat(path, &st) != 0) {
+        int e = errno;
+        free(lpath);
+        return e == ENOENT ? SRD_ENOENT : wr_errno(e);
+    }
+    int lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(lpath);
+    if (lfd < 0)
+        return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+    if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(lfd);
+        return e == EWOULDBLOCK ? SRD_EBUSY : wr_errno(e);
+    }
+    bool existed = stat(path, &st) == 0;
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0) {
+        int e = errno;
+        close(lfd);
+        return e == ENOENT ? SRD_ENOENT : wr_errno(e);
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        close(lfd);
+        return SRD_EINVAL;
+    }
+    if (!existed) {
+        srd_err rc = srdi_writer_fsync_dir(path);
+        if (rc != SRD_OK) {
+            close(fd);
+            close(lfd);
+            return rc;
+        }
+    }
+    *lock_fd = lfd;
+    *fd_out = fd;
+    return SRD_OK;
+}
+
+/* SRD_SYNC_INTERVAL: sync in the background every interval_ms. */
+static void *wr_ticker_main(void *arg)
+{
+    srdi_writer *w = arg;
+    pthread_mutex_lock(&w->ticker_mu);
+    while (!w->ticker_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)w->interval_ms * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&w->ticker_cv, &w->ticker_mu, &ts);
+        if (w->ticker_stop)
+            break;
+        pthread_mutex_unlock(&w->ticker_mu);
+        srdi_writer_sync(w);
+        pthread_mutex_lock(&w->ticker_mu);
+    }
+    pthread_mutex_unlock(&w->ticker_mu);
+    return NULL;
+}
+
+srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
+                          srd_sync_mode mode, unsigned interval_ms,
+                          srdi_writer **out)
+{
+    srdi_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        close(fd);
+        close(lock_fd);
+        return SRD_ENOMEM;
+    }
+    w->lock_fd = lock_fd;
+    w->fd = fd;
+    atomic_init(&w->tail, tail);
+    atomic_init(&w->failed, false);
+    w->mode = mode;
+    w->interval_ms = interval_ms ? interval_ms : 100;
+    w->synced = tail;
+    pthread_mutex_init(&w->sync_mu, NULL);
+    pthread_mutex_init(&w->ticker_mu, NULL);
+    pthread_cond_init(&w->ticker_cv, NULL);
+    struct stat st;
+    srd_err rc = SRD_OK;
+    if (fstat(fd, &st) != 0)
+        rc = wr_errno(errno);
+    else if ((uint64_t)st.st_size > tail &&
+             wr_sys->ftruncate(fd, (off_t)tail) != 0)
+        rc = wr_errno(errno);
+    if (rc == SRD_OK && mode == SRD_SYNC_INTERVAL) {
+        if (pthread_create(&w->ticker, NULL, wr_ticker_main, w) != 0)
+            rc = SRD_ENOMEM;
+        else
+            w->ticker_running = true;
+    }
+    if (rc != SRD_OK) {
+        srdi_writer_stop(w);
+        return rc;
+    }
+    *out = w;
+    return SRD_OK;
+}
+
+srd_err srdi_writer_stop(srdi_writer *w)
+{
+    if (!w)
+        return SRD_OK;
+    if (w->ticker_running) {
+        pthread_mutex_lock(&w->ticker_mu);
+        w->ticker_stop = true;
+        pthread_cond_signal(&w->ticker_cv);
+        pthread_mutex_unlock(&w->ticker_mu);
+        pthread_join(w->ticker, NULL);
+    }
+    srd_err rc = SRD_OK;
+    if (w->mode != SRD_SYNC_NEVER && !atomic_load(&w->failed))
+        rc = srdi_writer_sync(w);
+    close(w->fd);
+    close(w->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&w->sync_mu);
+    pthread_mutex_destroy(&w->ticker_mu);
+    pthread_cond_destroy(&w->ticker_cv);
+    free(w->scratch);
+    free(w);
+    return rc;
+}
+
+uint64_t srdi_writer_tail(const srdi_writer *w)
+{
+    return atomic_load(&w->tail);
+}
+
+int srdi_writer_fd(const srdi_writer *w)
+{
+    return w->fd;
+}
+
+bool srdi_writer_failed(const srdi_writer *w)
+{
+    return atomic_load(&w->failed);
+}
+
+void srdi_writer_switch_file(srdi_writer *w, int new_fd, uint64_t new_tail)
+{
+    pthread_mutex_lock(&w->sync_mu);
+    close(w->fd);
+    w->fd = new_fd;
+    atomic_store(&w->tail, new_tail);
+    w->synced = new_tail;
+    pthread_mutex_unlock(&w->sync_mu);
+}
+
+/* ---- syncing ----------------------------------------------------------- */
+
+srd_err srdi_writer_sync(srdi_writer *w)
+{
+    pthread_mutex_lock(&w->sync_mu);
+    srd_err rc = SRD_EFAILED;
+    if (!atomic_load(&w->failed)) {
+        uint64_t target = atomic_load(&w->tail);
+        rc = wr_datasync(w);
+        if (rc == SRD_OK && target > w->synced)
+            w->synced = target;
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+    return rc;
+}
+
+srd_err srdi_writer_sync_to(srdi_writer *w, uint64_t end)
+{
+    if (w->mode != SRD_SYNC_ALWAYS)
+        return atomic_load(&w->failed) ? SRD_EFAILED : SRD_OK;
+    pthread_mutex_lock(&w->sync_mu);
+    srd_err rc = SRD_OK;
+    if (atomic_load(&w->failed)) {
+        rc = SRD_EFAILED;
+    } else if (w->synced < end) {
+        /* One fdatasync covers every append that finished before it. */
+        uint64_t target = atomic_load(&w->tail);
+        rc = wr_datasync(w);
+        if (rc == SRD_OK)
+            w->synced = target;
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+    return rc;
+}
+
+/* ---- appending entries -------------------------------------------------- */
+
+static bool wr_reserve_scratch(srdi_writer *w, size_t need)
+{
+    if (need <= w->scratch_cap)
+        return true;
+    size_t cap = need < 65536 ? 65536 : need + need / 2;
+    uint8_t *p = realloc(w->scratch, cap);
+    if (!p)
+        return false;
+    w->scratch = p;
+    w->scratch_cap = cap;
+    return true;
+}
+
+/* Lay the unit out: placed[], staging bytes needed and iovec count. */
+static void wr_plan(const srdi_op *ops, size_t n, uint64_t tail,
+                    srdi_entry *placed, size_t *scratch, size_t *niov)
+{
+    uint64_t prev = tail;
+    *scratch = 0;
+    *niov = 0;
+    for (size_t i = 0; i < n; i++) {
+        srdi_entry *e = &placed[i];
+        e->start = prev;
+        e->key_hash = ops[i].key_hash;
+        e->tombstone = ops[i].tombstone;
+        if (ops[i].tombstone) {
+            e->payload = prev;
+            e->len = 1;
+            e->crc = SRDI_TOMBSTONE_CRC;
+        } else {
+            e->payload = prev + srdi_format_pad(prev);
+            e->len = ops[i].len;
+            e->crc = srdi_crc32(0, ops[i].val, ops[i].len);
+        }
+        e->end = e->payload + e->len + SRDI_TRAILER_SIZE;
+        if (e->tombstone || e->len <= WR_COPY_MAX) {
+            *scratch += (size_t)(e->end - e->start);
+            *niov += 1;
+        } else {
+            *scratch += SRDI_TRAILER_SIZE;
+            *niov += 3;
+        }
+        prev = e->end;
+    }
+}
+
+/* Build iovecs: small entries are copied whole into the staging buffer
+ * (adjacent copies merge into one iovec), large payloads are referenced. */
+static int wr_build(srdi_writer *w, const srdi_op *ops, size_t n,
+                    const srdi_entry *placed, struct iovec *iov)
+{
+    uint8_t *s = w->scratch;
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const srdi_entry *e = &placed[i];
+        uint64_t prev = (i == 0 && n > 1) ? UINT64_MAX : e->start;
+        size_t pad = (size_t)(e->payload - e->start);
+        bool copy = e->tombstone || e->len <= WR_COPY_MAX;
+        uint8_t *seg = s;
+        if (copy) {
+            memset(s, 0, pad);
+            s += pad;
+            if (e->tombstone)
+                *s = 0;
+            else
+                memcpy(s, ops[i].val, (size_t)e->len);
+            s += e->len;
+        } else {
+            iov[k++] = (struct iovec){(void *)wr_zeros, pad};
+            iov[k++] = (struct iovec){(void *)ops[i].val, (size_t)e->len};
+            seg = s;
+        }
+        srdi_format_put_trailer(s, e->key_hash, prev, e->crc);
+        s += SRDI_TRAILER_SIZE;
+        if (k > 0 && (uint8_t *)iov[k - 1].iov_base + iov[k - 1].iov_len == seg)
+            iov[k - 1].iov_len += (size_t)(s - seg);
+        else
+            iov[k++] = (struct iovec){seg, (size_t)(s - seg)};
+    }
+    return k;
+}
+
+srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
+                           srdi_entry *placed)
+{
+    if (atomic_load(&w->failed))
+        return SRD_EFAILED;
+    if (n == 0)
+        return SRD_OK;
+    uint64_t tail = atomic_load(&w->tail);
+    size_t scratch, niov;
+    wr_plan(ops, n, tail, placed, &scratch, &niov);
+    struct iovec small[8];
+    struct iovec *iov = niov <= 8 ? small : malloc(niov * sizeof *iov);
+    if (!iov || !wr_reserve_scratch(w, scratch)) {
+        if (iov != small)
+            free(iov);
+        return SRD_ENOMEM;
+    }
+    int k = wr_build(w, ops, n, placed, iov);
+    srd_err rc = wr_pwritev_all(w->fd, iov, k, tail);
+    if (iov != small)
+        free(iov);
+    if (rc == SRD_OK && n > 1) {
+        /* Invariant 2: make the unit reachable only now. */
+        if (w->mode == SRD_SYNC_ALWAYS)
+            rc = wr_datasync(w);
+        uint8_t tr[SRDI_TRAILER_SIZE];
+        srdi_format_put_trailer(tr, placed[0].key_hash, placed[0].start,
+                                placed[0].crc);
+        if (rc == SRD_OK)
+            rc = wr_pwrite_all(w->fd, tr + 8, 8,
+                               placed[0].end - SRDI_TRAILER_SIZE + 8);
+    }
+    if (rc != SRD_OK) {
+        wr_cut(w, tail);
+        return rc;
+    }
+    atomic_store(&w->tail, placed[n - 1].end);
+    return SRD_OK;
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+struct srdi_wstream {
+    srdi_writer *w;
+    uint64_t key_hash;
+    uint64_t start;    /* the tail when the stream began (its prev) */
+    uint64_t payload;  /* first payload byte */
+    uint64_t flushed;  /* file offset up to which bytes are written */
+    uint64_t len;      /* payload bytes received */
+    uint32_t crc;
+    uint8_t first;     /* first payload byte (single-0x00 rule) */
+    srd_err err;       /* sticky error; the stream is dead once set */
+    uint8_t *buf;      /* bytes not yet written, starting at flushed */
+    size_t blen;
+};
+
+srd_err srdi_writer_stream_begin(srdi_writer *w, uint64_t key_hash,
+                                 srdi_wstream **out)
+{
+    if (atomic_load(&w->failed))
+        return SRD_EFAILED;
+    srdi_wstream *s = calloc(1, sizeof *s);
+    if (!s || !(s->buf = malloc(WR_STREAM_BUF))) {
+        free(s);
+        return SRD_ENOMEM;
+    }
+    s->w = w;
+    s->key_hash = key_hash;
+    s->start = atomic_load(&w->tail);
+    s->payload = s->start + srdi_format_pad(s->start);
+    s->flushed = s->start;
+    s->blen = (size_t)(s->payload - s->start);
+    memset(s->buf, 0, s->blen);
+    *out = s;
+    return SRD_OK;
+}
+
+static srd_err ws_flush(srdi_wstream *s)
+{
+    if (s->blen == 0)
+        return SRD_OK;
+    srd_err rc = wr_pwrite_all(s->w->fd, s->buf, s->blen, s->flushed);
+    if (rc == SRD_OK) {
+        s->flushed += s->blen;
+        s->blen = 0;
+    }
+    return rc;
+}
+
+srd_err srdi_writer_stream_write(srdi_wstream *s, const void *p, size_t n)
+{
+    if (s->err)
+        return s->err;
+    if (n == 0)
+        return SRD_OK;
+    const uint8_t *b = p;
+    if (s->len == 0)
+        s->first = b[0];
+    s->crc = srdi_crc32(s->crc, b, n);
+    s->len += n;
+    srd_err rc = SRD_OK;
+    if (s->blen + n <= WR_STREAM_BUF) {
+        memcpy(s->buf + s->blen, b, n);
+        s->blen += n;
+        if (s->blen == WR_STREAM_BUF)
+            rc = ws_flush(s);
+    } else {
+        rc = ws_flush(s);
+        if (rc == SRD_OK) {
+            rc = wr_pwrite_all(s->w->fd, b, n, s->flushed);
+            if (rc == SRD_OK)
+                s->flushed += n;
+        }
+    }
+    if (rc != SRD_OK) {
+        s->err = rc;
+        wr_cut(s->w, s->start);
+    }
+    return rc;
+}
+
+srd_err srdi_writer_stream_commit(srdi_wstream *s, srdi_entry *placed)
+{
+    srd_err rc = s->err;
+    if (rc == SRD_OK && (s->len == 0 || (s->len == 1 && s->first == 0)))
+        rc = SRD_EINVAL;
+    if (rc == SRD_OK && s->blen + SRDI_TRAILER_SIZE > WR_STREAM_BUF)
+        rc = ws_flush(s);
+    if (rc == SRD_OK) {
+        srdi_format_put_trailer(s->buf + s->blen, s->key_hash, s->start,
+                                s->crc);
+        s->blen += SRDI_TRAILER_SIZE;
+        rc = ws_flush(s);
+    }
+    if (rc != SRD_OK) {
+        srdi_writer_stream_abort(s);
+        return rc;
+    }
+    placed->start = s->start;
+    placed->payload = s->payload;
+    placed->len = s->len;
+    placed->end = s->payload + s->len + SRDI_TRAILER_SIZE;
+    placed->key_hash = s->key_hash;
+    placed->crc = s->crc;
+    placed->tombstone = false;
+    atomic_store(&s->w->tail, placed->end);
+    free(s->buf);
+    free(s);
+    return SRD_OK;
+}
+
+void srdi_writer_stream_abort(srdi_wstream *s)
+{
+    if (!s)
+        return;
+    if (s->flushed > s->start)
+        wr_cut(s->w, s->start);
+    free(s->buf);
+    free(s);
+}

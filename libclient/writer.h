@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.h -- the one writer of a store file (embedded mode and srdd).
+ *
+ * Owns the exclusive lock ("<path>.lock", flock) for its lifetime, the
+ * read-write fd and the tail. Appends entries, atomic multi-entry units,
+ * and streams; syncs per the durability mode. Invariant: a failed append
+ * leaves the file exactly as before it (the tail is restored with
+ * ftruncate). The writer is not thread-safe: callers serialize appends;
+ * srdi_writer_sync_to() alone may be called concurrently (group commit).
+ * It knows nothing of the index: it reports where each entry landed.
+ */
+#ifndef SRD_WRITER_H
+#define SRD_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "format.h"
+#include "srd/srd.h"
+
+typedef struct srdi_writer srdi_writer;
+
+/* One entry to append: a value (val, len) or, when tombstone, a delete. */
+typedef struct srdi_op {
+    uint64_t key_hash;
+    const void *val;
+    size_t len;
+    bool tombstone;
+} srdi_op;
+
+/* System calls the writer makes, replaceable by fault-injection tests. */
+typedef struct srdi_sys {
+    ssize_t (*pwritev)(int fd, const struct iovec *iov, int n, off_t off);
+    ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+    int (*fdatasync)(int fd);
+    int (*ftruncate)(int fd, off_t len);
+} srdi_sys;
+/* Test hook: replace the system calls of every writer (NULL restores). */
+void srdi_writer_set_sys(const srdi_sys *sys);
+
+/* Take the lock "<path>.lock" (SRD_EBUSY if held) and open path read-write
+ * (creating it when create). *fd_out is the store fd (owned by the writer
+ * once srdi_writer_start succeeds; close it yourself on failure before). */
+srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
+                         int *fd_out);
+
+/* Start a writer on an open, locked store whose valid tail is tail; bytes
+ * past tail are cut. Takes ownership of both fds, also on failure. */
+srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
+                          srd_sync_mode mode, unsigned interval_ms,
+                          srdi_writer **out);
+/* Sync (unless SRD_SYNC_NEVER), stop the interval thread, unlock, close. */
+srd_err srdi_writer_stop(srdi_writer *w);
+
+uint64_t srdi_writer_tail(const srdi_writer *w);
+int srdi_writer_fd(const srdi_writer *w);
+
+/*
+ * Append n entries as one atomic unit: all or nothing, also across a
+ * crash (a multi-entry unit is written with its first back pointer
+ * poisoned, then fixed; in SRD_SYNC_ALWAYS with an fdatasync in between).
+ * placed[i] (n of them) receives where each entry landed. Values must
+ * already be checked. Does not sync: call srdi_writer_sync_to(end).
+ */
+srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
+                           srdi_entry *placed);
+
+/* Make everything up to end durable per the mode (ALWAYS: fdatasync,
+ * shared by concurrent callers; other modes: nothing). Thread-safe. */
+srd_err srdi_writer_sync_to(srdi_writer *w, uint64_t end);
+/* fdatasync now, whatever the mode. */
+srd_err srdi_writer_sync(srdi_writer *w);
+
+/* Streams: begin writes the pad; write appends raw payload bytes (CRC as
+ * they arrive); commit writes the trailer (SRD_EINVAL for an empty or
+ * single-0x00 value, which is cut); abort cuts everything. */
+typedef struct srdi_wstream srdi_wstream;
+srd_err srdi_writer_stream_begin(srdi_writer *w, uint64_t key_hash,
+                                 srdi_wstream **out);
+srd_err srdi_writer_stream_write(srdi_wstream *s, const void *p, size_t n);
+srd_err srdi_writer_stream_commit(srdi_wstream *s, srdi_entry *placed);
+void srdi_writer_stream_abort(srdi_wstream *s);
+
+/* Replace the store file: used by compaction after the rename. The writer
+ * switches to new_fd (owned) whose tail is new_tail. */
+void srdi_writer_switch_file(srdi_writer *w, int new_fd, uint64_t new_tail);
+
+/* fsync the directory holding path (after create or rename). */
+srd_err srdi_writer_fsync_dir(const char *path);
+
+/* True once an fdatasync failed: all later writes fail with SRD_EFAILED. */
+bool srdi_writer_failed(const srdi_writer *w);
+
+#endif
