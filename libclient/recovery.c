@@ -332,10 +332,8 @@ srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
             rc = SRD_ECORRUPT;
             break;
         }
-        int stop = fn ? fn(ctx, &e) : 0;
-        if (stop) {
-            rc = stop > 0 && (unsigned)stop != SRD_ECANCELED ? (srd_err)stop
-                                                             : SRD_ECANCELED;
+        if (fn && fn(ctx, &e)) {
+            rc = SRD_ECANCELED;
             break;
         }
         node = e.start;

@@ -20,19 +20,17 @@ typedef int (*srdi_entry_fn)(void *ctx, const srdi_entry *e);
 
 /*
  * Find the highest offset t in (base, size] such that the entry ending at t
- * has a good CRC and the chain from t walks back to base; *tail = t, or
- * base when only base qualifies. Returns SRD_ECORRUPT when base > 0 is not
- * reachable from any candidate and size > base (the caller decides), and
- * SRD_OK with *tail == base when nothing valid lies past base.
- * *found_chain is false when the region holds bytes but no valid entry.
+ * has a good CRC and its chain walks back to base; *tail = t. When no such
+ * t exists *tail = base (for base == 0 and size > 0: the file holds no
+ * valid chain; the caller decides whether that is corruption).
+ * Errors: SRD_ENOMEM only; unreadable bytes simply do not qualify.
  */
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail);
 
-/* Walk the chain from tail down to base calling fn, newest first. Returns
- * SRD_ECORRUPT if the chain breaks, or fn's non-zero value as
- * SRD_ECANCELED. With check_crc, every entry's CRC is recomputed and a bad
- * one is reported to fn with e->crc != computed (see srdi_walk_ctx). */
+/* Walk the chain from tail down to base calling fn, newest first (structure
+ * only, no CRC). Returns SRD_ECORRUPT if the chain breaks, SRD_ECANCELED
+ * when fn returns non-zero. */
 srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
                            srdi_entry_fn fn, void *ctx);
 

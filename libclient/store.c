@@ -602,11 +602,42 @@ static srd_err st_writable(const srd_store *st)
     return st->w ? SRD_OK : SRD_EREADONLY;
 }
 
-/* Second half of every write: make it durable (group commit), then
- * visible: committed tail first, index after (readers check locs against
- * committed). Called with mu NOT held and inflight counting this write. */
-static srd_err st_finish(srd_store *st, const srdi_entry *placed, size_t n,
-                         srd_err rc)
+/* An append's turn: wait until no stream or compaction owns the writer;
+ * on leaving, the append counts as in flight until srdi_store_finish. */
+static void st_append_enter(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    while (st->busy)
+        pthread_cond_wait(&st->cv, &st->mu);
+}
+
+static void st_append_leave(srd_store *st)
+{
+    st->inflight++;
+    pthread_mutex_unlock(&st->mu);
+}
+
+srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
+                               srdi_entry *placed)
+{
+    st_append_enter(st);
+    srd_err rc = srdi_writer_append(st->w, ops, n, placed);
+    st_append_leave(st);
+    return rc;
+}
+
+srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,
+                               uint64_t len, uint32_t crc, srdi_entry *placed)
+{
+    st_append_enter(st);
+    srd_err rc = srdi_writer_append_file(st->w, key_hash, src_fd, len, crc,
+                                         placed);
+    st_append_leave(st);
+    return rc;
+}
+
+srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
+                          srd_err rc)
 {
     if (rc == SRD_OK && n > 0)
         rc = srdi_writer_sync_to(st->w, placed[n - 1].end);
@@ -633,13 +664,8 @@ static srd_err st_write_unit(srd_store *st, const srdi_op *ops, size_t n)
     srdi_entry *placed = n == 1 ? &one : malloc(n * sizeof *placed);
     if (!placed)
         return SRD_ENOMEM;
-    pthread_mutex_lock(&st->mu);
-    while (st->busy)
-        pthread_cond_wait(&st->cv, &st->mu);
-    srd_err rc = srdi_writer_append(st->w, ops, n, placed);
-    st->inflight++;
-    pthread_mutex_unlock(&st->mu);
-    rc = st_finish(st, placed, rc == SRD_OK ? n : 0, rc);
+    srd_err rc = srdi_store_append_unit(st, ops, n, placed);
+    rc = srdi_store_finish(st, placed, rc == SRD_OK ? n : 0, rc);
     if (placed != &one)
         free(placed);
     return rc;
@@ -805,7 +831,7 @@ srd_err srd_stream_commit(srd_stream *s)
     st->inflight++;
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
-    return st_finish(st, &placed, rc == SRD_OK ? 1 : 0, rc);
+    return srdi_store_finish(st, &placed, rc == SRD_OK ? 1 : 0, rc);
 }
 
 void srd_stream_abort(srd_stream *s)

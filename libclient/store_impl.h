@@ -61,6 +61,23 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
 /* Publish a new snap and retire the old one (caller holds mu). */
 void srdi_store_publish(srd_store *st, st_snap *next);
 
+/*
+ * The two halves of a write, for callers that group many writes under one
+ * sync (srdd's writer thread): append_unit appends ops atomically and
+ * counts the write in flight; finish makes it durable (one fdatasync
+ * covers every unit appended before it), raises the committed tail,
+ * updates the index and ends the in-flight count. finish must be called
+ * exactly once per append_unit, with n = 0 when append_unit failed, and
+ * returns the first error of the two.
+ */
+srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
+                               srdi_entry *placed);
+/* Like append_unit for one value staged in a file (srdi_writer_append_file). */
+srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,
+                               uint64_t len, uint32_t crc, srdi_entry *placed);
+srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
+                          srd_err rc);
+
 /* Build {index, map} for fd whose valid tail is tail (recovery walk). */
 srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail, st_snap **out);
 void srdi_store_snap_free(void *p);

@@ -481,6 +481,80 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
     return SRD_OK;
 }
 
+/* Copy len bytes from src (offset 0) to the store at off: copy_file_range
+ * where the kernel can, pread/pwrite otherwise. */
+static srd_err wr_copy_from(srdi_writer *w, int src, uint64_t len,
+                            uint64_t off)
+{
+    loff_t in = 0, out = (loff_t)off;
+    bool plain = wr_sys != &wr_default_sys; /* fault tests see every write */
+    while (!plain && (uint64_t)in < len) {
+        ssize_t k = copy_file_range(src, &in, w->fd, &out,
+                                    (size_t)(len - (uint64_t)in), 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                      errno == EOPNOTSUPP)) {
+            plain = true;
+            break;
+        }
+        if (k < 0)
+            return wr_errno(errno);
+        if (k == 0)
+            return SRD_EIO; /* the staging file is shorter than len */
+    }
+    uint8_t *buf = plain ? malloc(WR_STREAM_BUF) : NULL;
+    if (plain && !buf)
+        return SRD_ENOMEM;
+    srd_err rc = SRD_OK;
+    while (plain && (uint64_t)in < len && rc == SRD_OK) {
+        size_t want = len - (uint64_t)in < WR_STREAM_BUF
+                          ? (size_t)(len - (uint64_t)in) : WR_STREAM_BUF;
+        ssize_t k = pread(src, buf, want, in);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = k < 0 ? wr_errno(errno) : SRD_EIO;
+            break;
+        }
+        rc = wr_pwrite_all(w->fd, buf, (size_t)k, (uint64_t)out);
+        in += k;
+        out += k;
+    }
+    free(buf);
+    return rc;
+}
+
+srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
+                                uint64_t len, uint32_t crc,
+                                srdi_entry *placed)
+{
+    if (atomic_load(&w->failed))
+        return SRD_EFAILED;
+    uint64_t tail = atomic_load(&w->tail);
+    placed->start = tail;
+    placed->payload = tail + srdi_format_pad(tail);
+    placed->len = len;
+    placed->end = placed->payload + len + SRDI_TRAILER_SIZE;
+    placed->key_hash = key_hash;
+    placed->crc = crc;
+    placed->tombstone = false;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    srdi_format_put_trailer(tr, key_hash, tail, crc);
+    srd_err rc = wr_pwrite_all(w->fd, wr_zeros,
+                               (size_t)(placed->payload - tail), tail);
+    if (rc == SRD_OK)
+        rc = wr_copy_from(w, src_fd, len, placed->payload);
+    if (rc == SRD_OK)
+        rc = wr_pwrite_all(w->fd, tr, sizeof tr, placed->end - sizeof tr);
+    if (rc != SRD_OK) {
+        wr_cut(w, tail);
+        return rc;
+    }
+    atomic_store(&w->tail, placed->end);
+    return SRD_OK;
+}
+
 /* ---- streams ------------------------------------------------------------ */
 
 struct srdi_wstream {

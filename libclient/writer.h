@@ -69,6 +69,13 @@ int srdi_writer_fd(const srdi_writer *w);
 srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
                            srdi_entry *placed);
 
+/* Append one value entry whose len payload bytes (CRC crc, value rules
+ * already checked) are copied from src_fd starting at offset 0: a stream
+ * the daemon staged in a temporary file. Same failure rule as append. */
+srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
+                                uint64_t len, uint32_t crc,
+                                srdi_entry *placed);
+
 /* Make everything up to end durable per the mode (ALWAYS: fdatasync,
  * shared by concurrent callers; other modes: nothing). Thread-safe. */
 srd_err srdi_writer_sync_to(srdi_writer *w, uint64_t end);
