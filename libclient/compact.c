@@ -186,6 +186,7 @@ static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
     srd_err rc = SRD_OK;
     st->entries = 0;
     st->live_bytes = 0;
+    st->live_span = 0;
     for (size_t i = 0; i < l.n && rc == SRD_OK; i++) {
         uint64_t payload, len;
         if (!srdi_store_resolve(sn->map, l.v[i].loc, &payload, &len)) {
@@ -262,6 +263,7 @@ srd_err srd_compact(srd_store *st, uint64_t *reclaimed)
     st_snap *sn = atomic_load(&st->snap);
     uint64_t old_tail = atomic_load(&sn->map->committed);
     uint64_t entries = st->entries, live_bytes = st->live_bytes;
+    uint64_t live_span = st->live_span;
     st_snap *next = calloc(1, sizeof *next);
     srd_err rc = next ? srdi_index_create(srdi_index_live(sn->idx), &next->idx)
                       : SRD_ENOMEM;
@@ -290,6 +292,7 @@ srd_err srd_compact(srd_store *st, uint64_t *reclaimed)
     } else {
         st->entries = entries;
         st->live_bytes = live_bytes;
+        st->live_span = live_span;
         if (fd >= 0) {
             close(fd);
             unlink(tmp);

@@ -75,11 +75,13 @@ static const uint8_t *rd_load(rd *r, rd_win *w, uint64_t off, size_t len,
                               bool backward)
 {
     uint64_t start;
-    if (backward)
-        start = off + len > w->block ? off + len - w->block : 0;
-    else
-        start = off;
-    start &= ~(uint64_t)4095;
+    if (backward) {
+        /* End on a page boundary at or past off + len, then go back. */
+        uint64_t end = (off + len + 4095) & ~(uint64_t)4095;
+        start = end > w->block ? end - w->block : 0;
+    } else {
+        start = off & ~(uint64_t)4095;
+    }
     uint64_t n = r->size - start < w->block ? r->size - start : w->block;
     size_t got = 0;
     while (got < n) {

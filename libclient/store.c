@@ -81,10 +81,18 @@ bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
     return true;
 }
 
-static uint64_t loc_len(const srdi_map *m, uint64_t loc)
+/* Payload length and whole-entry span (pad + payload + trailer) of a live
+ * loc; zeros when it cannot be resolved. */
+static void loc_size(const srdi_map *m, uint64_t loc, uint64_t *len,
+                     uint64_t *span)
 {
-    uint64_t p, n;
-    return srdi_store_resolve(m, loc, &p, &n) ? n : 0;
+    uint64_t p, hash, prev;
+    uint32_t crc;
+    *len = *span = 0;
+    if (!srdi_store_resolve(m, loc, &p, len))
+        return;
+    srdi_format_get_trailer(m->base + p + *len, &hash, &prev, &crc);
+    *span = prev <= p ? p + *len + SRDI_TRAILER_SIZE - prev : 0;
 }
 
 srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
@@ -103,10 +111,16 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
         st->entries++;
         if (!applied)
             continue;
-        if (srdi_loc_is_live(old))
-            st->live_bytes -= loc_len(sn->map, old);
-        if (!e[i].tombstone)
+        if (srdi_loc_is_live(old)) {
+            uint64_t len, span;
+            loc_size(sn->map, old, &len, &span);
+            st->live_bytes -= len;
+            st->live_span -= span;
+        }
+        if (!e[i].tombstone) {
             st->live_bytes += e[i].len;
+            st->live_span += e[i].end - e[i].start;
+        }
     }
     srdi_index_collect(sn->idx);
     return SRD_OK;
@@ -147,6 +161,7 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail, st_snap **out)
         atomic_store(&sn->map->committed, tail);
         st->entries = 0;
         st->live_bytes = 0;
+        st->live_span = 0;
         load_ctx lc = {st, sn, SRD_OK};
         rc = srdi_recovery_walk(fd, 0, tail, load_entry, &lc);
         if (rc == SRD_ECANCELED)
@@ -236,16 +251,23 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
         }
         return rc;
     }
-    *fd = open(st->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not hang; regular files ignore it. */
+    *fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0)
         return sys_err(errno);
     struct stat sb;
-    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    srd_err rc = SRD_OK;
+    if (fstat(*fd, &sb) != 0)
+        rc = sys_err(errno);
+    else if (S_ISDIR(sb.st_mode))
+        rc = sys_err(EISDIR);
+    else if (!S_ISREG(sb.st_mode))
+        rc = SRD_EINVAL;
+    if (rc != SRD_OK) {
         close(*fd);
         *fd = -1;
-        return SRD_EINVAL;
     }
-    return SRD_OK;
+    return rc;
 }
 
 /* Recover the tail, cut (writer) or ignore (reader) what follows it. */
@@ -972,10 +994,10 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     info->tail = atomic_load(&sn->map->committed);
     info->live_bytes = st->live_bytes;
     info->index_bytes = srdi_index_memory(sn->idx);
+    uint64_t live_span = st->live_span;
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
     pthread_mutex_unlock(&st->mu);
-    uint64_t kept = info->live_bytes + info->live_keys * SRDI_TRAILER_SIZE;
-    info->dead_bytes = info->tail > kept ? info->tail - kept : 0;
+    info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     struct stat sb;
     info->file_size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : info->tail;
     info->readonly = st->w == NULL;

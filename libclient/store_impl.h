@@ -42,6 +42,8 @@ struct srd_store {
     srdi_ebr_list *retired;   /* old snaps waiting for readers (under mu) */
     uint64_t entries;         /* chain entries (under mu) */
     uint64_t live_bytes;      /* payload bytes of live values (under mu) */
+    uint64_t live_span;       /* file bytes of live entries, pads and
+                                 trailers included (under mu) */
 };
 
 /* Resolve a live loc against map into payload offset and length; false

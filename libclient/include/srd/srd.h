@@ -287,7 +287,9 @@ typedef struct srd_info {
     uint64_t tail;         /* committed tail: end of the last valid entry */
     uint64_t file_size;    /* bytes in the file (may exceed tail if torn) */
     uint64_t live_bytes;   /* payload bytes of live values */
-    uint64_t dead_bytes;   /* tail minus what compaction would keep */
+    uint64_t dead_bytes;   /* tail minus the bytes of live entries (pads
+                              included): what compaction can reclaim, give
+                              or take alignment */
     uint64_t index_bytes;  /* memory used by the in-process index */
     bool readonly;
 } srd_info;
