@@ -80,7 +80,11 @@ static const uint8_t *rd_load(rd *r, rd_win *w, uint64_t off, size_t len,
         uint64_t end = (off + len + 4095) & ~(uint64_t)4095;
         start = end > w->block ? end - w->block : 0;
     } else {
+        /* Start on off's page unless [off, off + len) would then run past
+         * the window's end (off near the end of a page). */
         start = off & ~(uint64_t)4095;
+        if (off + len > start + w->block)
+            start = off;
     }
     uint64_t n = r->size - start < w->block ? r->size - start : w->block;
     size_t got = 0;
@@ -98,7 +102,7 @@ static const uint8_t *rd_load(rd *r, rd_win *w, uint64_t off, size_t len,
     return rd_win_has(w, off, len) ? w->buf + (off - start) : NULL;
 }
 
-/* Pointer to len (<= 4 KiB - 64) bytes at off, or NULL when they are not
+/* Pointer to len (<= the window's block) bytes at off, or NULL when they are not
  * all in the file (or the file shrank under us). head selects the small
  * window for far-away reads. */
 static const uint8_t *rd_get(rd *r, uint64_t off, size_t len, bool head)
