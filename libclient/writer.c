@@ -563,6 +563,7 @@ struct srdi_wstream {
     uint64_t start;    /* the tail when the stream began (its prev) */
     uint64_t payload;  /* first payload byte */
     uint64_t flushed;  /* file offset up to which bytes are written */
+    bool wrote;        /* a write was attempted: bytes past start may exist */
     uint64_t len;      /* payload bytes received */
     uint32_t crc;
     uint8_t first;     /* first payload byte (single-0x00 rule) */
@@ -596,6 +597,7 @@ static srd_err ws_flush(srdi_wstream *s)
 {
     if (s->blen == 0)
         return SRD_OK;
+    s->wrote = true;
     srd_err rc = wr_pwrite_all(s->w->fd, s->buf, s->blen, s->flushed);
     if (rc == SRD_OK) {
         s->flushed += s->blen;
@@ -624,6 +626,7 @@ srd_err srdi_writer_stream_write(srdi_wstream *s, const void *p, size_t n)
     } else {
         rc = ws_flush(s);
         if (rc == SRD_OK) {
+            s->wrote = true;
             rc = wr_pwrite_all(s->w->fd, b, n, s->flushed);
             if (rc == SRD_OK)
                 s->flushed += n;
@@ -670,7 +673,7 @@ void srdi_writer_stream_abort(srdi_wstream *s)
 {
     if (!s)
         return;
-    if (s->flushed > s->start)
+    if (s->wrote) /* even a failed write may have left bytes behind */
         wr_cut(s->w, s->start);
     free(s->buf);
     free(s);
