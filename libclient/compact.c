@@ -142,54 +142,22 @@ static srd_err cp_put(cp_out *o, const void *p, size_t len)
     return SRD_OK;
 }
 
-typedef struct cp_item {
-    uint64_t pos, hash, loc;
-} cp_item;
-
-typedef struct cp_list {
-    cp_item *v;
-    size_t n, cap;
-} cp_list;
-
-static int cp_collect(void *ctx, uint64_t hash, uint64_t loc)
-{
-    cp_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        cp_item *p = realloc(l->v, cap * sizeof *p);
-        if (!p)
-            return 1;
-        l->v = p;
-        l->cap = cap;
-    }
-    l->v[l->n++] = (cp_item){srdi_loc_pos(loc), hash, loc};
-    return 0;
-}
-
-static int cp_cmp(const void *a, const void *b)
-{
-    uint64_t x = ((const cp_item *)a)->pos, y = ((const cp_item *)b)->pos;
-    return x < y ? -1 : x > y;
-}
-
 /* Copy the live entries of sn into o, applying them to the new snap. */
 static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
                        st_snap *next)
 {
-    cp_list l = {0};
-    if (srdi_index_each(sn->idx, cp_collect, &l)) {
-        free(l.v);
-        return SRD_ENOMEM;
-    }
-    qsort(l.v, l.n, sizeof *l.v, cp_cmp);
+    srdi_live_item *items;
+    size_t n;
+    srd_err rc = srdi_store_live_sorted(sn, &items, &n);
+    if (rc != SRD_OK)
+        return rc;
     static const uint8_t zeros[SRDI_ALIGN];
-    srd_err rc = SRD_OK;
     st->entries = 0;
     st->live_bytes = 0;
     st->live_span = 0;
-    for (size_t i = 0; i < l.n && rc == SRD_OK; i++) {
+    for (size_t i = 0; i < n && rc == SRD_OK; i++) {
         uint64_t payload, len;
-        if (!srdi_store_resolve(sn->map, l.v[i].loc, &payload, &len)) {
+        if (!srdi_store_resolve(sn->map, items[i].loc, &payload, &len)) {
             rc = SRD_ECORRUPT;
             break;
         }
@@ -201,7 +169,7 @@ static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
         e.payload = e.start + srdi_format_pad(e.start);
         e.len = len;
         e.end = e.payload + len + SRDI_TRAILER_SIZE;
-        e.key_hash = l.v[i].hash;
+        e.key_hash = items[i].hash;
         e.tombstone = false;
         uint8_t tr[SRDI_TRAILER_SIZE];
         srdi_format_put_trailer(tr, e.key_hash, e.start, e.crc);
@@ -213,7 +181,7 @@ static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
         if (rc == SRD_OK)
             rc = srdi_store_apply(st, next, &e, 1);
     }
-    free(l.v);
+    free(items);
     return rc == SRD_OK ? cp_flush(o) : rc;
 }
 

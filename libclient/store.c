@@ -721,8 +721,9 @@ srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
         if (!val_ok(keys[i]) || srdi_format_check_value(values[i].ptr,
                                                         values[i].len))
             rc = SRD_EINVAL;
-        ops[i] = (srdi_op){key_of(keys[i]), values[i].ptr, values[i].len,
-                           false};
+        else
+            ops[i] = (srdi_op){key_of(keys[i]), values[i].ptr, values[i].len,
+                               false};
     }
     if (rc == SRD_OK)
         rc = st_write_unit(st, ops, n);
@@ -901,37 +902,52 @@ srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
 /* Iteration                                                                */
 /* ======================================================================== */
 
-typedef struct iter_item {
-    uint64_t pos;
-    uint64_t hash;
-    uint64_t loc;
-} iter_item;
+typedef struct live_list {
+    srdi_live_item *v;
+    size_t n, cap;
+} live_list;
 
-struct srd_iter {
-    srdi_map *map; /* reference: the locs below point into it */
-    iter_item *items;
-    size_t n, cap, next;
-};
-
-static int iter_collect(void *ctx, uint64_t hash, uint64_t loc)
+static int live_collect(void *ctx, uint64_t hash, uint64_t loc)
 {
-    srd_iter *it = ctx;
-    if (it->n == it->cap) {
-        size_t cap = it->cap ? it->cap * 2 : 256;
-        iter_item *p = realloc(it->items, cap * sizeof *p);
+    live_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        srdi_live_item *p = realloc(l->v, cap * sizeof *p);
         if (!p)
             return 1;
-        it->items = p;
-        it->cap = cap;
+        l->v = p;
+        l->cap = cap;
     }
-    it->items[it->n++] = (iter_item){srdi_loc_pos(loc), hash, loc};
+    l->v[l->n++] = (srdi_live_item){srdi_loc_pos(loc), hash, loc};
     return 0;
 }
 
 static int cmp_item(const void *a, const void *b)
 {
-    return cmp_u64(&((const iter_item *)a)->pos, &((const iter_item *)b)->pos);
+    return cmp_u64(&((const srdi_live_item *)a)->pos,
+                   &((const srdi_live_item *)b)->pos);
 }
+
+srd_err srdi_store_live_sorted(const st_snap *sn, srdi_live_item **items,
+                               size_t *n)
+{
+    live_list l = {0};
+    if (srdi_index_each(sn->idx, live_collect, &l)) {
+        free(l.v);
+        return SRD_ENOMEM;
+    }
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_item);
+    *items = l.v;
+    *n = l.n;
+    return SRD_OK;
+}
+
+struct srd_iter {
+    srdi_map *map; /* reference: the locs below point into it */
+    srdi_live_item *items;
+    size_t n, next;
+};
 
 srd_err srd_iter_open(srd_store *st, srd_iter **out)
 {
@@ -944,15 +960,14 @@ srd_err srd_iter_open(srd_store *st, srd_iter **out)
     /* Under mu the table cannot be rebuilt or swapped under us. */
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
-    int stop = srdi_index_each(sn->idx, iter_collect, it);
+    srd_err rc = srdi_store_live_sorted(sn, &it->items, &it->n);
     it->map = sn->map;
     srdi_map_ref(it->map);
     pthread_mutex_unlock(&st->mu);
-    if (stop) {
+    if (rc != SRD_OK) {
         srd_iter_close(it);
-        return SRD_ENOMEM;
+        return rc;
     }
-    qsort(it->items, it->n, sizeof *it->items, cmp_item);
     *out = it;
     return SRD_OK;
 }
@@ -964,7 +979,7 @@ srd_err srd_iter_next(srd_iter *it, srd_view *view)
     memset(view, 0, sizeof *view);
     if (it->next >= it->n)
         return SRD_ENOTFOUND;
-    iter_item *x = &it->items[it->next++];
+    srdi_live_item *x = &it->items[it->next++];
     st_snap tmp = {NULL, it->map, false};
     return view_from_loc(&tmp, x->hash, x->loc, view);
 }

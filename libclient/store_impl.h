@@ -80,6 +80,14 @@ srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,
 srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
                           srd_err rc);
 
+/* The live entries of sn's index sorted by file position (oldest first).
+ * Call with updates excluded (mu held). *items is malloc'd. */
+typedef struct srdi_live_item {
+    uint64_t pos, hash, loc;
+} srdi_live_item;
+srd_err srdi_store_live_sorted(const st_snap *sn, srdi_live_item **items,
+                               size_t *n);
+
 /* Build {index, map} for fd whose valid tail is tail (recovery walk). */
 srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail, st_snap **out);
 void srdi_store_snap_free(void *p);
