@@ -6,6 +6,7 @@
  */
 #include "srd_features.h"
 
+#include <endian.h>
 #include <string.h>
 #include <xxhash.h>
 #include <zlib.h>
@@ -51,36 +52,28 @@ srd_err srdi_format_check_value(const void *p, size_t len)
     return SRD_OK;
 }
 
-static void put_le64(uint8_t *o, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        o[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | in[i];
-    return v;
-}
-
+/* Little-endian fields through memcpy: one load or store each. */
 void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
                              uint64_t prev, uint32_t crc)
 {
-    put_le64(out, key_hash);
-    put_le64(out + 8, prev);
-    for (int i = 0; i < 4; i++)
-        out[16 + i] = (uint8_t)(crc >> (8 * i));
+    uint64_t h = htole64(key_hash), p = htole64(prev);
+    uint32_t c = htole32(crc);
+    memcpy(out, &h, 8);
+    memcpy(out + 8, &p, 8);
+    memcpy(out + 16, &c, 4);
 }
 
 void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
                              uint64_t *key_hash, uint64_t *prev, uint32_t *crc)
 {
-    *key_hash = get_le64(in);
-    *prev = get_le64(in + 8);
-    *crc = (uint32_t)in[16] | (uint32_t)in[17] << 8 | (uint32_t)in[18] << 16 |
-           (uint32_t)in[19] << 24;
+    uint64_t h, p;
+    uint32_t c;
+    memcpy(&h, in, 8);
+    memcpy(&p, in + 8, 8);
+    memcpy(&c, in + 16, 4);
+    *key_hash = le64toh(h);
+    *prev = le64toh(p);
+    *crc = le32toh(c);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

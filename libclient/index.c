@@ -168,6 +168,13 @@ static srd_err idx_grow(srdi_index *idx)
     return SRD_OK;
 }
 
+srd_err srdi_index_fit(srdi_index *idx)
+{
+    idx_table *t = atomic_load_explicit(&idx->table, memory_order_relaxed);
+    uint64_t want = idx->used + idx->used / 2 + IDX_MIN_CAP;
+    return t->cap > 2 * want ? idx_grow(idx) : SRD_OK;
+}
+
 srd_err srdi_index_apply(srdi_index *idx, uint64_t hash, uint64_t loc,
                          uint64_t *old, bool *applied)
 {

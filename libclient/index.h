@@ -60,6 +60,11 @@ void srdi_index_prefetch(const srdi_index *idx, uint64_t hash);
 srd_err srdi_index_apply(srdi_index *idx, uint64_t hash, uint64_t loc,
                          uint64_t *old, bool *applied);
 
+/* Rebuild a table that is far larger than its keys need (an index sized
+ * for every entry of a store with many overwrites), to about 1.5x used.
+ * Updater side. SRD_ENOMEM when the new table cannot be allocated. */
+srd_err srdi_index_fit(srdi_index *idx);
+
 /* Live keys (non-tombstone slots). */
 uint64_t srdi_index_live(const srdi_index *idx);
 /* Bytes of memory held by the current table. */

@@ -239,7 +239,8 @@ static bool memo_put(memo *m, uint64_t off, bool good)
 
 /* Does the chain from entry end `node` walk back to base? With a memo,
  * every offset visited is recorded so no offset is walked twice. */
-static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok)
+static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok,
+                       uint64_t *steps)
 {
     uint64_t *path = NULL;
     size_t np = 0, cap = 0;
@@ -277,6 +278,8 @@ static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok)
             verdict = 0;
             break;
         }
+        if (steps)
+            ++*steps;
         node = e.start;
     }
     for (size_t i = 0; i < np && rc == SRD_OK; i++)
@@ -290,6 +293,15 @@ static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok)
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail)
 {
+    return srdi_recovery_find_tail_n(fd, base, size, tail, NULL);
+}
+
+srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
+                                  uint64_t *tail, uint64_t *entries)
+{
+    uint64_t steps = 0;
+    if (entries)
+        *entries = 0;
     *tail = base;
     if (size <= base)
         return SRD_OK;
@@ -306,14 +318,17 @@ srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
         bool ok;
         /* The end of the file is tried with a plain walk first: a clean
          * file needs no memo at all. */
-        rc = chain_ok(&r, first ? NULL : &m, base, e.start, &ok);
-        first = false;
+        rc = chain_ok(&r, first ? NULL : &m, base, e.start, &ok,
+                      first ? &steps : NULL);
         if (rc != SRD_OK)
             break;
         if (ok && rd_crc_ok(&r, &e)) {
             *tail = c;
+            if (first && entries)
+                *entries = steps + 1;
             break;
         }
+        first = false;
         if (ok && !memo_put(&m, c, false)) {
             rc = SRD_ENOMEM;
             break;

@@ -27,6 +27,11 @@ typedef int (*srdi_entry_fn)(void *ctx, const srdi_entry *e);
  */
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail);
+/* The same; *entries (may be NULL) receives the number of entries between
+ * base and the tail when the first candidate tried (the last decodable
+ * trailer: the end of a clean file) was the tail, else 0 (unknown). */
+srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
+                                  uint64_t *tail, uint64_t *entries);
 
 /* Walk the chain from tail down to base calling fn, newest first (structure
  * only, no CRC). Returns SRD_ECORRUPT if the chain breaks, SRD_ECANCELED

@@ -89,7 +89,9 @@ srd_err srdi_store_live_sorted(const st_snap *sn, srdi_live_item **items,
                                size_t *n);
 
 /* Build {index, map} for fd whose valid tail is tail (recovery walk). */
-srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail, st_snap **out);
+/* entries: expected entry count (0: unknown), sizes the index. */
+srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
+                        uint64_t entries, st_snap **out);
 void srdi_store_snap_free(void *p);
 
 #endif
