@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * compact.c -- offline maintenance of an embedded store: srd_verify walks
- * the whole chain through the mapping checking every CRC; srd_compact
- * copies the live set into "<path>.compact" and renames it over the store.
+ * compact.c -- maintenance of a writer's store: srd_verify walks the whole
+ * chain through the mapping checking every CRC; srd_compact copies the live
+ * set into "<path>.compact" and renames it over the store, online.
  *
- * Compaction order of operations (a crash at any point leaves the old or
- * the new store, complete): create the temporary file exclusively (a stale
- * one is deleted first, never reused) -> copy live entries in file order,
- * keeping their stored CRCs -> fsync -> rename over the store -> fsync the
- * directory -> switch the writer and publish the new {index, map}. Views
- * of the old file stay valid: they hold the old mapping.
+ * Compaction (a crash at any point leaves the old or the new store,
+ * complete): create the temporary file exclusively (a stale one is deleted
+ * first, never reused) -> copy the entries live at tail T0 in file order,
+ * keeping their stored CRCs, while readers and writers go on -> take the
+ * writer -> catch up: copy every entry appended after T0 -> fsync ->
+ * rename over the store (the commit point) -> switch the writer, publish
+ * the new {index, map} -> release the writer -> fsync the directory.
+ * Writers wait only for the catch-up; readers never wait. Views of the old
+ * file stay valid: they hold the old mapping.
  */
 #include "srd_features.h"
 
@@ -19,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "format.h"
+#include "recovery.h"
 #include "store_impl.h"
 
 /* Decode the entry ending at end through the mapping (end <= committed). */
@@ -104,6 +109,31 @@ typedef struct cp_out {
 } cp_out;
 
 #define CP_BUF (1u << 20)
+#define CP_PROGRESS_STEP (64ull << 20)
+
+/* One compaction in progress. stats is a private srd_store that only
+ * counts (srdi_store_apply keeps entries/live_bytes/live_span in one):
+ * the real handle's counts change only at the switch. */
+typedef struct cp_run {
+    srd_store *st;
+    st_snap *next;           /* the new file's {index, map} */
+    srd_store stats;
+    cp_out out;
+    char tmp[4096];
+    uint64_t t0;             /* tail the live set was taken at */
+    uint64_t total;          /* live bytes to copy (progress) */
+    uint64_t next_report;
+    srd_progress_fn progress;
+    void *ctx;
+    srd_compact_report rep;
+} cp_run;
+
+static uint64_t cp_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static srd_err cp_flush(cp_out *o)
 {
@@ -142,19 +172,47 @@ static srd_err cp_put(cp_out *o, const void *p, size_t len)
     return SRD_OK;
 }
 
-/* Copy the live entries of sn into o, applying them to the new snap. */
-static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
-                       st_snap *next)
+/* Append one entry (value bytes at src, or a tombstone) to the new file,
+ * chained after what is there, keeping its CRC; *placed says where. */
+static srd_err cp_entry(cp_run *r, uint64_t hash, bool tombstone,
+                        const uint8_t *src, uint64_t len, uint32_t crc,
+                        srdi_entry *placed)
 {
-    srdi_live_item *items;
-    size_t n;
-    srd_err rc = srdi_store_live_sorted(sn, &items, &n);
-    if (rc != SRD_OK)
-        return rc;
     static const uint8_t zeros[SRDI_ALIGN];
-    st->entries = 0;
-    st->live_bytes = 0;
-    st->live_span = 0;
+    cp_out *o = &r->out;
+    srdi_entry e = {.key_hash = hash, .tombstone = tombstone, .crc = crc};
+    e.start = o->off + o->n;
+    e.payload = tombstone ? e.start : e.start + srdi_format_pad(e.start);
+    e.len = tombstone ? 1 : len;
+    e.end = e.payload + e.len + SRDI_TRAILER_SIZE;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    srdi_format_put_trailer(tr, hash, e.start, crc);
+    srd_err rc = cp_put(o, zeros, (size_t)(e.payload - e.start));
+    if (rc == SRD_OK)
+        rc = tombstone ? cp_put(o, zeros, 1) : cp_put(o, src, (size_t)len);
+    if (rc == SRD_OK)
+        rc = cp_put(o, tr, sizeof tr);
+    *placed = e;
+    return rc;
+}
+
+static srd_err cp_report(cp_run *r, uint64_t done)
+{
+    if (!r->progress || done < r->next_report)
+        return SRD_OK;
+    r->next_report = done + CP_PROGRESS_STEP;
+    return r->progress(r->ctx, done, r->total) ? SRD_ECANCELED : SRD_OK;
+}
+
+/* Phase 1, no lock held: copy the entries of sn live below t0. Runs
+ * inside the caller's EBR section, so sn and its map stay alive. Each key
+ * appears once, so indexing never replaces a live entry and needs no map
+ * of the new file yet. */
+static srd_err cp_copy_live(cp_run *r, const st_snap *sn)
+{
+    srdi_live_item *items = NULL;
+    size_t n = 0;
+    srd_err rc = srdi_store_live_sorted(sn, r->t0, &items, &n);
     for (size_t i = 0; i < n && rc == SRD_OK; i++) {
         uint64_t payload, len;
         if (!srdi_store_resolve(sn->map, items[i].loc, &payload, &len)) {
@@ -163,111 +221,213 @@ static srd_err cp_copy(srd_store *st, const st_snap *sn, cp_out *o,
         }
         const uint8_t *src = sn->map->base + payload;
         uint64_t hash, prev;
+        uint32_t crc;
+        srdi_format_get_trailer(src + len, &hash, &prev, &crc);
         srdi_entry e;
-        srdi_format_get_trailer(src + len, &hash, &prev, &e.crc);
-        e.start = o->off + o->n;
-        e.payload = e.start + srdi_format_pad(e.start);
-        e.len = len;
-        e.end = e.payload + len + SRDI_TRAILER_SIZE;
-        e.key_hash = items[i].hash;
-        e.tombstone = false;
-        uint8_t tr[SRDI_TRAILER_SIZE];
-        srdi_format_put_trailer(tr, e.key_hash, e.start, e.crc);
-        rc = cp_put(o, zeros, (size_t)(e.payload - e.start));
+        rc = cp_entry(r, items[i].hash, false, src, len, crc, &e);
+        r->rep.copied_entries++;
         if (rc == SRD_OK)
-            rc = cp_put(o, src, (size_t)len);
+            rc = srdi_store_apply(&r->stats, r->next, &e, 1);
         if (rc == SRD_OK)
-            rc = cp_put(o, tr, sizeof tr);
-        if (rc == SRD_OK)
-            rc = srdi_store_apply(st, next, &e, 1);
+            rc = cp_report(r, r->out.off + r->out.n);
     }
     free(items);
-    return rc == SRD_OK ? cp_flush(o) : rc;
+    return rc;
 }
 
-static void cp_tmp_name(const srd_store *st, char *tmp, size_t n)
-{
-    snprintf(tmp, n, "%s.compact", st->path);
-}
+/* Entries appended after t0, collected newest first by the walk. */
+typedef struct cp_tail_list {
+    srdi_entry *v;
+    size_t n, cap;
+} cp_tail_list;
 
-/* Write and fsync the new file; on success *fd_out is open on it. */
-static srd_err cp_write_file(srd_store *st, const st_snap *sn, st_snap *next,
-                             int *fd_out, uint64_t *new_tail)
+static int cp_collect(void *ctx, const srdi_entry *e)
 {
-    char tmp[4096];
-    cp_tmp_name(st, tmp, sizeof tmp);
-    unlink(tmp); /* a stale file from a crash: never reused */
-    struct stat sb;
-    int mode = fstat(srdi_writer_fd(st->w), &sb) == 0 ? (sb.st_mode & 0777)
-                                                     : 0644;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return (srd_err)(SRD_ESYSERR | errno);
-    cp_out o = {fd, 0, malloc(CP_BUF), 0};
-    srd_err rc = o.buf ? cp_copy(st, sn, &o, next) : SRD_ENOMEM;
-    free(o.buf);
-    if (rc == SRD_OK && fsync(fd) != 0)
-        rc = (srd_err)(SRD_ESYSERR | errno);
-    if (rc != SRD_OK) {
-        close(fd);
-        unlink(tmp);
-        return rc;
+    cp_tail_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        srdi_entry *p = realloc(l->v, cap * sizeof *p);
+        if (!p)
+            return 1;
+        l->v = p;
+        l->cap = cap;
     }
-    *fd_out = fd;
-    *new_tail = o.off;
+    l->v[l->n++] = *e;
+    return 0;
+}
+
+/* Phase 2, writer held and mu held: copy everything in (t0, t1], oldest
+ * first, tombstones included (they may delete keys copied in phase 1),
+ * flush, and map the new file. The copies are indexed only then: they may
+ * replace phase 1 entries, whose sizes are read through that map. */
+static srd_err cp_catch_up(cp_run *r, const st_snap *cur, uint64_t t1)
+{
+    cp_tail_list l = {0};
+    int fd = srdi_writer_fd(r->st->w);
+    srd_err rc = t1 > r->t0 ? srdi_recovery_walk(fd, r->t0, t1, cp_collect, &l)
+                            : SRD_OK;
+    if (rc == SRD_ECANCELED)
+        rc = SRD_ENOMEM;
+    /* Reverse in place: l.v[j] becomes the j-th oldest, rewritten with
+     * its place in the new file. */
+    for (size_t i = 0; i < l.n / 2; i++) {
+        srdi_entry t = l.v[i];
+        l.v[i] = l.v[l.n - 1 - i];
+        l.v[l.n - 1 - i] = t;
+    }
+    for (size_t i = 0; i < l.n && rc == SRD_OK; i++) {
+        srdi_entry e = l.v[i];
+        rc = cp_entry(r, e.key_hash, e.tombstone, cur->map->base + e.payload,
+                      e.len, e.crc, &l.v[i]);
+    }
+    r->rep.caught_up_entries = l.n;
+    if (rc == SRD_OK)
+        rc = cp_flush(&r->out);
+    if (rc == SRD_OK)
+        rc = srdi_map_open(r->out.fd, r->out.off, &r->next->map);
+    if (rc == SRD_OK) {
+        atomic_store(&r->next->map->committed, r->out.off);
+        rc = srdi_store_apply(&r->stats, r->next, l.v, l.n);
+    }
+    free(l.v);
+    return rc;
+}
+
+/* Create the temporary file exclusively, with the store's mode. */
+static srd_err cp_create(cp_run *r)
+{
+    snprintf(r->tmp, sizeof r->tmp, "%s.compact", r->st->path);
+    unlink(r->tmp); /* a stale file from a crash: never reused */
+    struct stat sb;
+    int mode = fstat(srdi_writer_fd(r->st->w), &sb) == 0 ? (sb.st_mode & 0777)
+                                                        : 0644;
+    r->out.fd = open(r->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (r->out.fd < 0)
+        return (srd_err)(SRD_ESYSERR | errno);
+    r->out.buf = malloc(CP_BUF);
+    return r->out.buf ? SRD_OK : SRD_ENOMEM;
+}
+
+/* Phase 1: take t0 and the snap, copy the live set with nothing held. */
+static srd_err cp_phase_live(cp_run *r)
+{
+    srd_store *st = r->st;
+    srdi_ebr_rec *er = srdi_ebr_enter();
+    pthread_mutex_lock(&st->mu);
+    st_snap *sn = atomic_load(&st->snap);
+    r->t0 = atomic_load(&sn->map->committed);
+    r->total = st->live_span;
+    uint64_t live = srdi_index_live(sn->idx);
+    pthread_mutex_unlock(&st->mu);
+    r->next = calloc(1, sizeof *r->next);
+    srd_err rc = r->next ? srdi_index_create(live + live / 8 + 1024,
+                                             &r->next->idx)
+                         : SRD_ENOMEM;
+    if (rc == SRD_OK) {
+        r->next->own_index = true;
+        rc = cp_create(r);
+    }
+    if (rc == SRD_OK)
+        rc = cp_copy_live(r, sn);
+    srdi_ebr_leave(er);
+    return rc;
+}
+
+/* Phase 2 (writer and mu held): catch up, make durable, rename, switch. */
+static srd_err cp_phase_switch(cp_run *r)
+{
+    srd_store *st = r->st;
+    st_snap *cur = atomic_load(&st->snap);
+    uint64_t t1 = atomic_load(&cur->map->committed);
+    r->rep.old_size = t1;
+    srd_err rc = cp_catch_up(r, cur, t1);
+    uint64_t tail = r->out.off;
+    if (rc == SRD_OK && fsync(r->out.fd) != 0)
+        rc = (srd_err)(SRD_ESYSERR | errno);
+    /* The rename is the commit point: before it the old store is intact,
+     * after it the path names the new file and we must switch to it. */
+    if (rc == SRD_OK && rename(r->tmp, st->path) != 0)
+        rc = (srd_err)(SRD_ESYSERR | errno);
+    if (rc != SRD_OK)
+        return rc;
+    srdi_writer_switch_file(st->w, r->out.fd, tail);
+    r->out.fd = -1; /* the writer owns it now */
+    srdi_store_publish(st, r->next);
+    r->next = NULL;
+    st->entries = r->stats.entries;
+    st->live_bytes = r->stats.live_bytes;
+    st->live_span = r->stats.live_span;
+    r->rep.new_size = tail;
+    r->rep.reclaimed = t1 > tail ? t1 - tail : 0;
     return SRD_OK;
 }
 
-srd_err srd_compact(srd_store *st, uint64_t *reclaimed)
+static void cp_cleanup(cp_run *r)
+{
+    if (r->out.fd >= 0) {
+        close(r->out.fd);
+        unlink(r->tmp);
+    }
+    free(r->out.buf);
+    if (r->next)
+        srdi_store_snap_free(r->next);
+}
+
+srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
+                       srd_compact_report *report)
 {
     if (!st)
         return SRD_EINVAL;
     if (!st->w)
         return SRD_EREADONLY;
-    if (reclaimed)
-        *reclaimed = 0;
-    srdi_store_begin_exclusive(st);
+    cp_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return SRD_ENOMEM;
+    r->st = st;
+    r->out.fd = -1;
+    r->progress = progress;
+    r->ctx = ctx;
+    uint64_t t_start = cp_now_us();
     pthread_mutex_lock(&st->mu);
-    st_snap *sn = atomic_load(&st->snap);
-    uint64_t old_tail = atomic_load(&sn->map->committed);
-    uint64_t entries = st->entries, live_bytes = st->live_bytes;
-    uint64_t live_span = st->live_span;
-    st_snap *next = calloc(1, sizeof *next);
-    srd_err rc = next ? srdi_index_create(srdi_index_live(sn->idx), &next->idx)
-                      : SRD_ENOMEM;
-    int fd = -1;
-    uint64_t tail = 0;
+    srd_err rc = st->compacting ? SRD_ESTATE : SRD_OK;
+    st->compacting = true;
+    pthread_mutex_unlock(&st->mu);
+    if (rc != SRD_OK) {
+        free(r);
+        return rc;
+    }
+    rc = cp_phase_live(r);
     if (rc == SRD_OK) {
-        next->own_index = true;
-        /* Reads go on through the old snap meanwhile: nothing changes it. */
-        rc = cp_write_file(st, sn, next, &fd, &tail);
+        srdi_store_begin_exclusive(st);
+        uint64_t t_pause = cp_now_us();
+        pthread_mutex_lock(&st->mu);
+        rc = cp_phase_switch(r);
+        pthread_mutex_unlock(&st->mu);
+        srdi_store_end_exclusive(st);
+        r->rep.pause_us = cp_now_us() - t_pause;
     }
     if (rc == SRD_OK)
-        rc = srdi_map_open(fd, tail, &next->map);
-    char tmp[4096];
-    cp_tmp_name(st, tmp, sizeof tmp);
-    /* The rename is the commit point: before it the old store is intact,
-     * after it the path names the new file and we must switch to it. */
-    if (rc == SRD_OK && rename(tmp, st->path) != 0)
-        rc = (srd_err)(SRD_ESYSERR | errno);
-    if (rc == SRD_OK) {
-        atomic_store(&next->map->committed, tail);
-        srdi_writer_switch_file(st->w, fd, tail);
-        srdi_store_publish(st, next);
-        if (reclaimed)
-            *reclaimed = old_tail > tail ? old_tail - tail : 0;
         rc = srdi_writer_fsync_dir(st->path);
-    } else {
-        st->entries = entries;
-        st->live_bytes = live_bytes;
-        st->live_span = live_span;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        srdi_store_snap_free(next);
-    }
+    if (rc == SRD_OK && progress)
+        progress(ctx, r->total, r->total);
+    cp_cleanup(r);
+    r->rep.total_us = cp_now_us() - t_start;
+    if (report)
+        *report = rc == SRD_OK ? r->rep : (srd_compact_report){0};
+    free(r);
+    pthread_mutex_lock(&st->mu);
+    st->compacting = false;
     pthread_mutex_unlock(&st->mu);
-    srdi_store_end_exclusive(st);
+    return rc;
+}
+
+srd_err srd_compact(srd_store *st, uint64_t *reclaimed)
+{
+    srd_compact_report rep;
+    if (reclaimed)
+        *reclaimed = 0;
+    srd_err rc = srd_compact_ex(st, NULL, NULL, &rep);
+    if (rc == SRD_OK && reclaimed)
+        *reclaimed = rep.reclaimed;
     return rc;
 }

@@ -932,11 +932,14 @@ srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
 typedef struct live_list {
     srdi_live_item *v;
     size_t n, cap;
+    uint64_t below;
 } live_list;
 
 static int live_collect(void *ctx, uint64_t hash, uint64_t loc)
 {
     live_list *l = ctx;
+    if (srdi_loc_pos(loc) >= l->below)
+        return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         srdi_live_item *p = realloc(l->v, cap * sizeof *p);
@@ -955,10 +958,10 @@ static int cmp_item(const void *a, const void *b)
                    &((const srdi_live_item *)b)->pos);
 }
 
-srd_err srdi_store_live_sorted(const st_snap *sn, srdi_live_item **items,
-                               size_t *n)
+srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
+                               srdi_live_item **items, size_t *n)
 {
-    live_list l = {0};
+    live_list l = {.below = below};
     if (srdi_index_each(sn->idx, live_collect, &l)) {
         free(l.v);
         return SRD_ENOMEM;
@@ -987,7 +990,7 @@ srd_err srd_iter_open(srd_store *st, srd_iter **out)
     /* Under mu the table cannot be rebuilt or swapped under us. */
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
-    srd_err rc = srdi_store_live_sorted(sn, &it->items, &it->n);
+    srd_err rc = srdi_store_live_sorted(sn, UINT64_MAX, &it->items, &it->n);
     it->map = sn->map;
     srdi_map_ref(it->map);
     pthread_mutex_unlock(&st->mu);

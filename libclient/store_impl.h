@@ -38,6 +38,7 @@ struct srd_store {
     pthread_mutex_t mu;       /* writer turns, index updates, stats */
     pthread_cond_t cv;        /* busy/inflight changes */
     bool busy;                /* a stream or compaction owns the writer */
+    bool compacting;          /* srd_compact_ex running (under mu) */
     unsigned inflight;        /* appended, index not yet updated */
     srdi_ebr_list *retired;   /* old snaps waiting for readers (under mu) */
     uint64_t entries;         /* chain entries (under mu) */
@@ -80,13 +81,16 @@ srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,
 srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
                           srd_err rc);
 
-/* The live entries of sn's index sorted by file position (oldest first).
- * Call with updates excluded (mu held). *items is malloc'd. */
+/* The live entries of sn's index positioned below `below`, sorted by file
+ * position (oldest first). With updates excluded (mu held) this is the
+ * exact live set; run concurrently with the updater (inside an EBR
+ * section) it is the live set at tail `below` minus keys changed since
+ * (whose newer entries lie at or past below). *items is malloc'd. */
 typedef struct srdi_live_item {
     uint64_t pos, hash, loc;
 } srdi_live_item;
-srd_err srdi_store_live_sorted(const st_snap *sn, srdi_live_item **items,
-                               size_t *n);
+srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
+                               srdi_live_item **items, size_t *n);
 
 /* Build {index, map} for fd whose valid tail is tail (recovery walk). */
 /* entries: expected entry count (0: unknown), sizes the index. */

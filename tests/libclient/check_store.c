@@ -1644,6 +1644,159 @@ START_TEST(test_put_after_compact_survives_reopen)
 }
 END_TEST
 
+/* srd: online compaction. A writer thread keeps putting, overwriting and
+ * deleting while the main thread compacts again and again; afterwards (and
+ * after a reopen) every key holds exactly what the writer last did. */
+#define OC_KEYS 200
+#define OC_OPS 20000
+
+typedef struct oc_writer {
+    srd_store *st;
+    atomic_int done;
+    int last[OC_KEYS]; /* -1 deleted/never, else op number of the last put */
+} oc_writer;
+
+static void oc_key(char *b, size_t n, int k)
+{
+    snprintf(b, n, "oc%d", k);
+}
+
+static size_t oc_val(char *b, size_t n, int op)
+{
+    return (size_t)snprintf(b, n, "value of op %d %*s", op, op % 300, "+");
+}
+
+static void *oc_write(void *arg)
+{
+    oc_writer *w = arg;
+    for (int k = 0; k < OC_KEYS; k++)
+        w->last[k] = -1;
+    for (int op = 0; op < OC_OPS; op++) {
+        int k = (int)(((unsigned)op * 2654435761u) % OC_KEYS);
+        char key[32], val[400];
+        oc_key(key, sizeof key, k);
+        if (op % 7 == 3) {
+            if (srd_delete(w->st, tu_s(key), NULL) != SRD_OK)
+                break;
+            w->last[k] = -1;
+        } else {
+            size_t n = oc_val(val, sizeof val, op);
+            if (srd_put(w->st, tu_s(key), (srd_val){val, n}) != SRD_OK)
+                break;
+            w->last[k] = op;
+        }
+    }
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+static void oc_expect(srd_store *st, const oc_writer *w)
+{
+    uint64_t live = 0;
+    for (int k = 0; k < OC_KEYS; k++) {
+        char key[32], want[400], got[400];
+        oc_key(key, sizeof key, k);
+        size_t n = 0;
+        srd_err rc = srd_get_copy(st, tu_s(key), got, sizeof got, &n);
+        if (w->last[k] < 0) {
+            ck_assert_msg(rc == SRD_ENOTFOUND, "%s: %s", key, srd_errname(rc));
+            continue;
+        }
+        live++;
+        ck_assert_msg(rc == SRD_OK, "%s: %s", key, srd_errname(rc));
+        size_t wn = oc_val(want, sizeof want, w->last[k]);
+        ck_assert_msg(n == wn && memcmp(got, want, n) == 0,
+                      "%s holds the wrong value", key);
+    }
+    ck_assert_uint_eq(count_of(st), live);
+}
+
+START_TEST(test_online_compaction_keeps_concurrent_writes)
+{
+    srd_store *st = open_fast(g_path);
+    oc_writer w = {.st = st};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, oc_write, &w), 0);
+    int rounds = 0;
+    uint64_t caught_up = 0;
+    while (!atomic_load(&w.done) || rounds < 3) {
+        srd_compact_report rep;
+        ck_srd(srd_compact_ex(st, NULL, NULL, &rep));
+        ck_assert_uint_eq(rep.old_size - rep.new_size, rep.reclaimed);
+        caught_up += rep.caught_up_entries;
+        rounds++;
+    }
+    pthread_join(t, NULL);
+    fprintf(stderr, "online compaction: %d rounds, %llu entries caught up\n",
+            rounds, (unsigned long long)caught_up);
+    oc_expect(st, &w);
+    srd_verify_report vr;
+    ck_srd(srd_verify(st, &vr, NULL, NULL));
+    ck_srd(srd_close(st));
+    char *tmp = tu_join(g_dir, "store.srd.compact");
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    free(tmp);
+    st = open_ro(g_path);
+    oc_expect(st, &w);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+/* Progress callback that tries a second compaction and then cancels. */
+typedef struct oc_prog {
+    srd_store *st;
+    srd_err nested;
+    int calls;
+    bool cancel;
+} oc_prog;
+
+static int oc_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    oc_prog *p = ctx;
+    ck_assert_uint_le(done, total);
+    if (p->calls++ == 0)
+        p->nested = srd_compact_ex(p->st, NULL, NULL, NULL);
+    return p->cancel;
+}
+
+START_TEST(test_compaction_while_compacting_is_estate)
+{
+    srd_store *st = open_fast(g_path);
+    put_str(st, "a", "1");
+    put_str(st, "a", "2");
+    oc_prog p = {.st = st};
+    srd_compact_report rep;
+    ck_srd(srd_compact_ex(st, oc_progress, &p, &rep));
+    ck_assert_int_ge(p.calls, 1);
+    ck_assert_int_eq(p.nested, SRD_ESTATE);
+    ck_assert_uint_eq(rep.copied_entries, 1);
+    ck_assert_uint_gt(rep.reclaimed, 0);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+START_TEST(test_cancelled_compaction_leaves_store_unchanged)
+{
+    srd_store *st = open_fast(g_path);
+    put_str(st, "a", "1");
+    put_str(st, "a", "2");
+    put_str(st, "b", "3");
+    long long before = tu_file_size(g_path);
+    oc_prog p = {.st = st, .cancel = true};
+    ck_assert_int_eq(srd_compact_ex(st, oc_progress, &p, NULL), SRD_ECANCELED);
+    ck_assert_int_eq(tu_file_size(g_path), before);
+    char *tmp = tu_join(g_dir, "store.srd.compact");
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    free(tmp);
+    expect_str(st, "a", "2");
+    put_str(st, "c", "after cancel");
+    ck_srd(srd_compact(st, NULL)); /* a later one runs */
+    expect_str(st, "c", "after cancel");
+    expect_str(st, "b", "3");
+    ck_srd(srd_close(st));
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Alignment (reference: tests/alignment_tests.rs)                           */
 /* ------------------------------------------------------------------------ */
@@ -2898,6 +3051,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_view_taken_before_compact_reads_same_bytes_after);
     tcase_add_test(tc, test_compact_deletes_stale_temp_file_without_merging);
     tcase_add_test(tc, test_put_after_compact_survives_reopen);
+    tcase_add_test(tc, test_online_compaction_keeps_concurrent_writes);
+    tcase_add_test(tc, test_compaction_while_compacting_is_estate);
+    tcase_add_test(tc, test_cancelled_compaction_leaves_store_unchanged);
 
     tc = tcase(s, "alignment");
     tcase_add_test(tc, test_every_payload_address_is_64_byte_aligned);
