@@ -322,12 +322,33 @@ SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
 SRD_API srd_err srd_sync(srd_store *st);
 
 /*
- * Offline compaction (embedded writer): copy the live entries, in file
+ * Online compaction (writer handle): copy the entries live now, in file
  * order, into "<path>.compact" created exclusively (a stale one from a
- * crash is deleted, never reused), fsync it, rename it over the store and
- * fsync the directory. Views taken before stay valid (they keep the old
- * mapping alive). *reclaimed (may be NULL) receives the bytes saved.
+ * crash is deleted, never reused) while other threads go on reading and
+ * writing; then take the writer, copy what was appended meanwhile, fsync,
+ * rename over the store, switch to the new file and fsync the directory.
+ * Writers wait only for that last step (report->pause_us); readers never
+ * wait. Views taken before stay valid (they keep the old mapping alive);
+ * read-only handles of other processes switch at their next srd_refresh.
+ * A crash at any point leaves the old or the new store, complete.
+ * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
+ * and then; returning non-zero cancels (SRD_ECANCELED, store unchanged).
+ * Errors: SRD_EREADONLY, SRD_ESTATE (a compaction is already running),
+ * SRD_ENOSPC and system errors (the store is unchanged).
  */
+typedef struct srd_compact_report {
+    uint64_t old_size;          /* tail before (at the switch) */
+    uint64_t new_size;          /* tail after */
+    uint64_t reclaimed;         /* old_size - new_size */
+    uint64_t copied_entries;    /* live entries copied in the first pass */
+    uint64_t caught_up_entries; /* entries appended during the copy */
+    uint64_t pause_us;          /* how long writers waited */
+    uint64_t total_us;          /* the whole compaction */
+} srd_compact_report;
+SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
+                               void *ctx, srd_compact_report *report);
+/* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
+ * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
 
 /* The path the handle was opened with (owned by the handle). */
