@@ -89,6 +89,11 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void qsort_doubles(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+}
+
 /* Median of v[0..n) (reorders v). */
 double median(double *v, size_t n)
 {

@@ -33,6 +33,8 @@ void *xmalloc(size_t n);
 uint64_t now_ns(void);
 uint64_t rng_next(uint64_t *s);
 void fill_random(uint8_t *p, size_t n, uint64_t seed);
+/* Sort ascending. */
+void qsort_doubles(double *v, size_t n);
 /* Median of v[0..n) (reorders v); NAN when n is 0. */
 double median(double *v, size_t n);
 

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_daemon.h"
 #include "bench_util.h"
 #include "format.h"
 #include "srd/srd.h"
@@ -54,7 +55,8 @@ enum {
     B_OPEN = 1u << 5,
     B_STREAM = 1u << 6,
     B_INDEX = 1u << 7,
-    B_ALL = 0xffu
+    B_DAEMON = 1u << 8,
+    B_ALL = 0x1ffu
 };
 
 static const struct {
@@ -70,6 +72,7 @@ static const struct {
     {"open", B_OPEN, "open + first get + close of the N-key store"},
     {"stream", B_STREAM, "streaming write and read of one large value"},
     {"index", B_INDEX, "index and file bytes per live key"},
+    {"daemon", B_DAEMON, "srdd + client processes: reads, puts, visibility"},
 };
 
 typedef struct bench_cfg {
@@ -89,6 +92,7 @@ typedef struct bench_cfg {
     size_t sync_puts;     /* same, sync always / default sync */
     size_t sync_batch_entries;
     size_t stream_bytes;
+    const char *srdd;     /* srdd binary for the daemon section */
 } bench_cfg;
 
 /* ======================================================================== */
@@ -1026,7 +1030,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: srd-bench [--dir DIR] [--keys N] [--quick] "
-            "[--only NAME[,NAME]] [--json]\n"
+            "[--only NAME[,NAME]] [--json] [--srdd PATH]\n"
             "  --dir DIR   create the work directory in DIR (default /tmp);\n"
             "              it is removed at the end\n"
             "  --keys N    keys in the get/put stores (default 1000000;\n"
@@ -1036,7 +1040,9 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof bench_names / sizeof bench_names[0]; i++)
         fprintf(f, "                %-9s %s\n", bench_names[i].name,
                 bench_names[i].what);
-    fprintf(f, "  --json      print the results as JSON instead of a table\n");
+    fprintf(f, "  --json      print the results as JSON instead of a table\n"
+               "  --srdd PATH srdd for the daemon section (default: the build\n"
+               "              tree's daemon/srdd next to srd-bench)\n");
 }
 
 static unsigned parse_only(const char *arg)
@@ -1095,6 +1101,37 @@ static void cfg_sizes(bench_cfg *c)
     }
 }
 
+#ifdef SRD_BENCH_DAEMON
+/* The daemon section, with srdd from --srdd or beside srd-bench in the
+ * build tree (build/tools/srd-bench -> build/daemon/srdd). */
+static void run_daemon_section(const bench_cfg *cfg)
+{
+    char guess[PATH_MAX];
+    const char *srdd = cfg->srdd;
+    if (!srdd) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(guess, sizeof guess, "%s/../daemon/srdd",
+                 n > 0 ? self : ".");
+        srdd = guess;
+    }
+    bench_daemon_cfg d = {
+        .srdd = srdd,
+        .keys = cfg->quick ? 20000 : 200000,
+        .gets = cfg->quick ? 200000 : 2000000,
+        .rtts = cfg->quick ? 2000 : 20000,
+        .puts = cfg->quick ? 50000 : 1000000,
+        .visibility = cfg->quick ? 200 : 2000,
+        .seconds = cfg->quick ? 0.5 : 2.0,
+    };
+    bench_daemon(&d);
+}
+#endif
+
 /* One line describing the machine, for the header and the JSON. */
 static void machine_line(char *out, size_t cap)
 {
@@ -1136,6 +1173,7 @@ int main(int argc, char **argv)
         {"quick", no_argument, NULL, 'q'},
         {"only", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
+        {"srdd", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1144,7 +1182,7 @@ int main(int argc, char **argv)
     char machine[512];
     int c;
 
-    while ((c = getopt_long(argc, argv, "d:k:qo:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:qo:js:h", longopts, NULL)) != -1) {
         char *end;
         unsigned long long v;
         switch (c) {
@@ -1169,6 +1207,9 @@ int main(int argc, char **argv)
             break;
         case 'j':
             cfg.json = true;
+            break;
+        case 's':
+            cfg.srdd = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -1224,6 +1265,13 @@ int main(int argc, char **argv)
         bench_stream(&cfg);
     if (cfg.only & B_INDEX)
         bench_index(&kv, &p8);
+#ifdef SRD_BENCH_DAEMON
+    if (cfg.only & B_DAEMON)
+        run_daemon_section(&cfg);
+#else
+    if (cfg.only & B_DAEMON)
+        progress("daemon: built without client mode: skipped");
+#endif
 
     double load[3] = {NAN, NAN, NAN};
     if (getloadavg(load, 3) < 1)

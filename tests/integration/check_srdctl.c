@@ -10,6 +10,7 @@
 #define _GNU_SOURCE 1
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -116,6 +117,14 @@ static ctl_res run_ctl(const char *store, char *const env[], const void *in,
         res_free(&ck_ok_r_);                                                   \
     } while (0)
 
+/* Run a command and check only its exit status. */
+#define ck_exit(want, ...)                                                     \
+    do {                                                                       \
+        ctl_res ck_exit_r_ = RUN(__VA_ARGS__);                                 \
+        ck_rc(ck_exit_r_, want);                                               \
+        res_free(&ck_exit_r_);                                                 \
+    } while (0)
+
 /* `get key` must print exactly want[0..len). */
 static void ck_get(const char *key, const void *want, size_t len)
 {
@@ -174,6 +183,31 @@ static json_object *info_json(void)
     ck_assert(json_object_is_type(o, json_type_object));
     res_free(&r);
     return o;
+}
+
+/* srd_meta of key in the store at path, read-only through the API. */
+static srd_err api_meta(const char *path, const char *key, srd_entry_meta *m)
+{
+    srd_store *st = NULL;
+    srd_err e = tu_open(path, SRD_OPEN_READONLY, &st);
+    if (e == SRD_OK)
+        e = srd_meta(st, tu_s(key), m);
+    srd_close(st);
+    return e;
+}
+
+/* Flip the first payload byte of key's entry on disk; its meta before. */
+static srd_entry_meta corrupt_payload(const char *key)
+{
+    srd_entry_meta m;
+    ck_srd(api_meta(g_store, key, &m));
+    size_t n;
+    uint8_t *b = store_bytes(&n);
+    ck_assert_uint_lt(m.payload_offset, n);
+    b[m.payload_offset] ^= 0xFF;
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    free(b);
+    return m;
 }
 
 /* ======================================================================== */
@@ -320,9 +354,7 @@ START_TEST(test_get_on_missing_store_exits_3_and_creates_nothing)
     ck_assert_uint_eq(r.out_len, 0);
     ck_assert_ptr_nonnull(strstr(r.err, srd_strerror(SRD_ENOENT)));
     res_free(&r);
-    r = RUN("del", "k");
-    ck_rc(r, 3);
-    res_free(&r);
+    ck_exit(3, "del", "k");
     ck_assert_int_eq(tu_file_size(g_store), -1);
 }
 END_TEST
@@ -438,9 +470,7 @@ START_TEST(test_put_single_zero_byte_from_stdin_is_rejected)
     uint8_t *after = store_bytes(&n1);
     ck_assert_uint_eq(n0, n1);
     ck_assert(memcmp(before, after, n0) == 0);
-    r = RUN("exists", "nul");
-    ck_rc(r, 1);
-    res_free(&r);
+    ck_exit(1, "exists", "nul");
     ck_get("keep", "me", 2);
     free(before);
     free(after);
@@ -605,12 +635,8 @@ START_TEST(test_golden_basic_reads_and_counts_like_expected_json)
     for (int i = 0; i < 1000; i++)
         gamma[i] = (uint8_t)(i % 251);
     ck_get("gamma", gamma, sizeof gamma);
-    ctl_res r = RUN("get", "beta");
-    ck_rc(r, 1);
-    res_free(&r);
-    r = RUN("verify");
-    ck_rc(r, 0);
-    res_free(&r);
+    ck_exit(1, "get", "beta");
+    ck_exit(0, "verify");
 }
 END_TEST
 
@@ -622,9 +648,7 @@ START_TEST(test_golden_mixed_reads_empty_key)
     uint8_t c[100];
     memset(c, 0xAB, sizeof c);
     ck_get("carol", c, sizeof c);
-    ctl_res r = RUN("exists", "bob");
-    ck_rc(r, 1);
-    res_free(&r);
+    ck_exit(1, "exists", "bob");
 }
 END_TEST
 
@@ -703,22 +727,10 @@ START_TEST(test_verify_detects_corrupted_earlier_entry)
     ck_ok("put", "k0", "first value");
     ck_ok("put", "k1", "second value");
     ck_ok("put", "k2", "third value");
-
-    srd_options opts;
-    srd_options_init(&opts);
-    opts.flags = SRD_OPEN_READONLY;
-    srd_store *st = NULL;
-    ck_srd(srd_open(g_store, &opts, &st));
-    srd_entry_meta m;
-    ck_srd(srd_meta(st, tu_s("k1"), &m));
-    ck_srd(srd_close(st));
+    srd_entry_meta m = corrupt_payload("k1");
     ck_assert_uint_gt(m.payload_offset, 0);
-
     size_t n;
     uint8_t *b = store_bytes(&n);
-    ck_assert_uint_lt(m.payload_offset, n);
-    b[m.payload_offset] ^= 0xFF;
-    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
 
     ctl_res r = RUN("verify");
     ck_rc(r, 3);
@@ -780,9 +792,7 @@ START_TEST(test_compact_shrinks_file_and_keeps_values)
 
     ck_get("big", v, n); /* v[0] == 3: the latest version */
     ck_get("small", "keep me", 7);
-    r = RUN("get", "temp");
-    ck_rc(r, 1);
-    res_free(&r);
+    ck_exit(1, "get", "temp");
     json_object *o = info_json();
     ck_assert_uint_eq(json_u64(o, "live_keys"), 2);
     ck_assert_uint_eq(json_u64(o, "entries"), 2);
@@ -805,10 +815,20 @@ START_TEST(test_locked_store_refuses_writes_but_serves_reads)
     ck_srd(srd_open(g_store, NULL, &w)); /* this process is the writer */
     ck_srd(srd_put(w, tu_s("held"), tu_s("by the test")));
 
+    char *dump = tu_join(g_dir, "d.dump");
+    char *kf = tu_join(g_dir, "keys.txt");
+    char *other = tu_join(g_dir, "other.bin");
+    ck_assert_int_eq(tu_write_file(kf, "held\n", 5), 0);
+    long long before = tu_file_size(g_store);
     const char *const *cmds[] = {
         (const char *[]){"put", "k", "v", NULL},
         (const char *[]){"del", "held", NULL},
         (const char *[]){"compact", NULL},
+        (const char *[]){"sync", NULL},
+        (const char *[]){"copy", "held", "k2", NULL},
+        (const char *[]){"move", "held", "k2", NULL},
+        (const char *[]){"rename", "held", "k2", NULL},
+        (const char *[]){"move", "held", "--to", other, NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         ctl_res r = run_ctl(g_store, NULL, NULL, 0, cmds[i]);
@@ -818,13 +838,32 @@ START_TEST(test_locked_store_refuses_writes_but_serves_reads)
                       "%s: %s", cmds[i][0], r.err);
         res_free(&r);
     }
+    ck_assert_int_eq(tu_file_size(g_store), before);
+    ck_assert_int_eq(tu_file_size(other), -1);
+    /* Read commands open read-only and work while the writer holds it. */
+    const char *const *reads[] = {
+        (const char *[]){"status", NULL},
+        (const char *[]){"meta", "held", NULL},
+        (const char *[]){"ls", NULL},
+        (const char *[]){"export", dump, "--keys", kf, NULL},
+        (const char *[]){"copy", "held", "--to", other, NULL},
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        ctl_res r = run_ctl(g_store, NULL, NULL, 0, reads[i]);
+        ck_assert_msg(r.rc == 0, "%s: exit %d: %s", reads[i][0], r.rc, r.err);
+        res_free(&r);
+    }
+    /* import writes: refused, after checking the dump. */
+    ctl_res r = RUN("import", dump);
+    ck_rc(r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "store is locked by another writer"));
+    res_free(&r);
     ck_get("held", "by the test", 11);
-    ctl_res r = RUN("exists", "held");
-    ck_rc(r, 0);
-    res_free(&r);
-    r = RUN("verify");
-    ck_rc(r, 0);
-    res_free(&r);
+    ck_exit(0, "exists", "held");
+    ck_exit(0, "verify");
+    free(dump);
+    free(kf);
+    free(other);
 
     ck_srd(srd_close(w));
     ck_ok("put", "k", "v"); /* the lock is gone with the writer */
@@ -905,6 +944,25 @@ START_TEST(test_usage_errors_exit_2_and_print_nothing_to_stdout)
         (const char *[]){"verify", "--json", NULL},
         (const char *[]){"put", "k", "--file", NULL},
         (const char *[]){"help", "nosuch", NULL},
+        (const char *[]){"copy", "k", NULL},
+        (const char *[]){"move", "k", NULL},
+        (const char *[]){"rename", "k", NULL},
+        (const char *[]){"copy", "k", "--to", NULL},
+        (const char *[]){"copy", "k", "--to", "", NULL},
+        (const char *[]){"status", "--watch", "abc", NULL},
+        (const char *[]){"status", "--watch=0", NULL},
+        (const char *[]){"status", "--count", "3", NULL},
+        (const char *[]){"status", "--watch", "--count", "0", NULL},
+        (const char *[]){"status", "extra", NULL},
+        (const char *[]){"get", "k", "-b", NULL},
+        (const char *[]){"meta", NULL},
+        (const char *[]){"ls", "extra", NULL},
+        (const char *[]){"export", NULL},
+        (const char *[]){"export", "", NULL},
+        (const char *[]){"import", NULL},
+        (const char *[]){"import", "a", "b", NULL},
+        (const char *[]){"sync", "--json", NULL},
+        (const char *[]){"compact", "--progress", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ctl_res r = run_ctl(g_store, NULL, NULL, 0, bad[i]);
@@ -937,8 +995,9 @@ START_TEST(test_help_and_version_print_to_stdout_and_exit_0)
     ctl_res r = RUN_RAW(NULL, "--help");
     ck_rc(r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "Usage: srdctl"));
-    const char *names[] = {"put", "get", "del", "exists", "info", "verify",
-                           "compact"};
+    const char *names[] = {"put",     "get",  "del",  "exists", "status",
+                           "verify",  "compact", "meta", "ls", "sync",
+                           "copy",    "move", "rename", "export", "import"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char pat[32];
         snprintf(pat, sizeof pat, "\n  %s ", names[i]);
@@ -960,11 +1019,871 @@ START_TEST(test_help_and_version_print_to_stdout_and_exit_0)
 
     r = RUN_RAW(NULL, "--version");
     ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "srdctl"));
+    /* The project version from CMake: "srdctl (srd) X.Y.Z". */
+    unsigned vx, vy, vz;
+    char nl = 0;
+    ck_assert_msg(sscanf(r.out, "srdctl (srd) %u.%u.%u%c", &vx, &vy, &vz,
+                         &nl) == 4 && nl == '\n',
+                  "version: %s", r.out);
     res_free(&r);
     ck_assert_int_eq(tu_file_size(g_store), -1);
 }
 END_TEST
+
+/* ======================================================================== */
+/* Helpers for the admin commands                                            */
+/* ======================================================================== */
+
+/* Parse stdout of a successful run as JSON. */
+static json_object *out_json(ctl_res *r)
+{
+    ck_rc(*r, 0);
+    json_object *o = json_tokener_parse(r->out);
+    ck_assert_msg(o != NULL, "not JSON: %s", r->out);
+    return o;
+}
+
+static const char *json_str(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    ck_assert_msg(json_object_object_get_ex(o, k, &v), "no member %s", k);
+    ck_assert_msg(json_object_is_type(v, json_type_string), "%s not a string",
+                  k);
+    return json_object_get_string(v);
+}
+
+/* "0x%016llx" of h. */
+static const char *hex64(uint64_t h, char buf[24])
+{
+    snprintf(buf, 24, "0x%016llx", (unsigned long long)h);
+    return buf;
+}
+
+/* A mixed store: overwrites, a delete, binary and multi-MiB values. */
+static void fill_mixed_store(size_t big)
+{
+    ck_ok("put", "alpha", "one");
+    ck_ok("put", "beta", "two");
+    ck_ok("put", "alpha", "one, updated");
+    ck_ok("put", "gone", "deleted soon");
+    ck_ok("del", "gone");
+    uint8_t *v = pattern(big);
+    ctl_res r = RUN_IN(v, big, "put", "big");
+    ck_rc(r, 0);
+    res_free(&r);
+    free(v);
+    ck_ok("put", "", "empty key");
+    static const uint8_t bin[] = {0, 0, 1, 0xff, 0};
+    r = RUN_IN(bin, sizeof bin, "put", "bin");
+    ck_rc(r, 0);
+    res_free(&r);
+}
+
+/* ======================================================================== */
+/* status                                                                    */
+/* ======================================================================== */
+
+START_TEST(test_status_reports_direct_mode_and_no_daemon_figures)
+{
+    ck_ok("put", "a", "1");
+    ctl_res r = RUN("status");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "mode:         direct\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "live keys:    1\n"));
+    /* Daemon figures are absent, not zero. */
+    ck_assert_ptr_null(strstr(r.out, "pid"));
+    ck_assert_ptr_null(strstr(r.out, "clients"));
+    ck_assert_ptr_null(strstr(r.out, "generation"));
+    res_free(&r);
+    r = RUN("status", "--json");
+    json_object *o = out_json(&r);
+    ck_assert_str_eq(json_str(o, "mode"), "direct");
+    json_object *d = (json_object *)1;
+    ck_assert(json_object_object_get_ex(o, "daemon", &d));
+    ck_assert_ptr_null(d); /* JSON null */
+    ck_assert_uint_eq(json_u64(o, "live_keys"), 1);
+    json_object_put(o);
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_status_watch_prints_count_reports_when_not_a_terminal)
+{
+    ck_ok("put", "a", "1");
+    ctl_res r = RUN("status", "--json", "--watch", "0.1", "--count", "3");
+    ck_rc(r, 0);
+    int lines = 0;
+    for (char *p = r.out, *nl; (nl = strchr(p, '\n')); p = nl + 1, lines++) {
+        *nl = '\0';
+        json_object *o = json_tokener_parse(p);
+        ck_assert_msg(o != NULL, "line %d not JSON: %s", lines, p);
+        ck_assert_uint_eq(json_u64(o, "live_keys"), 1);
+        json_object_put(o);
+    }
+    ck_assert_int_eq(lines, 3);
+    res_free(&r);
+    /* Text reports are separated by a blank line; -w=SECONDS works too. */
+    r = RUN("status", "--watch=0.1", "-n", "2");
+    ck_rc(r, 0);
+    char *second = strstr(r.out, "\n\npath:");
+    ck_assert_ptr_nonnull(second);
+    ck_assert_ptr_null(strstr(second + 2, "\n\npath:"));
+    ck_assert_ptr_null(strstr(r.out, "\033[")); /* no screen control */
+    res_free(&r);
+}
+END_TEST
+
+/* A watching srdctl follows appends by another process and a compaction
+ * that replaces the file; SIGTERM ends it with status 0. */
+START_TEST(test_status_watch_follows_other_writer_and_ends_on_sigterm)
+{
+    srd_store *w = NULL;
+    ck_srd(srd_open(g_store, NULL, &w));
+    ck_srd(srd_put(w, tu_s("k0"), tu_s("v")));
+    int po[2];
+    ck_assert_int_eq(pipe(po), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(po[1], 1);
+        close(po[0]);
+        execl(SRDCTL_PATH, SRDCTL_PATH, "--store", g_store, "status", "--json",
+              "--watch", "0.1", (char *)NULL);
+        _exit(127);
+    }
+    close(po[1]);
+    FILE *f = fdopen(po[0], "r");
+    char line[4096];
+    uint64_t want = 1;
+    int seen = 0;
+    while (want <= 4 && fgets(line, sizeof line, f)) {
+        json_object *o = json_tokener_parse(line);
+        ck_assert_msg(o != NULL, "not JSON: %s", line);
+        uint64_t live = json_u64(o, "live_keys");
+        json_object_put(o);
+        ck_assert_msg(++seen < 2000, "watch never showed %llu keys",
+                      (unsigned long long)want);
+        if (live != want)
+            continue;
+        if (++want > 4)
+            break;
+        /* Seen: change the store under the watcher; the third change
+         * comes after a compaction replaced the file. */
+        if (want == 4)
+            ck_srd(srd_compact(w, NULL));
+        char k[8];
+        snprintf(k, sizeof k, "k%llu", (unsigned long long)want - 1);
+        ck_srd(srd_put(w, tu_s(k), tu_s("v")));
+    }
+    ck_assert_uint_eq(want, 5);
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    fclose(f);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* ======================================================================== */
+/* get --buffer-size, read                                                   */
+/* ======================================================================== */
+
+START_TEST(test_read_alias_with_buffer_size_writes_whole_value)
+{
+    size_t n = 128 * 1024;
+    uint8_t *v = pattern(n);
+    ctl_res r = RUN_IN(v, n, "write", "large_key");
+    ck_rc(r, 0);
+    res_free(&r);
+    const char *sizes[] = {"64K", "1000", "1mb", " 2k ", "1G"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        r = RUN("read", "large_key", "--buffer-size", sizes[i]);
+        ck_rc(r, 0);
+        ck_assert_msg(r.out_len == n && memcmp(r.out, v, n) == 0,
+                      "-b %s: %zu bytes", sizes[i], r.out_len);
+        res_free(&r);
+    }
+    r = RUN("get", "-b", "7", "large_key");
+    ck_rc(r, 0);
+    ck_assert(r.out_len == n && memcmp(r.out, v, n) == 0);
+    res_free(&r);
+    free(v);
+}
+END_TEST
+
+START_TEST(test_bad_buffer_size_is_usage_error)
+{
+    ck_ok("put", "k", "v");
+    const char *bad[] = {"abc", "10XZ", "0", "", "-5", "2G", "1.5K"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctl_res r = RUN("read", "k", "-b", bad[i]);
+        ck_assert_msg(r.rc == 2, "-b '%s': exit %d", bad[i], r.rc);
+        ck_assert_uint_eq(r.out_len, 0);
+        ck_assert_msg(strstr(r.err, "buffer size"), "-b '%s': %s", bad[i],
+                      r.err);
+        res_free(&r);
+    }
+}
+END_TEST
+
+/* ======================================================================== */
+/* meta                                                                      */
+/* ======================================================================== */
+
+START_TEST(test_meta_matches_the_api_in_text_and_json)
+{
+    ck_ok("put", "first", "padding entry");
+    ck_ok("put", "key1", "some value");
+    srd_entry_meta m;
+    ck_srd(api_meta(g_store, "key1", &m));
+    ck_assert_uint_eq(m.key_hash, 0x384d070cd5d829e2ull); /* pinned vector */
+    char want[256], h[24];
+    ctl_res r = RUN("meta", "key1");
+    ck_rc(r, 0);
+    snprintf(want, sizeof want,
+             "key:            key1\nkey hash:       %s\noffset:         "
+             "%llu\nlength:         10\nentry end:      %llu\n",
+             hex64(m.key_hash, h), (unsigned long long)m.payload_offset,
+             (unsigned long long)m.entry_end);
+    ck_assert_msg(strstr(r.out, want), "got:\n%s", r.out);
+    snprintf(want, sizeof want, "checksum:       0x%08x\nchecksum valid: yes\n",
+             (unsigned)m.checksum);
+    ck_assert_ptr_nonnull(strstr(r.out, want));
+    res_free(&r);
+
+    r = RUN("metadata", "key1", "--json"); /* the reference's name */
+    json_object *o = out_json(&r);
+    ck_assert_str_eq(json_str(o, "key_hash"), hex64(m.key_hash, h));
+    ck_assert_uint_eq(json_u64(o, "offset"), m.payload_offset);
+    ck_assert_uint_eq(json_u64(o, "length"), 10);
+    ck_assert_uint_eq(json_u64(o, "entry_end"), m.entry_end);
+    ck_assert_uint_eq(json_u64(o, "prev_offset"), m.prev_offset);
+    snprintf(want, sizeof want, "0x%08x", (unsigned)m.checksum);
+    ck_assert_str_eq(json_str(o, "checksum"), want);
+    json_object *cv = NULL;
+    ck_assert(json_object_object_get_ex(o, "checksum_valid", &cv));
+    ck_assert(json_object_get_boolean(cv));
+    json_object_put(o);
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_meta_reports_bad_checksum_and_missing_key)
+{
+    ck_ok("put", "k0", "first value");
+    ck_ok("put", "k1", "second value");
+    corrupt_payload("k0");
+    ctl_res r = RUN("meta", "k0");
+    ck_rc(r, 0); /* reported, not an error: verify is the check */
+    ck_assert_ptr_nonnull(strstr(r.out, "checksum valid: NO\n"));
+    res_free(&r);
+    r = RUN("meta", "nope");
+    ck_rc(r, 1);
+    ck_assert_uint_eq(r.out_len, 0);
+    ck_assert_ptr_nonnull(strstr(r.err, "'nope' not found"));
+    res_free(&r);
+}
+END_TEST
+
+/* ======================================================================== */
+/* ls                                                                        */
+/* ======================================================================== */
+
+START_TEST(test_ls_lists_live_entries_oldest_first)
+{
+    ck_ok("put", "a", "1111");
+    ck_ok("put", "b", "22");
+    ck_ok("put", "c", "333");
+    ck_ok("del", "b");
+    ck_ok("put", "a", "55555"); /* moves a after c */
+    srd_entry_meta ma, mc;
+    ck_srd(api_meta(g_store, "a", &ma));
+    ck_srd(api_meta(g_store, "c", &mc));
+    char want[256], ha[24], hc[24];
+    snprintf(want, sizeof want, "%s %llu 3\n%s %llu 5\n", hex64(mc.key_hash, hc),
+             (unsigned long long)mc.payload_offset, hex64(ma.key_hash, ha),
+             (unsigned long long)ma.payload_offset);
+    ctl_res r = RUN("ls");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+
+    /* --keys names the hashes it knows; unknown keys are ignored. */
+    char *kf = tu_join(g_dir, "keys.txt");
+    ck_assert_int_eq(tu_write_file(kf, "c\nnot-there\nb\n", 14), 0);
+    r = RUN("ls", "--keys", kf);
+    ck_rc(r, 0);
+    snprintf(want, sizeof want, "%s %llu 3 c\n%s %llu 5\n", hc,
+             (unsigned long long)mc.payload_offset, ha,
+             (unsigned long long)ma.payload_offset);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+
+    r = RUN("ls", "--json", "-k", kf);
+    json_object *o = out_json(&r);
+    ck_assert(json_object_is_type(o, json_type_array));
+    ck_assert_uint_eq(json_object_array_length(o), 2);
+    json_object *e0 = json_object_array_get_idx(o, 0);
+    json_object *e1 = json_object_array_get_idx(o, 1);
+    ck_assert_str_eq(json_str(e0, "key_hash"), hc);
+    ck_assert_str_eq(json_str(e0, "key"), "c");
+    ck_assert_uint_eq(json_u64(e0, "offset"), mc.payload_offset);
+    ck_assert_uint_eq(json_u64(e1, "length"), 5);
+    ck_assert(!json_object_object_get_ex(e1, "key", NULL));
+    json_object_put(o);
+    res_free(&r);
+    free(kf);
+}
+END_TEST
+
+START_TEST(test_ls_on_empty_store_and_bad_key_list)
+{
+    ck_assert_int_eq(tu_write_file(g_store, "", 0), 0);
+    ctl_res r = RUN("ls");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "");
+    res_free(&r);
+    r = RUN("ls", "--json");
+    json_object *o = out_json(&r);
+    ck_assert_uint_eq(json_object_array_length(o), 0);
+    json_object_put(o);
+    res_free(&r);
+    char *missing = tu_join(g_dir, "no-such-keys");
+    r = RUN("ls", "--keys", missing);
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "no-such-keys"));
+    res_free(&r);
+    free(missing);
+}
+END_TEST
+
+/* ======================================================================== */
+/* sync                                                                      */
+/* ======================================================================== */
+
+START_TEST(test_sync_flushes_store_and_needs_it)
+{
+    ctl_res r = RUN("sync");
+    ck_rc(r, 3); /* no store: sync creates nothing */
+    ck_assert_ptr_nonnull(strstr(r.err, srd_strerror(SRD_ENOENT)));
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(g_store), -1);
+    ck_ok("put", "k", "v");
+    size_t n0;
+    uint8_t *before = store_bytes(&n0);
+    r = RUN("sync");
+    ck_rc(r, 0);
+    ck_assert_uint_eq(r.out_len, 0);
+    ck_assert_str_eq(r.err, "");
+    res_free(&r);
+    size_t n1;
+    uint8_t *after = store_bytes(&n1);
+    ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* ======================================================================== */
+/* copy, move, rename within a store                                         */
+/* ======================================================================== */
+
+START_TEST(test_copy_move_rename_within_store)
+{
+    ck_ok("put", "src", "the value");
+    ctl_res r = RUN("copy", "src", "dup");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "Copied key 'src' to 'dup'\n");
+    res_free(&r);
+    ck_get("src", "the value", 9);
+    ck_get("dup", "the value", 9);
+
+    r = RUN("move", "dup", "moved");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "Moved key 'dup' to 'moved'\n");
+    res_free(&r);
+    ck_get("moved", "the value", 9);
+    ck_exit(1, "exists", "dup");
+
+    /* Reference storage_operation_tests.rs test_rename. */
+    r = RUN("rename", "moved", "renamed");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "Renamed key 'moved' to 'renamed'\n");
+    res_free(&r);
+    ck_get("renamed", "the value", 9);
+    ck_exit(1, "get", "moved");
+    json_object *o = info_json();
+    ck_assert_uint_eq(json_u64(o, "live_keys"), 2);
+    json_object_put(o);
+
+    /* The copy replaces an existing value under the new key. */
+    ck_ok("copy", "src", "renamed");
+    ck_get("renamed", "the value", 9);
+}
+END_TEST
+
+/* Reference test_rename_entry_to_self_fails: an error, the value stays. */
+START_TEST(test_rename_or_copy_to_same_key_is_usage_error)
+{
+    ck_ok("put", "k", "v");
+    long long before = tu_file_size(g_store);
+    const char *const *bad[] = {
+        (const char *[]){"rename", "k", "k", NULL},
+        (const char *[]){"copy", "k", "k", NULL},
+        (const char *[]){"move", "k", "k", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctl_res r = run_ctl(g_store, NULL, NULL, 0, bad[i]);
+        ck_assert_msg(r.rc == 2, "%s: exit %d", bad[i][0], r.rc);
+        ck_assert_ptr_nonnull(strstr(r.err, "same key"));
+        res_free(&r);
+    }
+    ck_assert_int_eq(tu_file_size(g_store), before);
+    ck_get("k", "v", 1);
+}
+END_TEST
+
+START_TEST(test_copy_move_rename_missing_key_exit_1_and_write_nothing)
+{
+    ck_ok("put", "other", "x");
+    long long before = tu_file_size(g_store);
+    char *target = tu_join(g_dir, "target.bin");
+    const char *const *cmds[] = {
+        (const char *[]){"copy", "nope", "new", NULL},
+        (const char *[]){"move", "nope", "new", NULL},
+        (const char *[]){"rename", "nope", "new", NULL},
+        (const char *[]){"copy", "nope", "--to", target, NULL},
+        (const char *[]){"move", "nope", "--to", target, NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        ctl_res r = run_ctl(g_store, NULL, NULL, 0, cmds[i]);
+        ck_assert_msg(r.rc == 1, "%s: exit %d", cmds[i][0], r.rc);
+        ck_assert_uint_eq(r.out_len, 0);
+        ck_assert_ptr_nonnull(strstr(r.err, "'nope' not found"));
+        res_free(&r);
+    }
+    ck_assert_int_eq(tu_file_size(g_store), before);
+    ck_assert_int_eq(tu_file_size(target), -1); /* not created */
+    free(target);
+}
+END_TEST
+
+/* ======================================================================== */
+/* copy and move to another store                                            */
+/* ======================================================================== */
+
+/* Reference test_copy_entry_between_storages: same bytes, hash, CRC. */
+START_TEST(test_copy_to_other_store_keeps_bytes_hash_and_checksum)
+{
+    size_t n = (1u << 20) + 333;
+    uint8_t *v = pattern(n);
+    ctl_res r = RUN_IN(v, n, "put", "copy_key");
+    ck_rc(r, 0);
+    res_free(&r);
+    char *target = tu_join(g_dir, "target.bin");
+    r = RUN("copy", "copy_key", "--to", target);
+    ck_rc(r, 0);
+    char want[4300];
+    snprintf(want, sizeof want, "Copied key 'copy_key' to store '%s'\n",
+             target);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+    ck_get("copy_key", v, n); /* the source keeps it */
+    srd_entry_meta ms, mt;
+    ck_srd(api_meta(g_store, "copy_key", &ms));
+    ck_srd(api_meta(target, "copy_key", &mt));
+    ck_assert_uint_eq(mt.key_hash, ms.key_hash);
+    ck_assert_uint_eq(mt.checksum, ms.checksum);
+    ck_assert_uint_eq(mt.len, n);
+    ck_assert(mt.checksum_valid);
+    ctl_res t = run_ctl(target, NULL, NULL, 0,
+                        (const char *[]){"get", "copy_key", NULL});
+    ck_rc(t, 0);
+    ck_assert(t.out_len == n && memcmp(t.out, v, n) == 0);
+    res_free(&t);
+
+    /* Under a new name in the other store. */
+    ck_ok("copy", "copy_key", "renamed", "-t", target);
+    ck_assert_int_eq(api_meta(target, "renamed", &mt), SRD_OK);
+    ck_assert_uint_eq(mt.checksum, ms.checksum);
+    free(target);
+    free(v);
+}
+END_TEST
+
+/* Reference test_transfer_entry_between_storages. */
+START_TEST(test_move_to_other_store_removes_source_key)
+{
+    ck_ok("put", "mv", "moving value");
+    ck_ok("put", "stay", "x");
+    char *target = tu_join(g_dir, "target.bin");
+    ctl_res r = RUN("move", "mv", "--to", target);
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Moved key 'mv' to store"));
+    res_free(&r);
+    ck_exit(1, "get", "mv");
+    srd_entry_meta m;
+    ck_srd(api_meta(target, "mv", &m));
+    ck_assert_uint_eq(m.key_hash, srd_key_hash("mv", 2));
+    ck_assert(m.checksum_valid);
+    ck_get("stay", "x", 1);
+    free(target);
+}
+END_TEST
+
+/* Reference test_copy_to_self_fails; also through a second path. */
+START_TEST(test_copy_to_same_store_is_refused)
+{
+    ck_ok("put", "k", "v");
+    long long before = tu_file_size(g_store);
+    char *link = tu_join(g_dir, "link.bin");
+    ck_assert_int_eq(symlink(g_store, link), 0);
+    const char *targets[] = {g_store, link};
+    for (size_t i = 0; i < 2; i++) {
+        ctl_res r = RUN("copy", "k", "--to", targets[i]);
+        ck_rc(r, 2);
+        ck_assert_ptr_nonnull(strstr(r.err, "same store"));
+        res_free(&r);
+        ck_exit(2, "move", "k", "--to", targets[i]);
+    }
+    ck_assert_int_eq(tu_file_size(g_store), before);
+    ck_get("k", "v", 1);
+    free(link);
+}
+END_TEST
+
+START_TEST(test_move_to_locked_store_leaves_source_intact)
+{
+    ck_ok("put", "k", "v");
+    char *target = tu_join(g_dir, "target.bin");
+    srd_store *w = NULL;
+    ck_srd(srd_open(target, NULL, &w)); /* another writer holds the target */
+    long long before = tu_file_size(g_store);
+    ctl_res r = RUN("move", "k", "--to", target);
+    ck_rc(r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "store is locked by another writer"));
+    ck_assert_ptr_nonnull(strstr(r.err, target));
+    res_free(&r);
+    ck_srd(srd_close(w));
+    ck_assert_int_eq(tu_file_size(g_store), before);
+    ck_get("k", "v", 1);
+    free(target);
+}
+END_TEST
+
+/* ======================================================================== */
+/* The simd-r-drive CLI's syntax: srdctl STORE COMMAND ARGS                  */
+/* ======================================================================== */
+
+/* Run srdctl with argv = SRDCTL_PATH, args... (no --store). */
+#define RUN_ARGS(...) run_ctl(NULL, NULL, NULL, 0, (const char *[]){__VA_ARGS__, NULL})
+#define ck_exit_args(want, ...)                                                \
+    do {                                                                       \
+        ctl_res ck_exit_r_ = RUN_ARGS(__VA_ARGS__);                            \
+        ck_rc(ck_exit_r_, want);                                               \
+        res_free(&ck_exit_r_);                                                 \
+    } while (0)
+
+/* Reference cli_tests.rs: write, read, copy, rename, delete, metadata,
+ * info, with the store as the first argument. */
+START_TEST(test_reference_syntax_commands_work_as_in_simd_r_drive)
+{
+    ck_exit_args(0, g_store, "write", "test_key", "hello");
+    ctl_res r = RUN_ARGS(g_store, "read", "test_key");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "hello");
+    res_free(&r);
+
+    /* copy KEY TARGET copies to another store file, as the reference. */
+    char *target = tu_join(g_dir, "target_storage.bin");
+    ck_ok("put", "copy_key", "copy_test");
+    ck_exit_args(0, g_store, "copy", "copy_key", target);
+    r = RUN_ARGS(target, "read", "copy_key");
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "copy_test");
+    res_free(&r);
+    ck_exit_args(0, g_store, "move", "copy_key", target);
+    ck_exit_args(1, g_store, "read", "copy_key");
+
+    ck_exit_args(0, g_store, "rename", "test_key", "new_key");
+    ck_exit_args(1, g_store, "read", "test_key");
+    r = RUN_ARGS(g_store, "metadata", "new_key");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "checksum valid: yes"));
+    res_free(&r);
+    r = RUN_ARGS(g_store, "info", "--detailed");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "live keys:    1\n"));
+    res_free(&r);
+    ck_exit_args(0, g_store, "delete", "new_key");
+    ck_exit_args(1, g_store, "read", "new_key");
+    /* Unlike the reference, deleting a missing key is not "Deleted". */
+    r = RUN_ARGS(g_store, "delete", "new_key");
+    ck_rc(r, 1);
+    ck_assert_uint_eq(r.out_len, 0);
+    res_free(&r);
+    ck_exit_args(0, g_store, "compact");
+    free(target);
+}
+END_TEST
+
+START_TEST(test_reference_syntax_errors)
+{
+    /* The store given twice; a first word that is neither. */
+    ctl_res r = run_ctl(g_store, NULL, NULL, 0,
+                        (const char *[]){"other.bin", "read", "k", NULL});
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "given twice"));
+    res_free(&r);
+    r = RUN_ARGS(g_store, "frobnicate", "k");
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "unknown command"));
+    res_free(&r);
+    /* Reference test_write_without_value. */
+    char *env[] = {"FORCE_NO_TTY=1", NULL};
+    r = run_ctl(NULL, env, NULL, 0,
+                (const char *[]){g_store, "write", "test_key", NULL});
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "No value provided"));
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(g_store), -1);
+}
+END_TEST
+
+/* ======================================================================== */
+/* export and import                                                         */
+/* ======================================================================== */
+
+/* The keys of fill_mixed_store, one per line (the empty key included). */
+static char *write_mixed_keys(void)
+{
+    char *kf = tu_join(g_dir, "keys.txt");
+    static const char k[] = "alpha\nbeta\ngone\nbig\n\nbin\n";
+    ck_assert_int_eq(tu_write_file(kf, k, sizeof k - 1), 0);
+    return kf;
+}
+
+/* Export → import into a fresh store gives the compacted source byte for
+ * byte: same entries, same order, same hashes and pads. */
+START_TEST(test_export_import_round_trip_is_byte_exact)
+{
+    size_t big = (3u << 20) + 77;
+    fill_mixed_store(big);
+    char *kf = write_mixed_keys();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", kf);
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.err, "");
+    ck_assert_ptr_nonnull(strstr(r.out, "Exported 5 entries"));
+    ck_assert_ptr_nonnull(strstr(r.out, "5 with their key, 0 by key hash"));
+    res_free(&r);
+
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Imported 5 entries"));
+    res_free(&r);
+
+    ck_ok("compact");
+    size_t na, nb;
+    uint8_t *a = store_bytes(&na);
+    uint8_t *b = tu_read_file(fresh, &nb);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
+    free(a);
+    free(b);
+    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"get", "alpha", NULL});
+    ck_rc(g, 0);
+    ck_assert_str_eq(g.out, "one, updated");
+    res_free(&g);
+    free(fresh);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+START_TEST(test_export_to_stdout_equals_export_to_file)
+{
+    fill_mixed_store(70000);
+    char *kf = write_mixed_keys();
+    char *dump = tu_join(g_dir, "store.dump");
+    ck_ok("export", dump, "-k", kf);
+    ctl_res r = RUN("export", "-", "-k", kf);
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.err, "srdctl: Exported 5 entries"));
+    size_t n;
+    uint8_t *f = tu_read_file(dump, &n);
+    ck_assert_uint_eq(r.out_len, n);
+    ck_assert(memcmp(r.out, f, n) == 0);
+    ck_assert(memcmp(f, "SRDDUMP\0", 8) == 0);
+    free(f);
+    res_free(&r);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+/* Without keys, entries carry only their hash: import refuses them, or
+ * skips them with --skip-unkeyed. */
+START_TEST(test_import_of_hash_only_entries_is_refused_or_skipped)
+{
+    ck_ok("put", "named", "has a key");
+    ck_ok("put", "anon", "no key given");
+    char *kf = tu_join(g_dir, "keys.txt");
+    ck_assert_int_eq(tu_write_file(kf, "named", 5), 0); /* no final LF */
+    char *dump = tu_join(g_dir, "d.dump");
+    ctl_res r = RUN("export", dump, "--keys", kf);
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "1 with their key, 1 by key hash"));
+    res_free(&r);
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--skip-unkeyed"));
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(fresh), -1); /* nothing created */
+    r = run_ctl(fresh, NULL, NULL, 0,
+                (const char *[]){"import", dump, "--skip-unkeyed", NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Imported 1 entries"));
+    ck_assert_ptr_nonnull(strstr(r.out, "skipped 1 without a key"));
+    res_free(&r);
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"get", "named", NULL});
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "has a key");
+    res_free(&r);
+    free(fresh);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+/* A damaged dump (any flipped byte, any truncation) writes nothing. */
+START_TEST(test_import_of_damaged_dump_writes_nothing)
+{
+    fill_mixed_store(5000);
+    char *kf = write_mixed_keys();
+    char *dump = tu_join(g_dir, "d.dump");
+    ck_ok("export", dump, "-k", kf);
+    size_t n;
+    uint8_t *good = tu_read_file(dump, &n);
+    char *bad = tu_join(g_dir, "bad.dump");
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    for (size_t at = 0; at < n; at += (at < 200 ? 1 : 97)) {
+        good[at] ^= 0x41;
+        ck_assert_int_eq(tu_write_file(bad, good, n), 0);
+        good[at] ^= 0x41;
+        ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                            (const char *[]){"import", bad, NULL});
+        ck_assert_msg(r.rc == 3, "flip at %zu: exit %d (%s)", at, r.rc, r.err);
+        ck_assert_ptr_nonnull(strstr(r.err, "not a valid srd dump"));
+        res_free(&r);
+        ck_assert_msg(tu_file_size(fresh) == -1, "flip at %zu wrote", at);
+    }
+    size_t cuts[] = {0, 7, 16, 40, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        ck_assert_int_eq(tu_write_file(bad, good, cuts[i]), 0);
+        ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                            (const char *[]){"import", bad, NULL});
+        ck_assert_msg(r.rc == 3, "cut at %zu: exit %d", cuts[i], r.rc);
+        res_free(&r);
+        ck_assert_int_eq(tu_file_size(fresh), -1);
+    }
+    free(good);
+    free(bad);
+    free(fresh);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+START_TEST(test_export_and_import_argument_errors)
+{
+    ck_ok("put", "k", "v");
+    char *dump = tu_join(g_dir, "d.dump");
+    ck_assert_int_eq(tu_write_file(dump, "keep", 4), 0);
+    ctl_res r = RUN("export", dump);
+    ck_rc(r, 2); /* exists */
+    ck_assert_ptr_nonnull(strstr(r.err, "--force"));
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(dump), 4);
+    ck_ok("export", dump, "--force");
+    ck_assert_int_gt(tu_file_size(dump), 4);
+    r = RUN("export", g_store, "--force");
+    ck_rc(r, 2); /* the store itself */
+    res_free(&r);
+    ck_get("k", "v", 1);
+    char *nodir = tu_join(g_dir, "no/such/dir.dump");
+    ck_exit(2, "export", nodir);
+    ck_exit(2, "import", nodir);
+    /* A pipe cannot be read twice; a store file is not a dump. */
+    r = RUN_IN("x", 1, "import", "/dev/stdin");
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "regular file"));
+    res_free(&r);
+    char *copy = tu_join(g_dir, "copy.bin");
+    ck_assert_int_eq(tu_copy_file(g_store, copy), 0);
+    r = RUN("import", copy);
+    ck_rc(r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "SRDDUMP"));
+    res_free(&r);
+    /* No temporary file is left behind by any of it. */
+    DIR *d = opendir(g_dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        ck_assert_msg(strncmp(e->d_name, "d.dump.", 7) != 0, "left: %s",
+                      e->d_name);
+    closedir(d);
+    free(copy);
+    free(nodir);
+    free(dump);
+}
+END_TEST
+
+/* ======================================================================== */
+/* Help for every command and alias                                          */
+/* ======================================================================== */
+
+START_TEST(test_every_command_and_alias_has_help)
+{
+    const char *names[] = {"status", "get",    "put",    "del",    "exists",
+                           "meta",   "ls",     "verify", "compact", "sync",
+                           "copy",   "move",   "rename", "export", "import",
+                           "help",   "read",   "write",  "delete", "info",
+                           "metadata"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "Usage: srdctl [--store PATH] %s",
+                 names[i]);
+        ctl_res r = RUN_RAW(NULL, names[i], "--help");
+        ck_assert_msg(r.rc == 0, "%s --help: exit %d", names[i], r.rc);
+        ck_assert_msg(strncmp(r.out, want, strlen(want)) == 0,
+                      "%s --help: %s", names[i], r.out);
+        ck_assert_str_eq(r.err, "");
+        res_free(&r);
+        ctl_res h = RUN_RAW(NULL, "help", names[i]);
+        ck_rc(h, 0);
+        ck_assert_msg(strncmp(h.out, want, strlen(want)) == 0, "help %s",
+                      names[i]);
+        res_free(&h);
+    }
+    ctl_res r = RUN_RAW(NULL, "help", "read");
+    ck_assert_ptr_nonnull(strstr(r.out, "'read' is the simd-r-drive CLI's "
+                                        "name for 'get'"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--buffer-size"));
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(g_store), -1);
+}
+END_TEST
+
+/* Daemon mode: when srdd and the client mode of libsrdclient land, the
+ * tests of srdctl against a running srdd go here: status with the daemon's
+ * figures (mode "daemon"), writes through the daemon while it holds the
+ * lock, compact with progress, and exit 4 when the daemon is unreachable. */
 
 /* ======================================================================== */
 /* Suite                                                                     */
@@ -1011,6 +1930,31 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_directory_as_store_is_refused);
     tcase_add_test(tc, test_usage_errors_exit_2_and_print_nothing_to_stdout);
     tcase_add_test(tc, test_help_and_version_print_to_stdout_and_exit_0);
+    tcase_add_test(tc, test_status_reports_direct_mode_and_no_daemon_figures);
+    tcase_add_test(tc, test_status_watch_prints_count_reports_when_not_a_terminal);
+    tcase_add_test(tc, test_status_watch_follows_other_writer_and_ends_on_sigterm);
+    tcase_add_test(tc, test_read_alias_with_buffer_size_writes_whole_value);
+    tcase_add_test(tc, test_bad_buffer_size_is_usage_error);
+    tcase_add_test(tc, test_meta_matches_the_api_in_text_and_json);
+    tcase_add_test(tc, test_meta_reports_bad_checksum_and_missing_key);
+    tcase_add_test(tc, test_ls_lists_live_entries_oldest_first);
+    tcase_add_test(tc, test_ls_on_empty_store_and_bad_key_list);
+    tcase_add_test(tc, test_sync_flushes_store_and_needs_it);
+    tcase_add_test(tc, test_copy_move_rename_within_store);
+    tcase_add_test(tc, test_rename_or_copy_to_same_key_is_usage_error);
+    tcase_add_test(tc, test_copy_move_rename_missing_key_exit_1_and_write_nothing);
+    tcase_add_test(tc, test_copy_to_other_store_keeps_bytes_hash_and_checksum);
+    tcase_add_test(tc, test_move_to_other_store_removes_source_key);
+    tcase_add_test(tc, test_copy_to_same_store_is_refused);
+    tcase_add_test(tc, test_move_to_locked_store_leaves_source_intact);
+    tcase_add_test(tc, test_reference_syntax_commands_work_as_in_simd_r_drive);
+    tcase_add_test(tc, test_reference_syntax_errors);
+    tcase_add_test(tc, test_export_import_round_trip_is_byte_exact);
+    tcase_add_test(tc, test_export_to_stdout_equals_export_to_file);
+    tcase_add_test(tc, test_import_of_hash_only_entries_is_refused_or_skipped);
+    tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);
+    tcase_add_test(tc, test_export_and_import_argument_errors);
+    tcase_add_test(tc, test_every_command_and_alias_has_help);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_daemon.c -- srd-bench's daemon section: srdd on a fresh store and
+ * client processes (forked, each with its own srd_open) measuring reads,
+ * blocking/pipelined/batched puts, group commit and update visibility,
+ * against baselines from the same run: a raw Unix-socket ping-pong and an
+ * embedded read-only handle on the same file.
+ */
+#include "srd_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_daemon.h"
+#include "bench_util.h"
+
+#define DKEY_LEN 12 /* "dkey%08zu" */
+#define MAX_PROCS 16
+
+/* ---- srdd lifecycle ------------------------------------------------------ */
+
+typedef struct daemon_proc {
+    pid_t pid;
+    char store[PATH_MAX];
+} daemon_proc;
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Start srdd on a new store and wait until its discovery file exists. */
+static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
+                         const char *sync)
+{
+    char disc[PATH_MAX + 8];
+    wpath(d->store, name);
+    snprintf(disc, sizeof disc, "%s.srdd", d->store);
+    int fd = open(d->store, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        die("create %s: %s", d->store, strerror(errno));
+    close(fd);
+    d->pid = fork();
+    if (d->pid < 0)
+        die("fork: %s", strerror(errno));
+    if (d->pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
+        execl(srdd, srdd, "--store", d->store, "--sync", sync, "--foreground",
+              "--log-level", "error", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {
+        if (access(disc, F_OK) == 0)
+            return;
+        int st;
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid)
+            die("srdd (%s) exited before serving %s", srdd, d->store);
+        sleep_ms(10);
+    }
+    die("srdd did not serve %s within 5 s", d->store);
+}
+
+static void daemon_stop(daemon_proc *d)
+{
+    int st;
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        progress("daemon: srdd exited with status %d", st);
+    remove_files("d-");
+}
+
+static srd_store *client_open(const char *path)
+{
+    srd_options o;
+    srd_options_init(&o);
+    o.flags = SRD_OPEN_CLIENT;
+    srd_store *st = NULL;
+    SRD_CHECK(srd_open(path, &o, &st));
+    return st;
+}
+
+/* ---- child processes ----------------------------------------------------- */
+
+/* Results travel back from children through a shared anonymous mapping. */
+typedef struct shared {
+    atomic_int ready;
+    atomic_int go;
+    double result[MAX_PROCS];
+    uint64_t acked_ns[4096];   /* visibility: when the writer got its ack */
+    uint64_t seen_ns[4096];    /* when the reader saw it */
+} shared;
+
+static shared *shared_new(void)
+{
+    shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        die("mmap: %s", strerror(errno));
+    memset(sh, 0, sizeof *sh);
+    return sh;
+}
+
+typedef void (*child_fn)(shared *sh, int id, const void *arg);
+
+/* Fork n children running fn; they start together once all are ready. */
+static void run_children(shared *sh, int n, child_fn fn, const void *arg)
+{
+    pid_t pids[MAX_PROCS];
+    atomic_store(&sh->ready, 0);
+    atomic_store(&sh->go, 0);
+    fflush(NULL);
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0)
+            die("fork: %s", strerror(errno));
+        if (pids[i] == 0) {
+            fn(sh, i, arg);
+            _exit(0);
+        }
+    }
+    while (atomic_load(&sh->ready) < n)
+        sleep_ms(1);
+    atomic_store(&sh->go, 1);
+    for (int i = 0; i < n; i++) {
+        int st;
+        waitpid(pids[i], &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("a benchmark client process failed (status %d)", st);
+    }
+}
+
+static void child_wait_go(shared *sh)
+{
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load(&sh->go))
+        ;
+}
+
+static void dkey(char *buf, size_t i)
+{
+    snprintf(buf, DKEY_LEN + 1, "dkey%08zu", i);
+}
+
+/* ---- baseline: raw Unix-socket ping-pong --------------------------------- */
+
+static void pingpong(double *med_us, double *p99_us, size_t n)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0)
+        die("socketpair: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b[64];
+        close(sv[0]);
+        while (read(sv[1], b, sizeof b) > 0)
+            if (write(sv[1], b, sizeof b) != (ssize_t)sizeof b)
+                _exit(1);
+        _exit(0);
+    }
+    close(sv[1]);
+    double *t = xmalloc(n * sizeof *t);
+    char b[64] = {1};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = now_ns();
+        if (write(sv[0], b, sizeof b) != (ssize_t)sizeof b ||
+            read(sv[0], b, sizeof b) != (ssize_t)sizeof b)
+            die("ping-pong: %s", strerror(errno));
+        t[i] = (double)(now_ns() - t0) / 1e3;
+    }
+    close(sv[0]);
+    waitpid(pid, NULL, 0);
+    qsort_doubles(t, n);
+    *med_us = t[n / 2];
+    *p99_us = t[n * 99 / 100];
+    free(t);
+}
+
+/* ---- put latency and throughput from one client -------------------------- */
+
+typedef struct put_arg {
+    const char *path;
+    size_t n;
+    size_t vlen;
+    int mode; /* 0 blocking (latencies), 1 pipelined, 2 batched */
+} put_arg;
+
+static void put_blocking(srd_store *st, shared *sh, const put_arg *a,
+                         const uint8_t *val)
+{
+    double *t = xmalloc(a->n * sizeof *t);
+    char k[DKEY_LEN + 1];
+    for (size_t i = 0; i < a->n; i++) {
+        dkey(k, i);
+        uint64_t t0 = now_ns();
+        SRD_CHECK(srd_put(st, (srd_val){k, DKEY_LEN}, (srd_val){val, a->vlen}));
+        t[i] = (double)(now_ns() - t0) / 1e3;
+    }
+    qsort_doubles(t, a->n);
+    sh->result[0] = t[a->n / 2];
+    sh->result[1] = t[a->n * 99 / 100];
+    free(t);
+}
+
+static void put_done(void *ctx, srd_err rc)
+{
+    if (rc != SRD_OK)
+        die_srd("srd_put_async completion", rc, __LINE__);
+    (void)ctx;
+}
+
+static void put_pipelined(srd_store *st, shared *sh, const put_arg *a,
+                          const uint8_t *val)
+{
+    char (*keys)[DKEY_LEN + 1] = xmalloc(a->n * sizeof *keys);
+    for (size_t i = 0; i < a->n; i++)
+        dkey(keys[i], i);
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < a->n; i++)
+        SRD_CHECK(srd_put_async(st, (srd_val){keys[i], DKEY_LEN},
+                                (srd_val){val, a->vlen}, put_done, NULL));
+    SRD_CHECK(srd_flush(st));
+    sh->result[0] = (double)a->n / ((double)(now_ns() - t0) / 1e9);
+    free(keys);
+}
+
+#define DBATCH 1000
+
+static void put_batched(srd_store *st, shared *sh, const put_arg *a,
+                        const uint8_t *val)
+{
+    char (*keys)[DKEY_LEN + 1] = xmalloc(DBATCH * sizeof *keys);
+    srd_val k[DBATCH], v[DBATCH];
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < a->n; i += DBATCH) {
+        size_t m = a->n - i < DBATCH ? a->n - i : DBATCH;
+        for (size_t j = 0; j < m; j++) {
+            dkey(keys[j], i + j);
+            k[j] = (srd_val){keys[j], DKEY_LEN};
+            v[j] = (srd_val){val, a->vlen};
+        }
+        SRD_CHECK(srd_put_batch(st, k, v, m));
+    }
+    sh->result[0] = (double)a->n / ((double)(now_ns() - t0) / 1e9);
+    free(keys);
+}
+
+static void put_child(shared *sh, int id, const void *arg)
+{
+    const put_arg *a = arg;
+    (void)id;
+    uint8_t val[256];
+    fill_random(val, sizeof val, SEED);
+    val[0] |= 1;
+    srd_store *st = client_open(a->path);
+    child_wait_go(sh);
+    if (a->mode == 0)
+        put_blocking(st, sh, a, val);
+    else if (a->mode == 1)
+        put_pipelined(st, sh, a, val);
+    else
+        put_batched(st, sh, a, val);
+    SRD_CHECK(srd_close(st));
+}
+
+/* ---- group commit: concurrent blocking writers in `always` mode --------- */
+
+typedef struct gc_arg {
+    const char *path;
+    double seconds;
+} gc_arg;
+
+static void gc_child(shared *sh, int id, const void *arg)
+{
+    const gc_arg *a = arg;
+    srd_store *st = client_open(a->path);
+    char k[32];
+    uint8_t val[100];
+    fill_random(val, sizeof val, SEED + (uint64_t)id);
+    val[0] |= 1;
+    child_wait_go(sh);
+    uint64_t t0 = now_ns(), end = t0 + (uint64_t)(a->seconds * 1e9);
+    size_t n = 0;
+    while (now_ns() < end) {
+        snprintf(k, sizeof k, "gc%d_%zu", id, n++);
+        SRD_CHECK(srd_put(st, (srd_val){k, strlen(k)}, (srd_val){val, 100}));
+    }
+    sh->result[id] = (double)n / ((double)(now_ns() - t0) / 1e9);
+    SRD_CHECK(srd_close(st));
+}
+
+static double gc_rate(shared *sh, const char *path, int writers, double secs)
+{
+    gc_arg a = {path, secs};
+    run_children(sh, writers, gc_child, &a);
+    double sum = 0;
+    for (int i = 0; i < writers; i++)
+        sum += sh->result[i];
+    return sum;
+}
+
+/* ---- reads from client processes vs an embedded read-only handle -------- */
+
+typedef struct read_arg {
+    const char *path;
+    size_t keys;
+    size_t gets;
+    bool embedded;
+} read_arg;
+
+static void read_child(shared *sh, int id, const void *arg)
+{
+    const read_arg *a = arg;
+    srd_store *st;
+    if (a->embedded) {
+        srd_options o;
+        srd_options_init(&o);
+        o.flags = SRD_OPEN_READONLY;
+        SRD_CHECK(srd_open(a->path, &o, &st));
+    } else {
+        st = client_open(a->path);
+    }
+    size_t *order = xmalloc(a->gets * sizeof *order);
+    uint64_t s = SEED + (uint64_t)id;
+    for (size_t i = 0; i < a->gets; i++)
+        order[i] = rng_next(&s) % a->keys;
+    char k[DKEY_LEN + 1];
+    child_wait_go(sh);
+    uint64_t t0 = now_ns(), acc = 0;
+    for (size_t i = 0; i < a->gets; i++) {
+        srd_view v;
+        dkey(k, order[i]);
+        SRD_CHECK(srd_get(st, (srd_val){k, DKEY_LEN}, &v));
+        acc += v.data[0];
+        srd_view_release(&v);
+    }
+    sh->result[id] = (double)(now_ns() - t0) / (double)a->gets;
+    g_sink += acc;
+    free(order);
+    SRD_CHECK(srd_close(st));
+}
+
+static double read_ns(shared *sh, const read_arg *a, int procs)
+{
+    run_children(sh, procs, read_child, a);
+    double sum = 0;
+    for (int i = 0; i < procs; i++)
+        sum += sh->result[i];
+    return sum / procs;
+}
+
+/* ---- visibility: ack in process A -> seen in process B ------------------- */
+
+typedef struct vis_arg {
+    const char *path;
+    size_t n;
+} vis_arg;
+
+static void vis_child(shared *sh, int id, const void *arg)
+{
+    const vis_arg *a = arg;
+    srd_store *st = client_open(a->path);
+    char k[32];
+    child_wait_go(sh);
+    for (size_t i = 0; i < a->n; i++) {
+        snprintf(k, sizeof k, "vis%zu", i);
+        srd_val key = {k, strlen(k)};
+        if (id == 0) {
+            sleep_ms(1);
+            SRD_CHECK(srd_put(st, key, (srd_val){"x", 1}));
+            sh->acked_ns[i] = now_ns();
+        } else {
+            bool there = false;
+            uint64_t give_up = now_ns() + 5000000000ull;
+            while (!there && now_ns() < give_up)
+                SRD_CHECK(srd_exists(st, key, &there));
+            if (!there)
+                die("visibility: vis%zu never became visible", i);
+            sh->seen_ns[i] = now_ns();
+        }
+    }
+    SRD_CHECK(srd_close(st));
+}
+
+static void visibility(shared *sh, const char *path, size_t n, double *med,
+                       double *p99)
+{
+    vis_arg a = {path, n};
+    run_children(sh, 2, vis_child, &a);
+    double *d = xmalloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++) {
+        double us = ((double)sh->seen_ns[i] - (double)sh->acked_ns[i]) / 1e3;
+        d[i] = us > 0 ? us : 0; /* seen before the writer got its ack */
+    }
+    qsort_doubles(d, n);
+    *med = d[n / 2];
+    *p99 = d[n * 99 / 100];
+    free(d);
+}
+
+/* ---- the section --------------------------------------------------------- */
+
+static void load_keys(const char *path, size_t keys)
+{
+    srd_store *st = client_open(path);
+    uint8_t val[100];
+    fill_random(val, sizeof val, SEED);
+    val[0] |= 1;
+    char (*kb)[DKEY_LEN + 1] = xmalloc(DBATCH * sizeof *kb);
+    srd_val k[DBATCH], v[DBATCH];
+    for (size_t i = 0; i < keys; i += DBATCH) {
+        size_t m = keys - i < DBATCH ? keys - i : DBATCH;
+        for (size_t j = 0; j < m; j++) {
+            dkey(kb[j], i + j);
+            k[j] = (srd_val){kb[j], DKEY_LEN};
+            v[j] = (srd_val){val, 100};
+        }
+        SRD_CHECK(srd_put_batch(st, k, v, m));
+    }
+    srd_info info;
+    SRD_CHECK(srd_get_info(st, &info));
+    row_add("daemon", "B/key", -1, (double)info.index_bytes / (double)keys,
+            NAN, "client index memory per key, %zu keys", keys);
+    free(kb);
+    SRD_CHECK(srd_close(st));
+}
+
+static void bench_reads(shared *sh, const char *path, const bench_daemon_cfg *c)
+{
+    read_arg emb = {path, c->keys, c->gets, true};
+    double base = read_ns(sh, &emb, 1);
+    for (int procs = 1; procs <= 4; procs *= 2) {
+        read_arg cl = {path, c->keys, c->gets, false};
+        double ns = read_ns(sh, &cl, procs);
+        row *r = row_add("daemon", "ns/get", -1, ns, base,
+                         "random get, %d client process%s vs embedded", procs,
+                         procs > 1 ? "es" : "");
+        row_target(r, ns <= base * 1.1, "as fast as embedded");
+    }
+}
+
+static void bench_puts(shared *sh, const char *path, const bench_daemon_cfg *c)
+{
+    double pp_med, pp_p99;
+    pingpong(&pp_med, &pp_p99, c->rtts);
+    put_arg a = {path, c->rtts, 100, 0};
+    run_children(sh, 1, put_child, &a);
+    row *r = row_add("daemon", "us", -1, sh->result[0], pp_med,
+                     "blocking put median vs Unix ping-pong");
+    row_target(r, sh->result[0] <= 2 * pp_med, "<= 2x raw socket");
+    row_add("daemon", "us", -1, sh->result[1], pp_p99,
+            "blocking put p99 vs Unix ping-pong p99");
+    a = (put_arg){path, c->puts, 100, 1};
+    run_children(sh, 1, put_child, &a);
+    r = row_add("daemon", "puts/s", 1, sh->result[0], NAN,
+                "pipelined put_async 100 B, sync never");
+    row_target(r, sh->result[0] >= 1e6, ">= 1M/s");
+    a.mode = 2;
+    run_children(sh, 1, put_child, &a);
+    r = row_add("daemon", "puts/s", 1, sh->result[0], NAN,
+                "batched puts (1000) 100 B, sync never");
+    row_target(r, sh->result[0] >= 1e6, ">= 1M/s");
+}
+
+static void bench_group_commit(shared *sh, const bench_daemon_cfg *c)
+{
+    daemon_proc d;
+    daemon_start(&d, c->srdd, "d-always.srd", "always");
+    double one = gc_rate(sh, d.store, 1, c->seconds);
+    row_add("daemon", "puts/s", 1, one, NAN,
+            "sync always, 1 writer process");
+    for (int w = 4; w <= 16; w *= 4) {
+        double rate = gc_rate(sh, d.store, w, c->seconds);
+        row *r = row_add("daemon", "puts/s", 1, rate, one,
+                         "sync always, %d writers vs 1 writer", w);
+        if (w == 16)
+            row_target(r, rate >= 4 * one, "many x 1 writer");
+    }
+    daemon_stop(&d);
+}
+
+void bench_daemon(const bench_daemon_cfg *c)
+{
+    if (access(c->srdd, X_OK) != 0) {
+        progress("daemon: srdd not found at %s (use --srdd): skipped", c->srdd);
+        return;
+    }
+    shared *sh = shared_new();
+    daemon_proc d;
+    progress("daemon: srdd --sync never, %zu keys loaded by a client", c->keys);
+    daemon_start(&d, c->srdd, "d-never.srd", "never");
+    load_keys(d.store, c->keys);
+    progress("daemon: random gets in 1, 2, 4 client processes");
+    bench_reads(sh, d.store, c);
+    progress("daemon: puts: blocking, pipelined, batched");
+    bench_puts(sh, d.store, c);
+    progress("daemon: visibility of a write in another process");
+    double med, p99;
+    visibility(sh, d.store, c->visibility, &med, &p99);
+    row_add("daemon", "us", -1, med, NAN, "ack -> visible in another process, median");
+    row *r = row_add("daemon", "us", -1, p99, NAN,
+                     "ack -> visible in another process, p99");
+    row_target(r, p99 < 1000, "< 1 ms");
+    daemon_stop(&d);
+    progress("daemon: group commit, sync always, 1/4/16 writers");
+    bench_group_commit(sh, c);
+    munmap(sh, sizeof *sh);
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srdctl_admin.c -- status (and status --watch), verify, compact and sync
+ * (see srdctl_admin.h). status reads a read-only handle and refreshes it
+ * before every report, so it follows a store another process writes or
+ * compacts. It prints only figures it has: the daemon's are left out in
+ * direct mode rather than shown as zeros.
+ */
+#define _GNU_SOURCE 1
+
+#include "srdctl_admin.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "srdctl_out.h"
+
+/* ======================================================================== */
+/* Daemon figures (hook)                                                     */
+/* ======================================================================== */
+
+/*
+ * What only srdd knows. In direct mode have stays false and none of it is
+ * printed. DAEMON HOOK: when libsrdclient's client mode and srdd's Stats
+ * RPC land, admin_daemon_stats() fills this from the daemon serving the
+ * store (and status reports mode "daemon").
+ */
+typedef struct admin_daemon {
+    bool have;                 /* false: no daemon figures at all */
+    uint64_t pid;
+    uint64_t uptime_s;
+    uint64_t generation;       /* bumped by every compaction */
+    uint64_t clients;          /* connected clients */
+    double writes_per_s;       /* over the daemon's last interval */
+    uint64_t syncs;            /* fdatasync calls since start */
+    double group_avg;          /* writes per group commit, mean */
+    uint64_t group_max;        /* writes per group commit, largest */
+    uint64_t publish_drops;    /* updates pub/sub dropped */
+    bool compacting;           /* a compaction runs now */
+    double compact_done;       /* its progress, 0 to 1 */
+    int64_t last_compact_unix; /* end of the last compaction; 0: never */
+    uint64_t last_compact_reclaimed;
+} admin_daemon;
+
+static void admin_daemon_stats(const ctl_ctx *cx, admin_daemon *d)
+{
+    (void)cx;
+    memset(d, 0, sizeof *d); /* direct mode: no daemon */
+}
+
+static void admin_daemon_text(const admin_daemon *d)
+{
+    if (!d->have)
+        return;
+    printf("daemon pid:     %llu\n"
+           "uptime:         %llu s\n"
+           "generation:     %llu\n"
+           "clients:        %llu\n"
+           "writes/s:       %.1f\n"
+           "syncs:          %llu\n"
+           "group size:     %.1f mean, %llu max\n"
+           "publish drops:  %llu\n",
+           (unsigned long long)d->pid, (unsigned long long)d->uptime_s,
+           (unsigned long long)d->generation, (unsigned long long)d->clients,
+           d->writes_per_s, (unsigned long long)d->syncs, d->group_avg,
+           (unsigned long long)d->group_max,
+           (unsigned long long)d->publish_drops);
+    if (d->compacting)
+        printf("compaction:     running, %.0f%%\n", d->compact_done * 100);
+    if (d->last_compact_unix)
+        printf("last compaction: %lld (unix time), reclaimed %llu bytes\n",
+               (long long)d->last_compact_unix,
+               (unsigned long long)d->last_compact_reclaimed);
+}
+
+/* The "daemon" member: null in direct mode. */
+static bool admin_daemon_json(json_object *o, const admin_daemon *d)
+{
+    if (!d->have)
+        return json_object_object_add(o, "daemon", NULL) == 0;
+    json_object *j = json_object_new_object();
+    bool ok = j && out_json_u64(j, "pid", d->pid) &&
+              out_json_u64(j, "uptime_s", d->uptime_s) &&
+              out_json_u64(j, "generation", d->generation) &&
+              out_json_u64(j, "clients", d->clients) &&
+              out_json_double(j, "writes_per_s", d->writes_per_s) &&
+              out_json_u64(j, "syncs", d->syncs) &&
+              out_json_double(j, "group_avg", d->group_avg) &&
+              out_json_u64(j, "group_max", d->group_max) &&
+              out_json_u64(j, "publish_drops", d->publish_drops) &&
+              out_json_bool(j, "compacting", d->compacting) &&
+              out_json_double(j, "compact_done", d->compact_done) &&
+              out_json_u64(j, "last_compact_unix",
+                           (uint64_t)d->last_compact_unix) &&
+              out_json_u64(j, "last_compact_reclaimed",
+                           d->last_compact_reclaimed);
+    if (ok && json_object_object_add(o, "daemon", j) == 0)
+        return true;
+    json_object_put(j);
+    return false;
+}
+
+/* ======================================================================== */
+/* status                                                                    */
+/* ======================================================================== */
+
+static uint64_t admin_torn(const srd_info *in)
+{
+    return in->file_size > in->tail ? in->file_size - in->tail : 0;
+}
+
+static void admin_status_text(const ctl_ctx *cx, const srd_info *in,
+                              const admin_daemon *d)
+{
+    printf("path:         %s\n"
+           "mode:         %s\n"
+           "file size:    %llu\n"
+           "tail:         %llu\n"
+           "entries:      %llu\n"
+           "live keys:    %llu\n"
+           "live bytes:   %llu\n"
+           "dead bytes:   %llu\n"
+           "torn bytes:   %llu\n"
+           "index bytes:  %llu\n",
+           cx->path, d->have ? "daemon" : "direct",
+           (unsigned long long)in->file_size, (unsigned long long)in->tail,
+           (unsigned long long)in->entries, (unsigned long long)in->live_keys,
+           (unsigned long long)in->live_bytes,
+           (unsigned long long)in->dead_bytes,
+           (unsigned long long)admin_torn(in),
+           (unsigned long long)in->index_bytes);
+    admin_daemon_text(d);
+}
+
+static int admin_status_json(const ctl_ctx *cx, const srd_info *in,
+                             const admin_daemon *d)
+{
+    json_object *o = json_object_new_object();
+    bool ok = o && out_json_str(o, "path", cx->path) &&
+              out_json_str(o, "mode", d->have ? "daemon" : "direct") &&
+              out_json_u64(o, "file_size", in->file_size) &&
+              out_json_u64(o, "tail", in->tail) &&
+              out_json_u64(o, "entries", in->entries) &&
+              out_json_u64(o, "live_keys", in->live_keys) &&
+              out_json_u64(o, "live_bytes", in->live_bytes) &&
+              out_json_u64(o, "dead_bytes", in->dead_bytes) &&
+              out_json_u64(o, "torn_bytes", admin_torn(in)) &&
+              out_json_u64(o, "index_bytes", in->index_bytes) &&
+              admin_daemon_json(o, d);
+    return out_json_print(o, ok, cx->name);
+}
+
+/* One report, after catching up with what other processes appended (or
+ * reloading a file a compaction replaced). */
+static int admin_status_once(ctl_ctx *cx, srd_store *st)
+{
+    srd_info in;
+    srd_err e = srd_refresh(st, NULL);
+    if (e == SRD_OK)
+        e = srd_get_info(st, &in);
+    if (e != SRD_OK)
+        return cli_fail(e, "%s: cannot read store '%s'", cx->name, cx->path);
+    admin_daemon d;
+    admin_daemon_stats(cx, &d);
+    if (cx->json)
+        return admin_status_json(cx, &in, &d);
+    admin_status_text(cx, &in, &d);
+    return CTL_EXIT_OK;
+}
+
+static volatile sig_atomic_t admin_stop;
+
+static void admin_on_signal(int sig)
+{
+    (void)sig;
+    admin_stop = 1;
+}
+
+/* SIGINT and SIGTERM end --watch cleanly (exit 0) and cut its sleep short
+ * (no SA_RESTART). */
+static void admin_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = admin_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void admin_sleep(double seconds)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    if (!admin_stop)
+        nanosleep(&ts, NULL); /* EINTR from a signal ends it early */
+}
+
+static int admin_watch(ctl_ctx *cx, srd_store *st)
+{
+    bool tty = isatty(STDOUT_FILENO) == 1;
+    admin_catch_signals();
+    for (long n = 0; !admin_stop && (!cx->count || n < cx->count); n++) {
+        if (n > 0)
+            admin_sleep(cx->interval);
+        if (admin_stop)
+            break;
+        if (tty) /* redraw in place, as watch(1) does */
+            printf("\033[H\033[2JEvery %.1fs: srdctl status (Ctrl-C to "
+                   "stop)\n\n",
+                   cx->interval);
+        else if (n > 0 && !cx->json)
+            putchar('\n');
+        int rc = admin_status_once(cx, st);
+        if (rc != CTL_EXIT_OK)
+            return rc;
+        if (fflush(stdout) != 0)
+            return cli_fail(cli_sys(errno ? errno : EIO),
+                            "%s: cannot write to stdout", cx->name);
+    }
+    return CTL_EXIT_OK;
+}
+
+int admin_status(ctl_ctx *cx)
+{
+    srd_store *st = cli_store(cx);
+    if (!st)
+        return cx->fail;
+    return cx->watch ? admin_watch(cx, st) : admin_status_once(cx, st);
+}
+
+/* ======================================================================== */
+/* verify                                                                    */
+/* ======================================================================== */
+
+static void admin_verify_summary(const ctl_ctx *cx, const srd_verify_report *r,
+                                 const srd_info *in)
+{
+    printf("store:        %s\n"
+           "entries:      %llu\n"
+           "bytes:        %llu\n"
+           "bad entries:  %llu\n",
+           cx->path, (unsigned long long)r->entries,
+           (unsigned long long)r->bytes, (unsigned long long)r->bad_entries);
+    if (in->file_size > in->tail)
+        printf("torn bytes:   %llu (past the tail, not part of the store)\n",
+               (unsigned long long)admin_torn(in));
+}
+
+int admin_verify(ctl_ctx *cx)
+{
+    srd_store *st = cli_store(cx);
+    if (!st)
+        return cx->fail;
+    srd_info in;
+    srd_err e = srd_get_info(st, &in);
+    if (e != SRD_OK)
+        return cli_fail(e, "verify");
+    out_progress pg;
+    out_progress_init(&pg, "verify", cx->progress);
+    srd_verify_report r;
+    memset(&r, 0, sizeof r);
+    e = srd_verify(st, &r, pg.show ? out_progress_cb : NULL, &pg);
+    out_progress_end(&pg, e == SRD_OK || e == SRD_ECHECKSUM, in.tail);
+    admin_verify_summary(cx, &r, &in);
+    if (e == SRD_OK) {
+        printf("result:       OK\n");
+        return CTL_EXIT_OK;
+    }
+    if (e == SRD_ECHECKSUM) {
+        printf("result:       BAD (first bad entry at payload offset %llu)\n",
+               (unsigned long long)r.first_bad_offset);
+        cli_err("verify: %s: %llu bad entr%s, the first at payload offset %llu",
+                srd_strerror(e), (unsigned long long)r.bad_entries,
+                r.bad_entries == 1 ? "y" : "ies",
+                (unsigned long long)r.first_bad_offset);
+        return CTL_EXIT_STORE;
+    }
+    printf("result:       FAILED (%s)\n", srd_strerror(e));
+    return cli_fail(e, "verify");
+}
+
+/* ======================================================================== */
+/* compact, sync                                                             */
+/* ======================================================================== */
+
+int admin_compact(ctl_ctx *cx)
+{
+    srd_store *st = cli_store(cx);
+    if (!st)
+        return cx->fail;
+    srd_info before, after;
+    srd_err e = srd_get_info(st, &before);
+    if (e != SRD_OK)
+        return cli_fail(e, "compact");
+    /* srd_compact() takes no progress callback: a terminal is told what
+     * runs, and the report follows. */
+    if (isatty(STDERR_FILENO) == 1)
+        fprintf(stderr, "compact: copying %llu live keys (%llu bytes) of "
+                        "'%s'...\n",
+                (unsigned long long)before.live_keys,
+                (unsigned long long)before.live_bytes, cx->path);
+    uint64_t reclaimed = 0;
+    e = srd_compact(st, &reclaimed);
+    if (e == SRD_OK)
+        e = srd_get_info(st, &after);
+    if (e != SRD_OK)
+        return cli_fail(e, "compact: store '%s'", cx->path);
+    printf("Compacted '%s': reclaimed %llu bytes (%llu -> %llu bytes), "
+           "%llu -> %llu entries, %llu live keys\n",
+           cx->path, (unsigned long long)reclaimed,
+           (unsigned long long)before.file_size,
+           (unsigned long long)after.file_size,
+           (unsigned long long)before.entries,
+           (unsigned long long)after.entries,
+           (unsigned long long)after.live_keys);
+    return CTL_EXIT_OK;
+}
+
+int admin_sync(ctl_ctx *cx)
+{
+    srd_store *st = cli_store(cx);
+    if (!st)
+        return cx->fail;
+    srd_err e = srd_sync(st);
+    if (e != SRD_OK)
+        return cli_fail(e, "sync: store '%s'", cx->path);
+    return CTL_EXIT_OK;
+}
