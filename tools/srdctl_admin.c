@@ -298,27 +298,25 @@ int admin_compact(ctl_ctx *cx)
     srd_err e = srd_get_info(st, &before);
     if (e != SRD_OK)
         return cli_fail(e, "compact");
-    /* srd_compact() takes no progress callback: a terminal is told what
-     * runs, and the report follows. */
-    if (isatty(STDERR_FILENO) == 1)
-        fprintf(stderr, "compact: copying %llu live keys (%llu bytes) of "
-                        "'%s'...\n",
-                (unsigned long long)before.live_keys,
-                (unsigned long long)before.live_bytes, cx->path);
-    uint64_t reclaimed = 0;
-    e = srd_compact(st, &reclaimed);
+    out_progress pg;
+    out_progress_init(&pg, "compact", cx->progress);
+    srd_compact_report rep;
+    e = srd_compact_ex(st, pg.show ? out_progress_cb : NULL, &pg, &rep);
+    out_progress_end(&pg, e == SRD_OK, before.live_bytes);
     if (e == SRD_OK)
         e = srd_get_info(st, &after);
     if (e != SRD_OK)
         return cli_fail(e, "compact: store '%s'", cx->path);
     printf("Compacted '%s': reclaimed %llu bytes (%llu -> %llu bytes), "
-           "%llu -> %llu entries, %llu live keys\n",
-           cx->path, (unsigned long long)reclaimed,
+           "%llu -> %llu entries, %llu live keys; writers paused %.3f ms "
+           "of %.3f ms\n",
+           cx->path, (unsigned long long)rep.reclaimed,
            (unsigned long long)before.file_size,
            (unsigned long long)after.file_size,
            (unsigned long long)before.entries,
            (unsigned long long)after.entries,
-           (unsigned long long)after.live_keys);
+           (unsigned long long)after.live_keys, (double)rep.pause_us / 1e3,
+           (double)rep.total_us / 1e3);
     return CTL_EXIT_OK;
 }
 

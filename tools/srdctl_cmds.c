@@ -77,9 +77,10 @@ static const ctl_cmd cmds_table[] = {
      0, 0, CMDS_OPT_PROGRESS, 0, 0},
     {"compact", admin_compact, "", "rewrite the store with live entries only",
      "Copy the live entries (oldest first) into PATH.compact, sync it and\n"
-     "rename it over the store, then print what was reclaimed. Needs the\n"
-     "writer lock.",
-     CLI_OPEN_WRITE, 0, 0, 0, 0},
+     "rename it over the store, then print what was reclaimed and how long\n"
+     "writers waited. Progress goes to stderr when stderr is a terminal (a\n"
+     "bar), or always with --progress (lines). Needs the writer lock.",
+     CLI_OPEN_WRITE, 0, CMDS_OPT_PROGRESS, 0, 0},
     {"sync", admin_sync, "", "flush the store file to stable storage",
      "Flush everything written to the store file to stable storage\n"
      "(fdatasync), for example after writers that ran with sync mode\n"

@@ -788,11 +788,22 @@ START_TEST(test_compact_shrinks_file_and_keeps_values)
     snprintf(want, sizeof want, "reclaimed %lld bytes", before - after);
     ck_assert_msg(strstr(r.out, want) != NULL, "'%s' not in: %s", want,
                   r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "writers paused"));
     res_free(&r);
 
     ck_get("big", v, n); /* v[0] == 3: the latest version */
     ck_get("small", "keep me", 7);
     ck_exit(1, "get", "temp");
+
+    /* --progress: plain progress lines on stderr, the report on stdout */
+    ck_ok("put", "small", "again");
+    r = RUN("compact", "--progress");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "reclaimed"));
+    ck_assert_msg(strstr(r.err, "compact") != NULL, "no progress: '%s'",
+                  r.err);
+    res_free(&r);
+    ck_get("small", "again", 5);
     json_object *o = info_json();
     ck_assert_uint_eq(json_u64(o, "live_keys"), 2);
     ck_assert_uint_eq(json_u64(o, "entries"), 2);
@@ -962,7 +973,7 @@ START_TEST(test_usage_errors_exit_2_and_print_nothing_to_stdout)
         (const char *[]){"import", NULL},
         (const char *[]){"import", "a", "b", NULL},
         (const char *[]){"sync", "--json", NULL},
-        (const char *[]){"compact", "--progress", NULL},
+        (const char *[]){"compact", "--json", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ctl_res r = run_ctl(g_store, NULL, NULL, 0, bad[i]);
