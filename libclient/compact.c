@@ -7,8 +7,9 @@
  * Compaction (a crash at any point leaves the old or the new store,
  * complete): create the temporary file exclusively (a stale one is deleted
  * first, never reused) -> copy the entries live at tail T0 in file order,
- * keeping their stored CRCs, while readers and writers go on -> take the
- * writer -> catch up: copy every entry appended after T0 -> fsync ->
+ * keeping their stored CRCs, while readers and writers go on (T0 is read
+ * with no append in flight) -> take the writer -> catch up: copy every
+ * entry appended after T0 -> fsync ->
  * rename over the store (the commit point) -> switch the writer, publish
  * the new {index, map} -> release the writer -> fsync the directory.
  * Writers wait only for the catch-up; readers never wait. Views of the old
@@ -312,6 +313,12 @@ static srd_err cp_create(cp_run *r)
 static srd_err cp_phase_live(cp_run *r)
 {
     srd_store *st = r->st;
+    /* Appends finish out of order (group commit): committed may already
+     * cover an entry whose index update is still to come, and that entry
+     * would be in neither phase. So t0 is taken with the writer held and
+     * nothing in flight: writers wait at most for the syncs under way. */
+    uint64_t t_drain = cp_now_us();
+    srdi_store_begin_exclusive(st);
     srdi_ebr_rec *er = srdi_ebr_enter();
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
@@ -319,6 +326,8 @@ static srd_err cp_phase_live(cp_run *r)
     r->total = st->live_span;
     uint64_t live = srdi_index_live(sn->idx);
     pthread_mutex_unlock(&st->mu);
+    srdi_store_end_exclusive(st);
+    r->rep.pause_us += cp_now_us() - t_drain;
     r->next = calloc(1, sizeof *r->next);
     srd_err rc = r->next ? srdi_index_create(live + live / 8 + 1024,
                                              &r->next->idx)
@@ -404,7 +413,7 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
         rc = cp_phase_switch(r);
         pthread_mutex_unlock(&st->mu);
         srdi_store_end_exclusive(st);
-        r->rep.pause_us = cp_now_us() - t_pause;
+        r->rep.pause_us += cp_now_us() - t_pause;
     }
     if (rc == SRD_OK)
         rc = srdi_writer_fsync_dir(st->path);

@@ -327,8 +327,9 @@ SRD_API srd_err srd_sync(srd_store *st);
  * crash is deleted, never reused) while other threads go on reading and
  * writing; then take the writer, copy what was appended meanwhile, fsync,
  * rename over the store, switch to the new file and fsync the directory.
- * Writers wait only for that last step (report->pause_us); readers never
- * wait. Views taken before stay valid (they keep the old mapping alive);
+ * Writers wait only for that last step and, at the start, for appends
+ * already in flight to finish (report->pause_us counts both); readers
+ * never wait. Views taken before stay valid (they keep the old mapping alive);
  * read-only handles of other processes switch at their next srd_refresh.
  * A crash at any point leaves the old or the new store, complete.
  * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
@@ -342,7 +343,7 @@ typedef struct srd_compact_report {
     uint64_t reclaimed;         /* old_size - new_size */
     uint64_t copied_entries;    /* live entries copied in the first pass */
     uint64_t caught_up_entries; /* entries appended during the copy */
-    uint64_t pause_us;          /* how long writers waited */
+    uint64_t pause_us;          /* how long writers waited, in all */
     uint64_t total_us;          /* the whole compaction */
 } srd_compact_report;
 SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
