@@ -85,6 +85,11 @@ static srd_err wr_errno(int e)
 static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
     while (n > 0) {
+        if (iov->iov_len == 0) { /* nothing to write (e.g. a pad of 0) */
+            iov++;
+            n--;
+            continue;
+        }
         int chunk = n < IOV_MAX ? n : IOV_MAX;
         ssize_t k = wr_sys->pwritev(fd, iov, chunk, (off_t)off);
         if (k < 0) {
@@ -168,7 +173,8 @@ srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
     char *lpath = malloc(n + sizeof ".lock");
     if (!lpath)
         return SRD_ENOMEM;
-    memcpy(lpath, path, n);
+    /* the second memcpy appends ".lock" and its NUL */
+    memcpy(lpath, path, n); // NOLINT(bugprone-not-null-terminated-result)
     memcpy(lpath + n, ".lock", sizeof ".lock");
     struct stat st;
     if (!create && stat(path, &st) != 0) {

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * group.h -- the writer thread: group commit of every mutation queued by
+ * the server. For each group, in order:
+ *   1. every request is checked against the dedupe table and appended
+ *      (srdi_store_append_unit / _append_file), none of them synced yet;
+ *   2. each append is finished (srdi_store_finish): the first finish's
+ *      fdatasync covers the whole group in always mode;
+ *   3. ONE IndexUpdate describing the group is published;
+ *   4. only then is each reply sent (job->done).
+ * Invariant: no reply of a group leaves before its update is published
+ * and its entries are durable at the configured level.
+ */
+#ifndef SRDD_GROUP_H
+#define SRDD_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "dedupe.h"
+#include "publish.h"
+#include "stats.h"
+#include "streams.h"
+#include "wire.h"
+
+typedef struct group group;
+typedef struct group_job group_job;
+
+/* Called on the writer thread with the reply (owned by the callee; NULL
+ * when it could not be built for lack of memory). */
+typedef void (*group_done_fn)(group_job *job, nng_msg *reply);
+
+struct group_job {
+    /* Filled by the submitter. */
+    srdi_wire_request rq;  /* a decoded mutation; points into msg */
+    nng_msg *msg;          /* the request message, kept until done */
+    group_done_fn done;
+    void *owner;           /* for the submitter's callback */
+    /* Writer-thread state. */
+    group_job *next;
+    group_job *dup_of;     /* a retry of an earlier job of this group */
+    bool fresh;            /* recorded in dedupe: remember the reply */
+    bool appended;         /* an append was made: a finish is owed */
+    srd_err rc;
+    char why[SRDI_WIRE_WHY];
+    srdi_entry one;        /* placed storage when n <= 1 */
+    srdi_entry *placed;
+    size_t n_placed;
+    nng_msg *reply;
+};
+
+typedef struct group_conf {
+    srd_store *st;         /* opened as the embedded writer */
+    publisher *pub;
+    dedupe *dd;
+    streams *ss;
+    srdd_counters *ctr;
+    srd_sync_mode sync;
+} group_conf;
+
+srd_err group_start(const group_conf *conf, group **out);
+
+/* Queue job; false once group_stop has begun (reply yourself then). */
+bool group_submit(group *g, group_job *job);
+
+/* Finish everything queued, then stop the thread and free g. */
+void group_stop(group *g);
+
+/* The committed tail after the last finished group (any thread). */
+uint64_t group_tail(group *g);
+
+/* The store generation (bumped by compaction; constant for now). */
+uint64_t group_generation(group *g);
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * publish.c -- the PUB side of index updates (see publish.h). Only the
+ * writer thread sends, so there is no locking beyond NNG's own.
+ */
+#include "srd_features.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+
+#include "listen.h"
+#include "log.h"
+#include "publish.h"
+
+struct publisher {
+    nng_socket sock;
+    _Atomic uint64_t drops;
+};
+
+srd_err publish_open(const char *url, unsigned mode, publisher **out,
+                     char *why)
+{
+    publisher *p = calloc(1, sizeof *p);
+    if (!p)
+        return SRD_ENOMEM;
+    int rv = nng_pub0_open(&p->sock);
+    if (rv == 0)
+        rv = listen_start(p->sock, url, mode, 0, NULL, why);
+    else
+        snprintf(why, 256, "cannot open the PUB socket: %s",
+                 nng_strerror(rv));
+    if (rv != 0) {
+        nng_close(p->sock);
+        free(p);
+        return SRD_EUNREACHABLE;
+    }
+    *out = p;
+    return SRD_OK;
+}
+
+void publish_send(publisher *p, const srdi_wire_update *up)
+{
+    size_t len;
+    nng_msg *m = NULL;
+    if (srdi_wire_update_size(up, &len) != SRD_OK ||
+        nng_msg_alloc(&m, len) != 0 ||
+        srdi_wire_update_encode(up, nng_msg_body(m), len) != SRD_OK ||
+        nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
+        nng_msg_free(m);
+        if (atomic_fetch_add(&p->drops, 1) == 0)
+            log_warn("an index update could not be published (counted in "
+                     "publish_drops; clients recover from the file)");
+    }
+}
+
+uint64_t publish_drops(const publisher *p)
+{
+    return atomic_load(&((publisher *)p)->drops);
+}
+
+bool publish_close(publisher *p)
+{
+    if (!p)
+        return true;
+    if (!listen_close(p->sock, 3000)) {
+        log_warn("the publish socket did not close within 3000 ms (an NNG "
+                 "1.5.2 issue); exiting without waiting for it");
+        return false;
+    }
+    free(p);
+    return true;
+}

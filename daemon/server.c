@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c -- the REP contexts of srdd (see server.h). Each context is a
+ * small state machine driven by its aio callback:
+ *
+ *     RECV --(message)--> handle --+--(direct reply)---------> SEND
+ *                                  +--(mutation: group_submit) ... done -> SEND
+ *     SEND --(sent or failed)--> RECV          (socket closed: IDLE)
+ *
+ * `busy` counts contexts between a received message and the end of its
+ * send, so that shutdown can let the last replies go out.
+ */
+#include "srd_features.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "listen.h"
+#include "log.h"
+#include "reply.h"
+#include "server.h"
+#include "store_impl.h"
+
+/* How long nng_close may take before srdd stops waiting for it. */
+#define SERVER_CLOSE_MS 3000u
+
+typedef enum srv_state { SRV_RECV, SRV_SEND } srv_state;
+
+typedef struct srv_ctx {
+    server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    srv_state state;
+    group_job job;   /* the one request this context holds at a time */
+} srv_ctx;
+
+struct server {
+    server_conf c;
+    nng_socket sock;
+    nng_listener listener;
+    srv_ctx *ctxs;
+    unsigned n_ctx;        /* contexts successfully set up */
+    _Atomic bool stopping;  /* refuse mutations */
+    _Atomic bool closing;   /* contexts stop re-arming */
+    _Atomic unsigned busy;
+};
+
+/* ======================================================================== */
+/* Sending and receiving                                                    */
+/* ======================================================================== */
+
+static void srv_recv(srv_ctx *c)
+{
+    if (atomic_load(&c->srv->closing))
+        return;
+    c->state = SRV_RECV;
+    nng_ctx_recv(c->ctx, c->aio);
+}
+
+/* Send reply (NULL: none could be built; the client will time out). */
+static void srv_send(srv_ctx *c, nng_msg *reply)
+{
+    if (!reply) {
+        log_error("no memory for a reply; the request goes unanswered");
+        atomic_fetch_sub(&c->srv->busy, 1);
+        srv_recv(c);
+        return;
+    }
+    c->state = SRV_SEND;
+    nng_aio_set_msg(c->aio, reply);
+    nng_ctx_send(c->ctx, c->aio);
+}
+
+/* Writer thread: a mutation's reply is ready. */
+static void srv_job_done(group_job *job, nng_msg *reply)
+{
+    srv_ctx *c = job->owner;
+    srdi_wire_request_free(&job->rq);
+    nng_msg_free(job->msg);
+    job->msg = NULL;
+    srv_send(c, reply);
+}
+
+/* ======================================================================== */
+/* Direct replies                                                           */
+/* ======================================================================== */
+
+static void srv_hello_fill(server *s, srdi_wire_hello *h)
+{
+    struct stat sb;
+    memset(h, 0, sizeof *h);
+    h->protocol_version = SRDI_WIRE_VERSION;
+    h->store_path = s->c.store_abs;
+    h->publish_url = s->c.publish_url;
+    h->max_message = s->c.max_message;
+    h->generation = group_generation(s->c.grp);
+    h->committed_tail = group_tail(s->c.grp);
+    if (fstat(srdi_writer_fd(s->c.st->w), &sb) == 0) {
+        h->store_dev = (uint64_t)sb.st_dev;
+        h->store_ino = (uint64_t)sb.st_ino;
+    }
+}
+
+/* A success response with the daemon's generation and tail. */
+static void srv_response(server *s, const srdi_wire_request *rq,
+                         srdi_wire_response *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->seq = rq->seq;
+    rs->message = "";
+    rs->generation = group_generation(s->c.grp);
+    rs->committed_tail = group_tail(s->c.grp);
+}
+
+static srd_err srv_hello(server *s, const srdi_wire_request *rq,
+                         srdi_wire_response *rs, char *why)
+{
+    if (rq->hello_version != SRDI_WIRE_VERSION)
+        snprintf(why, SRDI_WIRE_WHY,
+                 "client speaks protocol %" PRIu32 ", srdd speaks %u",
+                 rq->hello_version, SRDI_WIRE_VERSION);
+    rs->has_hello = true;
+    srv_hello_fill(s, &rs->hello);
+    return rq->hello_version == SRDI_WIRE_VERSION ? SRD_OK : SRD_EVERSION;
+}
+
+static srd_err srv_stats(server *s, srdi_wire_response *rs)
+{
+    rs->has_stats = true;
+    stats_collect(s->c.st, s->c.ctr, &rs->stats);
+    rs->stats.generation = group_generation(s->c.grp);
+    rs->stats.publish_drops = publish_drops(s->c.pub);
+    rs->stats.clients = dedupe_recent(s->c.dd, stats_now_ms());
+    return SRD_OK;
+}
+
+/* Everything but mutations, answered here. */
+static srd_err srv_direct(server *s, const srdi_wire_request *rq,
+                          srdi_wire_response *rs, char *why)
+{
+    switch (rq->op) {
+    case SRDI_WIRE_HELLO:
+        return srv_hello(s, rq, rs, why);
+    case SRDI_WIRE_STATS:
+        return srv_stats(s, rs);
+    case SRDI_WIRE_SYNC:
+        atomic_fetch_add(&s->c.ctr->syncs, 1);
+        return srd_sync(s->c.st);
+    case SRDI_WIRE_STREAM_BEGIN:
+        return streams_begin(s->c.ss, rq->client_id,
+                             srd_key_hash(rq->keys[0].ptr, rq->keys[0].len),
+                             &rs->stream_id, why);
+    case SRDI_WIRE_STREAM_CHUNK:
+        return streams_chunk(s->c.ss, rq->client_id, rq->stream_id,
+                             rq->chunk.ptr, rq->chunk.len, why);
+    default:
+        snprintf(why, SRDI_WIRE_WHY, "operation %s is not served here",
+                 srdi_wire_op_name(rq->op));
+        return SRD_EPROTO;
+    }
+}
+
+/* ======================================================================== */
+/* Checks and dispatch                                                      */
+/* ======================================================================== */
+
+/* --allow-uid: hello and stats are open to anyone who can connect (so
+ * readers of other users can open the store); everything else needs an
+ * allowed peer uid. */
+static srd_err srv_check_peer(server *s, nng_msg *m,
+                              const srdi_wire_request *rq, char *why)
+{
+    uint64_t uid;
+    if (s->c.n_uids == 0 || rq->op == SRDI_WIRE_HELLO ||
+        rq->op == SRDI_WIRE_STATS)
+        return SRD_OK;
+    if (nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_UID,
+                            &uid) != 0) {
+        snprintf(why, SRDI_WIRE_WHY,
+                 "cannot tell the peer's uid (not an ipc connection?); "
+                 "--allow-uid refuses it");
+        return SRD_EPERM;
+    }
+    for (unsigned i = 0; i < s->c.n_uids; i++)
+        if (s->c.uids[i] == uid)
+            return SRD_OK;
+    snprintf(why, SRDI_WIRE_WHY, "uid %" PRIu64 " may not %s on this store "
+             "(not in --allow-uid)", uid, srdi_wire_op_name(rq->op));
+    return SRD_EPERM;
+}
+
+static void srv_log_refusal(const srdi_wire_request *rq, srd_err rc,
+                            const char *why)
+{
+    log_level lvl = rc == SRD_EPROTO || rc == SRD_EVERSION ||
+                            rc == SRD_ETOOBIG || rc == SRD_EPERM
+                        ? LOG_LVL_WARN
+                        : LOG_LVL_DEBUG;
+    if (log_enabled(lvl))
+        log_msg(lvl, "client %016" PRIx64 " seq %" PRIu64 " %s: %s: %s",
+                rq->client_id, rq->seq, srdi_wire_op_name(rq->op),
+                srd_errname(rc), why && *why ? why : srd_strerror(rc));
+}
+
+/* Hand a mutation to the writer thread; false when it is stopping. */
+static bool srv_submit(srv_ctx *c, nng_msg *m)
+{
+    server *s = c->srv;
+    if (atomic_load(&s->stopping))
+        return false;
+    c->job.msg = m;
+    c->job.done = srv_job_done;
+    c->job.owner = c;
+    if (group_submit(s->c.grp, &c->job))
+        return true;
+    c->job.msg = NULL;
+    return false;
+}
+
+static void srv_handle(srv_ctx *c, nng_msg *m)
+{
+    server *s = c->srv;
+    char why[SRDI_WIRE_WHY] = "";
+    srdi_wire_request *rq = &c->job.rq;
+    srdi_wire_response rs;
+
+    atomic_fetch_add(&s->c.ctr->requests, 1);
+    srd_err rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
+                                          s->c.max_message, rq, why);
+    if (rc == SRD_OK) {
+        dedupe_touch(s->c.dd, rq->client_id, stats_now_ms());
+        rc = srv_check_peer(s, m, rq, why);
+    }
+    if (rc == SRD_OK && srdi_wire_op_mutates(rq->op)) {
+        if (srv_submit(c, m))
+            return;
+        rc = SRD_EUNREACHABLE;
+        snprintf(why, sizeof why, "srdd is shutting down; retry later");
+    }
+    srv_response(s, rq, &rs);
+    if (rc == SRD_OK) {
+        rc = srv_direct(s, rq, &rs, why);
+    } else if (rc == SRD_EVERSION) {
+        rs.has_hello = true; /* tell the client what srdd speaks */
+        srv_hello_fill(s, &rs.hello);
+    }
+    if (rc != SRD_OK) {
+        rs.error = rc;
+        rs.message = why[0] ? why : srd_strerror(rc);
+        srv_log_refusal(rq, rc, why);
+    }
+    nng_msg *reply = reply_encode(&rs);
+    srdi_wire_request_free(rq);
+    nng_msg_free(m);
+    srv_send(c, reply);
+}
+
+static void srv_cb(void *arg)
+{
+    srv_ctx *c = arg;
+    server *s = c->srv;
+    int rv = nng_aio_result(c->aio);
+    nng_msg *m = nng_aio_get_msg(c->aio);
+    nng_aio_set_msg(c->aio, NULL); /* the aio never keeps a stale pointer */
+    if (c->state == SRV_SEND) {
+        if (rv != 0)
+            nng_msg_free(m); /* a failed send leaves the message to us */
+        atomic_fetch_sub(&s->busy, 1);
+        srv_recv(c);
+        return;
+    }
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+        return; /* the socket is closing: this context is done */
+    if (rv != 0) {
+        log_warn("receive failed: %s", nng_strerror(rv));
+        srv_recv(c);
+        return;
+    }
+    atomic_fetch_add(&s->busy, 1);
+    srv_handle(c, m);
+}
+
+/* ======================================================================== */
+/* Setup and teardown                                                       */
+/* ======================================================================== */
+
+static int srv_ctx_init(server *s, srv_ctx *c)
+{
+    c->srv = s;
+    int rv = nng_ctx_open(&c->ctx, s->sock);
+    if (rv == 0) {
+        rv = nng_aio_alloc(&c->aio, srv_cb, c);
+        if (rv != 0)
+            nng_ctx_close(c->ctx);
+    }
+    return rv;
+}
+
+srd_err server_start(const server_conf *conf, server **out, char *why)
+{
+    server *s = calloc(1, sizeof *s);
+    if (!s)
+        return SRD_ENOMEM;
+    s->c = *conf;
+    s->ctxs = calloc(conf->contexts, sizeof *s->ctxs);
+    int rv = s->ctxs ? nng_rep0_open(&s->sock) : NNG_ENOMEM;
+    if (rv != 0) {
+        snprintf(why, 256, "cannot open the REP socket: %s",
+                 nng_strerror(rv));
+        free(s->ctxs);
+        free(s);
+        return SRD_EUNREACHABLE;
+    }
+    while (rv == 0 && s->n_ctx < conf->contexts) {
+        rv = srv_ctx_init(s, &s->ctxs[s->n_ctx]);
+        s->n_ctx += rv == 0;
+    }
+    if (rv != 0)
+        snprintf(why, 256, "cannot set up %u contexts: %s", conf->contexts,
+                 nng_strerror(rv));
+    else
+        rv = listen_start(s->sock, conf->listen_url, conf->socket_mode,
+                          conf->max_message + SERVER_RECV_SLACK,
+                          &s->listener, why);
+    if (rv != 0) {
+        server_close(s, 0);
+        return SRD_EUNREACHABLE;
+    }
+    for (unsigned i = 0; i < s->n_ctx; i++)
+        srv_recv(&s->ctxs[i]);
+    *out = s;
+    return SRD_OK;
+}
+
+void server_stop_accepting(server *s)
+{
+    atomic_store(&s->stopping, true);
+    nng_listener_close(s->listener);
+}
+
+bool server_close(server *s, unsigned timeout_ms)
+{
+    if (!s)
+        return true;
+    uint64_t until = stats_now_ms() + timeout_ms;
+    while (atomic_load(&s->busy) > 0 && stats_now_ms() < until)
+        nng_msleep(5);
+    if (timeout_ms)
+        nng_msleep(50); /* let the last replies leave the pipes */
+    /* Stop every aio before closing the socket: NNG 1.5.2 can hang in
+     * nng_close when a context operation starts while the socket closes
+     * (nanomsg/nng#1813), and with `closing` set nothing re-arms. */
+    atomic_store(&s->closing, true);
+    for (unsigned i = 0; i < s->n_ctx; i++) {
+        nng_aio_stop(s->ctxs[i].aio);
+        /* NNG 1.5.2 may stop a send without calling back (the same race
+         * as above): the reply is then still on the aio. */
+        nng_msg_free(nng_aio_get_msg(s->ctxs[i].aio));
+        nng_aio_set_msg(s->ctxs[i].aio, NULL);
+    }
+    if (!listen_close(s->sock, SERVER_CLOSE_MS)) {
+        log_warn("the request socket did not close within %u ms (an NNG "
+                 "1.5.2 issue); exiting without waiting for it",
+                 SERVER_CLOSE_MS);
+        return false;
+    }
+    for (unsigned i = 0; i < s->n_ctx; i++)
+        nng_aio_free(s->ctxs[i].aio);
+    free(s->ctxs);
+    free(s);
+    return true;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h -- srdd's counters and the Stats reply built from them, the
+ * store and the other modules. Counters are atomics bumped by whichever
+ * thread does the work.
+ */
+#ifndef SRDD_STATS_H
+#define SRDD_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "srd/srd.h"
+#include "wire.h"
+
+typedef struct srdd_counters {
+    _Atomic uint64_t requests; /* messages received */
+    _Atomic uint64_t groups;   /* append groups */
+    _Atomic uint64_t syncs;    /* fdatasyncs asked for (groups in always
+                                  mode, Sync requests) */
+    uint64_t start_ms;         /* stats_now_ms() at start */
+} srdd_counters;
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t stats_now_ms(void);
+
+/* Fill everything the counters and the store know; the caller adds
+ * publish_drops and clients. */
+void stats_collect(srd_store *st, const srdd_counters *c,
+                   srdi_wire_stats *out);
+
+#endif
