@@ -339,6 +339,12 @@ static srd_err cp_phase_live(cp_run *r)
     if (rc == SRD_OK)
         rc = cp_copy_live(r, sn);
     srdi_ebr_leave(er);
+    /* Make the bulk durable now, writers running: the fsync in phase 2
+     * then only has the catch-up to write. */
+    if (rc == SRD_OK)
+        rc = cp_flush(&r->out);
+    if (rc == SRD_OK && fdatasync(r->out.fd) != 0)
+        rc = (srd_err)(SRD_ESYSERR | errno);
     return rc;
 }
 

@@ -23,7 +23,10 @@ typedef int (*srdi_entry_fn)(void *ctx, const srdi_entry *e);
  * has a good CRC and its chain walks back to base; *tail = t. When no such
  * t exists *tail = base (for base == 0 and size > 0: the file holds no
  * valid chain; the caller decides whether that is corruption).
- * Errors: SRD_ENOMEM only; unreadable bytes simply do not qualify.
+ * Errors: SRD_ENOMEM; SRD_ECORRUPT when the search gave up on a file built
+ * to make it quadratic (more payload bytes to CRC than a few times the
+ * file size: only crafted files get there). Unreadable bytes simply do not
+ * qualify.
  */
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail);

@@ -131,15 +131,20 @@ static srd_err wr_datasync(srdi_writer *w)
     return SRD_OK;
 }
 
+/* ftruncate, retried on EINTR. */
+static srd_err wr_truncate(int fd, uint64_t len)
+{
+    while (wr_sys->ftruncate(fd, (off_t)len) != 0)
+        if (errno != EINTR)
+            return wr_errno(errno);
+    return SRD_OK;
+}
+
 /* Cut the file back to tail after a failed append (invariant 1). */
 static void wr_cut(srdi_writer *w, uint64_t tail)
 {
-    while (wr_sys->ftruncate(w->fd, (off_t)tail) != 0) {
-        if (errno != EINTR) {
-            atomic_store(&w->failed, true);
-            return;
-        }
-    }
+    if (wr_truncate(w->fd, tail) != SRD_OK)
+        atomic_store(&w->failed, true);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -262,9 +267,8 @@ srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
     srd_err rc = SRD_OK;
     if (fstat(fd, &st) != 0)
         rc = wr_errno(errno);
-    else if ((uint64_t)st.st_size > tail &&
-             wr_sys->ftruncate(fd, (off_t)tail) != 0)
-        rc = wr_errno(errno);
+    else if ((uint64_t)st.st_size > tail)
+        rc = wr_truncate(fd, tail);
     if (rc == SRD_OK && mode == SRD_SYNC_INTERVAL) {
         if (pthread_create(&w->ticker, NULL, wr_ticker_main, w) != 0)
             rc = SRD_ENOMEM;

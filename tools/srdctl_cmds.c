@@ -299,7 +299,7 @@ static bool cmds_parse_size(const char *s, size_t *out)
         s++;
     char num[32];
     size_t n = 0;
-    while (isdigit((unsigned char)s[n]) && n < sizeof num - 1) {
+    while (n < sizeof num - 1 && isdigit((unsigned char)s[n])) {
         num[n] = s[n];
         n++;
     }
@@ -317,7 +317,7 @@ static bool cmds_parse_size(const char *s, size_t *out)
     if (!cli_parse_u64(num, &v))
         return false;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strlen(units[i].u) != ulen || strncasecmp(unit, units[i].u, ulen))
+        if (strlen(units[i].u) != ulen || strncasecmp(unit, units[i].u, ulen) != 0)
             continue;
         if (v == 0 || v > ((uint64_t)1 << 30) >> units[i].shift)
             return false;

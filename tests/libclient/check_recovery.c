@@ -1185,6 +1185,44 @@ START_TEST(test_large_entry_starting_at_page_end_survives_reopen)
 }
 END_TEST
 
+/* Regression (found by check_crash after a CRC budget was added): a torn
+ * tail whose bytes hold many short zero runs makes many candidate tails
+ * with back pointer 0 (each claims to be the first entry, covering the
+ * whole file). Each cost a CRC of the whole file (quadratic); with the
+ * budget the store was refused. It must open fast to its real tail. */
+START_TEST(test_torn_tail_with_zero_runs_opens_to_real_tail)
+{
+    char *p = tu_join(tmp_dir, "zeros.srd");
+    srd_store *st = NULL;
+    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
+    ck_srd(srd_put(st, tu_s("a"), tu_s("first value")));
+    ck_srd(srd_put(st, tu_s("b"), tu_s("second value")));
+    ck_srd(srd_close(st));
+    long long good = tu_file_size(p);
+    const size_t junk = 4u << 20;
+    uint8_t *j = malloc(junk);
+    ck_assert_ptr_nonnull(j);
+    for (size_t i = 0; i < junk; i += 32) {
+        memset(j + i, 0xAB, 12);
+        memset(j + i + 12, 0, 8);
+        memset(j + i + 20, 0xCD, 12);
+    }
+    int fd = open(p, O_WRONLY | O_APPEND);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, j, junk), (ssize_t)junk);
+    close(fd);
+    free(j);
+    ck_srd(tu_open(p, 0, &st));
+    ck_assert_int_eq(tu_file_size(p), good);
+    char buf[32];
+    size_t n = 0;
+    ck_srd(srd_get_copy(st, tu_s("b"), buf, sizeof buf, &n));
+    ck_assert_mem_eq(buf, "second value", 12);
+    ck_srd(srd_close(st));
+    free(p);
+}
+END_TEST
+
 static Suite *recovery_suite(void)
 {
     Suite *s = suite_create("recovery");
@@ -1217,6 +1255,7 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_corrupt_text_tail_is_ignored_and_cut);
     tcase_add_test(tc, test_batch_with_poisoned_first_prev_is_dropped_whole);
     tcase_add_test(tc, test_64_mib_store_with_1_mib_zero_tail_opens);
+    tcase_add_test(tc, test_torn_tail_with_zero_runs_opens_to_real_tail);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("crc");
