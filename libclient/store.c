@@ -14,11 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "format.h"
 #include "recovery.h"
 #include "store_impl.h"
 
-#define ST_KNOWN_FLAGS (SRD_OPEN_CREATE | SRD_OPEN_READONLY | SRD_OPEN_REPAIR)
+#define ST_KNOWN_FLAGS                                                      \
+    (SRD_OPEN_CREATE | SRD_OPEN_READONLY | SRD_OPEN_REPAIR |                \
+     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT)
 
 static bool val_ok(srd_val v)
 {
@@ -39,6 +42,11 @@ static srd_err sys_err(int e)
     if (e == EACCES || e == EPERM)
         return SRD_EPERM;
     return (srd_err)(SRD_ESYSERR | e);
+}
+
+srd_err srdi_store_errno(int e)
+{
+    return sys_err(e);
 }
 
 /* ======================================================================== */
@@ -226,6 +234,18 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
     return SRD_OK;
 }
 
+srd_err srdi_store_adopt(srd_store *st, const srdi_entry *e, size_t n,
+                         uint64_t tail)
+{
+    srd_err rc = st_cover(st, tail);
+    if (rc != SRD_OK)
+        return rc;
+    st_snap *sn = atomic_load(&st->snap);
+    if (atomic_load(&sn->map->committed) < tail)
+        atomic_store(&sn->map->committed, tail);
+    return n > 0 ? srdi_store_apply(st, sn, e, n) : SRD_OK;
+}
+
 /* ======================================================================== */
 /* Open and close                                                           */
 /* ======================================================================== */
@@ -327,7 +347,8 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         o = *opts;
     else
         srd_options_init(&o);
-    if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER)
+    if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER ||
+        !srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
     srd_store *st = calloc(1, sizeof *st);
     if (!st || !(st->path = strdup(path))) {
@@ -341,7 +362,19 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     int lfd = -1, fd = -1;
     uint64_t tail = 0, entries = 0;
     st_snap *sn = NULL;
-    srd_err rc = st_open_files(st, &o, &lfd, &fd);
+    srd_err rc = (o.flags & SRD_OPEN_CLIENT)
+                     ? SRD_EBUSY
+                     : st_open_files(st, &o, &lfd, &fd);
+    /* ---- client mode: srdd holds the store (client.c) ---- */
+    if (srdi_client_wanted(st->path, o.flags, rc)) {
+        rc = srdi_client_open(st);
+        if (rc != SRD_OK) {
+            srd_close(st);
+            return rc;
+        }
+        *out = st;
+        return SRD_OK;
+    }
     if (rc == SRD_OK)
         rc = st_recover(st, &o, fd, &tail, &entries);
     if (rc == SRD_OK)
@@ -373,7 +406,9 @@ srd_err srd_close(srd_store *st)
 {
     if (!st)
         return SRD_OK;
-    srd_err rc = srdi_writer_stop(st->w);
+    srd_err rc = srdi_client_close(st->client);
+    if (st->w)
+        rc = srdi_writer_stop(st->w);
     if (st->ro_fd >= 0)
         close(st->ro_fd);
     srdi_ebr_drain(&st->retired);
@@ -455,8 +490,8 @@ srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
     *len = v.len;
     if (v.len > cap)
         rc = SRD_ETOOBIG;
-    else
-        memcpy(buf, v.data, v.len);
+    else /* buf is NULL only when cap is 0, and no value is empty */
+        memcpy(buf, v.data, v.len); // NOLINT(clang-analyzer-core.NonNull*)
     srd_view_release(&v);
     return rc;
 }
@@ -608,7 +643,8 @@ srd_err srd_read_stream_read(srd_read_stream *rs, void *buf, size_t cap,
         return SRD_EINVAL;
     size_t left = rs->v.len - rs->pos;
     *n = left < cap ? left : cap;
-    memcpy(buf, rs->v.data + rs->pos, *n);
+    if (*n > 0) /* buf may be NULL when cap is 0 */
+        memcpy(buf, rs->v.data + rs->pos, *n);
     rs->pos += *n;
     return SRD_OK;
 }
@@ -648,7 +684,7 @@ static srd_err st_writable(const srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
-    return st->w ? SRD_OK : SRD_EREADONLY;
+    return st->w || st->client ? SRD_OK : SRD_EREADONLY;
 }
 
 /* An append's turn: wait until no stream or compaction owns the writer;
@@ -691,15 +727,8 @@ srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
     if (rc == SRD_OK && n > 0)
         rc = srdi_writer_sync_to(st->w, placed[n - 1].end);
     pthread_mutex_lock(&st->mu);
-    if (rc == SRD_OK && n > 0) {
-        rc = st_cover(st, placed[n - 1].end);
-        st_snap *sn = atomic_load(&st->snap);
-        if (rc == SRD_OK) {
-            if (atomic_load(&sn->map->committed) < placed[n - 1].end)
-                atomic_store(&sn->map->committed, placed[n - 1].end);
-            rc = srdi_store_apply(st, sn, placed, n);
-        }
-    }
+    if (rc == SRD_OK && n > 0)
+        rc = srdi_store_adopt(st, placed, n, placed[n - 1].end);
     if (--st->inflight == 0)
         pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
@@ -709,7 +738,7 @@ srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
 /* Append ops as one unit, wait for durability, update the index. */
 static srd_err st_write_unit(srd_store *st, const srdi_op *ops, size_t n)
 {
-    srdi_entry one;
+    srdi_entry one = {0};
     srdi_entry *placed = n == 1 ? &one : malloc(n * sizeof *placed);
     if (!placed)
         return SRD_ENOMEM;
@@ -722,6 +751,8 @@ static srd_err st_write_unit(srd_store *st, const srdi_op *ops, size_t n)
 
 srd_err srd_put(srd_store *st, srd_val key, srd_val value)
 {
+    if (st && st->client)
+        return srdi_client_put(st->client, key, value);
     srd_err rc = st_writable(st);
     if (rc != SRD_OK)
         return rc;
@@ -734,6 +765,8 @@ srd_err srd_put(srd_store *st, srd_val key, srd_val value)
 srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
                       size_t n)
 {
+    if (st && st->client)
+        return srdi_client_put_batch(st->client, keys, values, n);
     srd_err rc = st_writable(st);
     if (rc != SRD_OK)
         return rc;
@@ -790,6 +823,8 @@ static srd_err st_delete_hashes(srd_store *st, uint64_t *hashes, size_t n,
 
 srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
 {
+    if (st && st->client)
+        return srdi_client_delete(st->client, key, existed);
     srd_err rc = st_writable(st);
     if (rc != SRD_OK)
         return rc;
@@ -806,6 +841,8 @@ srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
 srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
                          size_t *deleted)
 {
+    if (st && st->client)
+        return srdi_client_delete_batch(st->client, keys, n, deleted);
     srd_err rc = st_writable(st);
     if (rc != SRD_OK)
         return rc;
@@ -835,6 +872,7 @@ srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
 struct srd_stream {
     srd_store *st;
     srdi_wstream *ws;
+    srdi_cstream *cs; /* client mode: the stream lives in srdd */
 };
 
 srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
@@ -850,6 +888,14 @@ srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
     if (!s)
         return SRD_ENOMEM;
     s->st = st;
+    if (st->client) {
+        rc = srdi_client_stream_begin(st->client, key, &s->cs);
+        if (rc != SRD_OK)
+            free(s);
+        else
+            *out = s;
+        return rc;
+    }
     srdi_store_begin_exclusive(st);
     rc = srdi_writer_stream_begin(st->w, key_of(key), &s->ws);
     if (rc != SRD_OK) {
@@ -865,6 +911,8 @@ srd_err srd_stream_write(srd_stream *s, const void *data, size_t len)
 {
     if (!s || (!data && len > 0))
         return SRD_EINVAL;
+    if (s->cs)
+        return srdi_client_stream_write(s->cs, data, len);
     return srdi_writer_stream_write(s->ws, data, len);
 }
 
@@ -872,6 +920,11 @@ srd_err srd_stream_commit(srd_stream *s)
 {
     if (!s)
         return SRD_EINVAL;
+    if (s->cs) {
+        srd_err crc = srdi_client_stream_end(s->cs, false);
+        free(s);
+        return crc;
+    }
     srd_store *st = s->st;
     srdi_entry placed;
     srd_err rc = srdi_writer_stream_commit(s->ws, &placed);
@@ -888,6 +941,11 @@ void srd_stream_abort(srd_stream *s)
 {
     if (!s)
         return;
+    if (s->cs) {
+        srdi_client_stream_end(s->cs, true);
+        free(s);
+        return;
+    }
     srdi_writer_stream_abort(s->ws);
     srdi_store_end_exclusive(s->st);
     free(s);
@@ -1040,18 +1098,20 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     info->live_bytes = st->live_bytes;
     info->index_bytes = srdi_index_memory(sn->idx);
     uint64_t live_span = st->live_span;
+    /* fstat under mu: a compaction switching files closes the old fd */
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
-    pthread_mutex_unlock(&st->mu);
-    info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     struct stat sb;
     info->file_size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : info->tail;
-    info->readonly = st->w == NULL;
+    pthread_mutex_unlock(&st->mu);
+    info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
+    info->readonly = st->w == NULL && st->client == NULL;
+    info->daemon = st->client != NULL;
     return SRD_OK;
 }
 
 srd_err srd_count(srd_store *st, uint64_t *live_keys)
 {
-    srd_info i;
+    srd_info i = {0};
     if (!live_keys)
         return SRD_EINVAL;
     srd_err rc = srd_get_info(st, &i);
@@ -1061,7 +1121,7 @@ srd_err srd_count(srd_store *st, uint64_t *live_keys)
 
 srd_err srd_tail(srd_store *st, uint64_t *tail)
 {
-    srd_info i;
+    srd_info i = {0};
     if (!tail)
         return SRD_EINVAL;
     srd_err rc = srd_get_info(st, &i);
@@ -1071,25 +1131,28 @@ srd_err srd_tail(srd_store *st, uint64_t *tail)
 
 srd_err srd_sync(srd_store *st)
 {
+    if (st && st->client)
+        return srdi_client_sync(st->client);
     srd_err rc = st_writable(st);
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }
 
-/* A read-only handle whose file was replaced (compaction by the writer)
- * reloads everything from the new file. */
-static srd_err st_reopen_replaced(srd_store *st, uint64_t *added)
+/* A handle without writer whose file was replaced (compaction by the
+ * writer) reloads everything from the new file. */
+srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
 {
     int fd = open(st->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sys_err(errno);
     struct stat sb;
-    uint64_t tail = 0, entries = 0;
+    uint64_t entries = 0;
     srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : sys_err(errno);
-    if (rc == SRD_OK)
+    if (rc == SRD_OK && tail == UINT64_MAX)
         rc = srdi_recovery_find_tail_n(fd, 0, (uint64_t)sb.st_size, &tail,
                                        &entries);
+    else if (rc == SRD_OK && tail > (uint64_t)sb.st_size)
+        rc = SRD_ECORRUPT;
     st_snap *sn = NULL;
-    pthread_mutex_lock(&st->mu);
     uint64_t before = st->entries;
     if (rc == SRD_OK)
         rc = srdi_store_load(st, fd, tail, entries, &sn);
@@ -1101,17 +1164,34 @@ static srd_err st_reopen_replaced(srd_store *st, uint64_t *added)
         if (added)
             *added = st->entries > before ? st->entries - before : 0;
     }
-    pthread_mutex_unlock(&st->mu);
     if (fd >= 0)
         close(fd);
     return rc;
 }
 
-static int refresh_entry(void *ctx, const srdi_entry *e)
+srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
+                            uint64_t *added)
 {
-    srdi_entry **cursor = ctx;
-    *(*cursor)++ = *e;
-    return 0;
+    if (tail <= base)
+        return SRD_OK;
+    srd_err rc = srdi_store_adopt(st, NULL, 0, tail);
+    load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
+    if (rc == SRD_OK && !lc)
+        rc = SRD_ENOMEM;
+    if (rc != SRD_OK)
+        return rc;
+    /* Newest first is fine: the index keeps the newest by position. */
+    uint64_t before = st->entries;
+    *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
+    rc = srdi_recovery_walk(st->ro_fd, base, tail, load_entry, lc);
+    if (rc == SRD_OK && lc->n > 0)
+        load_flush(lc);
+    if (rc == SRD_ECANCELED || rc == SRD_OK)
+        rc = lc->rc;
+    free(lc);
+    if (added)
+        *added = st->entries - before;
+    return rc;
 }
 
 srd_err srd_refresh(srd_store *st, uint64_t *added)
@@ -1120,44 +1200,27 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
         return SRD_EINVAL;
     if (added)
         *added = 0;
+    if (st->client)
+        return srdi_client_refresh(st->client, added);
     if (st->w)
         return SRD_OK;
     struct stat now, ours;
-    if (stat(st->path, &now) == 0 && fstat(st->ro_fd, &ours) == 0 &&
-        (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev))
-        return st_reopen_replaced(st, added);
+    bool replaced = stat(st->path, &now) == 0 &&
+                    fstat(st->ro_fd, &ours) == 0 &&
+                    (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev);
     pthread_mutex_lock(&st->mu);
-    st_snap *sn = atomic_load(&st->snap);
-    uint64_t base = atomic_load(&sn->map->committed), tail = base;
-    srd_err rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
-    if (rc == SRD_OK)
-        rc = srdi_recovery_find_tail(st->ro_fd, base, (uint64_t)ours.st_size,
-                                     &tail);
-    /* Entries come newest first; apply them oldest first. */
-    size_t cap = (size_t)((tail - base) / (SRDI_TRAILER_SIZE + 1)) + 1;
-    srdi_entry *es = rc == SRD_OK && tail > base ? malloc(cap * sizeof *es)
-                                                 : NULL;
-    if (tail > base && !es && rc == SRD_OK)
-        rc = SRD_ENOMEM;
-    if (es) {
-        srdi_entry *cursor = es;
-        rc = srdi_recovery_walk(st->ro_fd, base, tail, refresh_entry, &cursor);
-        size_t n = (size_t)(cursor - es);
-        for (size_t i = 0; i < n / 2; i++) {
-            srdi_entry t = es[i];
-            es[i] = es[n - 1 - i];
-            es[n - 1 - i] = t;
-        }
+    srd_err rc = SRD_OK;
+    if (replaced) {
+        rc = srdi_store_reload(st, UINT64_MAX, added);
+    } else {
+        st_snap *sn = atomic_load(&st->snap);
+        uint64_t base = atomic_load(&sn->map->committed), tail = base;
+        rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
         if (rc == SRD_OK)
-            rc = st_cover(st, tail);
-        if (rc == SRD_OK) {
-            sn = atomic_load(&st->snap);
-            atomic_store(&sn->map->committed, tail);
-            rc = srdi_store_apply(st, sn, es, n);
-        }
-        if (rc == SRD_OK && added)
-            *added = n;
-        free(es);
+            rc = srdi_recovery_find_tail(st->ro_fd, base,
+                                         (uint64_t)ours.st_size, &tail);
+        if (rc == SRD_OK)
+            rc = srdi_store_catch_up(st, base, tail, added);
     }
     pthread_mutex_unlock(&st->mu);
     return rc;

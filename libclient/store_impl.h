@@ -45,7 +45,12 @@ struct srd_store {
     uint64_t live_bytes;      /* payload bytes of live values (under mu) */
     uint64_t live_span;       /* file bytes of live entries, pads and
                                  trailers included (under mu) */
+    struct srdi_client *client; /* client mode (client.c): writes go to
+                                   srdd; ro_fd is the store fd */
 };
+
+/* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
+srd_err srdi_store_errno(int e);
 
 /* Resolve a live loc against map into payload offset and length; false
  * when it points outside the committed bytes (a corrupt file). */
@@ -63,6 +68,24 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
 
 /* Publish a new snap and retire the old one (caller holds mu). */
 void srdi_store_publish(srd_store *st, st_snap *next);
+
+/* Entries e[0..n) lie below tail, which the writer has committed: make the
+ * mapping cover tail, raise its committed tail to it (never lower) and
+ * apply them (caller holds mu). n may be 0. */
+srd_err srdi_store_adopt(srd_store *st, const srdi_entry *e, size_t n,
+                         uint64_t tail);
+
+/* A handle without writer whose index holds every entry below base (a
+ * committed entry end): walk the file from tail down to base and adopt
+ * those entries (caller holds mu). *added (may be NULL) counts them.
+ * SRD_ECORRUPT when the chain from tail does not reach base. */
+srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
+                            uint64_t *added);
+
+/* A handle without writer whose file was replaced (compaction): open the
+ * file now at st->path and reload index and mapping from it, up to tail
+ * (UINT64_MAX: its recovered valid tail); caller holds mu. */
+srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added);
 
 /*
  * The two halves of a write, for callers that group many writes under one

@@ -94,6 +94,11 @@ typedef enum srd_sync_mode {
 #define SRD_OPEN_REPAIR 0x4u   /* open even when no valid chain exists: the
                                   unreadable bytes are saved to
                                   "<path>.cut-<offset>" and then cut off */
+#define SRD_OPEN_EMBEDDED 0x8u /* never connect to srdd: be the writer
+                                  (SRD_EBUSY when srdd or another process
+                                  holds the store) */
+#define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
+                                  (SRD_EUNREACHABLE when none serves it) */
 
 typedef struct srd_options {
     unsigned flags;               /* SRD_OPEN_* */
@@ -105,8 +110,21 @@ typedef struct srd_options {
 SRD_API void srd_options_init(srd_options *opts);
 
 /*
- * Open the store file at path in embedded mode (this process is the writer,
- * unless SRD_OPEN_READONLY). opts may be NULL for the defaults.
+ * Open the store file at path. opts may be NULL for the defaults.
+ *
+ * Mode (docs/CLIENT.md): with SRD_OPEN_READONLY the handle only reads (no
+ * lock, no daemon; srd_refresh() brings it up to date). Otherwise srd_open
+ * tries to take the writer lock "<path>.lock": if it gets it, no daemon
+ * runs and this process is the writer (embedded mode). If the lock is held
+ * (or cannot be opened for writing) and srdd's discovery file
+ * "<path>.srdd" exists, the handle connects to srdd (client mode): reads
+ * stay local (read-only mapping, index kept current by a background
+ * thread), writes travel to the daemon. If the lock is held and there is
+ * no discovery file, another embedded writer owns the store: SRD_EBUSY.
+ * SRD_OPEN_EMBEDDED forces embedded mode, SRD_OPEN_CLIENT forces client
+ * mode; they exclude each other and SRD_OPEN_READONLY. In client mode
+ * opts->sync is ignored (the daemon's --sync applies) and the store file
+ * must exist or be created by the daemon.
  *
  * Opening recovers the last valid tail in time linear in the file size: the
  * entry chain must walk back to offset 0 and the tail entry's CRC must
@@ -114,9 +132,13 @@ SRD_API void srd_options_init(srd_options *opts);
  * ignores them. A non-empty file with no valid chain is refused with
  * SRD_ECORRUPT and left untouched unless SRD_OPEN_REPAIR is given.
  *
- * Errors: SRD_EINVAL (NULL path/out, unknown flag or sync mode),
- * SRD_ENOENT (missing file without SRD_OPEN_CREATE), SRD_EBUSY (another
- * writer holds the store), SRD_ECORRUPT, SRD_ENOMEM, SRD_ESYSERR|errno.
+ * Errors: SRD_EINVAL (NULL path/out, unknown flag, conflicting mode flags
+ * or sync mode), SRD_ENOENT (missing file without SRD_OPEN_CREATE),
+ * SRD_EBUSY (another embedded writer holds the store), SRD_ECORRUPT,
+ * SRD_ENOMEM, SRD_ESYSERR|errno; client mode also SRD_EUNREACHABLE (no
+ * daemon answers), SRD_EVERSION (the daemon speaks another protocol),
+ * SRD_ESTATE (the daemon writes a different file than path names),
+ * SRD_EPERM (the daemon refused this user).
  * On success *out owns the handle; release it with srd_close().
  */
 SRD_API srd_err srd_open(const char *path, const srd_options *opts,
@@ -124,8 +146,10 @@ SRD_API srd_err srd_open(const char *path, const srd_options *opts,
 
 /*
  * Close the handle: a writer syncs (except in SRD_SYNC_NEVER) and releases
- * its lock. Every view obtained from the handle becomes invalid. All other
- * calls on the handle must have returned. srd_close(NULL) does nothing.
+ * its lock; a client first waits for its asynchronous writes (as
+ * srd_flush) and returns their first error. Every view obtained from the
+ * handle becomes invalid. All other calls on the handle must have
+ * returned. srd_close(NULL) does nothing.
  */
 SRD_API srd_err srd_close(srd_store *st);
 
@@ -216,6 +240,54 @@ SRD_API srd_err srd_stream_write(srd_stream *s, const void *data, size_t len);
 SRD_API srd_err srd_stream_commit(srd_stream *s);
 SRD_API void srd_stream_abort(srd_stream *s);
 
+/*
+ * Client mode: while the daemon is unreachable (or does not answer within
+ * SRD_TIMEOUT_MS, default 5000 ms) every write fails with SRD_EUNREACHABLE
+ * (no daemon connected) or SRD_ETIMEDOUT (connected, no answer) and works
+ * again once the daemon is back, without reopening. A write that failed
+ * that way may or may not have been applied; retrying it is safe for puts
+ * and deletes. Streams send their bytes in chunks of about 1 MiB and do
+ * not hold up other writers; a stream is lost if the daemon restarts
+ * while it is open. A put whose message would exceed the daemon's
+ * --max-message is sent as a stream; a batch that does not fit one
+ * message fails with SRD_ETOOBIG.
+ */
+
+/* ---- pipelined writes ---------------------------------------------------- */
+
+/* Completion of an asynchronous write: rc is SRD_OK or the write's error. */
+typedef void (*srd_done_fn)(void *ctx, srd_err rc);
+
+/*
+ * Start srd_put(st, key, value) without waiting for it; several may be in
+ * flight from one thread. key and value are copied before the call
+ * returns, so the caller may reuse its buffers at once.
+ *
+ * done(ctx, rc) is called exactly once if (and only if) this function
+ * returns SRD_OK: in client mode from an internal thread once the daemon
+ * answered (the value is then visible to this handle's readers, as after
+ * srd_put), in embedded mode on the calling thread before this function
+ * returns (the write is performed synchronously). done must be short and
+ * must not call write functions, srd_flush or srd_close on the handle.
+ *
+ * At most 32 writes of a handle are in flight; a further call waits for
+ * one of them to finish. Errors (returned; done is then never called):
+ * SRD_EINVAL (NULL st or done, bad key, empty or single-0x00 value),
+ * SRD_EREADONLY, SRD_ETOOBIG (the value does not fit one message; use
+ * srd_put), SRD_ENOMEM, SRD_EUNREACHABLE. Thread-safe.
+ */
+SRD_API srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
+                              srd_done_fn done, void *ctx);
+
+/*
+ * Wait until every asynchronous write of the handle started before this
+ * call has completed (its done callback returned). Returns SRD_OK, or the
+ * first error any asynchronous write reported since the previous
+ * srd_flush (that error is then cleared). SRD_EINVAL for NULL st.
+ * Thread-safe; must not be called from a done callback.
+ */
+SRD_API srd_err srd_flush(srd_store *st);
+
 /* ------------------------------------------------------------------------ */
 /* Reads (lock-free; never block on writers)                                 */
 /* ------------------------------------------------------------------------ */
@@ -291,7 +363,8 @@ typedef struct srd_info {
                               included): what compaction can reclaim, give
                               or take alignment */
     uint64_t index_bytes;  /* memory used by the in-process index */
-    bool readonly;
+    bool readonly;         /* the handle cannot write */
+    bool daemon;           /* client mode: writes go through srdd */
 } srd_info;
 SRD_API srd_err srd_get_info(srd_store *st, srd_info *info);
 
@@ -300,7 +373,10 @@ SRD_API srd_err srd_count(srd_store *st, uint64_t *live_keys);
 SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
 
 /* Re-read entries appended by another process since open (read-only
- * handles; a writer handle is always current). *added may be NULL. */
+ * handles; a writer handle is always current). In client mode, ask the
+ * daemon for its committed tail and catch up with it now (the background
+ * thread does the same on its own within about a second; SRD_OK without
+ * asking when the daemon is unreachable). *added may be NULL. */
 SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
 
 /* Walk the whole chain and check every entry's structure and CRC.
@@ -318,7 +394,8 @@ typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
                            srd_progress_fn progress, void *ctx);
 
-/* Flush everything written so far to stable storage (any sync mode). */
+/* Flush everything written so far to stable storage (any sync mode; in
+ * client mode the daemon syncs). */
 SRD_API srd_err srd_sync(srd_store *st);
 
 /*
@@ -334,7 +411,8 @@ SRD_API srd_err srd_sync(srd_store *st);
  * A crash at any point leaves the old or the new store, complete.
  * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
  * and then; returning non-zero cancels (SRD_ECANCELED, store unchanged).
- * Errors: SRD_EREADONLY, SRD_ESTATE (a compaction is already running),
+ * Errors: SRD_EREADONLY (also in client mode: the protocol has no
+ * compaction request), SRD_ESTATE (a compaction is already running),
  * SRD_ENOSPC and system errors (the store is unchanged).
  */
 typedef struct srd_compact_report {
