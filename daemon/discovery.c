@@ -74,18 +74,12 @@ static char *discovery_name(const char *abs, const char *suffix)
     return p;
 }
 
-static int discovery_fill(int fd, const char *abs, const char *listen,
-                          const char *publish)
+/* Write all of text to fd and fsync it; 0 or -1 with errno. */
+static int discovery_fill(int fd, const char *text)
 {
-    char buf[4 * PATH_MAX + 128];
-    int n = snprintf(buf, sizeof buf,
-                     "pid=%ld\nlisten=%s\npublish=%s\nstore=%s\n",
-                     (long)getpid(), listen, publish, abs);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (write(fd, buf, (size_t)n) != n) {
+    size_t n = strlen(text);
+    errno = 0;
+    if (write(fd, text, n) != (ssize_t)n) {
         if (errno == 0)
             errno = EIO;
         return -1;
@@ -93,18 +87,19 @@ static int discovery_fill(int fd, const char *abs, const char *listen,
     return fsync(fd);
 }
 
-int discovery_write(const char *abs, const char *listen, const char *publish)
+int discovery_put(const char *abs, const char *suffix, const char *text)
 {
-    char *final = discovery_name(abs, ".srdd");
-    char tmp_suffix[64];
-    snprintf(tmp_suffix, sizeof tmp_suffix, ".srdd.tmp-%ld", (long)getpid());
+    char *final = discovery_name(abs, suffix);
+    char tmp_suffix[96];
+    snprintf(tmp_suffix, sizeof tmp_suffix, "%s.tmp-%ld", suffix,
+             (long)getpid());
     char *tmp = discovery_name(abs, tmp_suffix);
     int rc = -1;
     if (final && tmp) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             fchmod(fd, 0644); /* whatever the umask says */
-            rc = discovery_fill(fd, abs, listen, publish);
+            rc = discovery_fill(fd, text);
             close(fd);
             if (rc == 0)
                 rc = rename(tmp, final);
@@ -117,6 +112,19 @@ int discovery_write(const char *abs, const char *listen, const char *publish)
     free(tmp);
     errno = e;
     return rc;
+}
+
+int discovery_write(const char *abs, const char *listen, const char *publish)
+{
+    char buf[4 * PATH_MAX + 128];
+    int n = snprintf(buf, sizeof buf,
+                     "pid=%ld\nlisten=%s\npublish=%s\nstore=%s\n",
+                     (long)getpid(), listen, publish, abs);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return discovery_put(abs, ".srdd", buf);
 }
 
 void discovery_remove(const char *abs)

@@ -28,6 +28,10 @@ const char *discovery_ipc_path(const char *url);
  * 0 or -1 with errno. */
 int discovery_write(const char *abs, const char *listen, const char *publish);
 
+/* Write "<abs><suffix>" atomically with text (same way as above).
+ * 0 or -1 with errno. */
+int discovery_put(const char *abs, const char *suffix, const char *text);
+
 /* Remove "<abs>.srdd" if it still names this process. */
 void discovery_remove(const char *abs);
 

@@ -5,6 +5,15 @@
  * the previous group was syncing, so one fdatasync serves every client
  * that wrote meanwhile. Deletes consult the group's keyset before the
  * index, which learns of the group's entries only at step 2.
+ *
+ * Compaction (compactor.c) runs on its own thread and takes the store's
+ * writer exclusively twice; it waits for appends in flight to finish, and
+ * appends wait while it holds the writer. A group with one append in
+ * flight that starts another would deadlock with it, so while a
+ * compaction runs (`serial`, set under `gate`, which a normal group holds
+ * from its first append to its last finish) each request is a group of
+ * its own. The generation of a group's entries is read while one of its
+ * appends is in flight, when the file cannot be switched.
  */
 #include "srd_features.h"
 
@@ -29,7 +38,8 @@ struct group {
     bool stopping;               /* under mu */
     pthread_t thread;
     keyset ks;                   /* writer thread only */
-    _Atomic uint64_t tail;       /* committed tail after the last group */
+    pthread_mutex_t gate;        /* held by a normal group (see above) */
+    _Atomic bool serial;         /* a compaction runs: one job per group */
 };
 
 /* ======================================================================== */
@@ -219,14 +229,14 @@ static void group_finish(group *g, group_job *list)
     }
 }
 
-static void group_publish(group *g, group_job *list, uint64_t from,
-                          uint64_t to)
+static void group_publish(group *g, group_job *list, uint64_t gen,
+                          uint64_t from, uint64_t to)
 {
     size_t n = 0;
     for (group_job *j = list; j; j = j->next)
         n += j->rc == SRD_OK ? j->n_placed : 0;
     srdi_entry *all = malloc((n ? n : 1) * sizeof *all);
-    srdi_wire_update up = {.generation = group_generation(g),
+    srdi_wire_update up = {.generation = gen,
                            .from_tail = from, .to_tail = to, .entries = all};
     for (group_job *j = list; all && j; j = j->next) {
         if (j->rc == SRD_OK && j->n_placed) {
@@ -241,7 +251,8 @@ static void group_publish(group *g, group_job *list, uint64_t from,
     free(all);
 }
 
-static void group_make_reply(group *g, group_job *j, uint64_t tail)
+static void group_make_reply(group *g, group_job *j, uint64_t gen,
+                             uint64_t tail)
 {
     if (j->reply || j->dup_of)
         return;
@@ -249,7 +260,7 @@ static void group_make_reply(group *g, group_job *j, uint64_t tail)
         .seq = j->rq.seq, .error = j->rc,
         .message = j->rc == SRD_OK ? "" : j->why[0] ? j->why
                                                     : srd_strerror(j->rc),
-        .generation = group_generation(g), .committed_tail = tail,
+        .generation = gen, .committed_tail = tail,
         .n_entries = j->rc == SRD_OK ? j->n_placed : 0,
         .entries = j->placed};
     j->reply = reply_encode(&rs);
@@ -259,10 +270,11 @@ static void group_make_reply(group *g, group_job *j, uint64_t tail)
                       j->reply ? nng_msg_len(j->reply) : 0);
 }
 
-static void group_reply(group *g, group_job *list, uint64_t tail)
+static void group_reply(group *g, group_job *list, uint64_t gen,
+                        uint64_t tail)
 {
     for (group_job *j = list; j; j = j->next)
-        group_make_reply(g, j, tail);
+        group_make_reply(g, j, gen, tail);
     for (group_job *j = list; j; j = j->next)
         if (j->dup_of && j->dup_of->reply &&
             nng_msg_dup(&j->reply, j->dup_of->reply) != 0)
@@ -277,14 +289,44 @@ static void group_reply(group *g, group_job *list, uint64_t tail)
     }
 }
 
-static uint64_t group_writer_tail(const group *g)
+/* The file range the group's entries cover: from the first entry's start
+ * to the last one's end (appends are contiguous; a failed one leaves the
+ * tail as it was). Read before step 2, which may drop entries. */
+static bool group_range(const group_job *list, uint64_t *from, uint64_t *to)
 {
-    return srdi_writer_tail(g->c.st->w);
+    bool any = false;
+    for (const group_job *j = list; j; j = j->next) {
+        if (j->rc != SRD_OK || j->n_placed == 0)
+            continue;
+        if (!any)
+            *from = j->placed[0].start;
+        *to = j->placed[j->n_placed - 1].end;
+        any = true;
+    }
+    return any;
 }
 
-static void group_run(group *g, group_job *list)
+static void group_count(group *g, group_job *list, bool appended)
 {
-    uint64_t from = group_writer_tail(g);
+    uint64_t n = 0;
+    for (group_job *j = list; j; j = j->next)
+        n++;
+    atomic_fetch_add(&g->c.ctr->writes, n);
+    uint64_t max = atomic_load(&g->c.ctr->group_max);
+    while (n > max &&
+           !atomic_compare_exchange_weak(&g->c.ctr->group_max, &max, n))
+        ;
+    if (appended) {
+        atomic_fetch_add(&g->c.ctr->groups, 1);
+        if (g->c.sync == SRD_SYNC_ALWAYS)
+            atomic_fetch_add(&g->c.ctr->syncs, 1);
+    }
+}
+
+/* Steps 1-4 for list. serial: a compaction may switch the file between
+ * groups, so the generation is read with an append in flight. */
+static void group_run_list(group *g, group_job *list, bool serial)
+{
     bool any = false;
     keyset_clear(&g->ks);
     for (group_job *j = list; j; j = j->next) {
@@ -298,17 +340,37 @@ static void group_run(group *g, group_job *list)
         group_prepare(g, j);
         any |= j->appended;
     }
+    uint64_t from = 0, to = 0;
+    bool placed = group_range(list, &from, &to);
+    gen_view v;
+    if (serial && any)
+        generation_current(g->c.gen, NULL);
+    generation_view(g->c.gen, &v);
     group_finish(g, list);
-    uint64_t to = group_writer_tail(g);
-    atomic_store(&g->tail, to);
-    if (any) {
-        atomic_fetch_add(&g->c.ctr->groups, 1);
-        if (g->c.sync == SRD_SYNC_ALWAYS)
-            atomic_fetch_add(&g->c.ctr->syncs, 1);
+    group_count(g, list, any);
+    placed = placed && group_range(list, &from, &to);
+    if (placed) {
+        generation_raise(g->c.gen, v.gen, to);
+        group_publish(g, list, v.gen, from, to);
     }
-    if (to != from)
-        group_publish(g, list, from, to);
-    group_reply(g, list, to);
+    group_reply(g, list, v.gen, placed ? to : v.tail);
+}
+
+static void group_run(group *g, group_job *list)
+{
+    pthread_mutex_lock(&g->gate);
+    if (!atomic_load(&g->serial)) {
+        group_run_list(g, list, false);
+        pthread_mutex_unlock(&g->gate);
+        return;
+    }
+    pthread_mutex_unlock(&g->gate);
+    group_job *next;
+    for (group_job *j = list; j; j = next) {
+        next = j->next;
+        j->next = NULL;
+        group_run_list(g, j, true);
+    }
 }
 
 /* ======================================================================== */
@@ -341,13 +403,14 @@ srd_err group_start(const group_conf *conf, group **out)
     if (!g)
         return SRD_ENOMEM;
     g->c = *conf;
-    atomic_store(&g->tail, srdi_writer_tail(conf->st->w));
     pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->gate, NULL);
     pthread_cond_init(&g->cv, NULL);
     int e = pthread_create(&g->thread, NULL, group_thread, g);
     if (e) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);
+        pthread_mutex_destroy(&g->gate);
         free(g);
         return (srd_err)(SRD_ESYSERR | e);
     }
@@ -384,16 +447,29 @@ void group_stop(group *g)
     keyset_free(&g->ks);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->gate);
     free(g);
 }
 
-uint64_t group_tail(group *g)
+void group_view(group *g, gen_view *v)
 {
-    return atomic_load(&g->tail);
+    generation_view(g->c.gen, v);
 }
 
-uint64_t group_generation(group *g)
+void group_serial(group *g, bool on)
 {
-    (void)g;
-    return 0;
+    pthread_mutex_lock(&g->gate); /* no normal group is half done */
+    atomic_store(&g->serial, on);
+    pthread_mutex_unlock(&g->gate);
+}
+
+uint64_t group_announce_file(group *g)
+{
+    generation_current(g->c.gen, NULL);
+    gen_view v;
+    generation_view(g->c.gen, &v);
+    srdi_wire_update up = {.generation = v.gen, .from_tail = 0,
+                           .to_tail = v.tail};
+    publish_send(g->c.pub, &up);
+    return v.gen;
 }

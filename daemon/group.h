@@ -20,6 +20,7 @@
 #include <nng/nng.h>
 
 #include "dedupe.h"
+#include "generation.h"
 #include "publish.h"
 #include "stats.h"
 #include "streams.h"
@@ -58,6 +59,7 @@ typedef struct group_conf {
     streams *ss;
     srdd_counters *ctr;
     srd_sync_mode sync;
+    generation *gen;
 } group_conf;
 
 srd_err group_start(const group_conf *conf, group **out);
@@ -68,10 +70,17 @@ bool group_submit(group *g, group_job *job);
 /* Finish everything queued, then stop the thread and free g. */
 void group_stop(group *g);
 
-/* The committed tail after the last finished group (any thread). */
-uint64_t group_tail(group *g);
+/* Generation, committed tail and identity of the file clients should
+ * see (any thread; consistent with each other). */
+void group_view(group *g, gen_view *v);
 
-/* The store generation (bumped by compaction; constant for now). */
-uint64_t group_generation(group *g);
+/* A compaction starts (on) or ended (off): while on, every request is a
+ * group of its own (see group.c). Waits for a group in progress. */
+void group_serial(group *g, bool on);
+
+/* After a compaction: notice the new file (bumping the generation) and
+ * publish an IndexUpdate {generation, 0, tail} that makes every client
+ * reload. Returns the generation. */
+uint64_t group_announce_file(group *g);
 
 #endif

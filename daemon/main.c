@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,8 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compactor.h"
 #include "dedupe.h"
 #include "discovery.h"
+#include "generation.h"
 #include "group.h"
 #include "log.h"
 #include "options.h"
@@ -47,7 +50,9 @@ typedef struct srdd {
     dedupe *dd;
     streams *ss;
     publisher *pub;
+    generation *gen;
     group *grp;
+    compactor *cmp;
     server *srv;
     int announced;      /* "<store>.srdd" written */
     bool nng_stuck;     /* an NNG socket did not close: end with _exit */
@@ -105,6 +110,18 @@ static int main_open_store(srdd *d)
     return 0;
 }
 
+/* A "<store>.compact" left by a compaction that a crash interrupted is
+ * never used: the store file is complete without it (the rename is the
+ * commit point). Remove it now that we hold the writer lock. */
+static void main_clean_stale(const srdd *d)
+{
+    char name[PATH_MAX + 16];
+    snprintf(name, sizeof name, "%s.compact", d->abs);
+    if (unlink(name) == 0)
+        log_warn("removed %s left by an interrupted compaction (the store "
+                 "itself is complete)", name);
+}
+
 static int main_start_modules(srdd *d)
 {
     char why[256] = "";
@@ -114,15 +131,23 @@ static int main_start_modules(srdd *d)
                             &d->ss);
     if (rc == SRD_OK)
         rc = publish_open(d->publish, d->o.socket_mode, &d->pub, why);
+    if (rc == SRD_OK)
+        rc = generation_open(d->st, d->abs, &d->gen);
     if (rc == SRD_OK) {
-        group_conf gc = {d->st, d->pub, d->dd, d->ss, &d->ctr, d->o.sync};
+        group_conf gc = {d->st, d->pub, d->dd, d->ss, &d->ctr, d->o.sync,
+                         d->gen};
         rc = group_start(&gc, &d->grp);
+    }
+    if (rc == SRD_OK) {
+        compactor_conf cc = {d->st, d->grp, &d->ctr, d->o.auto_ratio,
+                             d->o.auto_min_dead};
+        rc = compactor_start(&cc, &d->cmp);
     }
     if (rc == SRD_OK) {
         server_conf sc = {d->listen, d->publish, d->abs, d->o.max_message,
                           d->o.uids, d->o.n_uids, d->o.socket_mode,
                           d->o.contexts, d->st, d->grp, d->ss, d->dd,
-                          d->pub, &d->ctr};
+                          d->pub, &d->ctr, d->cmp};
         rc = server_start(&sc, &d->srv, why);
     }
     if (rc != SRD_OK) {
@@ -141,9 +166,10 @@ static int main_announce(srdd *d)
     d->announced = 1;
     static const char *const modes[] = {"always", "interval", "never"};
     log_info("serving %s (pid %ld): listen %s, publish %s, sync %s, "
-             "max message %zu bytes, %u contexts%s", d->abs, (long)getpid(),
+             "max message %zu bytes, %u contexts%s%s", d->abs, (long)getpid(),
              d->listen, d->publish, modes[d->o.sync], d->o.max_message,
-             d->o.contexts, d->o.n_uids ? ", writers restricted by uid" : "");
+             d->o.contexts, d->o.n_uids ? ", writers restricted by uid" : "",
+             d->o.auto_ratio > 0 ? ", auto-compaction on" : "");
     return 0;
 }
 
@@ -165,7 +191,9 @@ static int main_teardown(srdd *d, int status)
 {
     if (d->srv)
         server_stop_accepting(d->srv);
+    compactor_stop(d->cmp);     /* cancels a copy, answers its request */
     group_stop(d->grp);         /* finishes what is queued, replies */
+    generation_close(d->gen);
     d->nng_stuck |= !server_close(d->srv, MAIN_DRAIN_MS);
     d->nng_stuck |= !publish_close(d->pub);
     streams_destroy(d->ss);     /* unfinished uploads are dropped */
@@ -278,8 +306,10 @@ int main(int argc, char **argv)
     int status = main_urls(&d);
     if (!status)
         status = main_open_store(&d);
-    if (!status)
+    if (!status) {
+        main_clean_stale(&d);
         status = main_start_modules(&d);
+    }
     if (!status)
         status = main_announce(&d);
     main_report(&ready_fd, status);

@@ -22,12 +22,13 @@ static const char options_usage[] =
     "            [--allow-uid UID]... [--socket-mode MODE] [--foreground]\n"
     "            [--log-level error|warn|info|debug]\n"
     "            [--stream-idle-ms MS] [--contexts N]\n"
+    "            [--auto-compact RATIO] [--auto-compact-min-dead BYTES]\n"
     "Serves the srd store PATH to local processes (docs/OPERATIONS.md).\n";
 
 enum {
     OPT_STORE = 1000, OPT_LISTEN, OPT_PUBLISH, OPT_SYNC, OPT_MAXMSG,
-    OPT_UID, OPT_MODE, OPT_FG, OPT_LOG, OPT_IDLE, OPT_CTX, OPT_HELP,
-    OPT_VERSION
+    OPT_UID, OPT_MODE, OPT_FG, OPT_LOG, OPT_IDLE, OPT_CTX, OPT_AUTO,
+    OPT_AUTO_MIN, OPT_HELP, OPT_VERSION
 };
 
 static const struct option options_long[] = {
@@ -42,6 +43,8 @@ static const struct option options_long[] = {
     {"log-level", required_argument, NULL, OPT_LOG},
     {"stream-idle-ms", required_argument, NULL, OPT_IDLE},
     {"contexts", required_argument, NULL, OPT_CTX},
+    {"auto-compact", required_argument, NULL, OPT_AUTO},
+    {"auto-compact-min-dead", required_argument, NULL, OPT_AUTO_MIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0}};
@@ -86,6 +89,20 @@ static int options_sync(const char *v, srdd_options *o)
     return 0;
 }
 
+/* --auto-compact RATIO: a number strictly between 0 and 1. */
+static int options_ratio(const char *v, srdd_options *o)
+{
+    char *end;
+    errno = 0;
+    double r = v && *v && *v != ' ' ? strtod(v, &end) : -1;
+    if (!v || !*v || *v == ' ' || errno || *end || !(r > 0 && r < 1))
+        return options_bad("auto-compact", v ? v : "",
+                           "expected a share of the file strictly between "
+                           "0 and 1, such as 0.5");
+    o->auto_ratio = r;
+    return 0;
+}
+
 /* One option with its value; 0 ok, -1 bad. */
 static int options_one(int c, const char *v, srdd_options *o)
 {
@@ -127,6 +144,13 @@ static int options_one(int c, const char *v, srdd_options *o)
                                "expected milliseconds in 10..86400000");
         o->stream_idle_ms = (unsigned)n;
         return 0;
+    case OPT_AUTO: return options_ratio(v, o);
+    case OPT_AUTO_MIN:
+        if (options_num(v, 10, 0, UINT64_MAX, &n))
+            return options_bad("auto-compact-min-dead", v,
+                               "expected a byte count");
+        o->auto_min_dead = n;
+        return 0;
     default: /* OPT_CTX */
         if (options_num(v, 10, 1, 1024, &n))
             return options_bad("contexts", v, "expected 1..1024");
@@ -145,6 +169,7 @@ static void options_defaults(srdd_options *o)
     o->log_level = LOG_LVL_INFO;
     o->stream_idle_ms = 60000;
     o->contexts = 64;
+    o->auto_min_dead = 1u << 20;
 }
 
 int options_parse(int argc, char **argv, srdd_options *o)

@@ -29,6 +29,8 @@ typedef struct srdd_options {
     int log_level;            /* --log-level */
     unsigned stream_idle_ms;  /* --stream-idle-ms, default 60000 */
     unsigned contexts;        /* --contexts, default 64 */
+    double auto_ratio;        /* --auto-compact; 0: off */
+    uint64_t auto_min_dead;   /* --auto-compact-min-dead, default 1 MiB */
 } srdd_options;
 
 /* 0: ok; 1: --help or --version was printed (exit 0); -1: bad usage

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * publish.c -- the PUB side of index updates (see publish.h). Only the
- * writer thread sends, so there is no locking beyond NNG's own.
+ * publish.c -- the PUB side of index updates (see publish.h). The writer
+ * thread and the compactor send; NNG sockets need no locking of ours.
  */
 #include "srd_features.h"
 

@@ -94,31 +94,34 @@ static void srv_job_done(group_job *job, nng_msg *reply)
 /* Direct replies                                                           */
 /* ======================================================================== */
 
+/* Generation, tail and file identity come from one view, so they always
+ * describe the same file (a compaction may switch it at any time). */
 static void srv_hello_fill(server *s, srdi_wire_hello *h)
 {
-    struct stat sb;
+    gen_view v;
+    group_view(s->c.grp, &v);
     memset(h, 0, sizeof *h);
     h->protocol_version = SRDI_WIRE_VERSION;
     h->store_path = s->c.store_abs;
     h->publish_url = s->c.publish_url;
     h->max_message = s->c.max_message;
-    h->generation = group_generation(s->c.grp);
-    h->committed_tail = group_tail(s->c.grp);
-    if (fstat(srdi_writer_fd(s->c.st->w), &sb) == 0) {
-        h->store_dev = (uint64_t)sb.st_dev;
-        h->store_ino = (uint64_t)sb.st_ino;
-    }
+    h->generation = v.gen;
+    h->committed_tail = v.tail;
+    h->store_dev = v.dev;
+    h->store_ino = v.ino;
 }
 
 /* A success response with the daemon's generation and tail. */
 static void srv_response(server *s, const srdi_wire_request *rq,
                          srdi_wire_response *rs)
 {
+    gen_view v;
+    group_view(s->c.grp, &v);
     memset(rs, 0, sizeof *rs);
     rs->seq = rq->seq;
     rs->message = "";
-    rs->generation = group_generation(s->c.grp);
-    rs->committed_tail = group_tail(s->c.grp);
+    rs->generation = v.gen;
+    rs->committed_tail = v.tail;
 }
 
 static srd_err srv_hello(server *s, const srdi_wire_request *rq,
@@ -137,7 +140,8 @@ static srd_err srv_stats(server *s, srdi_wire_response *rs)
 {
     rs->has_stats = true;
     stats_collect(s->c.st, s->c.ctr, &rs->stats);
-    rs->stats.generation = group_generation(s->c.grp);
+    rs->stats.generation = rs->generation;
+    compactor_stats(s->c.cmp, &rs->stats);
     rs->stats.publish_drops = publish_drops(s->c.pub);
     rs->stats.clients = dedupe_recent(s->c.dd, stats_now_ms());
     return SRD_OK;
@@ -211,19 +215,31 @@ static void srv_log_refusal(const srdi_wire_request *rq, srd_err rc,
                 srd_errname(rc), why && *why ? why : srd_strerror(rc));
 }
 
-/* Hand a mutation to the writer thread; false when it is stopping. */
-static bool srv_submit(srv_ctx *c, nng_msg *m)
+/* Hand a mutation to the writer thread, or a compaction to the
+ * compactor; SRD_OK when taken (the reply comes from there). */
+static srd_err srv_submit(srv_ctx *c, nng_msg *m, char *why)
 {
     server *s = c->srv;
+    srd_err rc = SRD_EUNREACHABLE;
+    snprintf(why, SRDI_WIRE_WHY, "srdd is shutting down; retry later");
     if (atomic_load(&s->stopping))
-        return false;
+        return rc;
     c->job.msg = m;
     c->job.done = srv_job_done;
     c->job.owner = c;
-    if (group_submit(s->c.grp, &c->job))
-        return true;
-    c->job.msg = NULL;
-    return false;
+    if (c->job.rq.op == SRDI_WIRE_COMPACT)
+        rc = compactor_submit(s->c.cmp, &c->job, why);
+    else if (group_submit(s->c.grp, &c->job))
+        rc = SRD_OK;
+    if (rc != SRD_OK)
+        c->job.msg = NULL;
+    return rc;
+}
+
+/* Requests answered from another thread. */
+static bool srv_deferred(const srdi_wire_request *rq)
+{
+    return srdi_wire_op_mutates(rq->op) || rq->op == SRDI_WIRE_COMPACT;
 }
 
 static void srv_handle(srv_ctx *c, nng_msg *m)
@@ -240,11 +256,10 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
         dedupe_touch(s->c.dd, rq->client_id, stats_now_ms());
         rc = srv_check_peer(s, m, rq, why);
     }
-    if (rc == SRD_OK && srdi_wire_op_mutates(rq->op)) {
-        if (srv_submit(c, m))
+    if (rc == SRD_OK && srv_deferred(rq)) {
+        rc = srv_submit(c, m, why);
+        if (rc == SRD_OK)
             return;
-        rc = SRD_EUNREACHABLE;
-        snprintf(why, sizeof why, "srdd is shutting down; retry later");
     }
     srv_response(s, rq, &rs);
     if (rc == SRD_OK) {

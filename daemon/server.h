@@ -3,6 +3,7 @@
  * server.h -- the request side of srdd: a REP socket served by N NNG
  * contexts, each looping receive -> check and decode -> handle -> reply.
  * Mutations go to the writer thread (group.h) and are replied from there;
+ * compactions to the compactor (compactor.h), which replies when done;
  * hello, stats, sync and stream begin/chunk are answered on the context.
  * Bad input of any kind gets an error reply; the context goes on serving.
  */
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compactor.h"
 #include "dedupe.h"
 #include "group.h"
 #include "publish.h"
@@ -39,6 +41,7 @@ typedef struct server_conf {
     dedupe *dd;
     publisher *pub;
     srdd_counters *ctr;
+    compactor *cmp;
 } server_conf;
 
 typedef struct server server;

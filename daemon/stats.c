@@ -28,6 +28,8 @@ void stats_collect(srd_store *st, const srdd_counters *c,
     out->requests = atomic_load(&c->requests);
     out->groups = atomic_load(&c->groups);
     out->syncs = atomic_load(&c->syncs);
+    out->writes = atomic_load(&c->writes);
+    out->group_max = atomic_load(&c->group_max);
     if (srd_get_info(st, &info) == SRD_OK) {
         out->committed_tail = info.tail;
         out->file_size = info.file_size;

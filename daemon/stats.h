@@ -18,6 +18,8 @@ typedef struct srdd_counters {
     _Atomic uint64_t groups;   /* append groups */
     _Atomic uint64_t syncs;    /* fdatasyncs asked for (groups in always
                                   mode, Sync requests) */
+    _Atomic uint64_t writes;   /* mutation requests taken by the writer */
+    _Atomic uint64_t group_max; /* most requests in one group */
     uint64_t start_ms;         /* stats_now_ms() at start */
 } srdd_counters;
 

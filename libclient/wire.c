@@ -208,7 +208,8 @@ const char *srdi_wire_op_name(srdi_wire_op op)
 {
     static const char *const names[] = {
         "none", "hello", "put", "put_batch", "delete", "delete_batch",
-        "stream_begin", "stream_chunk", "stream_end", "sync", "stats"};
+        "stream_begin", "stream_chunk", "stream_end", "sync", "stats",
+        "compact"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op]
                                                          : "unknown";
 }
@@ -227,6 +228,7 @@ typedef struct req_pb {
         Srd__V1__StreamEnd send;
         Srd__V1__Sync sync;
         Srd__V1__Stats stats;
+        Srd__V1__Compact compact;
     } u;
     void *arrays;     /* batch items or keys (malloc'd) */
     size_t raw_len;   /* value or chunk bytes after the header */
@@ -312,6 +314,7 @@ static bool req_shape_ok(const srdi_wire_request *in)
     case SRDI_WIRE_STREAM_END:
     case SRDI_WIRE_SYNC:
     case SRDI_WIRE_STATS:
+    case SRDI_WIRE_COMPACT:
         return true;
     default:
         return false;
@@ -360,9 +363,13 @@ static void req_build_simple(const srdi_wire_request *in, req_pb *o)
         srd__v1__sync__init(&o->u.sync);
         o->rq.sync = &o->u.sync;
         break;
-    default: /* SRDI_WIRE_STATS; req_shape_ok let nothing else through */
+    case SRDI_WIRE_STATS:
         srd__v1__stats__init(&o->u.stats);
         o->rq.stats = &o->u.stats;
+        break;
+    default: /* SRDI_WIRE_COMPACT; req_shape_ok let nothing else through */
+        srd__v1__compact__init(&o->u.compact);
+        o->rq.compact = &o->u.compact;
         break;
     }
 }
@@ -374,7 +381,7 @@ static const Srd__V1__Request__OpCase req_cases[] = {
     SRD__V1__REQUEST__OP_DELETE,        SRD__V1__REQUEST__OP_DELETE_BATCH,
     SRD__V1__REQUEST__OP_STREAM_BEGIN,  SRD__V1__REQUEST__OP_STREAM_CHUNK,
     SRD__V1__REQUEST__OP_STREAM_END,    SRD__V1__REQUEST__OP_SYNC,
-    SRD__V1__REQUEST__OP_STATS};
+    SRD__V1__REQUEST__OP_STATS,         SRD__V1__REQUEST__OP_COMPACT};
 
 static srd_err req_build_pb(const srdi_wire_request *in, req_pb *o)
 {
@@ -532,7 +539,7 @@ static srd_err req_decode_op(srdi_wire_request *rq, const Srd__V1__Request *pb,
         rq->stream_id = pb->stream_end->stream_id;
         rq->abort = pb->stream_end->abort;
         return req_no_raw(rq, f, why);
-    default: /* sync, stats */
+    default: /* sync, stats, compact */
         return req_no_raw(rq, f, why);
     }
 }
@@ -649,6 +656,23 @@ static const u64_field stats_fields[] = {
     U64F(srdi_wire_stats, Srd__V1__StatsReply, syncs),
     U64F(srdi_wire_stats, Srd__V1__StatsReply, publish_drops),
     U64F(srdi_wire_stats, Srd__V1__StatsReply, clients),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, writes),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, group_max),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, compact_done),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, compact_total),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, compactions),
+    U64F(srdi_wire_stats, Srd__V1__StatsReply, last_compact_unix_ms),
+};
+
+/* CompactReply: the report's fields, then the generation. */
+static const u64_field compact_fields[] = {
+    U64F(srd_compact_report, Srd__V1__CompactReply, old_size),
+    U64F(srd_compact_report, Srd__V1__CompactReply, new_size),
+    U64F(srd_compact_report, Srd__V1__CompactReply, reclaimed),
+    U64F(srd_compact_report, Srd__V1__CompactReply, copied_entries),
+    U64F(srd_compact_report, Srd__V1__CompactReply, caught_up_entries),
+    U64F(srd_compact_report, Srd__V1__CompactReply, pause_us),
+    U64F(srd_compact_report, Srd__V1__CompactReply, total_us),
 };
 
 static const u64_field hello_fields[] = {
@@ -680,14 +704,42 @@ static char *str_in(const char *s)
     return (char *)(uintptr_t)(s ? s : "");
 }
 
+/* CompactReply from its C form (to_pb) or back. */
+static void compact_copy(srdi_wire_compact *c, Srd__V1__CompactReply *pb,
+                         bool to_pb)
+{
+    u64_copy(compact_fields, NFIELDS(compact_fields), &c->rep, pb, to_pb);
+    if (to_pb)
+        pb->generation = c->generation;
+    else
+        c->generation = pb->generation;
+}
+
 /* The protobuf form of a response. */
 typedef struct rsp_pb {
     Srd__V1__Response rs;
     Srd__V1__HelloReply hello;
     Srd__V1__StatsReply stats;
+    Srd__V1__CompactReply compact, last_compact;
     srdi_wire_hello hello_c; /* mutable copies for u64_copy */
     srdi_wire_stats stats_c;
+    srdi_wire_compact compact_c;
 } rsp_pb;
+
+static void rsp_build_stats(const srdi_wire_response *in, rsp_pb *o)
+{
+    srd__v1__stats_reply__init(&o->stats);
+    o->stats_c = in->stats;
+    u64_copy(stats_fields, NFIELDS(stats_fields), &o->stats_c, &o->stats,
+             true);
+    o->stats.compacting = in->stats.compacting;
+    if (in->stats.has_last_compact) {
+        srd__v1__compact_reply__init(&o->last_compact);
+        compact_copy(&o->stats_c.last_compact, &o->last_compact, true);
+        o->stats.last_compact = &o->last_compact;
+    }
+    o->rs.stats = &o->stats;
+}
 
 static void rsp_build_extras(const srdi_wire_response *in, rsp_pb *o)
 {
@@ -701,12 +753,13 @@ static void rsp_build_extras(const srdi_wire_response *in, rsp_pb *o)
         o->hello.publish_url = str_in(in->hello.publish_url);
         o->rs.hello = &o->hello;
     }
-    if (in->has_stats) {
-        srd__v1__stats_reply__init(&o->stats);
-        o->stats_c = in->stats;
-        u64_copy(stats_fields, NFIELDS(stats_fields), &o->stats_c, &o->stats,
-                 true);
-        o->rs.stats = &o->stats;
+    if (in->has_stats)
+        rsp_build_stats(in, o);
+    if (in->has_compact) {
+        srd__v1__compact_reply__init(&o->compact);
+        o->compact_c = in->compact;
+        compact_copy(&o->compact_c, &o->compact, true);
+        o->rs.compact = &o->compact;
     }
 }
 
@@ -792,6 +845,15 @@ static void rsp_decode_extras(srdi_wire_response *rs, Srd__V1__Response *pb)
         rs->has_stats = true;
         u64_copy(stats_fields, NFIELDS(stats_fields), &rs->stats, pb->stats,
                  false);
+        rs->stats.compacting = pb->stats->compacting;
+        rs->stats.has_last_compact = pb->stats->last_compact != NULL;
+        if (pb->stats->last_compact)
+            compact_copy(&rs->stats.last_compact, pb->stats->last_compact,
+                         false);
+    }
+    if (pb->compact) {
+        rs->has_compact = true;
+        compact_copy(&rs->compact, pb->compact, false);
     }
 }
 

@@ -39,7 +39,8 @@ typedef enum srdi_wire_op {
     SRDI_WIRE_STREAM_CHUNK,
     SRDI_WIRE_STREAM_END,
     SRDI_WIRE_SYNC,
-    SRDI_WIRE_STATS
+    SRDI_WIRE_STATS,
+    SRDI_WIRE_COMPACT
 } srdi_wire_op;
 
 /*
@@ -53,6 +54,7 @@ typedef enum srdi_wire_op {
  *   STREAM_CHUNK   stream_id, chunk (the raw bytes)
  *   STREAM_END     stream_id, abort
  *   SYNC, STATS    nothing
+ *   COMPACT        nothing (answered when the compaction is done)
  * For encoding the caller fills the struct (pointers are borrowed). A
  * decoded request points into the message it came from (values, chunk)
  * and into memory it owns (keys): keep the message until
@@ -123,6 +125,12 @@ typedef struct srdi_wire_hello {
     uint64_t max_message;
 } srdi_wire_hello;
 
+/* The report of a finished compaction (CompactReply). */
+typedef struct srdi_wire_compact {
+    srd_compact_report rep;
+    uint64_t generation;           /* of the new file */
+} srdi_wire_compact;
+
 typedef struct srdi_wire_stats {
     uint64_t pid;
     uint64_t uptime_ms;
@@ -136,6 +144,15 @@ typedef struct srdi_wire_stats {
     uint64_t syncs;
     uint64_t publish_drops;
     uint64_t clients;
+    uint64_t writes;               /* mutation requests applied */
+    uint64_t group_max;            /* most requests in one group */
+    bool compacting;               /* a compaction runs now */
+    uint64_t compact_done;         /* its live bytes copied so far */
+    uint64_t compact_total;        /* of this many */
+    uint64_t compactions;          /* finished since start */
+    uint64_t last_compact_unix_ms; /* 0: none finished yet */
+    bool has_last_compact;
+    srdi_wire_compact last_compact;
 } srdi_wire_stats;
 
 /*
@@ -158,6 +175,8 @@ typedef struct srdi_wire_response {
     bool has_stats;
     srdi_wire_stats stats;
     uint64_t stream_id;       /* STREAM_BEGIN */
+    bool has_compact;
+    srdi_wire_compact compact; /* COMPACT */
     void *_own;               /* internal: what the decoder allocated */
 } srdi_wire_response;
 

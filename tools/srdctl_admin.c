@@ -11,7 +11,9 @@
 #include "srdctl_admin.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,10 +26,8 @@
 /* ======================================================================== */
 
 /*
- * What only srdd knows. In direct mode have stays false and none of it is
- * printed. DAEMON HOOK: when libsrdclient's client mode and srdd's Stats
- * RPC land, admin_daemon_stats() fills this from the daemon serving the
- * store (and status reports mode "daemon").
+ * What only srdd knows, from its Stats RPC (cli_daemon_call). In direct
+ * mode have stays false and none of it is printed.
  */
 typedef struct admin_daemon {
     bool have;                 /* false: no daemon figures at all */
@@ -35,6 +35,9 @@ typedef struct admin_daemon {
     uint64_t uptime_s;
     uint64_t generation;       /* bumped by every compaction */
     uint64_t clients;          /* connected clients */
+    uint64_t tail;             /* the daemon's committed tail */
+    uint64_t requests;         /* messages received */
+    uint64_t groups;           /* append groups */
     double writes_per_s;       /* over the daemon's last interval */
     uint64_t syncs;            /* fdatasync calls since start */
     double group_avg;          /* writes per group commit, mean */
@@ -44,12 +47,62 @@ typedef struct admin_daemon {
     double compact_done;       /* its progress, 0 to 1 */
     int64_t last_compact_unix; /* end of the last compaction; 0: never */
     uint64_t last_compact_reclaimed;
+    uint64_t last_compact_pause_us;
 } admin_daemon;
 
-static void admin_daemon_stats(const ctl_ctx *cx, admin_daemon *d)
+static double admin_ratio(uint64_t a, uint64_t b)
 {
-    (void)cx;
+    return b ? (double)a / (double)b : 0.0;
+}
+
+static void admin_daemon_fill(const srdi_wire_stats *s, admin_daemon *d)
+{
+    static uint64_t prev_writes, prev_ms; /* --watch: rate since the last */
+    d->have = true;
+    d->pid = s->pid;
+    d->uptime_s = s->uptime_ms / 1000u;
+    d->generation = s->generation;
+    d->clients = s->clients;
+    d->tail = s->committed_tail;
+    d->requests = s->requests;
+    d->groups = s->groups;
+    bool again = prev_ms && s->uptime_ms > prev_ms && s->writes >= prev_writes;
+    d->writes_per_s =
+        again ? admin_ratio(s->writes - prev_writes, s->uptime_ms - prev_ms) *
+                    1e3
+              : admin_ratio(s->writes, s->uptime_ms) * 1e3;
+    prev_writes = s->writes;
+    prev_ms = s->uptime_ms;
+    d->syncs = s->syncs;
+    d->group_avg = admin_ratio(s->writes, s->groups);
+    d->group_max = s->group_max;
+    d->publish_drops = s->publish_drops;
+    d->compacting = s->compacting;
+    d->compact_done = admin_ratio(s->compact_done, s->compact_total);
+    if (s->has_last_compact) {
+        d->last_compact_unix = (int64_t)(s->last_compact_unix_ms / 1000u);
+        d->last_compact_reclaimed = s->last_compact.rep.reclaimed;
+        d->last_compact_pause_us = s->last_compact.rep.pause_us;
+    }
+}
+
+/* 0 (d->have says whether a daemon answered) or an exit status. */
+static int admin_daemon_stats(const ctl_ctx *cx, admin_daemon *d)
+{
     memset(d, 0, sizeof *d); /* direct mode: no daemon */
+    cli_daemon dm;
+    int found = cli_daemon_find(cx->path, &dm);
+    if (found <= 0)
+        return found < 0 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
+    srdi_wire_response rs;
+    srd_err e = cli_daemon_call(&dm, SRDI_WIRE_STATS, 5000, &rs);
+    if (e == SRD_OK && rs.has_stats)
+        admin_daemon_fill(&rs.stats, d);
+    srdi_wire_response_free(&rs);
+    cli_daemon_close(&dm);
+    if (e != SRD_OK)
+        return cli_fail(e, "status: srdd serving '%s'", cx->path);
+    return CTL_EXIT_OK;
 }
 
 static void admin_daemon_text(const admin_daemon *d)
@@ -59,22 +112,29 @@ static void admin_daemon_text(const admin_daemon *d)
     printf("daemon pid:     %llu\n"
            "uptime:         %llu s\n"
            "generation:     %llu\n"
+           "daemon tail:    %llu\n"
            "clients:        %llu\n"
+           "requests:       %llu\n"
+           "groups:         %llu\n"
            "writes/s:       %.1f\n"
            "syncs:          %llu\n"
            "group size:     %.1f mean, %llu max\n"
            "publish drops:  %llu\n",
            (unsigned long long)d->pid, (unsigned long long)d->uptime_s,
-           (unsigned long long)d->generation, (unsigned long long)d->clients,
-           d->writes_per_s, (unsigned long long)d->syncs, d->group_avg,
+           (unsigned long long)d->generation, (unsigned long long)d->tail,
+           (unsigned long long)d->clients, (unsigned long long)d->requests,
+           (unsigned long long)d->groups, d->writes_per_s,
+           (unsigned long long)d->syncs, d->group_avg,
            (unsigned long long)d->group_max,
            (unsigned long long)d->publish_drops);
     if (d->compacting)
         printf("compaction:     running, %.0f%%\n", d->compact_done * 100);
     if (d->last_compact_unix)
-        printf("last compaction: %lld (unix time), reclaimed %llu bytes\n",
+        printf("last compaction: %lld (unix time), reclaimed %llu bytes, "
+               "writers paused %.3f ms\n",
                (long long)d->last_compact_unix,
-               (unsigned long long)d->last_compact_reclaimed);
+               (unsigned long long)d->last_compact_reclaimed,
+               (double)d->last_compact_pause_us / 1e3);
 }
 
 /* The "daemon" member: null in direct mode. */
@@ -87,6 +147,9 @@ static bool admin_daemon_json(json_object *o, const admin_daemon *d)
               out_json_u64(j, "uptime_s", d->uptime_s) &&
               out_json_u64(j, "generation", d->generation) &&
               out_json_u64(j, "clients", d->clients) &&
+              out_json_u64(j, "tail", d->tail) &&
+              out_json_u64(j, "requests", d->requests) &&
+              out_json_u64(j, "groups", d->groups) &&
               out_json_double(j, "writes_per_s", d->writes_per_s) &&
               out_json_u64(j, "syncs", d->syncs) &&
               out_json_double(j, "group_avg", d->group_avg) &&
@@ -97,7 +160,9 @@ static bool admin_daemon_json(json_object *o, const admin_daemon *d)
               out_json_u64(j, "last_compact_unix",
                            (uint64_t)d->last_compact_unix) &&
               out_json_u64(j, "last_compact_reclaimed",
-                           d->last_compact_reclaimed);
+                           d->last_compact_reclaimed) &&
+              out_json_u64(j, "last_compact_pause_us",
+                           d->last_compact_pause_us);
     if (ok && json_object_object_add(o, "daemon", j) == 0)
         return true;
     json_object_put(j);
@@ -165,7 +230,9 @@ static int admin_status_once(ctl_ctx *cx, srd_store *st)
     if (e != SRD_OK)
         return cli_fail(e, "%s: cannot read store '%s'", cx->name, cx->path);
     admin_daemon d;
-    admin_daemon_stats(cx, &d);
+    int rc = admin_daemon_stats(cx, &d);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     if (cx->json)
         return admin_status_json(cx, &in, &d);
     admin_status_text(cx, &in, &d);
@@ -289,8 +356,114 @@ int admin_verify(ctl_ctx *cx)
 /* compact, sync                                                             */
 /* ======================================================================== */
 
+/* The report line; before/after: file sizes and entry counts. */
+static void admin_compact_print(const ctl_ctx *cx, const srd_compact_report *rep,
+                                const uint64_t before[2],
+                                const uint64_t after[2], uint64_t live_keys)
+{
+    printf("Compacted '%s': reclaimed %llu bytes (%llu -> %llu bytes), "
+           "%llu -> %llu entries, %llu live keys; writers paused %.3f ms "
+           "of %.3f ms\n",
+           cx->path, (unsigned long long)rep->reclaimed,
+           (unsigned long long)before[0], (unsigned long long)after[0],
+           (unsigned long long)before[1], (unsigned long long)after[1],
+           (unsigned long long)live_keys, (double)rep->pause_us / 1e3,
+           (double)rep->total_us / 1e3);
+}
+
+/* The Compact RPC blocks until srdd is done; it runs on a thread of its
+ * own while the main thread polls Stats for the progress. */
+typedef struct admin_rpc {
+    cli_daemon dm;
+    srdi_wire_response rs;
+    srd_err e;
+    atomic_bool done;
+} admin_rpc;
+
+static void *admin_rpc_thread(void *arg)
+{
+    admin_rpc *r = arg;
+    r->e = cli_daemon_call(&r->dm, SRDI_WIRE_COMPACT, -1, &r->rs);
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+/* Returns the total of the last progress seen (1 if none). */
+static uint64_t admin_compact_poll(cli_daemon *poll, admin_rpc *r,
+                                   out_progress *pg)
+{
+    uint64_t total = 1;
+    while (!atomic_load(&r->done)) {
+        srdi_wire_response rs = {0};
+        if (pg->show &&
+            cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &rs) == SRD_OK &&
+            rs.has_stats && rs.stats.compacting && rs.stats.compact_total) {
+            total = rs.stats.compact_total;
+            out_progress_show(pg, rs.stats.compact_done, total);
+        }
+        srdi_wire_response_free(&rs);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return total;
+}
+
+static int admin_compact_daemon(ctl_ctx *cx, cli_daemon *poll)
+{
+    srdi_wire_response before;
+    srd_err e = cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &before);
+    admin_rpc r = {.e = SRD_OK};
+    pthread_t th;
+    int found = e == SRD_OK ? cli_daemon_find(cx->path, &r.dm) : 0;
+    if (e == SRD_OK && found <= 0)
+        e = SRD_EUNREACHABLE;
+    if (e == SRD_OK && pthread_create(&th, NULL, admin_rpc_thread, &r) != 0)
+        e = SRD_ENOMEM;
+    if (e != SRD_OK) {
+        srdi_wire_response_free(&before);
+        cli_daemon_close(&r.dm);
+        return cli_fail(e, "compact: srdd serving '%s'", cx->path);
+    }
+    out_progress pg;
+    out_progress_init(&pg, "compact", cx->progress);
+    uint64_t total = admin_compact_poll(poll, &r, &pg);
+    pthread_join(th, NULL);
+    out_progress_end(&pg, r.e == SRD_OK, total);
+    srdi_wire_response after;
+    if (r.e == SRD_OK && r.rs.has_compact)
+        e = cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &after);
+    else
+        e = r.e != SRD_OK ? r.e : SRD_EPROTO;
+    if (e == SRD_OK) {
+        uint64_t b[2] = {before.stats.file_size, before.stats.live_keys};
+        uint64_t a[2] = {after.stats.file_size, after.stats.live_keys};
+        admin_compact_print(cx, &r.rs.compact.rep, b, a, a[1]);
+        printf("srdd generation %llu; %llu entries copied, %llu caught up\n",
+               (unsigned long long)r.rs.compact.generation,
+               (unsigned long long)r.rs.compact.rep.copied_entries,
+               (unsigned long long)r.rs.compact.rep.caught_up_entries);
+        srdi_wire_response_free(&after);
+    } else if (r.rs.message && *r.rs.message) {
+        cli_err("compact: srdd serving '%s': %s", cx->path, r.rs.message);
+    }
+    srdi_wire_response_free(&before);
+    srdi_wire_response_free(&r.rs);
+    cli_daemon_close(&r.dm);
+    return e == SRD_OK ? CTL_EXIT_OK
+                       : cli_fail(e, "compact: srdd serving '%s'", cx->path);
+}
+
 int admin_compact(ctl_ctx *cx)
 {
+    cli_daemon dm;
+    int found = cli_daemon_find(cx->path, &dm);
+    if (found < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (found > 0) {
+        int rc = admin_compact_daemon(cx, &dm);
+        cli_daemon_close(&dm);
+        return rc;
+    }
     srd_store *st = cli_store(cx);
     if (!st)
         return cx->fail;
@@ -307,16 +480,9 @@ int admin_compact(ctl_ctx *cx)
         e = srd_get_info(st, &after);
     if (e != SRD_OK)
         return cli_fail(e, "compact: store '%s'", cx->path);
-    printf("Compacted '%s': reclaimed %llu bytes (%llu -> %llu bytes), "
-           "%llu -> %llu entries, %llu live keys; writers paused %.3f ms "
-           "of %.3f ms\n",
-           cx->path, (unsigned long long)rep.reclaimed,
-           (unsigned long long)before.file_size,
-           (unsigned long long)after.file_size,
-           (unsigned long long)before.entries,
-           (unsigned long long)after.entries,
-           (unsigned long long)after.live_keys, (double)rep.pause_us / 1e3,
-           (double)rep.total_us / 1e3);
+    uint64_t b[2] = {before.file_size, before.entries};
+    uint64_t a[2] = {after.file_size, after.entries};
+    admin_compact_print(cx, &rep, b, a, after.live_keys);
     return CTL_EXIT_OK;
 }
 

@@ -252,6 +252,76 @@ START_TEST(test_hello_sync_and_stats_round_trip)
 }
 END_TEST
 
+START_TEST(test_compact_request_round_trips_and_is_not_a_mutation)
+{
+    srdi_wire_request rq = base_req(SRDI_WIRE_COMPACT), out;
+    size_t len;
+    uint8_t *buf = enc_req(&rq, &len);
+    ck_srd(srdi_wire_request_decode(buf, len, 0, &out, NULL));
+    ck_assert_int_eq(out.op, SRDI_WIRE_COMPACT);
+    ck_assert_uint_eq(out.seq, 42);
+    srdi_wire_request_free(&out);
+    ck_assert_str_eq(srdi_wire_op_name(SRDI_WIRE_COMPACT), "compact");
+    ck_assert(!srdi_wire_op_mutates(SRDI_WIRE_COMPACT));
+    /* Compact takes no raw bytes. */
+    uint8_t *more = malloc(len + 3);
+    memcpy(more, buf, len);
+    memset(more + len, 7, 3);
+    char why[SRDI_WIRE_WHY];
+    ck_assert_int_eq(srdi_wire_request_decode(more, len + 3, 0, &out, why),
+                     SRD_EPROTO);
+    ck_assert_ptr_nonnull(strstr(why, "compact"));
+    free(more);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_compact_reply_and_compaction_stats_round_trip)
+{
+    srdi_wire_response rs = {.seq = 5, .generation = 8, .has_compact = true,
+                             .has_stats = true};
+    rs.compact.rep = (srd_compact_report){1000, 400, 600, 10, 2, 33, 444};
+    rs.compact.generation = 8;
+    rs.stats.compacting = true;
+    rs.stats.compact_done = 70;
+    rs.stats.compact_total = 140;
+    rs.stats.writes = 9;
+    rs.stats.group_max = 4;
+    rs.stats.compactions = 3;
+    rs.stats.last_compact_unix_ms = 1700000000000ull;
+    rs.stats.has_last_compact = true;
+    rs.stats.last_compact = rs.compact;
+    size_t len;
+    uint8_t *buf = enc_rsp(&rs, &len);
+    srdi_wire_response out;
+    ck_srd(srdi_wire_response_decode(buf, len, 0, &out, NULL));
+    ck_assert(out.has_compact);
+    ck_assert_mem_eq(&out.compact.rep, &rs.compact.rep, sizeof rs.compact.rep);
+    ck_assert_uint_eq(out.compact.generation, 8);
+    ck_assert(out.stats.compacting);
+    ck_assert_uint_eq(out.stats.compact_done, 70);
+    ck_assert_uint_eq(out.stats.compact_total, 140);
+    ck_assert_uint_eq(out.stats.writes, 9);
+    ck_assert_uint_eq(out.stats.group_max, 4);
+    ck_assert_uint_eq(out.stats.compactions, 3);
+    ck_assert_uint_eq(out.stats.last_compact_unix_ms, 1700000000000ull);
+    ck_assert(out.stats.has_last_compact);
+    ck_assert_uint_eq(out.stats.last_compact.rep.reclaimed, 600);
+    ck_assert_uint_eq(out.stats.last_compact.generation, 8);
+    srdi_wire_response_free(&out);
+    free(buf);
+    /* Without a compaction neither is present. */
+    rs.has_compact = false;
+    rs.stats.has_last_compact = false;
+    buf = enc_rsp(&rs, &len);
+    ck_srd(srdi_wire_response_decode(buf, len, 0, &out, NULL));
+    ck_assert(!out.has_compact);
+    ck_assert(!out.stats.has_last_compact);
+    srdi_wire_response_free(&out);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_op_names_and_mutation_kinds)
 {
     ck_assert_str_eq(srdi_wire_op_name(SRDI_WIRE_PUT_BATCH), "put_batch");
@@ -598,6 +668,8 @@ static Suite *wire_suite(void)
     tcase_add_test(tc, test_delete_and_delete_batch_round_trip);
     tcase_add_test(tc, test_stream_messages_round_trip);
     tcase_add_test(tc, test_hello_sync_and_stats_round_trip);
+    tcase_add_test(tc, test_compact_request_round_trips_and_is_not_a_mutation);
+    tcase_add_test(tc, test_compact_reply_and_compaction_stats_round_trip);
     tcase_add_test(tc, test_op_names_and_mutation_kinds);
     tcase_add_test(tc, test_encoder_rejects_inconsistent_requests);
     suite_add_tcase(s, tc);

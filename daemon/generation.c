@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * generation.c -- the store generation and its sidecar (see generation.h).
+ * A switch is recognised by the store's index object: compaction builds a
+ * new one and publishes it with the new file, nothing else replaces it on
+ * a writer handle. Every switch is seen before the next one can happen
+ * (srdd's compactor calls generation_current after each compaction, and
+ * they run one at a time), so a freed and reused address cannot hide one.
+ */
+#include "srd_features.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "discovery.h"
+#include "generation.h"
+#include "log.h"
+#include "store_impl.h"
+
+#define GEN_SUFFIX ".generation"
+
+struct generation {
+    srd_store *st;
+    char *abs;
+    pthread_mutex_t mu;     /* view and seen */
+    gen_view view;
+    const void *seen;       /* index of the file the view describes */
+};
+
+/* The store's current index, committed tail and file identity, read
+ * together under st->mu (where the writer's fd cannot be switched). */
+static void gen_probe(srd_store *st, const void **idx, gen_view *v)
+{
+    struct stat sb;
+    pthread_mutex_lock(&st->mu);
+    st_snap *sn = atomic_load(&st->snap);
+    *idx = sn->idx;
+    v->tail = atomic_load(&sn->map->committed);
+    bool ok = fstat(srdi_writer_fd(st->w), &sb) == 0;
+    pthread_mutex_unlock(&st->mu);
+    v->dev = ok ? (uint64_t)sb.st_dev : 0;
+    v->ino = ok ? (uint64_t)sb.st_ino : 0;
+}
+
+static void gen_save(const generation *g)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf,
+             "generation=%" PRIu64 "\ndev=%" PRIu64 "\nino=%" PRIu64 "\n",
+             g->view.gen, g->view.dev, g->view.ino);
+    if (discovery_put(g->abs, GEN_SUFFIX, buf) != 0)
+        log_warn("cannot write %s%s: %m (the generation is still bumped "
+                 "in memory; a restart detects the new file by its inode)",
+                 g->abs, GEN_SUFFIX);
+}
+
+/* Parse the sidecar; false when missing or malformed. */
+static bool gen_load(const char *abs, gen_view *v)
+{
+    char name[4200];
+    snprintf(name, sizeof name, "%s%s", abs, GEN_SUFFIX);
+    FILE *f = fopen(name, "re");
+    if (!f)
+        return false;
+    int n = fscanf(f, "generation=%" SCNu64 "\ndev=%" SCNu64
+                      "\nino=%" SCNu64, &v->gen, &v->dev, &v->ino);
+    fclose(f);
+    return n == 3;
+}
+
+srd_err generation_open(srd_store *st, const char *abs, generation **out)
+{
+    generation *g = calloc(1, sizeof *g);
+    if (!g || !(g->abs = strdup(abs))) {
+        free(g);
+        return SRD_ENOMEM;
+    }
+    g->st = st;
+    pthread_mutex_init(&g->mu, NULL);
+    gen_view old = {0};
+    bool have = gen_load(abs, &old);
+    gen_probe(st, &g->seen, &g->view);
+    bool same = have && old.dev == g->view.dev && old.ino == g->view.ino;
+    g->view.gen = same ? old.gen : old.gen + 1;
+    if (!same) {
+        log_info("store file %s (generation %" PRIu64 ")",
+                 have ? "replaced since the last run" : "seen first",
+                 g->view.gen);
+        gen_save(g);
+    }
+    *out = g;
+    return SRD_OK;
+}
+
+void generation_close(generation *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_destroy(&g->mu);
+    free(g->abs);
+    free(g);
+}
+
+uint64_t generation_current(generation *g, bool *changed)
+{
+    const void *idx;
+    gen_view now;
+    gen_probe(g->st, &idx, &now);
+    pthread_mutex_lock(&g->mu);
+    bool bump = idx != g->seen;
+    if (bump) {
+        now.gen = g->view.gen + 1;
+        g->view = now;
+        g->seen = idx;
+        gen_save(g);
+        log_info("store file replaced: generation %" PRIu64 ", tail %" PRIu64,
+                 now.gen, now.tail);
+    }
+    uint64_t gen = g->view.gen;
+    pthread_mutex_unlock(&g->mu);
+    if (changed)
+        *changed = bump;
+    return gen;
+}
+
+void generation_view(generation *g, gen_view *v)
+{
+    pthread_mutex_lock(&g->mu);
+    *v = g->view;
+    pthread_mutex_unlock(&g->mu);
+}
+
+void generation_raise(generation *g, uint64_t gen, uint64_t tail)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->view.gen == gen && tail > g->view.tail)
+        g->view.tail = tail;
+    pthread_mutex_unlock(&g->mu);
+}
