@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# demo.sh -- a first look at srd: install the dependencies, build srdctl
-# (Release, in build-release/), then create a store in a temporary folder,
-# write it, read it back, delete, inspect, verify and compact it, echoing
-# every command and its output. Exits non-zero as soon as a step fails.
+# demo.sh -- a first look at srd: install the dependencies, build (Release,
+# in build-release/), start srdd on a demo store in a temporary folder, run
+# several client processes against it at once (C workers and a Python
+# one), then look at, verify and compact the store with srdctl, stop srdd
+# and reopen the store, echoing every command and its output. Exits
+# non-zero as soon as a step fails.
 # Usage: scripts/demo.sh [--keep] [--no-deps]
 set -euo pipefail
 
@@ -28,26 +30,30 @@ if [[ $deps -eq 1 ]]; then
 fi
 
 build="$root/build-release"
-echo "== building srdctl (Release) in $build"
+echo "== building srdd, srdctl, srd-demo and the Python module (Release) in $build"
 blog=$(mktemp "${TMPDIR:-/tmp}/srd-demo-build.XXXXXX")
 if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
          -DBUILD_TESTING=OFF -DSRD_SANITIZE= &&
-       cmake --build "$build" -j2 --target srdctl; } >"$blog" 2>&1; then
+       cmake --build "$build" -j2; } >"$blog" 2>&1; then
   tail -n 40 "$blog" >&2
   rm -f "$blog"
   echo "demo.sh: the build failed" >&2
   exit 1
 fi
 rm -f "$blog"
-export PATH="$build/tools:$PATH"
-command -v srdctl >/dev/null || { echo "demo.sh: srdctl was not built" >&2; exit 1; }
+export PATH="$build/tools:$build/daemon:$PATH"
+for tool in srdd srdctl srd-demo; do
+  command -v $tool >/dev/null || { echo "demo.sh: $tool was not built" >&2; exit 1; }
+done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/srd-demo.XXXXXX")
-if [[ $keep -eq 1 ]]; then
-  trap 'echo; echo "demo folder kept: $dir"' EXIT
-else
-  trap 'rm -rf "$dir"' EXIT
-fi
+srdd_pid=""
+cleanup() {
+  if [[ -n "$srdd_pid" ]]; then kill "$srdd_pid" 2>/dev/null || true; fi
+  if [[ $keep -eq 1 ]]; then echo; echo "demo folder kept: $dir"
+  else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
 store="$dir/demo.srd"
 
 step=0
@@ -89,47 +95,74 @@ run_value() {
   [[ "$got" == "$2" ]] || failed "get $1 returned '$got', expected '$2'"
 }
 
-title "Create a store and put a value given as an argument"
+workers=4
+keys=2000
+
+title "Start srdd, the writer daemon, on a new store"
+show srdd --store "$store" --sync always --foreground; echo " 2>$dir/srdd.log &"
+srdd --store "$store" --sync always --foreground 2>"$dir/srdd.log" &
+srdd_pid=$!
+for _ in $(seq 100); do [[ -e "$store.srdd" ]] && break; sleep 0.05; done
+[[ -e "$store.srdd" ]] || { cat "$dir/srdd.log" >&2; failed "srdd did not start"; }
+run cat "$store.srdd"
+run ls -l "$dir"
+
+title "Run $workers client processes at once: each writes $keys keys, then checks everyone's"
+echo "(each srd-demo process opens the store with srd_open, which finds srdd and"
+echo " connects: reads stay in-process, writes go to srdd, updates arrive over pub/sub)"
+pids=()
+for w in $(seq 0 $((workers - 1))); do
+  show srd-demo --store "$store" --worker "$w" --workers "$workers" --keys "$keys"; echo " &"
+  srd-demo --store "$store" --worker "$w" --workers "$workers" --keys "$keys" \
+    >"$dir/worker$w.out" 2>&1 &
+  pids+=($!)
+done
+for w in "${!pids[@]}"; do
+  wait "${pids[$w]}" || { cat "$dir/worker$w.out" >&2; failed "worker $w"; }
+done
+cat "$dir"/worker*.out
+
+pymod=$(ls "$build"/python/simd_r_drive*.so 2>/dev/null | head -n1 || true)
+if [[ -n "$pymod" ]] && command -v python3 >/dev/null; then
+  title "A Python client through the same daemon (the SIMD R Drive Python API)"
+  cat >"$dir/client.py" <<'PY'
+import sys
+from simd_r_drive import DataStore
+with DataStore(sys.argv[1]) as store:
+    store.write(b"from-python", b"hello from a Python process")
+    store.batch_write([(b"py:1", b"alice"), (b"py:2", b"bob")])
+    print("python: read worker0:key00000 ->", store.read(b"worker0:key00000"))
+    print("python: read worker3:key00009 ->", store.read(b"worker3:key00009"), "(deleted by worker 3)")
+    entry = store.read_entry(b"py:1")
+    print("python: zero-copy view of py:1 ->", bytes(entry.as_memoryview()))
+    print("python: live keys:", len(store), "; 'py:2' in store:", b"py:2" in store)
+PY
+  run cat "$dir/client.py"
+  echo "\$ PYTHONPATH=$(dirname "$pymod") python3 $dir/client.py $store"
+  PYTHONPATH="$(dirname "$pymod")" python3 "$dir/client.py" "$store" || failed "python client"
+fi
+
+title "srdctl: status, reads and writes go through the daemon while it runs"
+run srdctl --store "$store" status
+run_value worker2:key00042 "value 42 written by worker 2"
 run srdctl --store "$store" put greeting "hello, world"
 run_value greeting "hello, world"
-
-title "Put a value read from standard input"
-echo "\$ printf 'written through stdin' | srdctl --store $store put note"
-printf 'written through stdin' | srdctl --store "$store" put note || failed "put note"
-run_value note "written through stdin"
-
-title "Stream a 10 MiB file into the store and read it back byte for byte"
-echo "\$ head -c 10485760 /dev/urandom > $dir/big.in"
-head -c 10485760 /dev/urandom >"$dir/big.in" || failed "make big.in"
-run srdctl --store "$store" put big --file "$dir/big.in"
-echo "\$ srdctl --store $store get big > $dir/big.out"
-srdctl --store "$store" get big >"$dir/big.out" || failed "get big"
-run cmp "$dir/big.in" "$dir/big.out"
-run sha256sum "$dir/big.in" "$dir/big.out"
-
-title "Replace a value, then delete a key"
-run srdctl --store "$store" put greeting "hello again"
-run_value greeting "hello again"
-run srdctl --store "$store" del note
-run_status 1 srdctl --store "$store" exists note
-run_status 1 srdctl --store "$store" get note
-run srdctl --store "$store" exists greeting
-
-title "Look at the store: the old greeting and the note are dead bytes now"
-run srdctl --store "$store" info
-run srdctl --store "$store" info --json
-run ls -l "$store"
-
-title "Verify every entry's CRC-32"
+run_status 1 srdctl --store "$store" get worker1:key00019
 run srdctl --store "$store" verify
 
-title "Compact: keep only the live values"
+title "Stop srdd (SIGTERM): it finishes queued writes, syncs and removes its sockets"
+run kill -TERM "$srdd_pid"
+rc=0; wait "$srdd_pid" || rc=$?; srdd_pid=""
+echo "srdd exited with status $rc"
+[[ $rc -eq 0 ]] || { cat "$dir/srdd.log" >&2; failed "srdd exit status $rc"; }
+run cat "$dir/srdd.log"
+run ls -l "$dir"
+
+title "Without a daemon, srdctl opens the store file directly"
+run srdctl --store "$store" info
 run srdctl --store "$store" compact
 run srdctl --store "$store" info
-run ls -l "$store"
-run_value greeting "hello again"
-echo "\$ srdctl --store $store get big | cmp - $dir/big.in"
-srdctl --store "$store" get big | cmp - "$dir/big.in" || failed "big after compact"
+run_value greeting "hello, world"
 run srdctl --store "$store" verify
 
 printf '\n== demo finished: every step succeeded\n'

@@ -26,7 +26,8 @@
 #include "bench_daemon.h"
 #include "bench_util.h"
 
-#define DKEY_LEN 12 /* "dkey%08zu" */
+#define DKEY_LEN 12 /* "dkey%08zu", keys < 10^8 */
+#define DKEY_BUF 24
 #define MAX_PROCS 16
 
 /* ---- srdd lifecycle ------------------------------------------------------ */
@@ -155,7 +156,7 @@ static void child_wait_go(shared *sh)
 
 static void dkey(char *buf, size_t i)
 {
-    snprintf(buf, DKEY_LEN + 1, "dkey%08zu", i);
+    snprintf(buf, DKEY_BUF, "dkey%08zu", i % 100000000u);
 }
 
 /* ---- baseline: raw Unix-socket ping-pong --------------------------------- */
@@ -205,7 +206,7 @@ static void put_blocking(srd_store *st, shared *sh, const put_arg *a,
                          const uint8_t *val)
 {
     double *t = xmalloc(a->n * sizeof *t);
-    char k[DKEY_LEN + 1];
+    char k[DKEY_BUF];
     for (size_t i = 0; i < a->n; i++) {
         dkey(k, i);
         uint64_t t0 = now_ns();
@@ -228,7 +229,7 @@ static void put_done(void *ctx, srd_err rc)
 static void put_pipelined(srd_store *st, shared *sh, const put_arg *a,
                           const uint8_t *val)
 {
-    char (*keys)[DKEY_LEN + 1] = xmalloc(a->n * sizeof *keys);
+    char (*keys)[DKEY_BUF] = xmalloc(a->n * sizeof *keys);
     for (size_t i = 0; i < a->n; i++)
         dkey(keys[i], i);
     uint64_t t0 = now_ns();
@@ -245,7 +246,7 @@ static void put_pipelined(srd_store *st, shared *sh, const put_arg *a,
 static void put_batched(srd_store *st, shared *sh, const put_arg *a,
                         const uint8_t *val)
 {
-    char (*keys)[DKEY_LEN + 1] = xmalloc(DBATCH * sizeof *keys);
+    char (*keys)[DKEY_BUF] = xmalloc(DBATCH * sizeof *keys);
     srd_val k[DBATCH], v[DBATCH];
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < a->n; i += DBATCH) {
@@ -340,7 +341,7 @@ static void read_child(shared *sh, int id, const void *arg)
     uint64_t s = SEED + (uint64_t)id;
     for (size_t i = 0; i < a->gets; i++)
         order[i] = rng_next(&s) % a->keys;
-    char k[DKEY_LEN + 1];
+    char k[DKEY_BUF];
     child_wait_go(sh);
     uint64_t t0 = now_ns(), acc = 0;
     for (size_t i = 0; i < a->gets; i++) {
@@ -416,16 +417,26 @@ static void visibility(shared *sh, const char *path, size_t n, double *med,
 
 /* ---- the section --------------------------------------------------------- */
 
-static void load_keys(const char *path, size_t keys)
+/* Load the keys from a client process (NNG cannot be used in a process
+ * that forks later, so the parent never opens a client handle). */
+typedef struct load_arg {
+    const char *path;
+    size_t keys;
+} load_arg;
+
+static void load_child(shared *sh, int id, const void *arg)
 {
-    srd_store *st = client_open(path);
+    const load_arg *a = arg;
+    (void)id;
+    srd_store *st = client_open(a->path);
+    child_wait_go(sh);
     uint8_t val[100];
     fill_random(val, sizeof val, SEED);
     val[0] |= 1;
-    char (*kb)[DKEY_LEN + 1] = xmalloc(DBATCH * sizeof *kb);
+    char (*kb)[DKEY_BUF] = xmalloc(DBATCH * sizeof *kb);
     srd_val k[DBATCH], v[DBATCH];
-    for (size_t i = 0; i < keys; i += DBATCH) {
-        size_t m = keys - i < DBATCH ? keys - i : DBATCH;
+    for (size_t i = 0; i < a->keys; i += DBATCH) {
+        size_t m = a->keys - i < DBATCH ? a->keys - i : DBATCH;
         for (size_t j = 0; j < m; j++) {
             dkey(kb[j], i + j);
             k[j] = (srd_val){kb[j], DKEY_LEN};
@@ -435,10 +446,17 @@ static void load_keys(const char *path, size_t keys)
     }
     srd_info info;
     SRD_CHECK(srd_get_info(st, &info));
-    row_add("daemon", "B/key", -1, (double)info.index_bytes / (double)keys,
-            NAN, "client index memory per key, %zu keys", keys);
+    sh->result[0] = (double)info.index_bytes / (double)a->keys;
     free(kb);
     SRD_CHECK(srd_close(st));
+}
+
+static void load_keys(shared *sh, const char *path, size_t keys)
+{
+    load_arg a = {path, keys ? keys : 1};
+    run_children(sh, 1, load_child, &a);
+    row_add("daemon", "B/key", -1, sh->result[0], NAN,
+            "client index memory per key, %zu keys", keys);
 }
 
 static void bench_reads(shared *sh, const char *path, const bench_daemon_cfg *c)
@@ -505,7 +523,7 @@ void bench_daemon(const bench_daemon_cfg *c)
     daemon_proc d;
     progress("daemon: srdd --sync never, %zu keys loaded by a client", c->keys);
     daemon_start(&d, c->srdd, "d-never.srd", "never");
-    load_keys(d.store, c->keys);
+    load_keys(sh, d.store, c->keys);
     progress("daemon: random gets in 1, 2, 4 client processes");
     bench_reads(sh, d.store, c);
     progress("daemon: puts: blocking, pipelined, batched");

@@ -1106,7 +1106,7 @@ static void cfg_sizes(bench_cfg *c)
  * build tree (build/tools/srd-bench -> build/daemon/srdd). */
 static void run_daemon_section(const bench_cfg *cfg)
 {
-    char guess[PATH_MAX];
+    char guess[PATH_MAX + 32];
     const char *srdd = cfg->srdd;
     if (!srdd) {
         char self[PATH_MAX];
