@@ -73,6 +73,7 @@ typedef struct cl_call {
     srdi_wire_response rs;    /* the decoded reply (blocking callers) */
     srd_done_fn fn;           /* srd_put_async's callback */
     void *arg;
+    nng_duration timeout;     /* 0: the client's (SRD_TIMEOUT_MS) */
 } cl_call;
 
 typedef struct cl_lane {
@@ -428,7 +429,9 @@ static void cl_lane_cb(void *arg)
     if (!l->receiving) {
         if (rv == 0) {
             l->receiving = true;
-            nng_aio_set_timeout(l->aio, c->timeout);
+            nng_aio_set_timeout(l->aio, l->call && l->call->timeout
+                                            ? l->call->timeout
+                                            : c->timeout);
             nng_ctx_recv(l->ctx, l->aio);
             return;
         }
@@ -486,7 +489,8 @@ static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
     l->call = call;
     l->receiving = false;
     nng_aio_set_msg(l->aio, m);
-    nng_aio_set_timeout(l->aio, c->timeout);
+    nng_aio_set_timeout(l->aio, call && call->timeout ? call->timeout
+                                                      : c->timeout);
     nng_ctx_send(l->ctx, l->aio);
     return SRD_OK;
 }
@@ -494,11 +498,13 @@ static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
 /* Send rq (on lane pin, or any when NULL) and wait for its reply. *rs
  * (may be NULL) receives the reply, to be freed by the caller, also on
  * error. */
-static srd_err cl_roundtrip(srdi_client *c, cl_lane *pin,
-                            srdi_wire_request *rq, srdi_wire_response *rs)
+static srd_err cl_roundtrip_for(srdi_client *c, cl_lane *pin,
+                                srdi_wire_request *rq, srdi_wire_response *rs,
+                                nng_duration timeout)
 {
     cl_call call;
     memset(&call, 0, sizeof call);
+    call.timeout = timeout;
     srd_err rc = cl_submit(c, pin, rq, &call);
     if (rc == SRD_OK) {
         pthread_mutex_lock(&c->mu);
@@ -516,6 +522,12 @@ static srd_err cl_roundtrip(srdi_client *c, cl_lane *pin,
     else
         srdi_wire_response_free(&call.rs);
     return rc;
+}
+
+static srd_err cl_roundtrip(srdi_client *c, cl_lane *pin,
+                            srdi_wire_request *rq, srdi_wire_response *rs)
+{
+    return cl_roundtrip_for(c, pin, rq, rs, 0);
 }
 
 /* ======================================================================== */
@@ -1139,6 +1151,30 @@ srd_err srdi_client_sync(srdi_client *c)
     srdi_wire_request rq;
     cl_request(&rq, SRDI_WIRE_SYNC, 0, NULL, NULL);
     return cl_write(c, NULL, &rq, NULL);
+}
+
+/* Compaction may take long: wait up to an hour (a lost connection fails
+ * the call at once). */
+#define CL_COMPACT_TIMEOUT_MS (3600 * 1000)
+
+srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report)
+{
+    srdi_wire_request rq;
+    srdi_wire_response rs;
+    cl_request(&rq, SRDI_WIRE_COMPACT, 0, NULL, NULL);
+    srd_err rc = cl_hello_if(c, false);
+    if (rc != SRD_OK)
+        return rc;
+    rc = cl_roundtrip_for(c, NULL, &rq, &rs, CL_COMPACT_TIMEOUT_MS);
+    if (rc == SRD_OK && !rs.has_compact)
+        rc = SRD_EPROTO;
+    if (rc == SRD_OK && report)
+        *report = rs.compact.rep;
+    srdi_wire_response_free(&rs);
+    /* catch up with the new file now rather than at the next update */
+    if (rc == SRD_OK)
+        cl_hello_if(c, true);
+    return rc;
 }
 
 srd_err srdi_client_refresh(srdi_client *c, uint64_t *added)

@@ -45,6 +45,9 @@ srd_err srdi_client_delete(srdi_client *c, srd_val key, bool *existed);
 srd_err srdi_client_delete_batch(srdi_client *c, const srd_val *keys,
                                  size_t n, size_t *deleted);
 srd_err srdi_client_sync(srdi_client *c);
+/* Ask srdd to compact the store online; *report (may be NULL) gets its
+ * report. */
+srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report);
 /* Ask srdd for its tail and catch up with it now. */
 srd_err srdi_client_refresh(srdi_client *c, uint64_t *added);
 

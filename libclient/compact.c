@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "format.h"
 #include "recovery.h"
 #include "store_impl.h"
@@ -393,6 +394,8 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
 {
     if (!st)
         return SRD_EINVAL;
+    if (st->client) /* srdd compacts; progress is not reported here */
+        return srdi_client_compact(st->client, report);
     if (!st->w)
         return SRD_EREADONLY;
     cp_run *r = calloc(1, sizeof *r);

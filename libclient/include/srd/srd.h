@@ -411,9 +411,11 @@ SRD_API srd_err srd_sync(srd_store *st);
  * A crash at any point leaves the old or the new store, complete.
  * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
  * and then; returning non-zero cancels (SRD_ECANCELED, store unchanged).
- * Errors: SRD_EREADONLY (also in client mode: the protocol has no
- * compaction request), SRD_ESTATE (a compaction is already running),
- * SRD_ENOSPC and system errors (the store is unchanged).
+ * In client mode srdd compacts (the same way, on its store) and report
+ * is srdd's; progress is not called. Errors: SRD_EREADONLY (read-only
+ * handle), SRD_ESTATE (a compaction is already running), SRD_ENOSPC and
+ * system errors (the store is unchanged); in client mode also the
+ * transport errors (SRD_EUNREACHABLE, SRD_ETIMEDOUT after an hour).
  */
 typedef struct srd_compact_report {
     uint64_t old_size;          /* tail before (at the switch) */
