@@ -55,6 +55,8 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# Known NNG 1.5.2 shutdown leaks only (each rule explained in the file).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan-nng.supp}
 
 echo "== configure ($build, Debug${sanitize:+, SRD_SANITIZE=$sanitize})"
 if ! cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
