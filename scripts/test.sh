@@ -54,7 +54,13 @@ fi
 # Sanitizer reports must fail the run and say where.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan-nng.supp}
+# Sanitized builds run 3x (ASan) to 6x (TSan) slower: scale every Check
+# timeout (tcase_set_timeout and the default) accordingly.
+case "$sanitize" in
+  *thread*) export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-6} ;;
+  ?*) export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-3} ;;
+esac
 # Known NNG 1.5.2 shutdown leaks only (each rule explained in the file).
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan-nng.supp}
 

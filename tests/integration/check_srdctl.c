@@ -1891,10 +1891,92 @@ START_TEST(test_every_command_and_alias_has_help)
 }
 END_TEST
 
-/* Daemon mode: when srdd and the client mode of libsrdclient land, the
- * tests of srdctl against a running srdd go here: status with the daemon's
- * figures (mode "daemon"), writes through the daemon while it holds the
- * lock, compact with progress, and exit 4 when the daemon is unreachable. */
+/* Daemon mode: every command against a store that srdd serves (writes go
+ * through the daemon, reads map the file). check_compact_live covers
+ * status/compact progress and exit 4 for an unreachable daemon. */
+#ifdef SRDD_PATH
+static pid_t start_srdd(void)
+{
+    char disc[4096];
+    snprintf(disc, sizeof disc, "%s.srdd", g_store);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
+        execl(SRDD_PATH, "srdd", "--store", g_store, "--foreground",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000 && access(disc, F_OK) != 0; i++)
+        usleep(10000);
+    ck_assert_msg(access(disc, F_OK) == 0, "srdd did not start");
+    return pid;
+}
+
+static void stop_srdd(pid_t pid)
+{
+    int st = 0;
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "srdd status %d",
+                  st);
+}
+
+START_TEST(test_every_command_works_through_a_running_srdd)
+{
+    pid_t pid = start_srdd();
+    char *dump = tu_join(g_dir, "dump.srdx");
+    char *keys = tu_join(g_dir, "keys.txt");
+    char *other = tu_join(g_dir, "other.bin");
+    ck_assert_int_eq(tu_write_file(keys, "a\nb\nc\n", 6), 0);
+    ck_ok("put", "a", "alpha");
+    ck_ok("write", "b", "beta"); /* the reference's alias */
+    ctl_res r = RUN_IN("gamma", 5, "put", "c");
+    ck_rc(r, 0);
+    res_free(&r);
+    ck_get("a", "alpha", 5);
+    ck_get("b", "beta", 4);
+    ck_exit(0, "exists", "c");
+    ck_exit(1, "exists", "nope");
+    ck_exit(1, "get", "nope");
+    ck_exit(0, "meta", "a");
+    ck_exit(0, "ls", "--json");
+    ck_ok("copy", "a", "a2");
+    ck_get("a2", "alpha", 5);
+    ck_ok("rename", "a2", "a3");
+    ck_exit(1, "get", "a2");
+    ck_ok("move", "a3", "--to", other);
+    ck_exit(1, "get", "a3");
+    ck_ok("del", "b");
+    ck_exit(1, "get", "b");
+    ck_ok("sync");
+    ck_exit(0, "verify");
+    ck_exit(0, "export", dump, "--keys", keys);
+    r = RUN("status", "--json");
+    ck_rc(r, 0);
+    ck_assert_msg(strstr(r.out, "\"pid\"") != NULL, "no daemon figures: %s",
+                  r.out);
+    res_free(&r);
+    r = RUN("compact");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "reclaimed"));
+    res_free(&r);
+    ck_ok("del", "a");
+    ck_ok("import", dump);
+    ck_get("a", "alpha", 5);
+    ck_get("c", "gamma", 5);
+    stop_srdd(pid);
+    /* the daemon wrote everything: the file says the same directly */
+    ck_get("a", "alpha", 5);
+    ck_exit(1, "get", "b");
+    free(dump);
+    free(keys);
+    free(other);
+}
+END_TEST
+#endif
 
 /* ======================================================================== */
 /* Suite                                                                     */
@@ -1942,6 +2024,9 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_usage_errors_exit_2_and_print_nothing_to_stdout);
     tcase_add_test(tc, test_help_and_version_print_to_stdout_and_exit_0);
     tcase_add_test(tc, test_status_reports_direct_mode_and_no_daemon_figures);
+#ifdef SRDD_PATH
+    tcase_add_test(tc, test_every_command_works_through_a_running_srdd);
+#endif
     tcase_add_test(tc, test_status_watch_prints_count_reports_when_not_a_terminal);
     tcase_add_test(tc, test_status_watch_follows_other_writer_and_ends_on_sigterm);
     tcase_add_test(tc, test_read_alias_with_buffer_size_writes_whole_value);
