@@ -703,8 +703,12 @@ static void cl_disc_field(const char *line, const char *key, char *out)
     size_t k = strlen(key);
     if (strncmp(line, key, k) != 0 || line[k] != '=')
         return;
-    snprintf(out, CL_URL_MAX, "%s", line + k + 1);
-    out[strcspn(out, "\r\n")] = '\0';
+    const char *v = line + k + 1;
+    size_t n = strcspn(v, "\r\n");
+    if (n >= CL_URL_MAX)
+        return; /* too long to be ours: treated as missing */
+    memcpy(out, v, n);
+    out[n] = '\0';
 }
 
 /* Read srdd's discovery file "<path>.srdd". */

@@ -592,7 +592,7 @@ static srd_err req_decode_body(srdi_wire_request *rq, Srd__V1__Request *pb,
 srd_err srdi_wire_request_decode(const void *buf, size_t len, size_t max,
                                  srdi_wire_request *rq, char *why)
 {
-    wire_frame f;
+    wire_frame f = {0};
     if (!rq)
         return SRD_EINVAL;
     memset(rq, 0, sizeof *rq);
@@ -812,7 +812,7 @@ static ProtobufCMessage *unpack_bare(const ProtobufCMessageDescriptor *d,
                                      const void *buf, size_t len, size_t max,
                                      srd_err *rc, char *why)
 {
-    wire_frame f;
+    wire_frame f = {0};
     if (why)
         why[0] = '\0';
     *rc = wire_split(buf, len, max, &f, why);
