@@ -3,23 +3,44 @@
  * listen.c -- endpoint setup and teardown for the REP and PUB sockets
  * (see listen.h). A stale ipc socket file left by a killed daemon is
  * removed first: the caller holds the store's writer lock, so no live
- * srdd can own it.
+ * srdd can own it. A guard remembers how a listener was made, so that
+ * one NNG stopped serving can be replaced by a fresh one (probe.h).
  */
 #include "srd_features.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
 #include "discovery.h"
 #include "listen.h"
+#include "log.h"
+#include "nngclose.h"
+#include "probe.h"
 
-int listen_start(nng_socket s, const char *url, unsigned mode,
-                 size_t recvmax, nng_listener *out, char *why)
+struct listen_guard {
+    nng_socket sock;
+    char *url;
+    unsigned mode;
+    size_t recvmax;
+    uint16_t peer_proto;
+    _Atomic unsigned own_pipes; /* pipes from this process that reached
+                                 * the socket: the probes' */
+    pthread_mutex_t mu;    /* the fields below */
+    nng_listener l;
+    bool stopped;          /* listen_guard_stop ran: no more restarts */
+    unsigned restarts;
+};
+
+static int listen_open(nng_socket s, const char *url, unsigned mode,
+                       size_t recvmax, nng_listener *out, char *why)
 {
     nng_listener l = {0};
     const char *path = discovery_ipc_path(url);
@@ -37,74 +58,145 @@ int listen_start(nng_socket s, const char *url, unsigned mode,
         rv = NNG_EPERM;
     if (rv != 0)
         snprintf(why, 256, "cannot listen on %s: %s", url, nng_strerror(rv));
-    if (out)
-        *out = l;
+    *out = l;
     return rv;
 }
 
-/* A close running on its own thread; freed by whoever finishes last. */
-typedef struct listen_closer {
-    nng_socket s;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;       /* nng_close returned */
-    bool abandoned;  /* the caller gave up waiting */
-} listen_closer;
-
-static void listen_closer_free(listen_closer *c)
+/* NNG: a pipe joined the socket. Count the ones this process dialled. */
+static void listen_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-    pthread_cond_destroy(&c->cv);
-    pthread_mutex_destroy(&c->mu);
-    free(c);
+    listen_guard *g = arg;
+    uint64_t pid = 0;
+    (void)ev;
+    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
+        pid == (uint64_t)getpid())
+        atomic_fetch_add(&g->own_pipes, 1);
 }
 
-static void *listen_closer_run(void *arg)
+int listen_guarded(nng_socket s, const char *url, unsigned mode,
+                   size_t recvmax, uint16_t peer_proto, listen_guard **out,
+                   char *why)
 {
-    listen_closer *c = arg;
-    nng_close(c->s);
-    pthread_mutex_lock(&c->mu);
-    c->done = true;
-    bool abandoned = c->abandoned;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    if (abandoned)
-        listen_closer_free(c);
-    return NULL;
+    listen_guard *g = calloc(1, sizeof *g);
+    if (g)
+        g->url = strdup(url);
+    if (!g || !g->url) {
+        free(g);
+        snprintf(why, 256, "out of memory");
+        return NNG_ENOMEM;
+    }
+    g->sock = s;
+    g->mode = mode;
+    g->recvmax = recvmax;
+    g->peer_proto = peer_proto;
+    pthread_mutex_init(&g->mu, NULL);
+    int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, listen_pipe_added, g);
+    if (rv != 0)
+        snprintf(why, 256, "cannot watch the pipes of %s: %s", url,
+                 nng_strerror(rv));
+    else
+        rv = listen_open(s, url, mode, recvmax, &g->l, why);
+    if (rv != 0) {
+        nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+        listen_guard_free(g);
+        return rv;
+    }
+    *out = g;
+    return 0;
+}
+
+/* Replace the listener (g->mu held). Closing the old one also drops the
+ * connections it accepted: those stuck in it, which is the point, and
+ * healthy older ones, whose clients reconnect by themselves (a request in
+ * flight on one fails, SRD_EUNREACHABLE in the client, and may be
+ * retried). Listening again first removes the socket file. */
+static listen_health listen_restart(listen_guard *g, const char *stage)
+{
+    char why[256] = "";
+    nng_listener_close(g->l);
+    int rv = listen_open(g->sock, g->url, g->mode, g->recvmax, &g->l, why);
+    g->restarts++;
+    if (rv != 0) {
+        log_error("%s stopped accepting connections and could not be "
+                  "restarted: %s", g->url, why);
+        return LISTEN_BROKEN;
+    }
+    log_warn("%s stopped accepting connections (%s); listening again",
+             g->url, stage);
+    return LISTEN_RESTARTED;
+}
+
+/* Connect as a peer and wait until the connection reaches the socket
+ * (not only the transport: see probe.h). NULL when it did, else what
+ * failed. *fd: the probe's connection, or -1. */
+static const char *listen_stuck(listen_guard *g, const char *path,
+                                unsigned timeout_ms, int *fd)
+{
+    unsigned before = atomic_load(&g->own_pipes);
+    *fd = -1;
+    probe_result r = probe_sp_ipc(path, g->peer_proto, timeout_ms, fd);
+    if (r == PROBE_REFUSED)
+        return "its socket file is gone or refuses connections";
+    if (r == PROBE_ERROR)
+        return NULL; /* this process could not probe: no verdict */
+    if (r == PROBE_SILENT)
+        return "no handshake within the probe's time";
+    for (unsigned waited = 0; waited <= timeout_ms; waited++) {
+        if (atomic_load(&g->own_pipes) != before)
+            return NULL;
+        nng_msleep(1);
+    }
+    return "handshake done, the connection never reached the socket: "
+           "NNG 1.5.2 after a peer left mid-handshake, nanomsg/nng#1518";
+}
+
+listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms)
+{
+    const char *path = discovery_ipc_path(g->url);
+    if (!path)
+        return LISTEN_HEALTHY; /* only ipc:// is probed */
+    pthread_mutex_lock(&g->mu);
+    listen_health h = LISTEN_HEALTHY;
+    int fd = -1;
+    const char *stage = g->stopped ? NULL
+                                   : listen_stuck(g, path, timeout_ms, &fd);
+    if (stage)
+        h = listen_restart(g, stage);
+    if (fd >= 0)
+        close(fd); /* only now: see probe_sp_ipc */
+    pthread_mutex_unlock(&g->mu);
+    return h;
+}
+
+unsigned listen_guard_restarts(listen_guard *g)
+{
+    pthread_mutex_lock(&g->mu);
+    unsigned n = g->restarts;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+void listen_guard_stop(listen_guard *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    if (!g->stopped)
+        nng_listener_close(g->l);
+    g->stopped = true;
+    pthread_mutex_unlock(&g->mu);
+}
+
+void listen_guard_free(listen_guard *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_destroy(&g->mu);
+    free(g->url);
+    free(g);
 }
 
 bool listen_close(nng_socket s, unsigned timeout_ms)
 {
-    pthread_t t;
-    listen_closer *c = calloc(1, sizeof *c);
-    if (!c) {
-        nng_close(s);
-        return true;
-    }
-    c->s = s;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    if (pthread_create(&t, NULL, listen_closer_run, c) != 0) {
-        listen_closer_free(c);
-        nng_close(s);
-        return true;
-    }
-    pthread_detach(t);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&c->mu);
-    while (!c->done &&
-           pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
-        ;
-    bool done = c->done;
-    c->abandoned = !done;
-    pthread_mutex_unlock(&c->mu);
-    if (done)
-        listen_closer_free(c);
-    return done;
+    return srdi_nng_close_bounded(&s, 1, timeout_ms);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,8 @@
 #define MAIN_MAX_CLIENTS 65536u
 #define MAIN_MAX_STREAMS 1024u
 #define MAIN_DRAIN_MS 2000u
+#define MAIN_PROBE_EVERY_MS 500    /* how often the listeners are probed */
+#define MAIN_PROBE_TIMEOUT_MS 1000 /* silence that counts as "stopped" */
 
 /* Everything srdd runs; torn down in reverse order by main_teardown. */
 typedef struct srdd {
@@ -269,13 +272,38 @@ static void main_report(int *ready_fd, int status)
     *ready_fd = -1;
 }
 
-/* Wait for SIGTERM or SIGINT (blocked in every thread). */
-static void main_wait(const sigset_t *set)
+/* Probe both listeners; one NNG stopped serving is replaced (probe.h). */
+static void main_check_listeners(srdd *d)
 {
+    listen_guard_check(server_guard(d->srv), MAIN_PROBE_TIMEOUT_MS);
+    listen_guard_check(publish_guard(d->pub), MAIN_PROBE_TIMEOUT_MS);
+}
+
+/* Every client connection costs a descriptor, and each listener NNG
+ * leaves stuck leaks one or two (probe.h): take the hard limit. */
+static void main_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
+/* Wait for SIGTERM or SIGINT (blocked in every thread), checking the
+ * listeners every MAIN_PROBE_EVERY_MS meanwhile. */
+static void main_wait(srdd *d, const sigset_t *set)
+{
+    const struct timespec every = {MAIN_PROBE_EVERY_MS / 1000,
+                                   (MAIN_PROBE_EVERY_MS % 1000) * 1000000L};
     for (;;) {
-        int sig = 0;
-        if (sigwait(set, &sig) != 0)
+        int sig = sigtimedwait(set, NULL, &every);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                main_check_listeners(d);
             continue;
+        }
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("%s received: finishing queued writes and stopping",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -300,6 +328,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
     signal(SIGPIPE, SIG_IGN);
+    main_raise_fd_limit();
 
     int ready_fd = d.o.foreground ? -1 : main_daemonize();
     d.ctr.start_ms = stats_now_ms();
@@ -314,7 +343,7 @@ int main(int argc, char **argv)
         status = main_announce(&d);
     main_report(&ready_fd, status);
     if (!status)
-        main_wait(&set);
+        main_wait(&d, &set);
     status = main_teardown(&d, status);
     if (status == 0)
         log_info("stopped cleanly");

@@ -16,8 +16,13 @@
 #include "log.h"
 #include "publish.h"
 
+/* The SP protocol number of SUB0, the peers of this socket (NNG 1.5.2's
+ * headers do not name it). */
+#define PUBLISH_PEER_PROTO 0x21
+
 struct publisher {
     nng_socket sock;
+    listen_guard *guard;
     _Atomic uint64_t drops;
 };
 
@@ -29,7 +34,8 @@ srd_err publish_open(const char *url, unsigned mode, publisher **out,
         return SRD_ENOMEM;
     int rv = nng_pub0_open(&p->sock);
     if (rv == 0)
-        rv = listen_start(p->sock, url, mode, 0, NULL, why);
+        rv = listen_guarded(p->sock, url, mode, 0, PUBLISH_PEER_PROTO,
+                            &p->guard, why);
     else
         snprintf(why, 256, "cannot open the PUB socket: %s",
                  nng_strerror(rv));
@@ -57,6 +63,11 @@ void publish_send(publisher *p, const srdi_wire_update *up)
     }
 }
 
+listen_guard *publish_guard(publisher *p)
+{
+    return p->guard;
+}
+
 uint64_t publish_drops(const publisher *p)
 {
     return atomic_load(&((publisher *)p)->drops);
@@ -71,6 +82,7 @@ bool publish_close(publisher *p)
                  "1.5.2 issue); exiting without waiting for it");
         return false;
     }
+    listen_guard_free(p->guard);
     free(p);
     return true;
 }

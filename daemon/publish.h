@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "listen.h"
 #include "srd/srd.h"
 #include "wire.h"
 
@@ -23,6 +24,9 @@ srd_err publish_open(const char *url, unsigned mode, publisher **out,
 void publish_send(publisher *p, const srdi_wire_update *up);
 /* Updates that could not be sent. */
 uint64_t publish_drops(const publisher *p);
+
+/* The publish listener's guard (main probes it). */
+listen_guard *publish_guard(publisher *p);
 /* Close the socket; false when NNG did not finish in time (see
  * listen_close: nothing is freed then). NULL does nothing (true). */
 bool publish_close(publisher *p);

@@ -22,6 +22,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "listen.h"
@@ -46,7 +47,7 @@ typedef struct srv_ctx {
 struct server {
     server_conf c;
     nng_socket sock;
-    nng_listener listener;
+    listen_guard *guard;
     srv_ctx *ctxs;
     unsigned n_ctx;        /* contexts successfully set up */
     _Atomic bool stopping;  /* refuse mutations */
@@ -343,9 +344,9 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
         snprintf(why, 256, "cannot set up %u contexts: %s", conf->contexts,
                  nng_strerror(rv));
     else
-        rv = listen_start(s->sock, conf->listen_url, conf->socket_mode,
-                          conf->max_message + SERVER_RECV_SLACK,
-                          &s->listener, why);
+        rv = listen_guarded(s->sock, conf->listen_url, conf->socket_mode,
+                            conf->max_message + SERVER_RECV_SLACK,
+                            NNG_REQ0_SELF, &s->guard, why);
     if (rv != 0) {
         server_close(s, 0);
         return SRD_EUNREACHABLE;
@@ -356,10 +357,15 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
     return SRD_OK;
 }
 
+listen_guard *server_guard(server *s)
+{
+    return s->guard;
+}
+
 void server_stop_accepting(server *s)
 {
     atomic_store(&s->stopping, true);
-    nng_listener_close(s->listener);
+    listen_guard_stop(s->guard);
 }
 
 bool server_close(server *s, unsigned timeout_ms)
@@ -390,6 +396,7 @@ bool server_close(server *s, unsigned timeout_ms)
     }
     for (unsigned i = 0; i < s->n_ctx; i++)
         nng_aio_free(s->ctxs[i].aio);
+    listen_guard_free(s->guard);
     free(s->ctxs);
     free(s);
     return true;

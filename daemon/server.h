@@ -17,6 +17,7 @@
 #include "compactor.h"
 #include "dedupe.h"
 #include "group.h"
+#include "listen.h"
 #include "publish.h"
 #include "stats.h"
 #include "streams.h"
@@ -24,7 +25,7 @@
 /* Bytes NNG accepts beyond --max-message, so that a message slightly too
  * large still gets an SRD_ETOOBIG reply; past that NNG drops the
  * connection without reading the message. */
-#define SERVER_RECV_SLACK (64u * 1024u)
+#define SERVER_RECV_SLACK ((size_t)64 * 1024)
 
 typedef struct server_conf {
     const char *listen_url;
@@ -48,6 +49,9 @@ typedef struct server server;
 
 /* Listen and start serving. why: 256 bytes. */
 srd_err server_start(const server_conf *conf, server **out, char *why);
+
+/* The request listener's guard (main probes it). */
+listen_guard *server_guard(server *s);
 
 /* Stop accepting connections; mutations arriving from now on are refused
  * with SRD_EUNREACHABLE ("shutting down"). Call before group_stop. */

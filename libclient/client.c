@@ -48,6 +48,7 @@
 
 #include "client.h"
 #include "format.h"
+#include "nngclose.h"
 #include "store_impl.h"
 #include "wire.h"
 
@@ -843,71 +844,13 @@ static srd_err cl_connect(srdi_client *c, const cl_disc *d)
                                                : SRD_EUNREACHABLE;
 }
 
-/* Closing both sockets on a helper thread (cl_close_sockets). */
-typedef struct cl_closer {
-    nng_socket sub, req;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;         /* under mu */
-    atomic_int refs;   /* the helper and the waiter */
-} cl_closer;
-
-static void cl_closer_rele(cl_closer *k)
-{
-    if (atomic_fetch_sub(&k->refs, 1) != 1)
-        return;
-    pthread_mutex_destroy(&k->mu);
-    pthread_cond_destroy(&k->cv);
-    free(k);
-}
-
-static void *cl_closer_main(void *arg)
-{
-    cl_closer *k = arg;
-    nng_close(k->sub);
-    nng_close(k->req);
-    pthread_mutex_lock(&k->mu);
-    k->done = true;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-    cl_closer_rele(k);
-    return NULL;
-}
-
-/*
- * nng_close of NNG 1.5.2 can hang for good after reconnects (its endpoint
- * close is not synchronous yet; see nanomsg/nng#1543). srd_close must not
- * hang with it: close on a helper thread and give up after CL_CLOSE_MS.
- * Returns false when it gave up (the helper stays blocked; the caller then
- * leaks what NNG may still reference).
- */
+/* Close both sockets, giving up after CL_CLOSE_MS (nngclose.h says why
+ * nng_close can hang). Returns false when it gave up: the caller then
+ * leaks what NNG may still reference. */
 static bool cl_close_sockets(srdi_client *c)
 {
-    cl_closer *k = calloc(1, sizeof *k);
-    pthread_t t;
-    if (k) {
-        *k = (cl_closer){.sub = c->sub, .req = c->req, .done = false};
-        atomic_init(&k->refs, 2);
-        pthread_mutex_init(&k->mu, NULL);
-        pthread_cond_init(&k->cv, NULL);
-    }
-    if (!k || pthread_create(&t, NULL, cl_closer_main, k) != 0) {
-        free(k);
-        nng_close(c->sub);
-        nng_close(c->req);
-        return true;
-    }
-    pthread_detach(t);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += CL_CLOSE_MS / 1000;
-    pthread_mutex_lock(&k->mu);
-    while (!k->done &&
-           pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
-        ;
-    bool done = k->done;
-    pthread_mutex_unlock(&k->mu);
-    cl_closer_rele(k);
+    nng_socket socks[2] = {c->sub, c->req};
+    bool done = srdi_nng_close_bounded(socks, 2, CL_CLOSE_MS);
     if (!done && c->log_errors)
         fprintf(stderr, "srd client: nng_close did not return within %u ms "
                         "(NNG bug); leaking the sockets\n", CL_CLOSE_MS);

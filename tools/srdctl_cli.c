@@ -22,6 +22,8 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "nngclose.h"
+
 /* ======================================================================== */
 /* Messages                                                                  */
 /* ======================================================================== */
@@ -374,7 +376,8 @@ srd_err cli_daemon_call(cli_daemon *d, srdi_wire_op op, int timeout_ms,
 
 void cli_daemon_close(cli_daemon *d)
 {
+    /* nng_close can hang in NNG 1.5.2 (nngclose.h): srdctl must exit. */
     if (d->sock)
-        nng_close((nng_socket){.id = d->sock});
+        srdi_nng_close_bounded(&(nng_socket){.id = d->sock}, 1, 3000);
     d->sock = 0;
 }
