@@ -48,7 +48,8 @@ srd_err dedupe_create(size_t max_clients, dedupe **out)
     d->nbuckets = 64;
     while (d->nbuckets < d->max / 2)
         d->nbuckets *= 2;
-    d->buckets = calloc(d->nbuckets, sizeof *d->buckets);
+    /* One chain head, a pointer, per bucket. */
+    d->buckets = calloc(d->nbuckets, sizeof(dd_client *));
     if (!d->buckets) {
         free(d);
         return SRD_ENOMEM;
@@ -240,16 +241,4 @@ void dedupe_finish(dedupe *d, uint64_t cid, uint64_t seq, const void *resp,
         }
     }
     pthread_mutex_unlock(&d->mu);
-}
-
-size_t dedupe_recent(dedupe *d, uint64_t now_ms)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&d->mu);
-    for (size_t b = 0; b < d->nbuckets; b++)
-        for (dd_client *c = d->buckets[b]; c; c = c->next)
-            if (c->seen_ms + DEDUPE_IDLE_MS >= now_ms)
-                n++;
-    pthread_mutex_unlock(&d->mu);
-    return n;
 }

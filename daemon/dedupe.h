@@ -15,9 +15,6 @@
 #include "srd/srd.h"
 
 #define DEDUPE_WINDOW 16u
-/* A client unheard of for this long may be forgotten when room is short;
- * also the span of "recently seen" in the clients statistic. */
-#define DEDUPE_IDLE_MS 60000u
 
 typedef struct dedupe dedupe;
 
@@ -32,7 +29,7 @@ typedef enum dedupe_verdict {
 srd_err dedupe_create(size_t max_clients, dedupe **out);
 void dedupe_destroy(dedupe *d);
 
-/* Note that cid was heard from (for the clients statistic). */
+/* Note that cid was heard from (the idlest are forgotten first). */
 void dedupe_touch(dedupe *d, uint64_t cid, uint64_t now_ms);
 
 dedupe_verdict dedupe_check(dedupe *d, uint64_t cid, uint64_t seq,
@@ -48,7 +45,5 @@ srd_err dedupe_begin(dedupe *d, uint64_t cid, uint64_t seq, void *tag,
 void dedupe_finish(dedupe *d, uint64_t cid, uint64_t seq, const void *resp,
                    size_t len);
 
-/* Client ids heard from in the last DEDUPE_IDLE_MS. */
-size_t dedupe_recent(dedupe *d, uint64_t now_ms);
 
 #endif

@@ -25,6 +25,10 @@
 #include "nngclose.h"
 #include "probe.h"
 
+/* Probe pipes remembered until NNG reports them gone (one per probe;
+ * a probe's pipe normally leaves long before the next probe). */
+#define LISTEN_PROBE_PIPES 4
+
 struct listen_guard {
     nng_socket sock;
     char *url;
@@ -33,10 +37,11 @@ struct listen_guard {
     uint16_t peer_proto;
     _Atomic unsigned own_pipes; /* pipes from this process that reached
                                  * the socket: the probes' */
+    _Atomic uint32_t probe_pipes[LISTEN_PROBE_PIPES]; /* ids; 0: free */
+    _Atomic int64_t peers;      /* other pipes on the socket now */
     pthread_mutex_t mu;    /* the fields below */
     nng_listener l;
     bool stopped;          /* listen_guard_stop ran: no more restarts */
-    unsigned restarts;
 };
 
 static int listen_open(nng_socket s, const char *url, unsigned mode,
@@ -62,15 +67,34 @@ static int listen_open(nng_socket s, const char *url, unsigned mode,
     return rv;
 }
 
-/* NNG: a pipe joined the socket. Count the ones this process dialled. */
-static void listen_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* Swap slot values from -> to in probe_pipes; false when none held from. */
+static bool listen_probe_swap(listen_guard *g, uint32_t from, uint32_t to)
+{
+    for (unsigned i = 0; i < LISTEN_PROBE_PIPES; i++) {
+        uint32_t want = from;
+        if (atomic_compare_exchange_strong(&g->probe_pipes[i], &want, to))
+            return true;
+    }
+    return false;
+}
+
+/* NNG: a pipe joined or left the socket. Pipes this process dialled are
+ * the probes'; the others are peers. */
+static void listen_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     listen_guard *g = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    if (ev == NNG_PIPE_EV_REM_POST) {
+        if (!listen_probe_swap(g, id, 0))
+            atomic_fetch_sub(&g->peers, 1);
+        return;
+    }
     uint64_t pid = 0;
-    (void)ev;
     if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
-        pid == (uint64_t)getpid())
+        pid == (uint64_t)getpid() && listen_probe_swap(g, 0, id))
         atomic_fetch_add(&g->own_pipes, 1);
+    else
+        atomic_fetch_add(&g->peers, 1);
 }
 
 int listen_guarded(nng_socket s, const char *url, unsigned mode,
@@ -90,7 +114,9 @@ int listen_guarded(nng_socket s, const char *url, unsigned mode,
     g->recvmax = recvmax;
     g->peer_proto = peer_proto;
     pthread_mutex_init(&g->mu, NULL);
-    int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, listen_pipe_added, g);
+    int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, listen_pipe_event, g);
+    if (rv == 0)
+        rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, listen_pipe_event, g);
     if (rv != 0)
         snprintf(why, 256, "cannot watch the pipes of %s: %s", url,
                  nng_strerror(rv));
@@ -98,6 +124,7 @@ int listen_guarded(nng_socket s, const char *url, unsigned mode,
         rv = listen_open(s, url, mode, recvmax, &g->l, why);
     if (rv != 0) {
         nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+        nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, NULL, NULL);
         listen_guard_free(g);
         return rv;
     }
@@ -115,7 +142,6 @@ static listen_health listen_restart(listen_guard *g, const char *stage)
     char why[256] = "";
     nng_listener_close(g->l);
     int rv = listen_open(g->sock, g->url, g->mode, g->recvmax, &g->l, why);
-    g->restarts++;
     if (rv != 0) {
         log_error("%s stopped accepting connections and could not be "
                   "restarted: %s", g->url, why);
@@ -168,12 +194,10 @@ listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms)
     return h;
 }
 
-unsigned listen_guard_restarts(listen_guard *g)
+uint64_t listen_guard_peers(listen_guard *g)
 {
-    pthread_mutex_lock(&g->mu);
-    unsigned n = g->restarts;
-    pthread_mutex_unlock(&g->mu);
-    return n;
+    int64_t n = atomic_load(&g->peers);
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 void listen_guard_stop(listen_guard *g)

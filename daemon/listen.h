@@ -37,8 +37,8 @@ int listen_guarded(nng_socket s, const char *url, unsigned mode,
  * answer, close it and listen again (logged). Does nothing once stopped. */
 listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms);
 
-/* How many times listen_guard_check replaced the listener. */
-unsigned listen_guard_restarts(listen_guard *g);
+/* Connections open on the socket now, srdd's own probes not counted. */
+uint64_t listen_guard_peers(listen_guard *g);
 
 /* Close the listener (no new connections); checks do nothing from now
  * on. NULL does nothing. */

@@ -144,7 +144,7 @@ static srd_err srv_stats(server *s, srdi_wire_response *rs)
     rs->stats.generation = rs->generation;
     compactor_stats(s->c.cmp, &rs->stats);
     rs->stats.publish_drops = publish_drops(s->c.pub);
-    rs->stats.clients = dedupe_recent(s->c.dd, stats_now_ms());
+    rs->stats.clients = listen_guard_peers(s->guard);
     return SRD_OK;
 }
 

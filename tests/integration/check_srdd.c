@@ -456,6 +456,16 @@ static Srd__V1__Response *do_simple(conn *c, Srd__V1__Request__OpCase op)
     return call(c, &rq, NULL, 0);
 }
 
+/* The "clients" figure of a Stats reply. */
+static uint64_t stats_clients(conn *c)
+{
+    Srd__V1__Response *r = do_simple(c, SRD__V1__REQUEST__OP_STATS);
+    expect_ok(r);
+    uint64_t n = r->stats->clients;
+    srd__v1__response__free_unpacked(r, NULL);
+    return n;
+}
+
 static Srd__V1__Response *stream_begin(conn *c, const char *key)
 {
     Srd__V1__Request rq;
@@ -696,6 +706,15 @@ START_TEST(test_sync_and_stats_answer)
            (unsigned long long)r->stats->syncs,
            (unsigned long long)r->stats->uptime_ms);
     srd__v1__response__free_unpacked(r, NULL);
+    /* "clients" counts open connections (srdd's own probes left out). */
+    conn c2 = conn_open();
+    expect_serving(&c2);
+    ck_assert_uint_eq(stats_clients(&c), 2);
+    conn_close(&c2);
+    uint64_t left = 2;
+    for (int i = 0; i < 100 && (left = stats_clients(&c)) != 1; i++)
+        nng_msleep(20);
+    ck_assert_uint_eq(left, 1);
     conn_close(&c);
 }
 END_TEST
