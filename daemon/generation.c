@@ -9,6 +9,7 @@
  */
 #include "srd_features.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -59,18 +60,42 @@ static void gen_save(const generation *g)
                  g->abs, GEN_SUFFIX);
 }
 
-/* Parse the sidecar; false when missing or malformed. */
+/* Parse the line "<name>=<decimal>" at *p (ending in a newline or the end
+ * of the text) into *out and move *p past it. False for anything else: a
+ * sign, no digits, a value past 2^64 - 1 (which fscanf would not report). */
+static bool gen_field(const char **p, const char *name, uint64_t *out)
+{
+    size_t n = strlen(name);
+    if (strncmp(*p, name, n) != 0 || (*p)[n] != '=')
+        return false;
+    const char *d = *p + n + 1;
+    if (*d < '0' || *d > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(d, &end, 10);
+    if (errno != 0 || (*end != '\n' && *end != '\0'))
+        return false;
+    *out = (uint64_t)v;
+    *p = *end ? end + 1 : end;
+    return true;
+}
+
+/* Parse the sidecar (gen_save's three lines); false when missing or
+ * malformed. */
 static bool gen_load(const char *abs, gen_view *v)
 {
-    char name[4200];
+    char name[4200], text[128];
     snprintf(name, sizeof name, "%s%s", abs, GEN_SUFFIX);
     FILE *f = fopen(name, "re");
     if (!f)
         return false;
-    int n = fscanf(f, "generation=%" SCNu64 "\ndev=%" SCNu64
-                      "\nino=%" SCNu64, &v->gen, &v->dev, &v->ino);
+    size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
-    return n == 3;
+    text[len] = '\0';
+    const char *p = text;
+    return gen_field(&p, "generation", &v->gen) &&
+           gen_field(&p, "dev", &v->dev) && gen_field(&p, "ino", &v->ino);
 }
 
 srd_err generation_open(srd_store *st, const char *abs, generation **out)

@@ -77,16 +77,22 @@ static srd_err group_put(group *g, group_job *j)
                               "0x00, which the format cannot store",
                               (uint64_t)i);
     srdi_op *ops = malloc(rq->n * sizeof *ops);
-    srd_err rc = ops ? group_placed(j, rq->n) : SRD_ENOMEM;
-    for (size_t i = 0; rc == SRD_OK && i < rq->n; i++)
+    if (!ops)
+        return SRD_ENOMEM;
+    srd_err rc = group_placed(j, rq->n);
+    if (rc != SRD_OK) {
+        free(ops);
+        return rc;
+    }
+    for (size_t i = 0; i < rq->n; i++)
         ops[i] = (srdi_op){srd_key_hash(rq->keys[i].ptr, rq->keys[i].len),
                            rq->values[i].ptr, rq->values[i].len, false};
-    if (rc == SRD_OK) {
-        j->appended = true;
-        rc = srdi_store_append_unit(g->c.st, ops, rq->n, j->placed);
-        j->n_placed = rc == SRD_OK ? rq->n : 0;
-    }
-    for (size_t i = 0; i < j->n_placed; i++)
+    j->appended = true;
+    rc = srdi_store_append_unit(g->c.st, ops, rq->n, j->placed);
+    j->n_placed = rc == SRD_OK ? rq->n : 0;
+    /* The keyset learns only of entries that were appended, from the ops
+     * this call built (never from a count it did not set). */
+    for (size_t i = 0; rc == SRD_OK && i < rq->n; i++)
         keyset_set(&g->ks, ops[i].key_hash, KEYSET_PRESENT);
     free(ops);
     return rc;

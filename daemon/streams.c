@@ -43,6 +43,7 @@ struct streams {
     bool stopping;
     char *dir;           /* where staging files go */
     pthread_t reaper;
+    uint64_t rng;        /* xorshift64* state, never 0 (under mu) */
 };
 
 static srd_err streams_syserr(char *why, const char *what)
@@ -117,6 +118,32 @@ static void *streams_reaper(void *arg)
     return NULL;
 }
 
+/* A non-zero seed for the fallback id generator: getrandom, or when even
+ * that fails, the clock, the pid and where the table lives (ASLR). */
+static uint64_t streams_seed(const streams *ss)
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+               ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ss;
+    }
+    return seed ? seed : 0x9E3779B97F4A7C15ull;
+}
+
+/* xorshift64*: Marsaglia's xorshift64 step, its output scrambled by an
+ * odd multiplier. Never returns 0 while the state is non-zero. */
+static uint64_t streams_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
 srd_err streams_create(const char *store_abs, unsigned idle_ms,
                        size_t max_open, streams **out)
 {
@@ -130,6 +157,7 @@ srd_err streams_create(const char *store_abs, unsigned idle_ms,
     free(tmp);
     ss->idle_ms = idle_ms;
     ss->max_open = max_open;
+    ss->rng = streams_seed(ss);
     pthread_mutex_init(&ss->mu, NULL);
     pthread_cond_init(&ss->cv, NULL);
     int e = pthread_create(&ss->reaper, NULL, streams_reaper, ss);
@@ -192,13 +220,15 @@ static stream *streams_find(streams *ss, uint64_t id)
     return NULL;
 }
 
-/* A fresh non-zero id not in use (caller holds mu). */
+/* A fresh non-zero id not in use (caller holds mu): from getrandom, or
+ * from the table's xorshift64* generator (seeded from getrandom) when
+ * getrandom fails, e.g. interrupted by a signal. */
 static uint64_t streams_new_id(streams *ss)
 {
     uint64_t id = 0;
     while (id == 0 || streams_find(ss, id)) {
         if (getrandom(&id, sizeof id, 0) != sizeof id)
-            id = stats_now_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)rand();
+            id = streams_xorshift(&ss->rng);
     }
     return id;
 }

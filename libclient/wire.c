@@ -170,11 +170,14 @@ static bool ref_to_entry(const Srd__V1__EntryRef *r, srdi_entry *e)
     return true;
 }
 
-/* Decode n refs into a malloc'd array (*out; NULL when n == 0). */
+/* Decode n refs into a malloc'd array (*out; NULL when n == 0). The array
+ * and its length (*n_out) are set together and only on success, so a
+ * caller never sees a count without its entries. */
 static srd_err refs_decode(Srd__V1__EntryRef *const *refs, size_t n,
-                           srdi_entry **out, char *why)
+                           srdi_entry **out, size_t *n_out, char *why)
 {
     *out = NULL;
+    *n_out = 0;
     if (n == 0)
         return SRD_OK;
     srdi_entry *e = malloc(n * sizeof *e);
@@ -190,6 +193,7 @@ static srd_err refs_decode(Srd__V1__EntryRef *const *refs, size_t n,
         }
     }
     *out = e;
+    *n_out = n;
     return SRD_OK;
 }
 
@@ -868,13 +872,13 @@ srd_err srdi_wire_response_decode(const void *buf, size_t len, size_t max,
         &srd__v1__response__descriptor, buf, len, max, &rc, why);
     if (!pb)
         return rc;
-    rc = refs_decode(pb->entries, pb->n_entries, &rs->entries, why);
+    rc = refs_decode(pb->entries, pb->n_entries, &rs->entries,
+                     &rs->n_entries, why);
     if (rc != SRD_OK) {
         srd__v1__response__free_unpacked(pb, NULL);
         return rc;
     }
     rs->_own = pb;
-    rs->n_entries = pb->n_entries;
     rs->seq = pb->seq;
     rs->error = (srd_err)pb->error;
     rs->message = pb->message;
@@ -965,11 +969,10 @@ srd_err srdi_wire_update_decode(const void *buf, size_t len, size_t max,
     up->generation = pb->generation;
     up->from_tail = pb->from_tail;
     up->to_tail = pb->to_tail;
-    rc = refs_decode(pb->entries, pb->n_entries, &up->entries, why);
-    if (rc == SRD_OK) {
-        up->n_entries = pb->n_entries;
+    rc = refs_decode(pb->entries, pb->n_entries, &up->entries,
+                     &up->n_entries, why);
+    if (rc == SRD_OK)
         rc = upd_check(up, why);
-    }
     if (rc != SRD_OK)
         srdi_wire_update_free(up);
     return rc;

@@ -20,7 +20,7 @@
 /* Bytes of the header length prefix. */
 #define SRDI_WIRE_PREFIX 4u
 /* Default for srdd --max-message: the largest whole message accepted. */
-#define SRDI_WIRE_MAX_DEFAULT (64u * 1024u * 1024u)
+#define SRDI_WIRE_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
 /* Room for a decoder's explanation of a rejected message. */
 #define SRDI_WIRE_WHY 160u
 

@@ -56,12 +56,12 @@ int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
 /* Reads                                                                    */
 /* ======================================================================== */
 
-/* Turns a view into the result; takes over (releases) the view. */
-typedef PyObject *(*ops_view_fn)(pysrd_store *s, srd_view *v);
+/* What a lookup makes of a present key's view: a copy as bytes, or an
+ * Entry over the view itself (zero-copy). Either takes over the view. */
+typedef enum ops_as { OPS_AS_BYTES, OPS_AS_ENTRY } ops_as;
 
-static PyObject *ops_bytes(pysrd_store *s, srd_view *v)
+static PyObject *ops_bytes(srd_view *v)
 {
-    (void)s;
     PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)v->len);
     if (b)
         pysrd_args_copy(PyBytes_AS_STRING(b), v->data, v->len);
@@ -69,9 +69,10 @@ static PyObject *ops_bytes(pysrd_store *s, srd_view *v)
     return b;
 }
 
-/* Looks key up: None when absent, else make(view), all under one use of
- * the store, so that the view is never used after a close. */
-static PyObject *ops_lookup(pysrd_store *s, PyObject *key, ops_view_fn make)
+/* Looks key up: None when absent, else the view made into what `as` says,
+ * all under one use of the store, so that the view is never used after a
+ * close. */
+static PyObject *ops_lookup(pysrd_store *s, PyObject *key, ops_as as)
 {
     srd_view v;
     PyObject *res = NULL;
@@ -81,19 +82,19 @@ static PyObject *ops_lookup(pysrd_store *s, PyObject *key, ops_view_fn make)
     if (r == 0)
         res = Py_NewRef(Py_None);
     else if (r > 0)
-        res = make(s, &v);
+        res = as == OPS_AS_ENTRY ? pysrd_entry_new(s, &v) : ops_bytes(&v);
     pysrd_store_release(s);
     return res;
 }
 
 PyObject *pysrd_ops_read(pysrd_store *s, PyObject *key)
 {
-    return ops_lookup(s, key, ops_bytes);
+    return ops_lookup(s, key, OPS_AS_BYTES);
 }
 
 PyObject *pysrd_ops_read_entry(pysrd_store *s, PyObject *key)
 {
-    return ops_lookup(s, key, pysrd_entry_new);
+    return ops_lookup(s, key, OPS_AS_ENTRY);
 }
 
 PyObject *pysrd_ops_read_stream(pysrd_store *s, PyObject *key)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # lint.sh -- static analysis of srd's own code: clang-tidy (configuration
-# in .clang-tidy) and cppcheck over libclient/, tools/ and daemon/ (when
-# present). Exits non-zero on any finding. A false positive is silenced
-# where it occurs, with its reason: "// NOLINT(check): why" for clang-tidy,
+# in .clang-tidy) and cppcheck over libclient/, tools/, daemon/ and
+# python/ (the extension module; needs python3-dev), when present. Exits
+# non-zero on any finding. A false positive is silenced where it occurs,
+# with its reason: "// NOLINT(check): why" for clang-tidy,
 # "// cppcheck-suppress id" plus a comment for cppcheck.
 # Usage: scripts/lint.sh [--jobs N] [FILE...]   (default: every .c file)
 set -euo pipefail
@@ -28,7 +29,10 @@ command -v clang-tidy >/dev/null || missing+=(clang-tidy)
 command -v cppcheck >/dev/null || missing+=(cppcheck)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+    # A fresh machine may have no package lists yet: update once and retry.
+    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+      { apt-get update >/dev/null &&
+        apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
   else
     echo "lint.sh: install ${missing[*]} (apt-get install ${missing[*]})" >&2
     exit 1
@@ -37,7 +41,7 @@ fi
 
 cd "$root"
 if [[ ${#files[@]} -eq 0 ]]; then
-  for dir in libclient tools daemon; do
+  for dir in libclient tools daemon python; do
     [[ -d $dir ]] && files+=("$dir"/*.c)
   done
 fi
@@ -50,6 +54,23 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
   { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" --target srd_proto >>"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
+
+# python/*.c include Python.h. clang-tidy compiles them with the module's
+# entry in compile_commands.json (the Python include directory CMake found,
+# as python3-config --includes gives it); the entry exists only when
+# python3-dev is installed. cppcheck cannot preprocess Debian's Python.h
+# (its pyconfig.h needs the compiler's predefined macros and the system
+# headers, which cppcheck leaves out), so it gets Python's API from its
+# own python library configuration instead.
+py_opts=()
+if printf '%s\n' "${files[@]}" | grep -qE '(^|/)python/[^/]+\.c$'; then
+  if ! grep -qE '"file": ".*/python/[^/"]+\.c"' "$build/compile_commands.json"; then
+    echo "lint.sh: python/*.c need Python's headers (apt-get install python3-dev," \
+      "or scripts/install-deps.sh)" >&2
+    exit 1
+  fi
+  py_opts=(--library=python -I python)
+fi
 
 echo "== clang-tidy ($(clang-tidy --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n1)), ${#files[@]} files"
 tidy_log=$build/clang-tidy.log
@@ -66,8 +87,9 @@ cppcheck --std=c11 --enable=warning,performance,portability --inline-suppr \
   --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE \
   -DPROTOBUF_C_VERSION_NUMBER=$((pa * 1000000 + pb * 1000 + ${pc:-0})) \
   -I libclient/include -I libclient -I tools -I daemon -I "$build/proto" \
-  "${files[@]}" 2>"$cpp_log" || true
-cpp=$(grep -cE '^[^ ].*:[0-9]+:[0-9]+: ' "$cpp_log" || true)
+  "${py_opts[@]}" "${files[@]}" 2>"$cpp_log" || true
+# One finding per message; its "note:" lines (the path to it) do not count.
+cpp=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: ' "$cpp_log" | grep -vcE '^[^ ]*: note: ' || true)
 cat "$cpp_log"
 
 echo "lint: $tidy clang-tidy findings, $cpp cppcheck findings"

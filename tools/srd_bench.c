@@ -1165,7 +1165,9 @@ static void machine_line(char *out, size_t cap)
              sysconf(_SC_NPROCESSORS_ONLN), mem / (MIB * 1024), u.release, thp);
 }
 
-int main(int argc, char **argv)
+/* Parse the command line into *cfg. Returns -1 to go on, or the exit
+ * status to leave with (0 after --help, 2 after a usage error). */
+static int parse_args(int argc, char **argv, bench_cfg *cfg)
 {
     static const struct option longopts[] = {
         {"dir", required_argument, NULL, 'd'},
@@ -1177,9 +1179,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bench_cfg cfg = {.parent = "/tmp", .only = B_ALL};
     bool keys_given = false;
-    char machine[512];
     int c;
 
     while ((c = getopt_long(argc, argv, "d:k:qo:js:h", longopts, NULL)) != -1) {
@@ -1187,7 +1187,7 @@ int main(int argc, char **argv)
         unsigned long long v;
         switch (c) {
         case 'd':
-            cfg.parent = optarg;
+            cfg->parent = optarg;
             break;
         case 'k':
             errno = 0;
@@ -1196,20 +1196,20 @@ int main(int argc, char **argv)
                 fprintf(stderr, "srd-bench: --keys wants 1..%u\n", MAX_KEYS);
                 return 2;
             }
-            cfg.keys = (size_t)v;
+            cfg->keys = (size_t)v;
             keys_given = true;
             break;
         case 'q':
-            cfg.quick = true;
+            cfg->quick = true;
             break;
         case 'o':
-            cfg.only = parse_only(optarg);
+            cfg->only = parse_only(optarg);
             break;
         case 'j':
-            cfg.json = true;
+            cfg->json = true;
             break;
         case 's':
-            cfg.srdd = optarg;
+            cfg->srdd = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -1224,7 +1224,79 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!keys_given)
-        cfg.keys = cfg.quick ? 20000 : 1000000;
+        cfg->keys = cfg->quick ? 20000 : 1000000;
+    return -1;
+}
+
+/* Run every benchmark cfg->only selects, adding its rows to the table. */
+static void run_benchmarks(const bench_cfg *cfg, const kv_data *kv)
+{
+    double miss = NAN;
+    store_pair p8 = {.vlen = 8}, p100 = {.vlen = 100};
+
+    if (cfg->only & B_MACHINE)
+        miss = bench_machine(cfg);
+    if (cfg->only & (B_GET | B_GET_MANY | B_OPEN | B_INDEX))
+        load_pair(&p8, kv);
+    if (cfg->only & (B_GET | B_GET_MANY))
+        load_pair(&p100, kv);
+    if (cfg->only & B_GET) {
+        bench_get(cfg, kv, &p8, miss);
+        bench_get(cfg, kv, &p100, miss);
+    }
+    if (cfg->only & B_GET_MANY) {
+        bench_get_many(cfg, kv, &p8);
+        bench_get_many(cfg, kv, &p100);
+    }
+    if (cfg->only & B_PUT)
+        bench_put(cfg, kv);
+    if (cfg->only & B_BATCH)
+        bench_batch(cfg, kv);
+    if (cfg->only & B_OPEN)
+        bench_open(cfg, kv, &p8);
+    if (cfg->only & B_STREAM)
+        bench_stream(cfg);
+    if (cfg->only & B_INDEX)
+        bench_index(kv, &p8);
+#ifdef SRD_BENCH_DAEMON
+    if (cfg->only & B_DAEMON)
+        run_daemon_section(cfg);
+#else
+    if (cfg->only & B_DAEMON)
+        progress("daemon: built without client mode: skipped");
+#endif
+}
+
+/* Print the results (table or JSON), headed by the machine line plus the
+ * load average at the start and now. */
+static void print_results(const bench_cfg *cfg, char *machine, size_t cap,
+                          double load_start)
+{
+    double load[3] = {NAN, NAN, NAN};
+    if (getloadavg(load, 3) < 1)
+        load[0] = NAN;
+    snprintf(machine + strlen(machine), cap - strlen(machine),
+             ", load %.2f at start, %.2f at end", load_start, load[0]);
+    if (cfg->json) {
+        print_json(cfg->keys, cfg->quick, machine);
+    } else {
+        printf("srd-bench: %s\n", machine);
+        printf("keys %zu%s; median of %u (short) / %u (long) runs; "
+               "srd/base > 1 means srd is better; the baseline is LMDB "
+               "unless the row names another\n\n",
+               cfg->keys, cfg->quick ? " (--quick: not comparable to targets)" : "",
+               cfg->reps, cfg->slow_reps);
+        print_table();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bench_cfg cfg = {.parent = "/tmp", .only = B_ALL};
+    char machine[512];
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc >= 0)
+        return rc;
     cfg_sizes(&cfg);
     machine_line(machine, sizeof machine);
     workdir_create(cfg.parent);
@@ -1236,59 +1308,10 @@ int main(int argc, char **argv)
     if (getloadavg(&load_start, 1) < 1)
         load_start = NAN;
     uint64_t t_start = now_ns();
-    double miss = NAN;
     kv_data kv;
-    store_pair p8 = {.vlen = 8}, p100 = {.vlen = 100};
     kv_init(&kv, cfg.keys);
-
-    if (cfg.only & B_MACHINE)
-        miss = bench_machine(&cfg);
-    if (cfg.only & (B_GET | B_GET_MANY | B_OPEN | B_INDEX))
-        load_pair(&p8, &kv);
-    if (cfg.only & (B_GET | B_GET_MANY))
-        load_pair(&p100, &kv);
-    if (cfg.only & B_GET) {
-        bench_get(&cfg, &kv, &p8, miss);
-        bench_get(&cfg, &kv, &p100, miss);
-    }
-    if (cfg.only & B_GET_MANY) {
-        bench_get_many(&cfg, &kv, &p8);
-        bench_get_many(&cfg, &kv, &p100);
-    }
-    if (cfg.only & B_PUT)
-        bench_put(&cfg, &kv);
-    if (cfg.only & B_BATCH)
-        bench_batch(&cfg, &kv);
-    if (cfg.only & B_OPEN)
-        bench_open(&cfg, &kv, &p8);
-    if (cfg.only & B_STREAM)
-        bench_stream(&cfg);
-    if (cfg.only & B_INDEX)
-        bench_index(&kv, &p8);
-#ifdef SRD_BENCH_DAEMON
-    if (cfg.only & B_DAEMON)
-        run_daemon_section(&cfg);
-#else
-    if (cfg.only & B_DAEMON)
-        progress("daemon: built without client mode: skipped");
-#endif
-
-    double load[3] = {NAN, NAN, NAN};
-    if (getloadavg(load, 3) < 1)
-        load[0] = NAN;
-    snprintf(machine + strlen(machine), sizeof machine - strlen(machine),
-             ", load %.2f at start, %.2f at end", load_start, load[0]);
-    if (cfg.json) {
-        print_json(cfg.keys, cfg.quick, machine);
-    } else {
-        printf("srd-bench: %s\n", machine);
-        printf("keys %zu%s; median of %u (short) / %u (long) runs; "
-               "srd/base > 1 means srd is better; the baseline is LMDB "
-               "unless the row names another\n\n",
-               cfg.keys, cfg.quick ? " (--quick: not comparable to targets)" : "",
-               cfg.reps, cfg.slow_reps);
-        print_table();
-    }
+    run_benchmarks(&cfg, &kv);
+    print_results(&cfg, machine, sizeof machine, load_start);
     progress("done in %.1f s", (double)(now_ns() - t_start) / 1e9);
     kv_free(&kv);
     rows_free();

@@ -50,7 +50,7 @@ static srd_val value_of(char *buf, size_t cap, unsigned worker, unsigned i)
     return (srd_val){buf, (size_t)n};
 }
 
-#define DEMO_BATCH 100
+#define DEMO_BATCH 100u
 
 /* The first half of the keys in atomic batches. */
 static srd_err put_batches(srd_store *st, const demo_cfg *c, unsigned upto)

@@ -402,7 +402,7 @@ static uint64_t admin_compact_poll(cli_daemon *poll, admin_rpc *r,
             out_progress_show(pg, rs.stats.compact_done, total);
         }
         srdi_wire_response_free(&rs);
-        struct timespec ts = {0, 100 * 1000 * 1000};
+        struct timespec ts = {0, 100L * 1000 * 1000};   /* 100 ms */
         nanosleep(&ts, NULL);
     }
     return total;
