@@ -76,6 +76,10 @@ static srd_err group_put(group *g, group_job *j)
                               "value %" PRIu64 " is empty or the single byte "
                               "0x00, which the format cannot store",
                               (uint64_t)i);
+    /* Room in the keyset first: once appended, every key must be marked
+     * present, or a delete later in the group could miss it. */
+    if (keyset_reserve(&g->ks, rq->n) != SRD_OK)
+        return SRD_ENOMEM;
     srdi_op *ops = malloc(rq->n * sizeof *ops);
     if (!ops)
         return SRD_ENOMEM;
@@ -156,6 +160,10 @@ static srd_err group_stream_end(group *g, group_job *j)
                           "streamed value of %" PRIu64 " bytes is empty or "
                           "the single byte 0x00, which the format cannot "
                           "store", s.len);
+    }
+    if (keyset_reserve(&g->ks, 1) != SRD_OK) { /* see group_put */
+        streams_staged_close(&s);
+        return SRD_ENOMEM;
     }
     j->placed = &j->one;
     j->appended = true;

@@ -45,6 +45,14 @@ static srd_err keyset_grow(keyset *ks)
     return SRD_OK;
 }
 
+srd_err keyset_reserve(keyset *ks, size_t more)
+{
+    while ((ks->used + more) * 2 > ks->cap)
+        if (keyset_grow(ks) != SRD_OK)
+            return SRD_ENOMEM;
+    return SRD_OK;
+}
+
 void keyset_clear(keyset *ks)
 {
     if (ks->cap > KEYSET_KEEP) {

@@ -34,4 +34,8 @@ int keyset_get(const keyset *ks, uint64_t hash);
 /* Record hash as KEYSET_ABSENT or KEYSET_PRESENT (SRD_ENOMEM). */
 srd_err keyset_set(keyset *ks, uint64_t hash, int state);
 
+/* Room for `more` new keys, so that the next `more` keyset_set calls
+ * cannot fail. */
+srd_err keyset_reserve(keyset *ks, size_t more);
+
 #endif
