@@ -60,6 +60,8 @@
 #define CL_TICK_MS 100            /* subscriber wake-up period */
 #define CL_CLOSE_MS 3000u         /* longest wait for nng_close */
 #define CL_URL_MAX 512
+#define CL_GROUP_MAX 4096u        /* queued async puts sent in one batch */
+#define CL_QUEUE_BYTES ((size_t)64 << 20) /* queued async puts, at most */
 
 /* ======================================================================== */
 /* Types                                                                    */
@@ -76,6 +78,16 @@ typedef struct cl_call {
     void *arg;
     nng_duration timeout;     /* 0: the client's (SRD_TIMEOUT_MS) */
 } cl_call;
+
+/* An srd_put_async that found every lane busy: key and value are copied
+ * behind the struct. Queued puts leave together, as one PutBatch, on the
+ * next lane that frees up (cl_finish). */
+typedef struct cl_qput {
+    struct cl_qput *next;
+    srd_done_fn fn;
+    void *arg;
+    srd_val key, value;
+} cl_qput;
 
 typedef struct cl_lane {
     srdi_client *c;
@@ -103,6 +115,8 @@ struct srdi_client {
     size_t n_lanes;
     cl_lane *free_lanes;
     size_t pending;                /* asynchronous writes in flight */
+    cl_qput *q_head, *q_tail;      /* async puts waiting for a lane */
+    size_t q_bytes;                /* their keys and values */
     srd_err async_err;             /* first one failed since srd_flush */
     pthread_mutex_t hello_mu;      /* one handshake at a time */
     atomic_uint epoch;             /* bumped before any new pipe starts */
@@ -335,26 +349,35 @@ static srd_err cl_lane_new(srdi_client *c, cl_lane **out)
     return SRD_OK;
 }
 
+/* Caller holds c->mu. A free lane (created on demand), or *out = NULL
+ * when all CL_LANES are busy. */
+static srd_err cl_lane_try(srdi_client *c, cl_lane **out)
+{
+    *out = NULL;
+    if (atomic_load(&c->stop))
+        return SRD_EUNREACHABLE; /* closing: no new requests */
+    if (c->free_lanes) {
+        *out = c->free_lanes;
+        c->free_lanes = (*out)->next;
+        return SRD_OK;
+    }
+    if (c->n_lanes == CL_LANES)
+        return SRD_OK;
+    srd_err rc = cl_lane_new(c, out);
+    if (rc == SRD_OK)
+        c->lanes[c->n_lanes++] = *out;
+    return rc;
+}
+
 /* A free lane, created on demand; waits while CL_LANES are busy. */
 static srd_err cl_lane_get(srdi_client *c, cl_lane **out)
 {
-    srd_err rc = SRD_OK;
     pthread_mutex_lock(&c->mu);
-    while (!c->free_lanes && c->n_lanes == CL_LANES)
+    while (!c->free_lanes && c->n_lanes == CL_LANES &&
+           !atomic_load(&c->stop))
         pthread_cond_wait(&c->cv, &c->mu);
-    cl_lane *l = c->free_lanes;
-    if (atomic_load(&c->stop)) {
-        l = NULL;
-        rc = SRD_EUNREACHABLE; /* closing: no new requests */
-    } else if (l) {
-        c->free_lanes = l->next;
-    } else {
-        rc = cl_lane_new(c, &l);
-        if (rc == SRD_OK)
-            c->lanes[c->n_lanes++] = l;
-    }
+    srd_err rc = cl_lane_try(c, out);
     pthread_mutex_unlock(&c->mu);
-    *out = l;
     return rc;
 }
 
@@ -367,15 +390,47 @@ static void cl_lane_put(srdi_client *c, cl_lane *l)
     pthread_cond_broadcast(&c->cv);
 }
 
-/* The request of lane l ended with rc: free the lane, then tell the
- * caller (asynchronous callbacks run after the lane is free again). */
+static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q);
+
+/* Caller holds c->mu: detach up to CL_GROUP_MAX queued puts that fit in
+ * one message. */
+static cl_qput *cl_queue_take(srdi_client *c)
+{
+    size_t room = atomic_load(&c->max_message) - CL_HEADROOM;
+    cl_qput *head = c->q_head, *last = head;
+    size_t n = 1, bytes = head->key.len + head->value.len;
+    while (last->next && n < CL_GROUP_MAX) {
+        /* 16: what protobuf adds per entry, generously */
+        size_t more = last->next->key.len + last->next->value.len + 16;
+        if (bytes + more > room)
+            break;
+        bytes += more;
+        last = last->next;
+        n++;
+    }
+    c->q_head = last->next;
+    if (!c->q_head)
+        c->q_tail = NULL;
+    last->next = NULL;
+    for (cl_qput *q = head; q; q = q->next)
+        c->q_bytes -= q->key.len + q->value.len;
+    pthread_cond_broadcast(&c->cv); /* room in the queue */
+    return head;
+}
+
+/* The request of lane l ended with rc: free the lane (or give it the
+ * queued puts), then tell the caller (asynchronous callbacks run after
+ * the lane is free again). */
 static void cl_finish(cl_lane *l, srd_err rc)
 {
     srdi_client *c = l->c;
     cl_call *call = l->call;
+    cl_qput *queued = NULL;
     pthread_mutex_lock(&c->mu);
     if (l->pinned)
         l->call = NULL;
+    else if (c->q_head)
+        queued = cl_queue_take(c); /* l stays busy: it carries them */
     else
         cl_lane_put(c, l);
     if (!call->fn) {
@@ -383,18 +438,34 @@ static void cl_finish(cl_lane *l, srd_err rc)
         call->done = true; /* the waiter may free call from now on */
         pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
-        return;
+    } else {
+        pthread_mutex_unlock(&c->mu);
+        call->fn(call->arg, rc);
+        srdi_wire_response_free(&call->rs);
+        free(call);
+        pthread_mutex_lock(&c->mu);
+        if (rc != SRD_OK && c->async_err == SRD_OK)
+            c->async_err = rc;
+        c->pending--;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
     }
-    pthread_mutex_unlock(&c->mu);
-    call->fn(call->arg, rc);
-    srdi_wire_response_free(&call->rs);
-    free(call);
+    if (queued)
+        cl_send_group(c, l, queued);
+}
+
+/* Lane l is done with its request: free it, or give it the queued puts
+ * (a lane only frees up here or in cl_finish, so none stay queued while
+ * a lane is free). */
+static void cl_lane_release(srdi_client *c, cl_lane *l)
+{
     pthread_mutex_lock(&c->mu);
-    if (rc != SRD_OK && c->async_err == SRD_OK)
-        c->async_err = rc;
-    c->pending--;
-    pthread_cond_broadcast(&c->cv);
+    cl_qput *queued = c->q_head ? cl_queue_take(c) : NULL;
+    if (!queued)
+        cl_lane_put(c, l);
     pthread_mutex_unlock(&c->mu);
+    if (queued)
+        cl_send_group(c, l, queued);
 }
 
 /* Decode the reply on l's aio into l->call->rs and apply its entries. */
@@ -481,10 +552,8 @@ static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
         return rc;
     rc = cl_encode(c, l, rq, &m);
     if (rc != SRD_OK) {
-        pthread_mutex_lock(&c->mu);
         if (!pin)
-            cl_lane_put(c, l);
-        pthread_mutex_unlock(&c->mu);
+            cl_lane_release(c, l);
         return rc;
     }
     l->call = call;
@@ -1154,8 +1223,8 @@ static void cl_unpin(srdi_client *c, cl_lane *l)
 {
     pthread_mutex_lock(&c->mu);
     l->pinned = false;
-    cl_lane_put(c, l);
     pthread_mutex_unlock(&c->mu);
+    cl_lane_release(c, l);
 }
 
 static void cl_stream_free(srdi_cstream *cs)
@@ -1250,32 +1319,141 @@ srd_err srdi_client_stream_end(srdi_cstream *cs, bool abort)
 /* Pipelined writes (public API)                                            */
 /* ======================================================================== */
 
+/* Queued puts sent as one request: cl_call.arg of that request. */
+typedef struct cl_group {
+    srdi_client *c;
+    cl_qput *items;
+} cl_group;
+
+/* Tell each queued put of the list q its result and free it; returns
+ * how many there were. */
+static size_t cl_qputs_complete(cl_qput *q, srd_err rc)
+{
+    size_t n = 0;
+    for (cl_qput *next; q; q = next) {
+        next = q->next;
+        q->fn(q->arg, rc);
+        free(q);
+        n++;
+    }
+    return n;
+}
+
+/* Completion of a group: each put hears the request's result. cl_finish
+ * counts the call as one pending write; the others are taken off here. */
+static void cl_group_done(void *arg, srd_err rc)
+{
+    cl_group *g = arg;
+    size_t n = cl_qputs_complete(g->items, rc);
+    pthread_mutex_lock(&g->c->mu);
+    g->c->pending -= n - 1;
+    pthread_mutex_unlock(&g->c->mu);
+    free(g);
+}
+
+/* Send the queued puts q on lane l (busy, ours): one Put, or a PutBatch
+ * when there are several. Any failure completes them with it. */
+static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q)
+{
+    size_t n = 0;
+    for (cl_qput *p = q; p; p = p->next)
+        n++;
+    cl_group *g = malloc(sizeof *g);
+    cl_call *call = calloc(1, sizeof *call);
+    srd_val *kv = malloc(2 * n * sizeof *kv);
+    srd_err rc = g && call && kv ? SRD_OK : SRD_ENOMEM;
+    if (g)
+        *g = (cl_group){c, q};
+    if (call) {
+        call->fn = cl_group_done;
+        call->arg = g;
+    }
+    if (rc == SRD_OK) {
+        size_t i = 0;
+        for (cl_qput *p = q; p; p = p->next, i++) {
+            kv[i] = p->key;
+            kv[n + i] = p->value;
+        }
+        srdi_wire_request rq;
+        cl_request(&rq, n == 1 ? SRDI_WIRE_PUT : SRDI_WIRE_PUT_BATCH, n, kv,
+                   kv + n);
+        rc = cl_submit(c, l, &rq, call);
+    }
+    free(kv); /* the request is encoded by now (or failed) */
+    if (rc == SRD_OK)
+        return;
+    if (!g || !call) { /* no memory even to report through the call */
+        free(g);
+        free(call);
+        cl_qputs_complete(q, rc);
+        pthread_mutex_lock(&c->mu);
+        c->pending -= n;
+        if (c->async_err == SRD_OK)
+            c->async_err = rc;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        cl_lane_release(c, l);
+        return;
+    }
+    l->call = call;
+    cl_finish(l, rc);
+}
+
+/* A queued put: the struct with copies of key and value behind it. */
+static cl_qput *cl_qput_new(srd_val key, srd_val value, srd_done_fn fn,
+                            void *arg)
+{
+    cl_qput *q = malloc(sizeof *q + key.len + value.len);
+    if (!q)
+        return NULL;
+    uint8_t *b = (uint8_t *)(q + 1);
+    memcpy(b, key.ptr, key.len);
+    if (value.len)
+        memcpy(b + key.len, value.ptr, value.len);
+    *q = (cl_qput){NULL, fn, arg, {b, key.len}, {b + key.len, value.len}};
+    return q;
+}
+
+/* Caller holds c->mu: append q to the queue. */
+static void cl_queue_add(srdi_client *c, cl_qput *q)
+{
+    if (c->q_tail)
+        c->q_tail->next = q;
+    else
+        c->q_head = q;
+    c->q_tail = q;
+    c->q_bytes += q->key.len + q->value.len;
+}
+
+/* Send on a free lane at once; with every lane busy, queue the put (it
+ * leaves batched with others when a lane frees up); with the queue full,
+ * wait for room. */
 static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
                             srd_done_fn done, void *ctx)
 {
     if (cl_put_too_big(c, key, value))
         return SRD_ETOOBIG;
     srd_err rc = cl_hello_if(c, false);
-    cl_call *call = rc == SRD_OK ? calloc(1, sizeof *call) : NULL;
     if (rc != SRD_OK)
         return rc;
-    if (!call)
+    cl_qput *q = cl_qput_new(key, value, done, ctx);
+    if (!q)
         return SRD_ENOMEM;
-    call->fn = done;
-    call->arg = ctx;
+    cl_lane *l = NULL;
     pthread_mutex_lock(&c->mu);
-    c->pending++;
-    pthread_mutex_unlock(&c->mu);
-    srdi_wire_request rq;
-    cl_request(&rq, SRDI_WIRE_PUT, 1, &key, &value);
-    rc = cl_submit(c, NULL, &rq, call);
-    if (rc != SRD_OK) {
-        free(call);
-        pthread_mutex_lock(&c->mu);
-        c->pending--;
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
+    while (c->q_bytes > CL_QUEUE_BYTES && !atomic_load(&c->stop))
+        pthread_cond_wait(&c->cv, &c->mu);
+    rc = cl_lane_try(c, &l);
+    if (rc == SRD_OK) {
+        c->pending++;
+        if (!l)
+            cl_queue_add(c, q);
     }
+    pthread_mutex_unlock(&c->mu);
+    if (rc != SRD_OK)
+        free(q);
+    else if (l)
+        cl_send_group(c, l, q);
     return rc;
 }
 

@@ -717,6 +717,56 @@ START_TEST(test_async_puts_complete_and_flush_reports_errors)
 }
 END_TEST
 
+/* srdd's request count, from srdctl status --json. */
+static unsigned long long srdd_requests(void)
+{
+    char *argv[] = {(char *)SRDCTL_PATH, (char *)"--store", g_store,
+                    (char *)"status", (char *)"--json", NULL};
+    char *out = NULL, *err = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(tu_run(argv, NULL, NULL, 0, &out, &n, &err), 0);
+    const char *at = strstr(out, "\"requests\":");
+    ck_assert_ptr_nonnull(at);
+    unsigned long long r = strtoull(at + strlen("\"requests\":"), NULL, 10);
+    free(out);
+    free(err);
+    return r;
+}
+
+/* With every lane busy, async puts queue up and leave together as
+ * PutBatch requests: all complete, once each, and srdd sees far fewer
+ * requests than puts. */
+START_TEST(test_queued_async_puts_leave_batched_and_all_complete)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    enum { N = 30000 };
+    atomic_int ok;
+    atomic_init(&ok, 0);
+    unsigned long long before = srdd_requests();
+    char k[32], v[128];
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "q-%d", i);
+        snprintf(v, sizeof v, "%0100d", i);
+        ck_srd(srd_put_async(st, tu_s(k), tu_s(v), count_done, &ok));
+    }
+    ck_srd(srd_flush(st));
+    ck_assert_int_eq(atomic_load(&ok), N);
+    unsigned long long requests = srdd_requests() - before;
+    printf("%d async puts reached srdd in %llu requests\n", N, requests);
+    ck_assert_uint_lt(requests, N / 4);
+    for (int i = 0; i < N; i += 997) {
+        snprintf(k, sizeof k, "q-%d", i);
+        snprintf(v, sizeof v, "%0100d", i);
+        expect_value(st, k, v);
+    }
+    uint64_t keys = 0;
+    ck_srd(srd_count(st, &keys));
+    ck_assert_uint_eq(keys, N);
+    srd_close(st);
+}
+END_TEST
+
 START_TEST(test_async_put_in_embedded_mode_completes_before_returning)
 {
     srd_err rc;
@@ -807,6 +857,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_allow_uid_refuses_writes_from_another_uid);
     ADD_TEST(tc, test_async_puts_complete_and_flush_reports_errors);
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);
+    ADD_TEST(tc, test_queued_async_puts_leave_batched_and_all_complete);
     ADD_TEST(tc, test_one_client_handle_is_shared_by_many_threads);
     suite_add_tcase(s, tc);
     return s;

@@ -270,8 +270,11 @@ typedef void (*srd_done_fn)(void *ctx, srd_err rc);
  * returns (the write is performed synchronously). done must be short and
  * must not call write functions, srd_flush or srd_close on the handle.
  *
- * At most 32 writes of a handle are in flight; a further call waits for
- * one of them to finish. Errors (returned; done is then never called):
+ * At most 32 requests of a handle are in flight; while they are, further
+ * calls queue the copied put and return at once, and queued puts leave
+ * together as one batch when a request completes (each done then gets
+ * the batch's result). More than 64 MiB queued makes a call wait for
+ * room. Errors (returned; done is then never called):
  * SRD_EINVAL (NULL st or done, bad key, empty or single-0x00 value),
  * SRD_EREADONLY, SRD_ETOOBIG (the value does not fit one message; use
  * srd_put), SRD_ENOMEM, SRD_EUNREACHABLE. Thread-safe.
