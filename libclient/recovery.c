@@ -12,6 +12,11 @@
  * file, is one plain walk with no memo. An all-zero trailer is never an
  * entry (hash 0 and CRC 0 together: probability 2^-96), which keeps a
  * zero-filled tail from passing as one giant first entry.
+ *
+ * The tail search checks only the tail entry's CRC. Entries past the
+ * durable prefix the writer recorded (synced.h) may have lost pages in an
+ * OS crash while later ones persisted (group commit), so
+ * srdi_recovery_check CRCs each of them, once, walking down to that prefix.
  */
 #include "srd_features.h"
 
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "recovery.h"
 
 #define RD_BLOCK (1u << 20)
@@ -107,16 +113,7 @@ static const uint8_t *rd_load(rd *r, rd_win *w, uint64_t off, size_t len,
             start = off;
     }
     uint64_t n = r->size - start < w->block ? r->size - start : w->block;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(r->fd, w->buf + got, (size_t)(n - got),
-                          (off_t)(start + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
+    size_t got = srdi_pread_full(r->fd, w->buf, (size_t)n, start);
     w->bstart = start;
     w->blen = got;
     return rd_win_has(w, off, len) ? w->buf + (off - start) : NULL;
@@ -198,16 +195,8 @@ static bool rd_crc_extend(rd *r, uint64_t off, size_t len, uint32_t *crc)
         return false;
     }
     r->crc_budget -= len;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(r->fd, r->cc.buf + got, len - got,
-                          (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        got += (size_t)k;
-    }
+    if (srdi_pread_full(r->fd, r->cc.buf, len, off) != len)
+        return false;
     *crc = srdi_crc32(*crc, r->cc.buf, len);
     return true;
 }
@@ -425,6 +414,60 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
         }
     }
     memo_fini(&m);
+    rd_fini(&r);
+    return rc;
+}
+
+/* Does e's payload match its CRC? Small payloads through the window the
+ * backward walk already holds, large ones in 1 MiB preads. */
+static bool rd_check_crc(rd *r, const srdi_entry *e)
+{
+    if (e->len <= RD_BLOCK / 2) {
+        const uint8_t *p = rd_get(r, e->payload, (size_t)e->len, false);
+        return p && srdi_crc32(0, p, (size_t)e->len) == e->crc;
+    }
+    uint32_t c;
+    return srdi_recovery_crc(r->fd, e->payload, e->len, &c) == SRD_OK &&
+           c == e->crc;
+}
+
+srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
+                            const uint8_t *trusted_trailer, uint64_t *good,
+                            bool *trusted_ok)
+{
+    *good = tail;
+    *trusted_ok = false;
+    rd r;
+    if (rd_init(&r, fd, tail) != SRD_OK) {
+        rd_fini(&r);
+        return SRD_ENOMEM;
+    }
+    bool use = trusted_trailer != NULL && trusted <= tail;
+    srd_err rc = SRD_OK;
+    uint64_t node = tail;
+    while (node > 0) {
+        if (use && node == trusted) {
+            const uint8_t *t = rd_get(&r, node - SRDI_TRAILER_SIZE,
+                                      SRDI_TRAILER_SIZE, false);
+            if (t && memcmp(t, trusted_trailer, SRDI_TRAILER_SIZE) == 0) {
+                *trusted_ok = true;
+                break;
+            }
+            use = false; /* another file's record: check everything */
+        }
+        if (use && node < trusted)
+            use = false; /* the chain skips it: not this file's record */
+        srdi_entry e;
+        if (!rd_entry(&r, node, &e)) {
+            rc = SRD_ECORRUPT;
+            break;
+        }
+        if (node != tail && !rd_check_crc(&r, &e))
+            *good = e.start; /* the oldest bad one so far */
+        node = e.start;
+    }
+    if (rc == SRD_OK && node == 0 && use && trusted == 0)
+        *trusted_ok = true;
     rd_fini(&r);
     return rc;
 }

@@ -11,6 +11,7 @@
 #ifndef SRD_RECOVERY_H
 #define SRD_RECOVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "format.h"
@@ -35,6 +36,21 @@ srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
  * trailer: the end of a clean file) was the tail, else 0 (unknown). */
 srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
                                   uint64_t *tail, uint64_t *entries);
+
+/*
+ * Past the durable prefix: check the CRC of every entry of the chain from
+ * tail (a tail found above, whose own CRC is already checked) down to
+ * trusted, the end of a prefix known to be durable whose last entry has
+ * the trailer trusted_trailer (NULL: nothing is trusted, check down to 0).
+ * When the chain does not pass through trusted with that trailer, the
+ * check goes on down to 0. *good receives the start of the oldest entry
+ * with a bad CRC (where the store must end), or tail when none is bad;
+ * *trusted_ok whether the walk stopped at trusted. Errors: SRD_ENOMEM;
+ * SRD_ECORRUPT when the chain no longer walks (the file changed).
+ */
+srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
+                            const uint8_t *trusted_trailer, uint64_t *good,
+                            bool *trusted_ok);
 
 /* Walk the chain from tail down to base calling fn, newest first (structure
  * only, no CRC). Returns SRD_ECORRUPT if the chain breaks, SRD_ECANCELED

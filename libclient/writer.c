@@ -14,6 +14,16 @@
  *  3. After an fdatasync failure the data it covered is treated as lost:
  *     the writer is failed (no retry that could falsely succeed, since
  *     Linux reports a writeback error only once).
+ *  4. The sidecar "<path>.synced" (synced.h) is written under sync_mu
+ *     with one pwrite and no sync of its own, after an fdatasync (or
+ *     compaction's fsync) made its synced tail durable, and names as its
+ *     written tail one this process has written: whatever version of it
+ *     survives a crash claims no more than holds. Its failure is ignored
+ *     (the record is retried at the next sync): it only saves recovery
+ *     work, durability never depends on it. When a sync fails, the record
+ *     withdraws its written tail to the synced one (Linux may drop the
+ *     pages that failed writeback, so written bytes may read back stale
+ *     even in this boot), and the failed writer records nothing more.
  */
 #include "srd_features.h"
 
@@ -29,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "synced.h"
 #include "writer.h"
 
 struct srdi_writer {
@@ -40,6 +51,11 @@ struct srdi_writer {
     _Atomic bool failed;        /* see invariant 3 */
     pthread_mutex_t sync_mu;    /* group commit: one fdatasync at a time */
     uint64_t synced;            /* under sync_mu: durable up to here */
+    int sfd;                    /* the sidecar "<path>.synced", or -1 */
+    srdi_synced rec;            /* under sync_mu: what the sidecar holds */
+    bool rec_ok;                /* rec is known to be in the sidecar */
+    bool ident_ok;              /* rec.dev/ino describe fd (else no record) */
+    uint8_t boot[SRDI_BOOT_ID_SIZE]; /* the running boot's id */
     uint8_t *scratch;           /* staging for small entries */
     size_t scratch_cap;
     bool ticker_running;        /* SRD_SYNC_INTERVAL background thread */
@@ -147,6 +163,80 @@ static void wr_cut(srdi_writer *w, uint64_t tail)
         atomic_store(&w->failed, true);
 }
 
+/* The trailer of the entry ending at end (zeros for 0). */
+static bool wr_trailer(int fd, uint64_t end, uint8_t tr[SRDI_TRAILER_SIZE])
+{
+    memset(tr, 0, SRDI_TRAILER_SIZE);
+    size_t got = 0;
+    while (end > 0 && got < SRDI_TRAILER_SIZE) {
+        ssize_t k = pread(fd, tr + got, SRDI_TRAILER_SIZE - got,
+                          (off_t)(end - SRDI_TRAILER_SIZE + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        got += (size_t)k;
+    }
+    return true;
+}
+
+/* Write the record {durable up to w->synced, written up to `written`}
+ * unless the sidecar holds it already (invariant 4; caller holds sync_mu
+ * or owns w alone). */
+static void wr_put_record(srdi_writer *w, uint64_t written)
+{
+    if (w->sfd < 0 || !w->ident_ok)
+        return;
+    if (w->rec_ok && w->rec.synced == w->synced && w->rec.written == written &&
+        memcmp(w->rec.boot, w->boot, sizeof w->boot) == 0)
+        return;
+    srdi_synced rec = w->rec;
+    rec.synced = w->synced;
+    rec.written = written;
+    memcpy(rec.boot, w->boot, sizeof w->boot);
+    if (!wr_trailer(w->fd, rec.synced, rec.synced_trailer) ||
+        !wr_trailer(w->fd, rec.written, rec.written_trailer))
+        return;
+    uint8_t buf[SRDI_SYNCED_SIZE];
+    srdi_synced_encode(buf, &rec);
+    w->rec_ok = false; /* until the whole record is written */
+    size_t done = 0;
+    while (done < sizeof buf) {
+        ssize_t k = wr_sys->pwrite(w->sfd, buf + done, sizeof buf - done,
+                                   (off_t)done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        done += (size_t)k;
+    }
+    w->rec = rec;
+    w->rec_ok = true;
+}
+
+/* After a sync: durable up to w->synced, written up to the tail. */
+static void wr_record(srdi_writer *w)
+{
+    if (!atomic_load(&w->failed))
+        wr_put_record(w, atomic_load(&w->tail));
+}
+
+/* A sync failed (invariant 3): vouch for nothing past the synced tail. */
+static void wr_withdraw(srdi_writer *w)
+{
+    wr_put_record(w, w->synced);
+}
+
+/* Identity of the store file for the record. */
+static void wr_identify(srdi_writer *w)
+{
+    struct stat st;
+    w->ident_ok = fstat(w->fd, &st) == 0;
+    w->rec.dev = w->ident_ok ? (uint64_t)st.st_dev : 0;
+    w->rec.ino = w->ident_ok ? (uint64_t)st.st_ino : 0;
+    w->rec_ok = false;
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 srd_err srdi_writer_fsync_dir(const char *path)
@@ -243,7 +333,8 @@ static void *wr_ticker_main(void *arg)
     return NULL;
 }
 
-srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
+srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
+                          uint64_t tail, const srdi_synced *old,
                           srd_sync_mode mode, unsigned interval_ms,
                           srdi_writer **out)
 {
@@ -255,11 +346,13 @@ srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
     }
     w->lock_fd = lock_fd;
     w->fd = fd;
+    w->sfd = -1;
     atomic_init(&w->tail, tail);
     atomic_init(&w->failed, false);
     w->mode = mode;
     w->interval_ms = interval_ms ? interval_ms : 100;
-    w->synced = tail;
+    /* Recovery checked every entry past what old trusted (or all). */
+    w->synced = old && old->synced <= tail ? old->synced : 0;
     pthread_mutex_init(&w->sync_mu, NULL);
     pthread_mutex_init(&w->ticker_mu, NULL);
     pthread_cond_init(&w->ticker_cv, NULL);
@@ -269,6 +362,27 @@ srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
         rc = wr_errno(errno);
     else if ((uint64_t)st.st_size > tail)
         rc = wr_truncate(fd, tail);
+    if (rc == SRD_OK) {
+        wr_identify(w);
+        srdi_synced_boot_id(w->boot);
+        if (old && old->dev == w->rec.dev && old->ino == w->rec.ino) {
+            w->rec = *old; /* what the sidecar holds: no rewrite if same */
+            w->rec_ok = true;
+        }
+        w->sfd = srdi_synced_open(path, st.st_mode & 0666);
+    }
+    /* What recovery accepted past the old record (or, without one, the
+     * whole file) becomes the durable prefix once synced; in
+     * SRD_SYNC_NEVER only as the written tail of this boot. */
+    if (rc == SRD_OK && mode != SRD_SYNC_NEVER && w->synced < tail) {
+        rc = wr_datasync(w);
+        if (rc == SRD_OK)
+            w->synced = tail;
+        else
+            wr_withdraw(w);
+    }
+    if (rc == SRD_OK)
+        wr_record(w);
     if (rc == SRD_OK && mode == SRD_SYNC_INTERVAL) {
         if (pthread_create(&w->ticker, NULL, wr_ticker_main, w) != 0)
             rc = SRD_ENOMEM;
@@ -297,7 +411,11 @@ srd_err srdi_writer_stop(srdi_writer *w)
     srd_err rc = SRD_OK;
     if (w->mode != SRD_SYNC_NEVER && !atomic_load(&w->failed))
         rc = srdi_writer_sync(w);
+    else
+        wr_record(w); /* the written tail, for a reopen in this boot */
     close(w->fd);
+    if (w->sfd >= 0)
+        close(w->sfd);
     close(w->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&w->sync_mu);
     pthread_mutex_destroy(&w->ticker_mu);
@@ -329,6 +447,8 @@ void srdi_writer_switch_file(srdi_writer *w, int new_fd, uint64_t new_tail)
     w->fd = new_fd;
     atomic_store(&w->tail, new_tail);
     w->synced = new_tail;
+    wr_identify(w); /* the record named the old file */
+    wr_record(w);
     pthread_mutex_unlock(&w->sync_mu);
 }
 
@@ -343,6 +463,10 @@ srd_err srdi_writer_sync(srdi_writer *w)
         rc = wr_datasync(w);
         if (rc == SRD_OK && target > w->synced)
             w->synced = target;
+        if (rc == SRD_OK)
+            wr_record(w);
+        else
+            wr_withdraw(w);
     }
     pthread_mutex_unlock(&w->sync_mu);
     return rc;
@@ -360,8 +484,12 @@ srd_err srdi_writer_sync_to(srdi_writer *w, uint64_t end)
         /* One fdatasync covers every append that finished before it. */
         uint64_t target = atomic_load(&w->tail);
         rc = wr_datasync(w);
-        if (rc == SRD_OK)
+        if (rc == SRD_OK) {
             w->synced = target;
+            wr_record(w);
+        } else {
+            wr_withdraw(w);
+        }
     }
     pthread_mutex_unlock(&w->sync_mu);
     return rc;
@@ -474,8 +602,14 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
         free(iov);
     if (rc == SRD_OK && n > 1) {
         /* Invariant 2: make the unit reachable only now. */
-        if (w->mode == SRD_SYNC_ALWAYS)
+        if (w->mode == SRD_SYNC_ALWAYS) {
             rc = wr_datasync(w);
+            if (rc != SRD_OK) {
+                pthread_mutex_lock(&w->sync_mu);
+                wr_withdraw(w);
+                pthread_mutex_unlock(&w->sync_mu);
+            }
+        }
         uint8_t tr[SRDI_TRAILER_SIZE];
         srdi_format_put_trailer(tr, placed[0].key_hash, placed[0].start,
                                 placed[0].crc);

@@ -9,6 +9,9 @@
  * ftruncate). The writer is not thread-safe: callers serialize appends;
  * srdi_writer_sync_to() alone may be called concurrently (group commit).
  * It knows nothing of the index: it reports where each entry landed.
+ * After every fdatasync it records the tail that sync made durable in the
+ * sidecar "<path>.synced" (synced.h), which recovery trusts; a failed
+ * record is not an error (recovery then checks more).
  */
 #ifndef SRD_WRITER_H
 #define SRD_WRITER_H
@@ -21,6 +24,7 @@
 
 #include "format.h"
 #include "srd/srd.h"
+#include "synced.h"
 
 typedef struct srdi_writer srdi_writer;
 
@@ -32,7 +36,9 @@ typedef struct srdi_op {
     bool tombstone;
 } srdi_op;
 
-/* System calls the writer makes, replaceable by fault-injection tests. */
+/* System calls the writer makes, replaceable by fault-injection tests.
+ * Every byte of the store file goes through pwritev; pwrite writes only
+ * the synced-tail sidecar's record (so a test can tell the two apart). */
 typedef struct srdi_sys {
     ssize_t (*pwritev)(int fd, const struct iovec *iov, int n, off_t off);
     ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
@@ -48,9 +54,15 @@ void srdi_writer_set_sys(const srdi_sys *sys);
 srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
                          int *fd_out);
 
-/* Start a writer on an open, locked store whose valid tail is tail; bytes
- * past tail are cut. Takes ownership of both fds, also on failure. */
-srd_err srdi_writer_start(int lock_fd, int fd, uint64_t tail,
+/* Start a writer on an open, locked store (at path) whose valid tail is
+ * tail; bytes past tail are cut. Opens the sidecar "<path>.synced" (the
+ * writer runs without one if that fails). old is the sidecar's record if
+ * recovery trusted it (NULL: none, every entry was checked). Unless the
+ * mode is SRD_SYNC_NEVER, a file not yet durable up to tail is synced
+ * (its failure fails the start); the record is then brought up to date.
+ * Takes ownership of both fds, also on failure. */
+srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
+                          uint64_t tail, const srdi_synced *old,
                           srd_sync_mode mode, unsigned interval_ms,
                           srdi_writer **out);
 /* Sync (unless SRD_SYNC_NEVER), stop the interval thread, unlock, close. */
@@ -77,9 +89,10 @@ srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
                                 srdi_entry *placed);
 
 /* Make everything up to end durable per the mode (ALWAYS: fdatasync,
- * shared by concurrent callers; other modes: nothing). Thread-safe. */
+ * shared by concurrent callers, then the sidecar record; other modes:
+ * nothing). Thread-safe. */
 srd_err srdi_writer_sync_to(srdi_writer *w, uint64_t end);
-/* fdatasync now, whatever the mode. */
+/* fdatasync now, whatever the mode, then the sidecar record. */
 srd_err srdi_writer_sync(srdi_writer *w);
 
 /* Streams: begin writes the pad; write appends raw payload bytes (CRC as
@@ -93,7 +106,8 @@ srd_err srdi_writer_stream_commit(srdi_wstream *s, srdi_entry *placed);
 void srdi_writer_stream_abort(srdi_wstream *s);
 
 /* Replace the store file: used by compaction after the rename. The writer
- * switches to new_fd (owned) whose tail is new_tail. */
+ * switches to new_fd (owned) whose tail is new_tail, already durable (the
+ * new file was fsynced), and records it in the sidecar. */
 void srdi_writer_switch_file(srdi_writer *w, int new_fd, uint64_t new_tail);
 
 /* fsync the directory holding path (after create or rename). */

@@ -2,18 +2,23 @@
 /*
  * check_recovery.c -- tests of libclient/recovery.c and of opening damaged
  * stores: torn tails cut at every byte, garbage of many kinds after a good
- * tail, files that are not stores (refused, never modified, repairable on
- * request), and srdi_recovery_find_tail / srdi_recovery_walk directly.
+ * tail, damage past and below the synced tail the sidecar records
+ * (synced.h), files that are not stores (refused, never modified,
+ * repairable on request), and srdi_recovery_find_tail / srdi_recovery_walk
+ * directly.
  */
 #define _GNU_SOURCE 1
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "recovery.h"
+#include "synced.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------ */
@@ -682,6 +687,398 @@ START_TEST(test_bad_crc_in_older_entry_is_reported_not_dropped)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* The synced-tail sidecar                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Three values a, b, c (b and c multi-page, like a group commit's). */
+static const char *const sy_keys[3] = {"a", "b", "c"};
+static const size_t sy_lens[3] = {100, 9000, 7000};
+
+static srd_val sy_val(int i)
+{
+    static uint8_t bytes[3][9000];
+    for (size_t j = 0; j < sy_lens[i]; j++)
+        bytes[i][j] = (uint8_t)(1 + (j * 7 + (size_t)i * 31) % 250);
+    return (srd_val){bytes[i], sy_lens[i]};
+}
+
+static srd_store *sy_open(const char *path, unsigned flags, srd_sync_mode m)
+{
+    srd_options o;
+    srd_options_init(&o);
+    o.flags = flags;
+    o.sync = m;
+    srd_store *st = NULL;
+    srd_err rc = srd_open(path, &o, &st);
+    ck_assert_msg(rc == SRD_OK, "open %s: %s", path, srd_errname(rc));
+    return st;
+}
+
+/* Puts values first..n-1 in mode m and closes. */
+static void sy_put(const char *path, srd_sync_mode m, int first, int n)
+{
+    srd_store *st = sy_open(path, SRD_OPEN_CREATE, m);
+    for (int i = first; i < n; i++)
+        ck_srd(srd_put(st, tu_s(sy_keys[i]), sy_val(i)));
+    ck_srd(srd_close(st));
+}
+
+static uint64_t sy_payload(const char *path, int i)
+{
+    srd_store *st = sy_open(path, SRD_OPEN_READONLY, SRD_SYNC_NEVER);
+    srd_entry_meta m;
+    ck_srd(srd_meta(st, tu_s(sy_keys[i]), &m));
+    ck_srd(srd_close(st));
+    return m.payload_offset;
+}
+
+/* Damage one byte of value i's payload, in place. */
+static void sy_flip(const char *path, int i)
+{
+    uint64_t off = sy_payload(path, i) + 5000 % sy_lens[i];
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint8_t b;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)off), 1);
+    b ^= 0x5A;
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off), 1);
+    close(fd);
+}
+
+static bool sy_record(const char *path, srdi_synced *rec)
+{
+    return srdi_synced_read(path, rec);
+}
+
+static void sy_write_record(const char *path, const srdi_synced *rec)
+{
+    uint8_t buf[SRDI_SYNCED_SIZE];
+    srdi_synced_encode(buf, rec);
+    char *side = srdi_synced_path(path);
+    ck_assert_int_eq(tu_write_file(side, buf, sizeof buf), 0);
+    free(side);
+}
+
+/* The machine went down: the record's written tail is of another boot. */
+static void sy_reboot(const char *path)
+{
+    srdi_synced rec;
+    ck_assert(sy_record(path, &rec));
+    memset(rec.boot, 0, sizeof rec.boot);
+    sy_write_record(path, &rec);
+}
+
+/* Which of a, b, c a store holds (bit i: value i, intact or not). */
+static unsigned sy_held(srd_store *st)
+{
+    unsigned held = 0;
+    for (int i = 0; i < 3; i++) {
+        srd_view v;
+        srd_err rc = srd_get(st, tu_s(sy_keys[i]), &v);
+        ck_assert(rc == SRD_OK || rc == SRD_ENOTFOUND);
+        if (rc == SRD_OK) {
+            ck_assert_uint_eq(v.len, sy_lens[i]);
+            srd_view_release(&v);
+            held |= 1u << i;
+        }
+    }
+    return held;
+}
+
+/* Opens read-only (file and sidecar untouched), then as the writer: both
+ * see `held`; the writer's verify says whether damage was kept. */
+static void sy_expect(const char *path, unsigned held, bool damage_kept,
+                      const char *what)
+{
+    size_t n0, s0 = 0, n1, s1 = 0;
+    char *side = srdi_synced_path(path);
+    uint8_t *f0 = tu_read_file(path, &n0), *r0 = tu_read_file(side, &s0);
+    srd_store *st = sy_open(path, SRD_OPEN_READONLY, SRD_SYNC_NEVER);
+    tu_require(sy_held(st) == held, "%s: read-only open holds %#x, want %#x",
+               what, sy_held(st), held);
+    ck_srd(srd_close(st));
+    uint8_t *f1 = tu_read_file(path, &n1), *r1 = tu_read_file(side, &s1);
+    tu_require(n0 == n1 && memcmp(f0, f1, n0) == 0,
+               "%s: a read-only open changed the store", what);
+    tu_require((r0 == NULL) == (r1 == NULL) && s0 == s1 &&
+                   (r0 == NULL || memcmp(r0, r1, s0) == 0),
+               "%s: a read-only open changed the sidecar", what);
+    free(f0);
+    free(f1);
+    free(r0);
+    free(r1);
+    free(side);
+
+    st = sy_open(path, 0, SRD_SYNC_ALWAYS);
+    tu_require(sy_held(st) == held, "%s: writer holds %#x, want %#x", what,
+               sy_held(st), held);
+    srd_verify_report r;
+    srd_err rc = srd_verify(st, &r, NULL, NULL);
+    tu_require(rc == (damage_kept ? SRD_ECHECKSUM : SRD_OK),
+               "%s: verify: %s", what, srd_errname(rc));
+    uint64_t tail;
+    ck_srd(srd_tail(st, &tail));
+    ck_assert_int_eq(tu_file_size(path), (long long)tail);
+    ck_srd(srd_close(st));
+}
+
+/* Power loss during a group commit: b (unsynced) lost a page while c
+ * persisted. Everything from b on was never acknowledged in
+ * SRD_SYNC_ALWAYS: it is cut, and kept in "<path>.cut-<b's start>". */
+START_TEST(test_torn_entry_past_the_synced_tail_is_cut)
+{
+    char *p = tu_join(tmp_dir, "torn-past.srd");
+    sy_put(p, SRD_SYNC_ALWAYS, 0, 1);
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    uint64_t a_end = rec.synced;
+    ck_assert_int_eq(a_end, tu_file_size(p));
+    sy_put(p, SRD_SYNC_NEVER, 1, 3); /* b and c: written, never synced */
+    ck_assert(sy_record(p, &rec));
+    ck_assert_uint_eq(rec.synced, a_end);
+    ck_assert_int_eq(rec.written, tu_file_size(p));
+    sy_reboot(p);
+    long long size = tu_file_size(p);
+    sy_flip(p, 1);
+    size_t n;
+    uint8_t *before = tu_read_file(p, &n);
+
+    sy_expect(p, 1u, false, "b torn past the synced tail");
+    ck_assert_int_eq(tu_file_size(p), (long long)a_end);
+    char *cut = NULL;
+    ck_assert_int_gt(asprintf(&cut, "%s.cut-%llu", p,
+                              (unsigned long long)a_end), 0);
+    assert_file_bytes(cut, before + a_end, (size_t)(size - (long long)a_end),
+                      "the cut bytes are kept");
+    ck_assert(sy_record(p, &rec));
+    ck_assert_uint_eq(rec.synced, a_end);
+    free(cut);
+    free(before);
+    free(p);
+}
+END_TEST
+
+/* The same damage below the synced tail is bit rot, not a torn write:
+ * kept, readable, reported by verify (as for an older entry today). */
+START_TEST(test_damage_below_the_synced_tail_is_kept_and_reported)
+{
+    char *p = tu_join(tmp_dir, "below.srd");
+    sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    ck_assert_int_eq(rec.synced, tu_file_size(p));
+    sy_reboot(p);
+    sy_flip(p, 1);
+    sy_expect(p, 7u, true, "b damaged below the synced tail");
+    free(p);
+}
+END_TEST
+
+/* srd_close in SRD_SYNC_NEVER records its tail as written in this boot:
+ * damage below it is kept while the machine stays up, and treated as a
+ * torn write after a reboot (nothing was synced). */
+START_TEST(test_written_tail_is_trusted_only_in_its_boot)
+{
+    char *p = tu_join(tmp_dir, "boot.srd");
+    sy_put(p, SRD_SYNC_NEVER, 0, 3);
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    ck_assert_uint_eq(rec.synced, 0);
+    ck_assert_int_eq(rec.written, tu_file_size(p));
+    sy_flip(p, 1);
+    sy_expect(p, 7u, true, "same boot");
+    sy_reboot(p);
+    /* The writer open above synced (SRD_SYNC_ALWAYS): now b is below the
+     * synced tail, kept whatever the boot. */
+    sy_expect(p, 7u, true, "synced since");
+    free(p);
+
+    p = tu_join(tmp_dir, "boot2.srd");
+    sy_put(p, SRD_SYNC_NEVER, 0, 3);
+    sy_reboot(p);
+    sy_flip(p, 1);
+    sy_expect(p, 1u, false, "another boot");
+    free(p);
+}
+END_TEST
+
+/* Without a record that applies to the file, every entry is checked: a
+ * missing, damaged or foreign sidecar, or one naming an entry the file
+ * does not have there. The writer then records the tail (the full pass is
+ * done once). */
+START_TEST(test_missing_or_foreign_sidecar_checks_every_entry)
+{
+    static const char *const how[] = {
+        "missing", "damaged record", "another file's record",
+        "tail past the end of the file", "other trailer at the tail",
+        "a stray file"};
+    for (int i = 0; i < 6; i++) {
+        char *p = tu_join(tmp_dir, "nosidecar.srd");
+        char *side = srdi_synced_path(p);
+        tu_rmtree(p);
+        unlink(side);
+        sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+        srdi_synced rec;
+        ck_assert(sy_record(p, &rec));
+        uint64_t a_end = sy_payload(p, 0) + sy_lens[0] + 20;
+        uint8_t junk[SRDI_SYNCED_SIZE];
+        size_t n;
+        uint8_t *raw = tu_read_file(side, &n);
+        ck_assert_uint_eq(n, SRDI_SYNCED_SIZE);
+        switch (i) {
+        case 0:
+            ck_assert_int_eq(unlink(side), 0);
+            break;
+        case 1:
+            raw[40] ^= 1;
+            ck_assert_int_eq(tu_write_file(side, raw, n), 0);
+            break;
+        case 2:
+            rec.ino += 1;
+            sy_write_record(p, &rec);
+            break;
+        case 3:
+            rec.synced = rec.written = (uint64_t)tu_file_size(p) + 64;
+            sy_write_record(p, &rec);
+            break;
+        case 4:
+            rec.synced_trailer[0] ^= 1;
+            rec.written_trailer[0] ^= 1;
+            sy_write_record(p, &rec);
+            break;
+        default:
+            memset(junk, 'x', sizeof junk);
+            ck_assert_int_eq(tu_write_file(side, junk, sizeof junk), 0);
+        }
+        free(raw);
+        sy_flip(p, 1);
+        sy_expect(p, 1u, false, how[i]);
+        ck_assert(sy_record(p, &rec));
+        ck_assert_uint_eq(rec.synced, a_end);
+        ck_assert_int_eq(rec.synced, tu_file_size(p));
+        free(side);
+        free(p);
+    }
+}
+END_TEST
+
+/* A copy of a store with its sidecar is another file: the record names the
+ * original's inode, so the copy is checked in full (a copy that is not yet
+ * on disk may be torn anywhere). */
+START_TEST(test_copied_store_is_checked_in_full)
+{
+    char *p = tu_join(tmp_dir, "orig.srd"), *q = tu_join(tmp_dir, "copy.srd");
+    sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+    char *ps = srdi_synced_path(p), *qs = srdi_synced_path(q);
+    ck_assert_int_eq(tu_copy_file(p, q), 0);
+    ck_assert_int_eq(tu_copy_file(ps, qs), 0);
+    sy_flip(q, 1);
+    sy_expect(q, 1u, false, "copy");
+    sy_flip(p, 1);
+    sy_expect(p, 7u, true, "original");
+    free(ps);
+    free(qs);
+    free(p);
+    free(q);
+}
+END_TEST
+
+/* Read-only opens never create, fix or update the sidecar. */
+START_TEST(test_read_only_open_never_writes_the_sidecar)
+{
+    char *p = tu_join(tmp_dir, "ro.srd");
+    char *side = srdi_synced_path(p);
+    sy_put(p, SRD_SYNC_NEVER, 0, 3);
+    ck_assert_int_eq(unlink(side), 0);
+    srd_store *st = sy_open(p, SRD_OPEN_READONLY, SRD_SYNC_ALWAYS);
+    ck_assert_uint_eq(sy_held(st), 7u);
+    ck_srd(srd_close(st));
+    struct stat sb;
+    ck_assert_int_ne(stat(side, &sb), 0);
+    ck_assert_int_eq(errno, ENOENT);
+    /* and with a stale record, damage to check and a torn tail: read
+     * around, nothing written (sy_expect compares both files) */
+    sy_put(p, SRD_SYNC_NEVER, 2, 3);
+    sy_reboot(p);
+    int fd = open(p, O_WRONLY | O_APPEND);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "torn", 4), 4);
+    close(fd);
+    sy_expect(p, 7u, false, "stale record, torn tail");
+    free(side);
+    free(p);
+}
+END_TEST
+
+/* Compaction records its new file (fsynced before the rename). */
+START_TEST(test_compaction_records_the_new_file)
+{
+    char *p = tu_join(tmp_dir, "compact.srd");
+    srd_store *st = sy_open(p, SRD_OPEN_CREATE, SRD_SYNC_NEVER);
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 3; i++)
+            ck_srd(srd_put(st, tu_s(sy_keys[i]), sy_val(i)));
+    struct stat before, after;
+    ck_assert_int_eq(stat(p, &before), 0);
+    ck_srd(srd_compact(st, NULL));
+    ck_assert_int_eq(stat(p, &after), 0);
+    ck_assert_uint_ne(before.st_ino, after.st_ino);
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    ck_assert_uint_eq(rec.ino, (uint64_t)after.st_ino);
+    ck_assert_uint_eq(rec.dev, (uint64_t)after.st_dev);
+    ck_assert_int_eq(rec.synced, after.st_size);
+    size_t n;
+    uint8_t *b = tu_read_file(p, &n);
+    ck_assert_mem_eq(rec.synced_trailer, b + n - 20, 20);
+    free(b);
+    ck_srd(srd_close(st));
+    sy_reboot(p);
+    sy_flip(p, 1); /* below the synced tail of the new file */
+    sy_expect(p, 7u, true, "compacted");
+    free(p);
+}
+END_TEST
+
+/* srdi_recovery_check directly: it stops at the trusted end when the
+ * trailer there matches, and reports the oldest bad entry's start. */
+START_TEST(test_check_stops_at_the_trusted_end_and_finds_the_oldest_bad)
+{
+    char *p = tu_join(tmp_dir, "direct.srd");
+    sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+    size_t n;
+    uint8_t *b = tu_read_file(p, &n);
+    uint64_t a_end = sy_payload(p, 0) + sy_lens[0] + 20;
+    uint64_t b_end = sy_payload(p, 1) + sy_lens[1] + 20;
+    sy_flip(p, 1);
+    sy_flip(p, 2);
+    int fd = open(p, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    uint64_t good;
+    bool ok;
+    /* c is the tail: its CRC is the tail search's business, not checked */
+    ck_srd(srdi_recovery_check(fd, n, n, b + n - 20, &good, &ok));
+    ck_assert(ok);
+    ck_assert_uint_eq(good, n);
+    ck_srd(srdi_recovery_check(fd, n, a_end, b + a_end - 20, &good, &ok));
+    ck_assert(ok);
+    ck_assert_uint_eq(good, a_end);
+    ck_srd(srdi_recovery_check(fd, b_end, 0, NULL, &good, &ok));
+    ck_assert(!ok);
+    ck_assert_uint_eq(good, b_end); /* b is the tail here */
+    uint8_t other[20] = {1};
+    ck_srd(srdi_recovery_check(fd, n, a_end, other, &good, &ok));
+    ck_assert(!ok);
+    ck_assert_uint_eq(good, a_end);
+    ck_srd(srdi_recovery_check(fd, n, a_end + 1, b + a_end - 20, &good, &ok));
+    ck_assert(!ok); /* not an entry end of the chain: all checked */
+    close(fd);
+    free(b);
+    free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Files that are not stores                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1263,6 +1660,19 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_tail_entry_with_bad_crc_is_dropped);
     tcase_add_test(tc, test_single_entry_store_with_bad_crc_is_refused);
     tcase_add_test(tc, test_bad_crc_in_older_entry_is_reported_not_dropped);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("synced_tail");
+    tcase_add_checked_fixture(tc, rec_setup, rec_teardown);
+    tcase_add_test(tc, test_torn_entry_past_the_synced_tail_is_cut);
+    tcase_add_test(tc, test_damage_below_the_synced_tail_is_kept_and_reported);
+    tcase_add_test(tc, test_written_tail_is_trusted_only_in_its_boot);
+    tcase_add_test(tc, test_missing_or_foreign_sidecar_checks_every_entry);
+    tcase_add_test(tc, test_copied_store_is_checked_in_full);
+    tcase_add_test(tc, test_read_only_open_never_writes_the_sidecar);
+    tcase_add_test(tc, test_compaction_records_the_new_file);
+    tcase_add_test(tc,
+                   test_check_stops_at_the_trusted_end_and_finds_the_oldest_bad);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("not_a_store");

@@ -5,6 +5,8 @@
  * fdatasync or ftruncate fail (EIO, ENOSPC, a short count) at every call a
  * put, batch, stream or delete makes; RLIMIT_FSIZE gives a real EFBIG.
  * Invariant under test: a failed write leaves the file exactly as before.
+ * The writer's pwrite writes only the synced-tail sidecar (writer.h): its
+ * failures must not fail the write at all (test_failed_sidecar_write_...).
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "synced.h"
 #include "testutil.h"
 #include "writer.h"
 
@@ -59,6 +62,8 @@ static struct {
     int write_err; /* sticky errno for pwrite/pwritev once tripped */
     int sync_err;  /* sticky errno for fdatasync */
     int trunc_err; /* sticky errno for ftruncate */
+    int sidecar_kind; /* 1 + K_*: every sidecar write fails so (0: none),
+                         leaving the store's writes alone */
 } g_fi;
 
 static void fi_reset_counts(void)
@@ -163,7 +168,23 @@ static ssize_t fi_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 static ssize_t fi_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     struct iovec iov = {(void *)(uintptr_t)buf, n};
-    return fi_write(F_PWRITE, fd, &iov, 1, off);
+    if (g_fi.sidecar_kind == 0)
+        return fi_write(F_PWRITE, fd, &iov, 1, off);
+    g_fi.calls[F_PWRITE]++;
+    switch (g_fi.sidecar_kind - 1) {
+    case K_EIO_DIRTY:
+        fi_write_prefix(fd, &iov, 1, off, n / 2);
+        errno = EIO;
+        return -1;
+    case K_SHORT:
+        if (n >= 2)
+            return fi_write_prefix(fd, &iov, 1, off, n / 2);
+        errno = ENOSPC;
+        return -1;
+    default:
+        errno = g_fi.sidecar_kind - 1 == K_ENOSPC ? ENOSPC : EIO;
+        return -1;
+    }
 }
 
 static int fi_fdatasync(int fd)
@@ -748,6 +769,8 @@ static void fault_matrix(scen sc)
                 counts[F_PWRITE], counts[F_FDATASYNC], counts[F_FTRUNCATE]);
     int trials = 0;
     for (int fn = 0; fn < F_COUNT; fn++) {
+        if (fn == F_PWRITE) /* the sidecar: absorbed, tested below */
+            continue;
         unsigned at[8];
         int nat = pick_calls(counts[fn], at);
         for (int i = 0; i < nat; i++) {
@@ -919,10 +942,93 @@ START_TEST(test_failed_write_and_failed_cut_recover_on_reopen)
 {
     scen all[5] = {scen_put(), scen_batch(), scen_pull_stream(),
                    scen_small_stream(), scen_delete_batch()};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 5; i++)
         write_and_cut_fail(all[i], F_PWRITEV);
-        write_and_cut_fail(all[i], F_PWRITE);
+}
+END_TEST
+
+/* srd: the synced-tail sidecar saves recovery work and nothing depends on
+ * it, so a failing sidecar write (nothing written, or a torn record) fails
+ * no write, and the reopen, with a stale or damaged record, is clean. */
+START_TEST(test_failed_sidecar_write_does_not_fail_the_write)
+{
+    static const int kinds[] = {K_EIO, K_EIO_DIRTY, K_ENOSPC, K_SHORT};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "sidecar writes fail with %s",
+                 kind_names[kinds[k]]);
+        char *path = trial_path((int)k + 1);
+        fi_disarm();
+        srd_store *st = open_store(path);
+        write_prior(st);
+        scen all[4] = {scen_put(), scen_batch(), scen_small_stream(),
+                       scen_delete_batch()};
+        fi_reset_counts();
+        g_fi.sidecar_kind = 1 + kinds[k];
+        for (int i = 0; i < 4; i++) {
+            srd_err rc = all[i].op(st);
+            ck_assert_msg(rc == SRD_OK, "%s: %s returned %s", ctx,
+                          all[i].name, srd_errname(rc));
+            ck_assert_int_eq(effects_applied(st, &all[i], ctx),
+                             all[i].neffects);
+        }
+        ck_srd(srd_close(st));
+        g_fi.sidecar_kind = 0;
+        ck_assert_msg(g_fi.calls[F_PWRITE] >= 4, "%s: %u sidecar writes", ctx,
+                      g_fi.calls[F_PWRITE]);
+        st = open_store(path);
+        for (int i = 0; i < 4; i++)
+            ck_assert_int_eq(effects_applied(st, &all[i], ctx),
+                             all[i].neffects);
+        expect_clean_store(st, path, ctx);
+        ck_srd(srd_close(st));
+        tu_rmtree(path);
+        free(path);
     }
+}
+END_TEST
+
+/* srd: after a failed fdatasync the pages that failed writeback may be
+ * dropped, so the sidecar stops vouching for anything past the synced
+ * tail, even in this boot (writer.c invariant 4). */
+START_TEST(test_failed_sync_withdraws_the_written_tail)
+{
+    char *path = trial_path(1);
+    fi_disarm();
+    srd_options o;
+    srd_options_init(&o);
+    o.sync = SRD_SYNC_NEVER;
+    srd_store *st = NULL;
+    ck_srd(srd_open(path, &o, &st));
+    write_prior(st);
+    ck_srd(srd_close(st));
+    srdi_synced rec;
+    ck_assert(srdi_synced_read(path, &rec));
+    ck_assert_uint_eq(rec.synced, 0);
+    ck_assert_int_eq(rec.written, tu_file_size(path));
+
+    ck_srd(srd_open(path, &o, &st));
+    ck_srd(srd_put(st, tu_s("more"), tu_s("unsynced")));
+    fi_reset_counts();
+    fi_arm(F_FDATASYNC, 0, K_EIO);
+    srd_err rc = srd_sync(st);
+    fi_disarm();
+    ck_assert_msg(rc_is_errno(rc, EIO), "srd_sync: %s", srd_errname(rc));
+    ck_assert(srdi_synced_read(path, &rec));
+    ck_assert_uint_eq(rec.written, rec.synced);
+    ck_assert_uint_eq(rec.synced, 0);
+    srd_close(st);
+    ck_assert(srdi_synced_read(path, &rec));
+    ck_assert_uint_eq(rec.written, 0); /* the failed handle recorded no more */
+
+    st = open_store(path); /* checks every entry, then records them */
+    expect_prior(st, NULL, "after the failed sync");
+    expect_clean_store(st, path, "after the failed sync");
+    ck_srd(srd_close(st));
+    ck_assert(srdi_synced_read(path, &rec));
+    ck_assert_int_eq(rec.synced, tu_file_size(path));
+    tu_rmtree(path);
+    free(path);
 }
 END_TEST
 
@@ -1118,6 +1224,8 @@ static Suite *writer_fault_suite(void)
     tcase_add_test(tc, test_failed_push_stream_leaves_file_unchanged);
     tcase_add_test(tc, test_failed_cut_of_torn_tail_fails_open_and_keeps_file);
     tcase_add_test(tc, test_failed_write_and_failed_cut_recover_on_reopen);
+    tcase_add_test(tc, test_failed_sidecar_write_does_not_fail_the_write);
+    tcase_add_test(tc, test_failed_sync_withdraws_the_written_tail);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rlimit_fsize");

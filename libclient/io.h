@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.h -- reads that retry EINTR and short counts, for the code that reads
+ * store and side files directly (recovery, the synced-tail record). The
+ * writer's calls go through its srdi_sys table instead (writer.h).
+ */
+#ifndef SRDI_IO_H
+#define SRDI_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* pread until n bytes at off are in buf, end of file or an error; returns
+ * how many bytes were read. */
+size_t srdi_pread_full(int fd, void *buf, size_t n, uint64_t off);
+
+#endif
