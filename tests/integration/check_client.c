@@ -434,13 +434,18 @@ static void batch_value(char *v, size_t cap, int id, int j, int i)
     snprintf(v, cap, "v%d-%d-%d-%080d", id, j, i, j);
 }
 
-/* Child: write batches j = 0, 1, ... until stopfile exists, retrying a
- * failed batch; print "ack j" after each success and a summary. */
+/* Child: write batches j = 0, 1, ... until "<dir>/stop" exists, retrying
+ * a failed batch; print "ack j" after each success and a summary. The
+ * first batch acked that was sent after "<dir>/restarted" appeared creates
+ * "<dir>/resumed-<id>". */
 static int child_batcher(char **argv)
 {
     srd_store *st = ch_child_open(argv[0]);
     int id = atoi(argv[1]);
-    const char *stopfile = argv[2];
+    char stopfile[4096], restarted[4096], resumed[4096];
+    snprintf(stopfile, sizeof stopfile, "%s/stop", argv[2]);
+    snprintf(restarted, sizeof restarted, "%s/restarted", argv[2]);
+    snprintf(resumed, sizeof resumed, "%s/resumed-%d", argv[2], id);
     static char kb[BATCH_K][64], vb[BATCH_K][128];
     srd_val keys[BATCH_K], vals[BATCH_K];
     int fails = 0, acks_after_fail = 0, j = 0;
@@ -451,11 +456,14 @@ static int child_batcher(char **argv)
             keys[i] = tu_s(kb[i]);
             vals[i] = tu_s(vb[i]);
         }
+        bool after_restart = ch_exists(restarted);
         srd_err rc = srd_put_batch(st, keys, vals, BATCH_K);
         if (rc == SRD_OK) {
             printf("ack %d\n", j++);
             fflush(stdout);
             acks_after_fail += fails > 0;
+            if (after_restart && !ch_exists(resumed))
+                close(open(resumed, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
         } else if (rc == SRD_EUNREACHABLE || rc == SRD_ETIMEDOUT) {
             fails++;
             ch_sleep_ms(10);
@@ -493,24 +501,52 @@ static void check_batches(srd_store *st, int id, int max_acked)
     }
 }
 
+/* Wait up to limit_ms for "<g_dir>/resumed-<id>" of every writer; the
+ * number of writers that resumed. */
+static int await_resumed(int writers, unsigned limit_ms)
+{
+    uint64_t deadline = ch_now_us() + (uint64_t)limit_ms * 1000u;
+    int resumed = 0;
+    for (;;) {
+        resumed = 0;
+        for (int i = 0; i < writers; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "resumed-%d", i);
+            char *path = tu_join(g_dir, name);
+            resumed += ch_exists(path);
+            free(path);
+        }
+        if (resumed == writers || ch_now_us() >= deadline)
+            return resumed;
+        ch_sleep_ms(20);
+    }
+}
+
 START_TEST(test_kill9_of_srdd_under_load_loses_no_acked_write)
 {
     enum { WRITERS = 4 };
     start_srdd(NULL);
-    char *stopfile = tu_join(g_dir, "stop");
     setenv("SRD_TIMEOUT_MS", "1000", 1);
     ch_child w[WRITERS];
     char ids[WRITERS][8];
     for (int i = 0; i < WRITERS; i++) {
         snprintf(ids[i], sizeof ids[i], "%d", i);
-        const char *argv[] = {"batcher", g_store, ids[i], stopfile, NULL};
+        const char *argv[] = {"batcher", g_store, ids[i], g_dir, NULL};
         w[i] = ch_spawn(argv);
     }
     ch_sleep_ms(400);
     stop_srdd(SIGKILL);
     ch_sleep_ms(300);
     start_srdd(NULL);
-    ch_sleep_ms(1000);
+    char *restarted = tu_join(g_dir, "restarted");
+    tu_write_file(restarted, "", 0);
+    /* Generous: a loaded machine may take seconds; a writer that never
+     * resumes still fails the test. */
+    uint64_t t0 = ch_now_us();
+    int resumed = await_resumed(WRITERS, 20000);
+    printf("kill -9: %d of %d writers resumed %.0f ms after the restart\n",
+           resumed, WRITERS, (double)(ch_now_us() - t0) / 1000.0);
+    char *stopfile = tu_join(g_dir, "stop");
     tu_write_file(stopfile, "", 0);
     int max_acked[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
@@ -524,6 +560,8 @@ START_TEST(test_kill9_of_srdd_under_load_loses_no_acked_write)
         }
         printf("writer %d: %s (last ack %d)\n", i, said, max_acked[i]);
         int code = ch_wait(&w[i]);
+        if (code != 0)
+            ch_print_srdd_log();
         ck_assert_msg(code == 0, "writer %d did not resume (exit %d): %s",
                       i, code, said);
     }
@@ -536,6 +574,7 @@ START_TEST(test_kill9_of_srdd_under_load_loses_no_acked_write)
     }
     srd_close(st);
     free(stopfile);
+    free(restarted);
 }
 END_TEST
 

@@ -129,6 +129,19 @@ static inline int stop_srdd(int sig)
     return status;
 }
 
+/* Copy srdd's log ("<store>.log") to stdout, for a failing test. */
+static inline void ch_print_srdd_log(void)
+{
+    char *log = tu_join(g_dir, "s.srd.log");
+    size_t len = 0;
+    uint8_t *text = tu_read_file(log, &len);
+    printf("---- %s ----\n%.*s---- end ----\n", log, (int)len,
+           text ? (const char *)text : "");
+    fflush(stdout);
+    free(text);
+    free(log);
+}
+
 /* ---- child processes ---------------------------------------------------- */
 
 typedef struct ch_child {
