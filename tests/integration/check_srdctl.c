@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "srd/srd.h"
+#include "srdd_proc.h"
 #include "testutil.h"
 
 #ifndef SRDCTL_PATH
@@ -1897,31 +1898,13 @@ END_TEST
 #ifdef SRDD_PATH
 static pid_t start_srdd(void)
 {
-    char disc[4096];
-    snprintf(disc, sizeof disc, "%s.srdd", g_store);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, STDERR_FILENO);
-        execl(SRDD_PATH, "srdd", "--store", g_store, "--foreground",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1000 && access(disc, F_OK) != 0; i++)
-        usleep(10000);
-    ck_assert_msg(access(disc, F_OK) == 0, "srdd did not start");
-    return pid;
+    return tu_srdd_start(g_store, NULL, NULL);
 }
 
 static void stop_srdd(pid_t pid)
 {
-    int st = 0;
-    kill(pid, SIGTERM);
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "srdd status %d",
-                  st);
+    int code = tu_srdd_stop(pid, SIGTERM);
+    ck_assert_msg(code == 0, "srdd exit %d", code);
 }
 
 START_TEST(test_every_command_works_through_a_running_srdd)

@@ -28,6 +28,7 @@
 
 #include "nngclose.h"
 #include "srd.pb-c.h"
+#include "srdd_proc.h"
 #include "testutil.h"
 
 #ifndef SRDD_PATH
@@ -93,88 +94,39 @@ static int file_exists(const char *path)
     return lstat(path, &sb) == 0;
 }
 
-/* Fork/exec srdd --store store [--foreground] plus extra (NULL-terminated);
- * stderr goes to dir/srdd.log. Does not wait. */
+/* How srdd runs here: stderr to dir/srdd.log, spawn_env set. */
+static tu_srdd_run daemon_run(char *log, bool detach)
+{
+    return (tu_srdd_run){.log = log, .env = spawn_env, .detach = detach};
+}
+
+/* Fork/exec srdd (daemonizing unless foreground); does not wait. */
 static pid_t daemon_spawn_mode(const char *const *extra, int foreground)
 {
     char *log = tu_join(dir, "srdd.log");
-    const char *argv[32] = {SRDD_PATH, "--store", store, "--foreground"};
-    int n = foreground ? 4 : 3;
-    for (; extra && *extra && n < 30; extra++)
-        argv[n++] = *extra;
-    argv[n] = NULL;
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0)
-            dup2(fd, STDERR_FILENO);
-        if (spawn_env)
-            putenv(spawn_env);
-        execv(SRDD_PATH, (char *const *)argv);
-        _exit(127);
-    }
+    tu_srdd_run run = daemon_run(log, !foreground);
+    pid_t pid = tu_srdd_spawn(store, extra, &run);
     free(log);
     return pid;
 }
 
-static pid_t daemon_spawn(const char *const *extra)
-{
-    return daemon_spawn_mode(extra, 1);
-}
-
-/* The pid "<store>.srdd" names, or 0 when there is no such file. */
-static pid_t announced_pid(void)
-{
-    char *path = store_file(".srdd");
-    size_t len;
-    uint8_t *b = tu_read_file(path, &len);
-    pid_t pid = 0;
-    if (b) {
-        b[len] = '\0';
-        if (strncmp((char *)b, "pid=", 4) == 0)
-            pid = (pid_t)atol((char *)b + 4);
-        free(b);
-    }
-    free(path);
-    return pid;
-}
-
-/* Start srdd and wait until it announced itself in "<store>.srdd" (a
- * stale file left by a killed daemon does not count). */
+/* Start srdd and wait until it announced itself (tu_srdd_start). */
 static pid_t daemon_start(const char *const *extra)
 {
-    pid_t pid = daemon_spawn(extra);
-    for (int i = 0; i < 2000 && announced_pid() != pid; i++) {
-        int st;
-        ck_assert_msg(waitpid(pid, &st, WNOHANG) == 0,
-                      "srdd exited early (status %d)", WEXITSTATUS(st));
-        sleep_ms(5);
-    }
-    ck_assert_msg(announced_pid() == pid, "srdd did not announce itself");
-    daemon_pid = pid;
-    return pid;
+    char *log = tu_join(dir, "srdd.log");
+    tu_srdd_run run = daemon_run(log, false);
+    daemon_pid = tu_srdd_start(store, extra, &run);
+    free(log);
+    return daemon_pid;
 }
 
 /* Send sig and return the exit status (128 + signal when killed). A
  * daemon that does not exit within 20 s is killed and the test fails. */
 static int daemon_stop(int sig)
 {
-    int st = 0;
-    pid_t got = 0;
-    kill(daemon_pid, sig);
-    for (int i = 0; i < 4000 && got == 0; i++) {
-        got = waitpid(daemon_pid, &st, WNOHANG);
-        if (got == 0)
-            sleep_ms(5);
-    }
-    if (got == 0) {
-        kill(daemon_pid, SIGKILL);
-        waitpid(daemon_pid, &st, 0);
-    }
+    pid_t pid = daemon_pid;
     daemon_pid = 0;
-    ck_assert_msg(got != 0, "srdd did not exit after signal %d", sig);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return tu_srdd_stop(pid, sig);
 }
 
 static char *daemon_log(void)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "srdd_proc.h"
 #include "testutil.h"
 
 static inline uint64_t ch_now_us(void)
@@ -42,55 +43,18 @@ static inline bool ch_exists(const char *path)
 
 /* ---- srdd --------------------------------------------------------------- */
 
-/*
- * Start srdd --foreground on store with extra arguments (NULL-terminated,
- * may be NULL), its log appended to "<store>.log", and wait until its
- * discovery file appears. Returns its pid (the test fails otherwise).
- */
+/* Start srdd --foreground on store with extra arguments (NULL-terminated,
+ * may be NULL), its log appended to "<store>.log", and wait until it
+ * announced itself. Returns its pid (the test fails otherwise). */
 static inline pid_t ch_srdd_start(const char *store, const char *const *extra)
 {
-#ifndef SRDD_PATH
-    (void)store;
-    (void)extra;
-    ck_abort_msg("srdd was not built (SRDD_PATH undefined)");
-    return -1;
-#else
-    char disc[4096], log[4096];
-    snprintf(disc, sizeof disc, "%s.srdd", store);
-    snprintf(log, sizeof log, "%s.log", store);
-    const char *argv[32] = {SRDD_PATH, "--store", store, "--foreground"};
-    int n = 4;
-    for (int i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0)
-            dup2(fd, 2);
-        execv(SRDD_PATH, (char *const *)argv);
-        _exit(127);
-    }
-    uint64_t deadline = ch_now_us() + 10000000u;
-    while (!ch_exists(disc) && ch_now_us() < deadline) {
-        int status;
-        ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0,
-                      "srdd exited early (status %d); see %s", status, log);
-        ch_sleep_ms(5);
-    }
-    ck_assert_msg(ch_exists(disc), "srdd did not write %s", disc);
-    return pid;
-#endif
+    return tu_srdd_start(store, extra, NULL);
 }
 
-/* Signal srdd and reap it; returns its wait status. */
+/* Signal srdd and reap it; returns its exit code, or 128 + signal. */
 static inline int ch_srdd_stop(pid_t pid, int sig)
 {
-    int status = 0;
-    kill(pid, sig);
-    waitpid(pid, &status, 0);
-    return status;
+    return tu_srdd_stop(pid, sig);
 }
 
 /* ---- per-test fixture --------------------------------------------------- */
