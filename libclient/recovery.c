@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crcrange.h"
 #include "io.h"
 #include "recovery.h"
 
@@ -42,30 +43,13 @@ typedef struct rd_win {
     size_t blen;     /* valid bytes in buf */
 } rd_win;
 
-/* Candidate tails found in a torn region often share one payload start
- * (every trailer whose back pointer bytes are zero claims to be the first
- * entry, starting at 0), and are tried longest first. The CRCs of prefixes
- * of the last payload checked are kept every RD_CRC_STEP bytes, so each
- * further candidate with that start costs at most RD_CRC_STEP bytes. */
-#define RD_CRC_STEP 1024u
-
-typedef struct rd_crc_cache {
-    uint64_t start;   /* payload start the prefixes belong to */
-    uint64_t covered; /* bytes from start the table covers */
-    uint32_t *cp;     /* cp[i] = CRC of [start, start + i * RD_CRC_STEP) */
-    size_t ncp, cap;
-    uint8_t *buf;     /* RD_CRC_STEP bytes */
-} rd_crc_cache;
-
 /* Trailers are read through a large window that slides backwards with the
  * walk; pads and tombstone bytes at a far-away prev (garbage candidates)
  * through a small one, so a bad candidate costs one 4 KiB pread at most. */
 typedef struct rd {
     int fd;
     uint64_t size; /* bytes we may read: [0, size) */
-    uint64_t crc_budget; /* payload bytes the tail search may CRC */
-    bool over_budget;    /* a hostile file: the search gave up */
-    rd_crc_cache cc;     /* prefix CRCs of the last payload checked */
+    srdi_crcrange cq;    /* payload CRCs of the tail search, budgeted */
     rd_win tail;
     rd_win head;
 } rd;
@@ -79,6 +63,7 @@ static srd_err rd_init(rd *r, int fd, uint64_t size)
     r->head.block = RD_HEAD_BLOCK;
     r->tail.buf = malloc(RD_BLOCK);
     r->head.buf = malloc(RD_HEAD_BLOCK);
+    srdi_crcrange_init(&r->cq, fd, size, 0);
     return r->tail.buf && r->head.buf ? SRD_OK : SRD_ENOMEM;
 }
 
@@ -86,8 +71,7 @@ static void rd_fini(rd *r)
 {
     free(r->tail.buf);
     free(r->head.buf);
-    free(r->cc.cp);
-    free(r->cc.buf);
+    srdi_crcrange_fini(&r->cq);
 }
 
 static bool rd_win_has(const rd_win *w, uint64_t off, size_t len)
@@ -186,62 +170,11 @@ srd_err srdi_recovery_crc(int fd, uint64_t off, uint64_t len, uint32_t *crc)
     return rc;
 }
 
-/* Extend crc over len file bytes at off (len <= RD_CRC_STEP), charging
- * the budget. */
-static bool rd_crc_extend(rd *r, uint64_t off, size_t len, uint32_t *crc)
-{
-    if (len > r->crc_budget) {
-        r->over_budget = true;
-        return false;
-    }
-    r->crc_budget -= len;
-    if (srdi_pread_full(r->fd, r->cc.buf, len, off) != len)
-        return false;
-    *crc = srdi_crc32(*crc, r->cc.buf, len);
-    return true;
-}
-
-/* CRC of [start, start + len): from the prefix table when it covers len,
- * else computed afresh, recording the table on the way. */
-static bool rd_payload_crc(rd *r, uint64_t start, uint64_t len, uint32_t *crc)
-{
-    rd_crc_cache *cc = &r->cc;
-    if (!cc->buf && !(cc->buf = malloc(RD_CRC_STEP)))
-        return false;
-    if (cc->ncp == 0 || cc->start != start || cc->covered < len) {
-        size_t need = (size_t)(len / RD_CRC_STEP) + 1;
-        if (need > cc->cap) {
-            uint32_t *p = realloc(cc->cp, need * sizeof *p);
-            if (!p)
-                return false;
-            cc->cp = p;
-            cc->cap = need;
-        }
-        cc->start = start;
-        cc->covered = 0;
-        cc->ncp = 1;
-        cc->cp[0] = 0;
-        uint32_t c = 0;
-        for (uint64_t at = 0; at + RD_CRC_STEP <= len; at += RD_CRC_STEP) {
-            if (!rd_crc_extend(r, start + at, RD_CRC_STEP, &c)) {
-                cc->ncp = 0;
-                return false;
-            }
-            cc->cp[cc->ncp++] = c;
-        }
-        cc->covered = len;
-    }
-    uint64_t i = len / RD_CRC_STEP;
-    *crc = cc->cp[i];
-    return rd_crc_extend(r, start + i * RD_CRC_STEP,
-                         (size_t)(len - i * RD_CRC_STEP), crc);
-}
-
 /* Does e's payload match its CRC? Each candidate tail with a good chain
- * costs a CRC of its payload; the prefix table above makes candidates that
- * share a payload start cheap, and a budget (a few times the file size)
- * bounds what a crafted file with many distinct starts can cost: past it
- * the search gives up instead of running in quadratic time. */
+ * costs a CRC of its payload; crcrange.h makes candidates whose payloads
+ * share bytes cost about the distance between them, and a budget (a few
+ * times the file size) bounds what a crafted file can cost: past it the
+ * search gives up instead of running in quadratic time. */
 static bool rd_crc_ok(rd *r, const srdi_entry *e)
 {
     if (e->len <= 2048) {
@@ -249,7 +182,7 @@ static bool rd_crc_ok(rd *r, const srdi_entry *e)
         return p && srdi_crc32(0, p, (size_t)e->len) == e->crc;
     }
     uint32_t c;
-    return rd_payload_crc(r, e->payload, e->len, &c) && c == e->crc;
+    return srdi_crcrange_get(&r->cq, e->payload, e->len, &c) && c == e->crc;
 }
 
 /* ---- memo: sets of offsets proven good or bad ------------------------- */
@@ -382,7 +315,7 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
         rd_fini(&r); /* one of the two buffers may have been allocated */
         return SRD_ENOMEM;
     }
-    r.crc_budget = 8 * (size - base) + (256u << 20);
+    r.cq.budget = 8 * (size - base) + (256u << 20);
     memo m = {0};
     srd_err rc = SRD_OK;
     bool first = true;
@@ -403,7 +336,7 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
                 *entries = steps + 1;
             break;
         }
-        if (r.over_budget) {
+        if (r.cq.over_budget) {
             rc = SRD_ECORRUPT;
             break;
         }

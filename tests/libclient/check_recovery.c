@@ -1620,6 +1620,79 @@ START_TEST(test_torn_tail_with_zero_runs_opens_to_real_tail)
 }
 END_TEST
 
+/* A batch left unfinished by kill -9 (first back pointer still poisoned)
+ * at the end of a large store: the store must open at the tail before
+ * it. Values holding little-endian numbers that are entry ends of the
+ * store make trailer-shaped bytes whose chains are good and whose
+ * payloads run from each such entry to the end of the file, each with a
+ * different start: the tail search once CRCed each of them from scratch,
+ * ran out of budget and refused the store as corrupt (a Python test
+ * found it: 71 MB of 50-entry batches, killed mid-write). */
+START_TEST(test_unfinished_batch_at_the_end_of_a_large_store_is_dropped)
+{
+    enum { EARLY = 50, FILL = 50, VLEN = 24 };
+    char *p = tu_join(tmp_dir, "unfinished.srd");
+    srd_store *st = NULL;
+    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
+    uint64_t ends[EARLY];
+    for (int i = 0; i < EARLY; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "early%d", i);
+        ck_srd(srd_put(st, tu_s(k), tu_s("an early value")));
+        ck_srd(srd_tail(st, &ends[i]));
+    }
+    static char kb[FILL][16], vb[FILL][16];
+    srd_val keys[FILL], vals[FILL];
+    for (int b = 0; tu_file_size(p) < (16 << 20); b++) {
+        for (int i = 0; i < FILL; i++) {
+            snprintf(kb[i], sizeof kb[i], "k%d", i);
+            snprintf(vb[i], sizeof vb[i], "batch%d", b);
+            keys[i] = tu_s(kb[i]);
+            vals[i] = tu_s(vb[i]);
+        }
+        ck_srd(srd_put_batch(st, keys, vals, FILL));
+    }
+    uint64_t before;
+    ck_srd(srd_tail(st, &before));
+    /* The last batch: value i = 12 bytes, the end of early entry i as a
+     * little-endian u64, 4 bytes. */
+    static uint8_t lv[EARLY][VLEN];
+    for (int i = 0; i < EARLY; i++) {
+        memset(lv[i], 0x5A, VLEN);
+        tu_put_le64(lv[i] + 12, ends[i]);
+        snprintf(kb[i], sizeof kb[i], "last%d", i);
+        keys[i] = tu_s(kb[i]);
+        vals[i] = (srd_val){lv[i], VLEN};
+    }
+    ck_srd(srd_put_batch(st, keys, vals, EARLY));
+    ck_srd(srd_close(st));
+    /* Undo the fix of the batch's first back pointer, as if the writer
+     * died between writing the batch and fixing it. */
+    uint64_t first_end = before + ((64 - before % 64) & 63) + VLEN + 20;
+    uint8_t poison[8];
+    memset(poison, 0xFF, sizeof poison);
+    int fd = open(p, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, poison, 8, (off_t)(first_end - 12)), 8);
+    close(fd);
+
+    ck_srd(tu_open(p, 0, &st));
+    uint64_t tail;
+    ck_srd(srd_tail(st, &tail));
+    ck_assert_uint_eq(tail, before);
+    char buf[32];
+    size_t n = 0;
+    ck_assert_int_eq(srd_get_copy(st, tu_s("last0"), buf, sizeof buf, &n),
+                     SRD_ENOTFOUND);
+    ck_srd(srd_get_copy(st, tu_s("early7"), buf, sizeof buf, &n));
+    ck_assert_mem_eq(buf, "an early value", 14);
+    ck_srd(srd_get_copy(st, tu_s("k49"), buf, sizeof buf, &n));
+    ck_assert_mem_eq(buf, "batch", 5);
+    ck_srd(srd_close(st));
+    free(p);
+}
+END_TEST
+
 static Suite *recovery_suite(void)
 {
     Suite *s = suite_create("recovery");
@@ -1653,6 +1726,8 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_batch_with_poisoned_first_prev_is_dropped_whole);
     tcase_add_test(tc, test_64_mib_store_with_1_mib_zero_tail_opens);
     tcase_add_test(tc, test_torn_tail_with_zero_runs_opens_to_real_tail);
+    tcase_add_test(tc,
+                   test_unfinished_batch_at_the_end_of_a_large_store_is_dropped);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("crc");
