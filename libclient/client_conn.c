@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_conn.c -- client mode's connection to srdd: whether to use client
+ * mode, finding srdd through "<path>.srdd", the REQ and SUB sockets, the
+ * pipe events that fail requests in flight when a connection drops and
+ * make the next request handshake first (client.c, invariants 3 and 4).
+ */
+#include "srd_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "client_impl.h"
+#include "nngclose.h"
+#include "store_impl.h"
+
+/* "<path><suffix>" into buf; false when it does not fit. */
+static bool cl_sibling(const char *path, const char *suffix, char *buf,
+                       size_t cap)
+{
+    int n = snprintf(buf, cap, "%s%s", path, suffix);
+    return n > 0 && (size_t)n < cap;
+}
+
+bool srdi_client_flags_ok(unsigned flags)
+{
+    if (!(flags & SRD_OPEN_CLIENT))
+        return true;
+    return !(flags & (SRD_OPEN_EMBEDDED | SRD_OPEN_READONLY));
+}
+
+bool srdi_client_wanted(const char *path, unsigned flags, srd_err lock_rc)
+{
+    if (flags & SRD_OPEN_CLIENT)
+        return true;
+    if (flags & (SRD_OPEN_EMBEDDED | SRD_OPEN_READONLY))
+        return false;
+    /* Held, or not ours to take (no write permission, read-only fs). */
+    bool denied = lock_rc == SRD_EPERM ||
+                  lock_rc == (srd_err)(SRD_ESYSERR | EACCES) ||
+                  lock_rc == (srd_err)(SRD_ESYSERR | EPERM) ||
+                  lock_rc == (srd_err)(SRD_ESYSERR | EROFS);
+    if (lock_rc != SRD_EBUSY && !denied)
+        return false;
+    char name[4096];
+    return cl_sibling(path, ".srdd", name, sizeof name) &&
+           access(name, F_OK) == 0;
+}
+
+/* Whether some process holds the writer lock of path. */
+static bool cl_writer_alive(const char *path)
+{
+    char name[4096];
+    if (!cl_sibling(path, ".lock", name, sizeof name))
+        return false;
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* also drops the shared lock if we got it */
+    return held;
+}
+
+/* Copy "<key>=<value>" into out when line starts with key=. */
+static void cl_disc_field(const char *line, const char *key, char *out)
+{
+    size_t k = strlen(key);
+    if (strncmp(line, key, k) != 0 || line[k] != '=')
+        return;
+    const char *v = line + k + 1;
+    size_t n = strcspn(v, "\r\n");
+    if (n >= CL_URL_MAX)
+        return; /* too long to be ours: treated as missing */
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+/* Read srdd's discovery file "<path>.srdd". */
+srd_err srdi_cl_discover(const char *path, cl_disc *d)
+{
+    char name[4096], line[CL_URL_MAX + 32];
+    memset(d, 0, sizeof *d);
+    if (!cl_sibling(path, ".srdd", name, sizeof name))
+        return SRD_EINVAL;
+    if (!cl_writer_alive(path))
+        return SRD_EUNREACHABLE;
+    FILE *f = fopen(name, "re");
+    if (!f)
+        return errno == ENOENT ? SRD_EUNREACHABLE : srdi_store_errno(errno);
+    while (fgets(line, sizeof line, f)) {
+        cl_disc_field(line, "listen", d->listen);
+        cl_disc_field(line, "publish", d->publish);
+    }
+    fclose(f);
+    return d->listen[0] && d->publish[0] ? SRD_OK : SRD_EPROTO;
+}
+
+/* The connection to srdd is gone: fail the requests in flight now (the
+ * caller sees SRD_EUNREACHABLE and may retry) instead of leaving them to
+ * NNG's resend on whatever connection comes next. Cancelling an idle
+ * lane does nothing. */
+static void cl_abort_inflight(srdi_client *c)
+{
+    nng_aio *aios[CL_LANES];
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->n_lanes;
+    for (size_t i = 0; i < n; i++)
+        aios[i] = c->lanes[i]->aio;
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        nng_aio_cancel(aios[i]);
+}
+
+/* ADD_PRE runs before a pipe starts carrying messages, so anything that
+ * arrives over it finds the epoch bumped (invariant 4). */
+static void cl_pipe_ev(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    srdi_client *c = arg;
+    bool req = nng_socket_id(nng_pipe_socket(p)) == nng_socket_id(c->req);
+    if (ev == NNG_PIPE_EV_ADD_PRE) {
+        atomic_fetch_add(&c->epoch, 1);
+    } else if (ev == NNG_PIPE_EV_ADD_POST && req) {
+        atomic_fetch_add(&c->pipes, 1);
+    } else if (ev == NNG_PIPE_EV_REM_POST && req) {
+        atomic_fetch_sub(&c->pipes, 1);
+        cl_abort_inflight(c);
+    }
+}
+
+/* Watch the pipes of s (cl_pipe_ev). */
+static int cl_watch(srdi_client *c, nng_socket s)
+{
+    int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, cl_pipe_ev, c);
+    if (rv == 0)
+        rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, cl_pipe_ev, c);
+    if (rv == 0)
+        rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, cl_pipe_ev, c);
+    return rv;
+}
+
+/* Stop watching the pipes of s (before closing it). */
+static void cl_unwatch(nng_socket s)
+{
+    nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
+    nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+    nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, NULL, NULL);
+}
+
+/* Options common to both sockets: fast redial, bounded messages. */
+static int cl_sock_opts(nng_socket s)
+{
+    int rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20);
+    if (rv == 0)
+        rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 500);
+    if (rv == 0)
+        rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
+                                 (size_t)SRDI_WIRE_MAX_DEFAULT);
+    return rv;
+}
+
+static int cl_open_sub(srdi_client *c, const char *url)
+{
+    int rv = nng_sub0_open(&c->sub);
+    if (rv != 0)
+        return rv;
+    rv = cl_sock_opts(c->sub);
+    if (rv == 0)
+        rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+    if (rv == 0)
+        rv = nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, CL_TICK_MS);
+    if (rv == 0)
+        rv = cl_watch(c, c->sub);
+    /* SRD_SUB_RECVBUF: tiny values make updates get lost (tests). */
+    unsigned buf = srdi_cl_env_uint("SRD_SUB_RECVBUF", 0, 1, 8192);
+    if (rv == 0 && buf > 0)
+        rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF, (int)buf);
+    /* SRD_SUB_DISABLE=1: never subscribe, as if every update were lost
+     * (tests the poll that must make the handle converge anyway). */
+    if (rv != 0 || srdi_cl_env_uint("SRD_SUB_DISABLE", 0, 0, 1) == 1)
+        return rv;
+    return nng_dial(c->sub, url, NULL, 0);
+}
+
+static int cl_open_req(srdi_client *c, const char *url)
+{
+    int rv = nng_req0_open(&c->req);
+    if (rv != 0)
+        return rv;
+    rv = cl_sock_opts(c->req);
+    if (rv == 0)
+        rv = nng_socket_set_ms(c->req, NNG_OPT_REQ_RESENDTIME,
+                               NNG_DURATION_INFINITE);
+    if (rv == 0)
+        rv = cl_watch(c, c->req);
+    return rv == 0 ? nng_dial(c->req, url, NULL, 0) : rv;
+}
+
+srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d)
+{
+    /* Subscribe first: updates from the handshake on are queued. */
+    int rv = cl_open_sub(c, d->publish);
+    if (rv == 0)
+        rv = cl_open_req(c, d->listen);
+    if (rv == NNG_EPERM)
+        return SRD_EPERM;
+    return rv == 0 ? SRD_OK : rv == NNG_ENOMEM ? SRD_ENOMEM
+                                               : SRD_EUNREACHABLE;
+}
+
+/* Close both sockets, giving up after CL_CLOSE_MS (nngclose.h says why
+ * nng_close can hang). Returns false when it gave up: the caller then
+ * leaks what NNG may still reference. */
+static bool cl_close_sockets(srdi_client *c)
+{
+    nng_socket socks[2] = {c->sub, c->req};
+    bool done = srdi_nng_close_bounded(socks, 2, CL_CLOSE_MS);
+    if (!done && c->log_errors)
+        fprintf(stderr, "srd client: nng_close did not return within %u ms "
+                        "(NNG bug); leaking the sockets\n", CL_CLOSE_MS);
+    return done;
+}
+
+bool srdi_cl_disconnect(srdi_client *c)
+{
+    cl_unwatch(c->sub);
+    cl_unwatch(c->req);
+    return cl_close_sockets(c);
+}
