@@ -919,7 +919,7 @@ START_TEST(test_subscriber_receives_update_with_tails)
     ck_assert_uint_eq(u->entries[0]->end, to);
     srd__v1__index_update__free_unpacked(u, NULL);
     free(pub);
-    nng_close(sub);
+    srdi_nng_close_bounded(&sub, 1, 1000);
     conn_close(&c);
 }
 END_TEST
