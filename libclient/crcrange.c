@@ -18,6 +18,7 @@
 _Static_assert(sizeof(z_off_t) >= 8, "crc32_combine needs 64-bit lengths");
 
 #define CRCRANGE_MIN_STEP 1024u
+#define CRCRANGE_READ (1u << 20) /* the table grows by reads this large */
 #define CRCRANGE_MAX_SLOTS (1u << 20) /* table entries at most */
 
 static void crcrange_tables(srdi_crcrange *q)
@@ -40,6 +41,9 @@ void srdi_crcrange_init(srdi_crcrange *q, int fd, uint64_t size,
     q->budget = budget;
     uint64_t step = size / CRCRANGE_MAX_SLOTS + 1;
     q->step = step < CRCRANGE_MIN_STEP ? CRCRANGE_MIN_STEP : (uint32_t)step;
+    q->buf_len = q->step < CRCRANGE_READ
+                     ? CRCRANGE_READ / q->step * (size_t)q->step
+                     : q->step;
     crcrange_tables(q);
 }
 
@@ -51,18 +55,24 @@ void srdi_crcrange_fini(srdi_crcrange *q)
     q->buf = NULL;
 }
 
-/* Read len (<= step) bytes at off into q->buf, charging the budget. */
+/* Read len (<= buf_len) bytes at off into q->buf, charging the budget. */
 static bool crcrange_read(srdi_crcrange *q, uint64_t off, size_t len)
 {
-    if (!q->buf && !(q->buf = malloc(q->step)))
+    if (!q->buf && !(q->buf = malloc(q->buf_len)))
         return false;
     if (len > q->budget) {
         q->over_budget = true;
         return false;
     }
     q->budget -= len;
-    return off <= q->size && len <= q->size - off &&
-           srdi_pread_full(q->fd, q->buf, len, off) == len;
+    if (off > q->size || len > q->size - off)
+        return false;
+    int err;
+    if (srdi_pread_full(q->fd, q->buf, len, off, &err) == len)
+        return true;
+    if (err && !q->err)
+        q->err = err;
+    return false;
 }
 
 /* crc extended over the len (<= step) bytes at off. */
@@ -108,23 +118,31 @@ static bool crcrange_rebase(srdi_crcrange *q, uint64_t anchor)
     return true;
 }
 
-/* Grow the table until it has the entry at or below x. */
+/* Grow the table until it has the entry at or below x, reading up to
+ * buf_len bytes at a time. */
 static bool crcrange_cover(srdi_crcrange *q, uint64_t x)
 {
     size_t want = (size_t)((x - q->anchor) / q->step) + 1;
     while (q->ncp < want) {
-        if (q->ncp == q->cap) {
-            uint32_t *p = realloc(q->cp, 2 * q->cap * sizeof *p);
+        size_t steps = want - q->ncp, per_read = q->buf_len / q->step;
+        if (steps > per_read)
+            steps = per_read;
+        if (q->ncp + steps > q->cap) {
+            size_t cap = q->cap;
+            while (cap < q->ncp + steps)
+                cap *= 2;
+            uint32_t *p = realloc(q->cp, cap * sizeof *p);
             if (!p)
                 return false;
             q->cp = p;
-            q->cap *= 2;
+            q->cap = cap;
         }
-        uint32_t c = q->cp[q->ncp - 1];
-        if (!crcrange_append(q, q->anchor + (q->ncp - 1) * q->step, q->step,
-                             &c))
+        uint64_t at = q->anchor + (q->ncp - 1) * (uint64_t)q->step;
+        if (!crcrange_read(q, at, steps * q->step))
             return false;
-        q->cp[q->ncp++] = c;
+        for (size_t i = 0; i < steps; i++, q->ncp++)
+            q->cp[q->ncp] = srdi_crc32(q->cp[q->ncp - 1],
+                                       q->buf + i * q->step, q->step);
     }
     return true;
 }

@@ -31,6 +31,7 @@ typedef struct srdi_crcrange {
     uint64_t size;       /* bytes that may be read: [0, size) */
     uint64_t budget;     /* bytes that may still be read */
     bool over_budget;    /* a read was refused: the budget ran out */
+    int err;             /* errno of the first read that failed, or 0 */
     uint32_t step;       /* table spacing, >= 1024 */
     uint64_t anchor;     /* the table's prefixes start here */
     uint32_t *cp;        /* cp[i] = CRC of [anchor, anchor + i * step) */
@@ -44,7 +45,8 @@ typedef struct srdi_crcrange {
         bool ok;
     } starts[SRDI_CRCRANGE_STARTS];
     unsigned next_start; /* round-robin slot */
-    uint8_t *buf;        /* step bytes */
+    uint8_t *buf;        /* buf_len bytes: a whole number of steps */
+    size_t buf_len;
     uint32_t table[256]; /* CRC-32 (reflected 0xEDB88320) byte table */
     uint8_t top[256];    /* top[table[i] >> 24] = i, to roll bytes off */
 } srdi_crcrange;
@@ -56,8 +58,8 @@ void srdi_crcrange_init(srdi_crcrange *q, int fd, uint64_t size,
 void srdi_crcrange_fini(srdi_crcrange *q);
 
 /* *crc = CRC-32 of the file bytes [start, start + len). False when they
- * are not all in the file, cannot be read, memory runs out, or the budget
- * is spent (then q->over_budget). */
+ * are not all in the file, cannot be read (then q->err is set), memory
+ * runs out, or the budget is spent (then q->over_budget). */
 bool srdi_crcrange_get(srdi_crcrange *q, uint64_t start, uint64_t len,
                        uint32_t *crc);
 

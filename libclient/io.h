@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 /* pread until n bytes at off are in buf, end of file or an error; returns
- * how many bytes were read. */
-size_t srdi_pread_full(int fd, void *buf, size_t n, uint64_t off);
+ * how many bytes were read. *err (may be NULL) receives the errno of a
+ * read that failed, 0 when it stopped at the end of the file: a short
+ * count alone cannot tell a shorter file from an unreadable one. */
+size_t srdi_pread_full(int fd, void *buf, size_t n, uint64_t off, int *err);
 
 #endif

@@ -50,6 +50,7 @@ typedef struct rd {
     int fd;
     uint64_t size; /* bytes we may read: [0, size) */
     srdi_crcrange cq;    /* payload CRCs of the tail search, budgeted */
+    int err;             /* errno of the first read that failed, or 0 */
     rd_win tail;
     rd_win head;
 } rd;
@@ -97,7 +98,10 @@ static const uint8_t *rd_load(rd *r, rd_win *w, uint64_t off, size_t len,
             start = off;
     }
     uint64_t n = r->size - start < w->block ? r->size - start : w->block;
-    size_t got = srdi_pread_full(r->fd, w->buf, (size_t)n, start);
+    int err;
+    size_t got = srdi_pread_full(r->fd, w->buf, (size_t)n, start, &err);
+    if (err && !r->err)
+        r->err = err;
     w->bstart = start;
     w->blen = got;
     return rd_win_has(w, off, len) ? w->buf + (off - start) : NULL;
@@ -182,7 +186,19 @@ static bool rd_crc_ok(rd *r, const srdi_entry *e)
         return p && srdi_crc32(0, p, (size_t)e->len) == e->crc;
     }
     uint32_t c;
-    return srdi_crcrange_get(&r->cq, e->payload, e->len, &c) && c == e->crc;
+    if (srdi_crcrange_get(&r->cq, e->payload, e->len, &c))
+        return c == e->crc;
+    if (r->cq.err && !r->err)
+        r->err = r->cq.err;
+    return false;
+}
+
+/* A read that failed (not one that met the end of the file) ends any
+ * search or walk with its error: taking unreadable bytes for missing ones
+ * would make a writer cut acknowledged entries over a transient EIO. */
+static srd_err rd_read_error(const rd *r)
+{
+    return (srd_err)(SRD_ESYSERR | r->err);
 }
 
 /* ---- memo: sets of offsets proven good or bad ------------------------- */
@@ -319,7 +335,8 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
     memo m = {0};
     srd_err rc = SRD_OK;
     bool first = true;
-    for (uint64_t c = size; c >= base + SRDI_TRAILER_SIZE + 1; c--) {
+    for (uint64_t c = size; c >= base + SRDI_TRAILER_SIZE + 1 && !r.err;
+         c--) {
         srdi_entry e;
         if (!rd_entry(&r, c, &e) || e.start < base)
             continue;
@@ -346,22 +363,32 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
             break;
         }
     }
+    if (r.err) {
+        *tail = base;
+        rc = rd_read_error(&r);
+    }
     memo_fini(&m);
     rd_fini(&r);
     return rc;
 }
 
-/* Does e's payload match its CRC? Small payloads through the window the
- * backward walk already holds, large ones in 1 MiB preads. */
-static bool rd_check_crc(rd *r, const srdi_entry *e)
+/* Does e's payload match its CRC (*good)? Small payloads through the
+ * window the backward walk already holds, large ones in 1 MiB preads.
+ * Errors: a failed read, SRD_ENOMEM. */
+static srd_err rd_check_crc(rd *r, const srdi_entry *e, bool *good)
 {
+    *good = false;
     if (e->len <= RD_BLOCK / 2) {
         const uint8_t *p = rd_get(r, e->payload, (size_t)e->len, false);
-        return p && srdi_crc32(0, p, (size_t)e->len) == e->crc;
+        if (!p)
+            return r->err ? rd_read_error(r) : SRD_OK;
+        *good = srdi_crc32(0, p, (size_t)e->len) == e->crc;
+        return SRD_OK;
     }
     uint32_t c;
-    return srdi_recovery_crc(r->fd, e->payload, e->len, &c) == SRD_OK &&
-           c == e->crc;
+    srd_err rc = srdi_recovery_crc(r->fd, e->payload, e->len, &c);
+    *good = rc == SRD_OK && c == e->crc;
+    return rc == SRD_ECORRUPT ? SRD_OK : rc; /* ECORRUPT: file too short */
 }
 
 srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
@@ -392,15 +419,22 @@ srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
             use = false; /* the chain skips it: not this file's record */
         srdi_entry e;
         if (!rd_entry(&r, node, &e)) {
-            rc = SRD_ECORRUPT;
+            rc = r.err ? rd_read_error(&r) : SRD_ECORRUPT;
             break;
         }
-        if (node != tail && !rd_check_crc(&r, &e))
+        bool crc_good = true;
+        if (node != tail && (rc = rd_check_crc(&r, &e, &crc_good)) != SRD_OK)
+            break;
+        if (!crc_good)
             *good = e.start; /* the oldest bad one so far */
         node = e.start;
     }
     if (rc == SRD_OK && node == 0 && use && trusted == 0)
         *trusted_ok = true;
+    if (rc != SRD_OK) {
+        *good = tail;
+        *trusted_ok = false;
+    }
     rd_fini(&r);
     return rc;
 }
@@ -418,7 +452,7 @@ srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
     while (node > base) {
         srdi_entry e;
         if (!rd_entry(&r, node, &e) || e.start < base) {
-            rc = SRD_ECORRUPT;
+            rc = r.err ? rd_read_error(&r) : SRD_ECORRUPT;
             break;
         }
         if (fn && fn(ctx, &e)) {

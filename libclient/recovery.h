@@ -26,8 +26,9 @@ typedef int (*srdi_entry_fn)(void *ctx, const srdi_entry *e);
  * valid chain; the caller decides whether that is corruption).
  * Errors: SRD_ENOMEM; SRD_ECORRUPT when the search gave up on a file built
  * to make it quadratic (more payload bytes to CRC than a few times the
- * file size: only crafted files get there). Unreadable bytes simply do not
- * qualify.
+ * file size: only crafted files get there); SRD_ESYSERR | errno when a
+ * read failed (bytes past the end of the file simply do not qualify, but
+ * unreadable ones stop the search: they may hold the tail).
  */
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail);
@@ -46,15 +47,16 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
  * check goes on down to 0. *good receives the start of the oldest entry
  * with a bad CRC (where the store must end), or tail when none is bad;
  * *trusted_ok whether the walk stopped at trusted. Errors: SRD_ENOMEM;
- * SRD_ECORRUPT when the chain no longer walks (the file changed).
+ * SRD_ECORRUPT when the chain no longer walks (the file changed);
+ * SRD_ESYSERR | errno when a read failed (never taken for a bad CRC).
  */
 srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
                             const uint8_t *trusted_trailer, uint64_t *good,
                             bool *trusted_ok);
 
 /* Walk the chain from tail down to base calling fn, newest first (structure
- * only, no CRC). Returns SRD_ECORRUPT if the chain breaks, SRD_ECANCELED
- * when fn returns non-zero. */
+ * only, no CRC). Returns SRD_ECORRUPT if the chain breaks, SRD_ESYSERR |
+ * errno if a read fails, SRD_ECANCELED when fn returns non-zero. */
 srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
                            srdi_entry_fn fn, void *ctx);
 

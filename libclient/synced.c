@@ -106,7 +106,7 @@ bool srdi_synced_read(const char *store, srdi_synced *s)
     if (fd < 0)
         return false;
     uint8_t buf[SRDI_SYNCED_SIZE];
-    size_t got = srdi_pread_full(fd, buf, sizeof buf, 0);
+    size_t got = srdi_pread_full(fd, buf, sizeof buf, 0, NULL);
     close(fd);
     return srdi_synced_decode(buf, got, s);
 }

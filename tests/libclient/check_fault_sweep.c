@@ -10,6 +10,8 @@
  * ones (EINTR, short counts) must be absorbed, an fdatasync failure must
  * fail the handle until it is reopened, and after a reopen every
  * acknowledged write is there and nothing unacknowledged is half-there.
+ * A read error at every read of an opening writer (pread, wrapped too)
+ * must fail the open or be absorbed, and never cut an entry.
  * The writer's pwrite writes only the synced-tail sidecar (writer.h): its
  * failures are absorbed by design (the sidecar saves recovery work, no
  * write depends on it), so the step must succeed and the reopen be clean.
@@ -223,6 +225,29 @@ ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     struct iovec iov = {(void *)(uintptr_t)buf, n};
     return sw_write(SW_CPWRITE, fd, &iov, 1, off);
+}
+
+/* pread, for the read-error sweep only (its own count, so the write
+ * sweeps above number their calls as before): the at-th pread while
+ * armed fails with EIO. */
+typedef struct rd_fault {
+    bool armed;
+    unsigned calls, at;
+    bool tripped;
+} rd_fault;
+static rd_fault g_rd;
+
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+    if (g_rd.armed && ++g_rd.calls == g_rd.at) {
+        g_rd.tripped = true;
+        errno = EIO;
+        return -1;
+    }
+    return __real_pread(fd, buf, n, off);
 }
 
 /* The ways call fn can fail (K_* list); returns how many. */
@@ -804,6 +829,131 @@ START_TEST(test_eintr_while_cutting_a_torn_tail_is_retried)
 }
 END_TEST
 
+/* The store the read-error sweep opens: small entries, a batch, a value
+ * over 512 KiB (CRCed in its own reads when every entry is checked), and
+ * a last value over 2 KiB (CRCed through crcrange.c by the tail search),
+ * then 1500 torn bytes with zero runs the tail search must skip. Returns
+ * its entry count. */
+static uint64_t rd_make_store(const char *path)
+{
+    srd_store *st;
+    ck_srd(tu_open(path, SRD_OPEN_CREATE, &st));
+    for (unsigned i = 0; i < 200; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "r%u", i);
+        ck_srd(srd_put(st, tu_s(k), (srd_val){sw_val(i, 100), 100}));
+    }
+    srd_val keys[10], vals[10];
+    static char kb[10][8];
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(kb[i], sizeof kb[i], "b%u", i);
+        keys[i] = tu_s(kb[i]);
+        vals[i] = (srd_val){sw_val(i, 64), 64};
+    }
+    ck_srd(srd_put_batch(st, keys, vals, 10));
+    ck_srd(srd_put(st, tu_s("big"), (srd_val){sw_val(1, 600000), 600000}));
+    ck_srd(srd_put(st, tu_s("z"), tu_s("small")));
+    ck_srd(srd_put(st, tu_s("last"), (srd_val){sw_val(2, 4000), 4000}));
+    uint64_t count;
+    ck_srd(srd_count(st, &count));
+    ck_srd(srd_close(st));
+    uint8_t torn[1500];
+    for (size_t i = 0; i < sizeof torn; i++)
+        torn[i] = i % 37 < 12 ? 0 : (uint8_t)(i * 7 + 1);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, torn, sizeof torn), (ssize_t)sizeof torn);
+    close(fd);
+    return count;
+}
+
+/* Open path as the writer with the at-th pread failing (0: none); the
+ * preads made go to *calls. */
+static srd_err rd_open_failing(const char *path, unsigned at,
+                               unsigned *calls, srd_store **st)
+{
+    g_rd = (rd_fault){.armed = true, .at = at};
+    srd_err rc = tu_open(path, 0, st);
+    g_rd.armed = false;
+    *calls = g_rd.calls;
+    return rc;
+}
+
+/* A read error at any read of an opening writer. The open fails with it,
+ * or (a read of the sidecar, which only saves work) goes on checking
+ * every entry; either way nothing is cut, and the next open has every
+ * entry. Before, an unreadable trailer looked like a shorter file: the
+ * tail search settled for an older tail and the writer cut acknowledged
+ * entries. */
+static void rd_sweep(bool keep_sidecar)
+{
+    char *pristine = tu_join(g_dir, "pristine.srd");
+    char *path = tu_join(g_dir, "reads.srd");
+    char *side = tu_join(g_dir, "pristine.srd.synced");
+    char *work_side = tu_join(g_dir, "reads.srd.synced");
+    uint64_t count = rd_make_store(pristine);
+    size_t len = 0, side_len = 0;
+    uint8_t *bytes = tu_read_file(pristine, &len);
+    uint8_t *side_bytes = keep_sidecar ? tu_read_file(side, &side_len) : NULL;
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert(!keep_sidecar || side_bytes);
+    unsigned n = 0, failed = 0;
+    for (unsigned at = 0; at == 0 || at <= n; at++) {
+        ck_assert_int_eq(tu_write_file(path, bytes, len), 0);
+        unlink(work_side);
+        if (keep_sidecar)
+            ck_assert_int_eq(tu_write_file(work_side, side_bytes, side_len),
+                             0);
+        srd_store *st = NULL;
+        unsigned calls;
+        srd_err rc = rd_open_failing(path, at, &calls, &st);
+        if (at == 0) {
+            n = calls; /* the dry run counts the reads */
+            ck_srd(rc);
+            ck_srd(srd_close(st));
+            continue;
+        }
+        ck_assert(g_rd.tripped);
+        if (rc != SRD_OK) {
+            failed++;
+            ck_assert_msg(rc == (srd_err)(SRD_ESYSERR | EIO),
+                          "read %u of %u: open failed with %s, not the EIO",
+                          at, n, srd_errname(rc));
+            ck_assert_int_eq(tu_file_size(path), (long long)len);
+        } else {
+            ck_srd(srd_close(st));
+        }
+        ck_srd(tu_open(path, SRD_OPEN_READONLY, &st));
+        uint64_t c;
+        ck_srd(srd_count(st, &c));
+        ck_assert_msg(c == count, "read %u of %u failed: %llu entries "
+                      "left of %llu", at, n, (unsigned long long)c,
+                      (unsigned long long)count);
+        char buf[8];
+        size_t got = 0;
+        ck_srd(srd_get_copy(st, tu_s("z"), buf, sizeof buf, &got));
+        ck_srd(srd_close(st));
+    }
+    ck_assert_uint_gt(failed, 0);
+    printf("read errors (%s sidecar): %u reads of an opening writer, "
+           "%u made it fail, none cut an entry\n",
+           keep_sidecar ? "with its" : "without a", n, failed);
+    fflush(stdout);
+    free(bytes);
+    free(side_bytes);
+    free(pristine);
+    free(path);
+    free(side);
+    free(work_side);
+}
+
+START_TEST(test_read_error_at_every_read_of_an_open_cuts_nothing)
+{
+    rd_sweep(true);
+    rd_sweep(false);
+}
+END_TEST
+
 static Suite *fault_sweep_suite(void)
 {
     Suite *s = suite_create("fault_sweep");
@@ -812,6 +962,7 @@ static Suite *fault_sweep_suite(void)
     tcase_add_test(tc, test_fault_at_every_call_sync_always_loses_nothing_acked);
     tcase_add_test(tc, test_fault_at_every_call_sync_never_loses_nothing_acked);
     tcase_add_test(tc, test_eintr_while_cutting_a_torn_tail_is_retried);
+    tcase_add_test(tc, test_read_error_at_every_read_of_an_open_cuts_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
