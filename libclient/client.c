@@ -579,6 +579,7 @@ static void *cl_main(void *arg)
             cl_take_update(c, m);
             heard = now;
         }
+        srdi_cl_redial_stuck(c, now);
         /* Invariant 4: a quiet line may mean every update was lost. */
         bool quiet = now - heard >= c->poll_ms;
         if (quiet || cl_need_hello(c)) {
@@ -637,6 +638,7 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->verified, 0);
     atomic_init(&c->lost, false);
     atomic_init(&c->pipes, 0);
+    atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);

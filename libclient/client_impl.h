@@ -31,6 +31,7 @@
 #define CL_TICK_MS 100            /* subscriber wake-up period */
 #define CL_CLOSE_MS 3000u         /* longest wait for nng_close */
 #define CL_URL_MAX 512
+#define CL_REDIAL_MS 3000u        /* no pipe this long: dial afresh */
 #define CL_GROUP_MAX 4096u        /* queued async puts sent in one batch */
 #define CL_QUEUE_BYTES ((size_t)64 << 20) /* queued async puts, at most */
 
@@ -75,10 +76,6 @@ typedef struct cl_lane {
 
 struct srdi_client {
     srd_store *st;
-    nng_socket req, sub;
-    nng_duration timeout;          /* per send and per receive */
-    unsigned poll_ms;              /* handshake when nothing heard */
-    bool log_errors;               /* SRD_CLIENT_LOG=1: print refusals */
     _Atomic size_t max_message;    /* largest request srdd accepts */
     pthread_mutex_t mu;            /* lanes, calls, pending, async_err */
     pthread_cond_t cv;
@@ -88,17 +85,26 @@ struct srdi_client {
     size_t pending;                /* asynchronous writes in flight */
     cl_qput *q_head, *q_tail;      /* async puts waiting for a lane */
     size_t q_bytes;                /* their keys and values */
-    srd_err async_err;             /* first one failed since srd_flush */
     pthread_mutex_t hello_mu;      /* one handshake at a time */
-    atomic_uint epoch;             /* bumped before any new pipe starts */
-    atomic_uint verified;          /* epoch the last handshake checked */
-    atomic_bool lost;              /* lost track of srdd's file */
-    atomic_int pipes;              /* REQ pipes connected */
-    atomic_bool stop;
     pthread_t thread;
-    bool thread_started;
     uint64_t gen;                  /* generation of the mapped file (st->mu) */
     uint64_t tail;                 /* invariant 1 (st->mu) */
+    uint64_t req_down_ms, sub_down_ms; /* since when without a pipe (0:
+                                          has one); subscriber thread */
+    nng_socket req, sub;
+    nng_dialer req_dialer, sub_dialer; /* the dialers in use (id 0: none) */
+    nng_duration timeout;          /* per send and per receive */
+    unsigned poll_ms;              /* handshake when nothing heard */
+    srd_err async_err;             /* first one failed since srd_flush */
+    atomic_uint epoch;             /* bumped before any new pipe starts */
+    atomic_uint verified;          /* epoch the last handshake checked */
+    atomic_int pipes;              /* REQ pipes connected */
+    atomic_int sub_pipes;          /* SUB pipes connected */
+    atomic_bool lost;              /* lost track of srdd's file */
+    atomic_bool stop;
+    bool log_errors;               /* SRD_CLIENT_LOG=1: print refusals */
+    bool thread_started;
+    char req_url[CL_URL_MAX], sub_url[CL_URL_MAX];
 };
 
 struct srdi_cstream {
@@ -192,6 +198,11 @@ srd_err srdi_cl_discover(const char *path, cl_disc *d);
 /* Open the subscriber, then the request socket, dialled to d's URLs,
  * with c's pipe events watched. */
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d);
+
+/* Called by the subscriber thread every tick (now: CLOCK_MONOTONIC ms):
+ * a socket without a pipe for CL_REDIAL_MS while srdd holds the store
+ * gets a new dialer (NNG 1.5.2's can stop redialling for good). */
+void srdi_cl_redial_stuck(srdi_client *c, uint64_t now);
 
 /* Stop watching the pipes and close both sockets, giving up after
  * CL_CLOSE_MS. False when it gave up: the caller then leaks what NNG may

@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 
 #include "client_harness.h"
+#include "client_impl.h"
+#include "store_impl.h"
 
 static srd_store *open_flags(unsigned flags, srd_err *rc)
 {
@@ -597,6 +599,34 @@ START_TEST(test_writes_fail_while_srdd_is_down_and_resume_unreopened)
 }
 END_TEST
 
+/* NNG 1.5.2's dialer can stop redialling for good (client_conn.c,
+ * srdi_cl_redial_stuck). Closing the handle's REQ dialer behind its back
+ * stands for that: writes fail at first, then a new dialer (after
+ * CL_REDIAL_MS without a pipe, while srdd holds the store) makes them
+ * work again without reopening. */
+START_TEST(test_client_dials_afresh_when_its_dialer_gives_up)
+{
+    setenv("SRD_TIMEOUT_MS", "300", 1);
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("before"), tu_s("1")));
+    nng_dialer_close(st->client->req_dialer);
+    uint64_t t0 = ch_now_us();
+    while (atomic_load(&st->client->pipes) > 0 &&
+           ch_now_us() - t0 < 5000000u)
+        ch_sleep_ms(10);
+    ck_assert_int_eq(atomic_load(&st->client->pipes), 0);
+    srd_err rc = srd_put(st, tu_s("during"), tu_s("2"));
+    ck_assert_msg(rc == SRD_EUNREACHABLE || rc == SRD_ETIMEDOUT,
+                  "put without a connection: %s", srd_errname(rc));
+    ck_srd(put_retrying(st, "after", "3", 4 * CL_REDIAL_MS));
+    printf("client dialled afresh: writes back %.0f ms after its dialer "
+           "was closed\n", (double)(ch_now_us() - t0) / 1000.0);
+    expect_value(st, "after", "3");
+    ck_srd(srd_close(st));
+}
+END_TEST
+
 START_TEST(test_client_reloads_a_store_replaced_while_srdd_was_down)
 {
     start_srdd(NULL);
@@ -893,6 +923,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_kill9_of_srdd_under_load_loses_no_acked_write);
     ADD_TEST(tc, test_writes_fail_while_srdd_is_down_and_resume_unreopened);
     ADD_TEST(tc, test_client_reloads_a_store_replaced_while_srdd_was_down);
+    ADD_TEST(tc, test_client_dials_afresh_when_its_dialer_gives_up);
     ADD_TEST(tc, test_allow_uid_refuses_writes_from_another_uid);
     ADD_TEST(tc, test_async_puts_complete_and_flush_reports_errors);
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);
