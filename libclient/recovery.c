@@ -20,7 +20,6 @@
  */
 #include "srd_features.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,18 +155,15 @@ srd_err srdi_recovery_crc(int fd, uint64_t off, uint64_t len, uint32_t *crc)
         return SRD_ENOMEM;
     uint32_t c = 0;
     srd_err rc = SRD_OK;
-    while (len > 0) {
+    while (len > 0 && rc == SRD_OK) {
         size_t n = len < RD_BLOCK ? (size_t)len : RD_BLOCK;
-        ssize_t k = pread(fd, buf, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            rc = k < 0 ? (srd_err)(SRD_ESYSERR | errno) : SRD_ECORRUPT;
-            break;
-        }
-        c = srdi_crc32(c, buf, (size_t)k);
-        off += (uint64_t)k;
-        len -= (uint64_t)k;
+        int err;
+        size_t k = srdi_pread_full(fd, buf, n, off, &err);
+        if (k < n) /* a failed read, or the file ends too soon */
+            rc = err ? (srd_err)(SRD_ESYSERR | err) : SRD_ECORRUPT;
+        c = srdi_crc32(c, buf, k);
+        off += k;
+        len -= k;
     }
     free(buf);
     *crc = c;

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "synced.h"
 #include "writer.h"
 
@@ -167,17 +168,9 @@ static void wr_cut(srdi_writer *w, uint64_t tail)
 static bool wr_trailer(int fd, uint64_t end, uint8_t tr[SRDI_TRAILER_SIZE])
 {
     memset(tr, 0, SRDI_TRAILER_SIZE);
-    size_t got = 0;
-    while (end > 0 && got < SRDI_TRAILER_SIZE) {
-        ssize_t k = pread(fd, tr + got, SRDI_TRAILER_SIZE - got,
-                          (off_t)(end - SRDI_TRAILER_SIZE + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        got += (size_t)k;
-    }
-    return true;
+    return end == 0 || srdi_pread_full(fd, tr, SRDI_TRAILER_SIZE,
+                                       end - SRDI_TRAILER_SIZE,
+                                       NULL) == SRDI_TRAILER_SIZE;
 }
 
 /* Write the record {durable up to w->synced, written up to `written`}

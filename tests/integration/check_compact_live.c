@@ -380,7 +380,7 @@ static long long kill_during(const char *store, pid_t pid, uint64_t at_us)
             ;
         rpc_close(s);
     }
-    ch_srdd_stop(pid, SIGKILL);
+    tu_srdd_stop(pid, SIGKILL);
     return tu_file_size(store);
 }
 
@@ -392,9 +392,9 @@ START_TEST(test_kill9_at_any_point_of_compaction_leaves_one_complete_store)
     /* A clean run measures how long a compaction takes here. */
     char *dry = path_in("dry.srd");
     ck_assert_int_eq(tu_copy_file(tmpl, dry), 0);
-    pid_t pid = ch_srdd_start(dry, NULL);
+    pid_t pid = tu_srdd_start(dry, NULL, NULL);
     srdi_wire_compact c = compact_rpc(dry);
-    ch_srdd_stop(pid, SIGTERM);
+    tu_srdd_stop(pid, SIGTERM);
     print_measure("kill test store, clean run", &c);
     long long new_size = (long long)c.rep.new_size;
     static const double at[] = {0.0, 0.2, 0.5, 0.8, 0.9, 0.97, 1.1, -1};
@@ -403,7 +403,7 @@ START_TEST(test_kill9_at_any_point_of_compaction_leaves_one_complete_store)
         snprintf(name, sizeof name, "k%zu.srd", p);
         char *store = path_in(name);
         ck_assert_int_eq(tu_copy_file(tmpl, store), 0);
-        pid = ch_srdd_start(store, NULL);
+        pid = tu_srdd_start(store, NULL, NULL);
         uint64_t us = at[p] < 0 ? UINT64_MAX
                                 : (uint64_t)(at[p] * (double)c.rep.total_us);
         long long size = kill_during(store, pid, us);
@@ -415,11 +415,11 @@ START_TEST(test_kill9_at_any_point_of_compaction_leaves_one_complete_store)
                       "(%lld)", size, old_size, new_size);
         check_store_file(store, KILL_KEYS, KILL_KEYS);
         unlink_sidecar(store, ".srdd"); /* left by the killed daemon */
-        pid = ch_srdd_start(store, NULL);
+        pid = tu_srdd_start(store, NULL, NULL);
         ck_assert(!sidecar_exists(store, ".compact"));
         srdi_wire_compact again = compact_rpc(store);
         ck_assert_uint_eq(again.rep.new_size, (uint64_t)new_size);
-        int st = ch_srdd_stop(pid, SIGTERM);
+        int st = tu_srdd_stop(pid, SIGTERM);
         ck_assert_msg(st == 0, "srdd did not stop cleanly (exit %d)", st);
         check_store_file(store, KILL_KEYS, KILL_KEYS);
         unlink(store);

@@ -41,22 +41,6 @@ static inline bool ch_exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-/* ---- srdd --------------------------------------------------------------- */
-
-/* Start srdd --foreground on store with extra arguments (NULL-terminated,
- * may be NULL), its log appended to "<store>.log", and wait until it
- * announced itself. Returns its pid (the test fails otherwise). */
-static inline pid_t ch_srdd_start(const char *store, const char *const *extra)
-{
-    return tu_srdd_start(store, extra, NULL);
-}
-
-/* Signal srdd and reap it; returns its exit code, or 128 + signal. */
-static inline int ch_srdd_stop(pid_t pid, int sig)
-{
-    return tu_srdd_stop(pid, sig);
-}
-
 /* ---- per-test fixture --------------------------------------------------- */
 
 /* A fresh folder with the store path in it, and the srdd serving it (if
@@ -75,7 +59,7 @@ static inline void ch_setup(void)
 static inline void ch_teardown(void)
 {
     if (g_srdd > 0)
-        ch_srdd_stop(g_srdd, SIGKILL);
+        tu_srdd_stop(g_srdd, SIGKILL);
     tu_rmtree(g_dir);
     free(g_store);
     free(g_dir);
@@ -83,12 +67,12 @@ static inline void ch_teardown(void)
 
 static inline void start_srdd(const char *const *extra)
 {
-    g_srdd = ch_srdd_start(g_store, extra);
+    g_srdd = tu_srdd_start(g_store, extra, NULL);
 }
 
 static inline int stop_srdd(int sig)
 {
-    int status = ch_srdd_stop(g_srdd, sig);
+    int status = tu_srdd_stop(g_srdd, sig);
     g_srdd = -1;
     return status;
 }
