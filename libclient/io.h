@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * io.h -- reads that retry EINTR and short counts, for the code that reads
- * store and side files directly (recovery, the synced-tail record). The
- * writer's calls go through its srdi_sys table instead (writer.h).
+ * store and side files directly (recovery, the synced-tail record, the
+ * writer's reads of trailers, the bytes a cut saves). The writer's writes
+ * and syncs go through its srdi_sys table instead (writer.h).
  */
 #ifndef SRDI_IO_H
 #define SRDI_IO_H

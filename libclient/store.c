@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "format.h"
+#include "io.h"
 #include "recovery.h"
 #include "store_impl.h"
 #include "synced.h"
@@ -260,7 +261,8 @@ void srd_options_init(srd_options *opts)
     opts->sync_interval_ms = 100;
 }
 
-/* SRD_OPEN_REPAIR: keep the bytes about to be cut in "<path>.cut-<tail>". */
+/* Keep the bytes about to be cut in "<path>.cut-<tail>" (SRD_OPEN_REPAIR,
+ * or whole entries cut past the synced tail). */
 static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
                            uint64_t size)
 {
@@ -274,10 +276,13 @@ static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
     srd_err rc = SRD_OK;
     char buf[65536];
     for (uint64_t off = tail; off < size && rc == SRD_OK;) {
-        ssize_t k = pread(fd, buf, sizeof buf, (off_t)off);
-        if (k <= 0 || write(out, buf, (size_t)k) != k)
-            rc = k < 0 ? sys_err(errno) : SRD_EIO;
-        off += k > 0 ? (uint64_t)k : 0;
+        size_t want = size - off < sizeof buf ? (size_t)(size - off)
+                                              : sizeof buf;
+        int err;
+        size_t k = srdi_pread_full(fd, buf, want, off, &err);
+        if (k < want || write(out, buf, k) != (ssize_t)k)
+            rc = err ? sys_err(err) : SRD_EIO;
+        off += k;
     }
     if (rc == SRD_OK && fsync(out) != 0)
         rc = sys_err(errno);

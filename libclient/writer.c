@@ -15,7 +15,7 @@
  *     the writer is failed (no retry that could falsely succeed, since
  *     Linux reports a writeback error only once).
  *  4. The sidecar "<path>.synced" (synced.h) is written under sync_mu
- *     with one pwrite and no sync of its own, after an fdatasync (or
+ *     with pwrite (a torn record fails its CRC) and no sync of its own, after an fdatasync (or
  *     compaction's fsync) made its synced tail durable, and names as its
  *     written tail one this process has written: whatever version of it
  *     survives a crash claims no more than holds. Its failure is ignored
@@ -55,6 +55,7 @@ struct srdi_writer {
     int sfd;                    /* the sidecar "<path>.synced", or -1 */
     srdi_synced rec;            /* under sync_mu: what the sidecar holds */
     bool rec_ok;                /* rec is known to be in the sidecar */
+    bool rec_mine;              /* ... and its trailers were read by us */
     bool ident_ok;              /* rec.dev/ino describe fd (else no record) */
     uint8_t boot[SRDI_BOOT_ID_SIZE]; /* the running boot's id */
     uint8_t *scratch;           /* staging for small entries */
@@ -187,8 +188,18 @@ static void wr_put_record(srdi_writer *w, uint64_t written)
     rec.synced = w->synced;
     rec.written = written;
     memcpy(rec.boot, w->boot, sizeof w->boot);
-    if (!wr_trailer(w->fd, rec.synced, rec.synced_trailer) ||
-        !wr_trailer(w->fd, rec.written, rec.written_trailer))
+    /* One read per record in the common cases: right after a sync the
+     * two tails are one, and the synced tail is often the last record's
+     * written one. */
+    if (!wr_trailer(w->fd, rec.written, rec.written_trailer))
+        return;
+    if (rec.synced == rec.written)
+        memcpy(rec.synced_trailer, rec.written_trailer,
+               SRDI_TRAILER_SIZE);
+    else if (w->rec_ok && w->rec_mine && rec.synced == w->rec.written)
+        memcpy(rec.synced_trailer, w->rec.written_trailer,
+               SRDI_TRAILER_SIZE);
+    else if (!wr_trailer(w->fd, rec.synced, rec.synced_trailer))
         return;
     uint8_t buf[SRDI_SYNCED_SIZE];
     srdi_synced_encode(buf, &rec);
@@ -205,6 +216,7 @@ static void wr_put_record(srdi_writer *w, uint64_t written)
     }
     w->rec = rec;
     w->rec_ok = true;
+    w->rec_mine = true;
 }
 
 /* After a sync: durable up to w->synced, written up to the tail. */
@@ -228,6 +240,7 @@ static void wr_identify(srdi_writer *w)
     w->rec.dev = w->ident_ok ? (uint64_t)st.st_dev : 0;
     w->rec.ino = w->ident_ok ? (uint64_t)st.st_ino : 0;
     w->rec_ok = false;
+    w->rec_mine = false;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */

@@ -9,9 +9,10 @@
  * ftruncate). The writer is not thread-safe: callers serialize appends;
  * srdi_writer_sync_to() alone may be called concurrently (group commit).
  * It knows nothing of the index: it reports where each entry landed.
- * After every fdatasync it records the tail that sync made durable in the
- * sidecar "<path>.synced" (synced.h), which recovery trusts; a failed
- * record is not an error (recovery then checks more).
+ * After every fdatasync (and at start, and at a close in never mode) it
+ * records the tail known durable in the sidecar "<path>.synced"
+ * (synced.h), which recovery trusts; a failed record is not an error
+ * (recovery then checks more).
  */
 #ifndef SRD_WRITER_H
 #define SRD_WRITER_H
