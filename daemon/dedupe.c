@@ -140,13 +140,6 @@ static dd_client *dd_get(dedupe *d, uint64_t cid, uint64_t now_ms)
     return c;
 }
 
-void dedupe_touch(dedupe *d, uint64_t cid, uint64_t now_ms)
-{
-    pthread_mutex_lock(&d->mu);
-    dd_get(d, cid, now_ms);
-    pthread_mutex_unlock(&d->mu);
-}
-
 static dd_slot *dd_slot_of(dd_client *c, uint64_t seq)
 {
     for (unsigned i = 0; i < DEDUPE_WINDOW; i++)

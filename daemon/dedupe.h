@@ -29,9 +29,6 @@ typedef enum dedupe_verdict {
 srd_err dedupe_create(size_t max_clients, dedupe **out);
 void dedupe_destroy(dedupe *d);
 
-/* Note that cid was heard from (the idlest are forgotten first). */
-void dedupe_touch(dedupe *d, uint64_t cid, uint64_t now_ms);
-
 dedupe_verdict dedupe_check(dedupe *d, uint64_t cid, uint64_t seq,
                             void **tag, uint8_t **resp, size_t *len);
 

@@ -253,10 +253,8 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
     atomic_fetch_add(&s->c.ctr->requests, 1);
     srd_err rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
                                           s->c.max_message, rq, why);
-    if (rc == SRD_OK) {
-        dedupe_touch(s->c.dd, rq->client_id, stats_now_ms());
+    if (rc == SRD_OK)
         rc = srv_check_peer(s, m, rq, why);
-    }
     if (rc == SRD_OK && srv_deferred(rq)) {
         rc = srv_submit(c, m, why);
         if (rc == SRD_OK)
