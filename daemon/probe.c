@@ -28,9 +28,11 @@ static int64_t probe_now_ms(void)
 }
 
 /* A non-blocking socket connected (or connecting) to path, or -1 with
- * *res set. A full accept queue (EAGAIN) counts as silence: a listener
- * that accepts drains it. */
-static int probe_connect(const char *path, probe_result *res)
+ * *res set. A full accept queue (EAGAIN: a burst of clients connecting)
+ * is retried every 10 ms until the deadline; only a queue still full then
+ * counts as silence (a listener that accepts drains it). */
+static int probe_connect(const char *path, int64_t deadline,
+                         probe_result *res)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path) {
@@ -43,9 +45,15 @@ static int probe_connect(const char *path, probe_result *res)
         *res = PROBE_ERROR;
         return -1;
     }
-    if (connect(fd, (const struct sockaddr *)&a, sizeof a) == 0)
-        return fd;
-    int e = errno;
+    int e;
+    for (;;) {
+        if (connect(fd, (const struct sockaddr *)&a, sizeof a) == 0)
+            return fd;
+        e = errno;
+        if (e != EAGAIN || probe_now_ms() + 10 >= deadline)
+            break;
+        poll(NULL, 0, 10); /* the queue may drain */
+    }
     close(fd);
     *res = e == EAGAIN ? PROBE_SILENT
          : (e == ECONNREFUSED || e == ENOENT || e == ENOTSOCK)
@@ -105,7 +113,7 @@ probe_result probe_sp_ipc(const char *path, uint16_t as_proto,
 {
     int64_t deadline = probe_now_ms() + timeout_ms;
     probe_result res = PROBE_ERROR;
-    int fd = probe_connect(path, &res);
+    int fd = probe_connect(path, deadline, &res);
     if (fd < 0)
         return res;
     /* A Unix stream connect completes at once or fails; POLLOUT makes

@@ -25,8 +25,9 @@ typedef enum probe_result {
 
 /* Connect to the Unix socket at path, send the SP header of protocol
  * as_proto (for example NNG_REQ0_SELF against a REP listener), and wait
- * at most timeout_ms for the listener's header. On PROBE_ANSWERED and
- * PROBE_SILENT *fd_out is the connected socket, for the caller to close:
+ * at most timeout_ms for the listener's header (a full accept queue is
+ * retried until then). On PROBE_ANSWERED and PROBE_SILENT *fd_out is the
+ * connected socket (untouched when the queue stayed full), to close:
  * after the handshake completed, or after the listener is closed, never
  * in between, or the probe itself would trigger the bug it looks for. */
 probe_result probe_sp_ipc(const char *path, uint16_t as_proto,
