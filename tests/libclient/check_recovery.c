@@ -906,6 +906,41 @@ END_TEST
  * missing, damaged or foreign sidecar, or one naming an entry the file
  * does not have there. The writer then records the tail (the full pass is
  * done once). */
+/* Checked in full (no sidecar), a store whose first entry is damaged has
+ * no good prefix at all: like a file with no valid chain, the writer
+ * refuses it unmodified (it does not cut it to nothing) and
+ * SRD_OPEN_REPAIR saves it whole to "<path>.cut-0" and opens it empty. */
+START_TEST(test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut)
+{
+    char *p = tu_join(tmp_dir, "first.srd");
+    srd_store *st;
+    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
+    ck_srd(srd_put(st, tu_s("a"), tu_s("first value")));
+    ck_srd(srd_put(st, tu_s("b"), tu_s("second value")));
+    ck_srd(srd_close(st));
+    char *side = path_plus(p, ".synced");
+    unlink(side);
+    size_t len = 0;
+    uint8_t *b = tu_read_file(p, &len);
+    ck_assert_ptr_nonnull(b);
+    b[0] ^= 0x01; /* the first payload starts at 0 */
+    ck_assert_int_eq(tu_write_file(p, b, len), 0);
+    ck_assert_int_eq(tu_open(p, 0, &st), SRD_ECORRUPT);
+    assert_file_bytes(p, b, len, "refused store");
+    ck_srd(tu_open(p, SRD_OPEN_REPAIR, &st));
+    uint64_t n;
+    ck_srd(srd_count(st, &n));
+    ck_assert_uint_eq(n, 0);
+    ck_srd(srd_close(st));
+    char *cut = path_plus(p, ".cut-0");
+    assert_file_bytes(cut, b, len, "saved store");
+    free(cut);
+    free(b);
+    free(side);
+    free(p);
+}
+END_TEST
+
 START_TEST(test_missing_or_foreign_sidecar_checks_every_entry)
 {
     static const char *const how[] = {
@@ -1743,6 +1778,8 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_damage_below_the_synced_tail_is_kept_and_reported);
     tcase_add_test(tc, test_written_tail_is_trusted_only_in_its_boot);
     tcase_add_test(tc, test_missing_or_foreign_sidecar_checks_every_entry);
+    tcase_add_test(
+        tc, test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut);
     tcase_add_test(tc, test_copied_store_is_checked_in_full);
     tcase_add_test(tc, test_read_only_open_never_writes_the_sidecar);
     tcase_add_test(tc, test_compaction_records_the_new_file);
