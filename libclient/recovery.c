@@ -225,7 +225,7 @@ static int memo_get(const memo *m, uint64_t off)
     return -1;
 }
 
-static bool memo_put(memo *m, uint64_t off, bool good)
+static bool memo_put(memo *m, uint64_t off, uint8_t good)
 {
     if ((m->n + 1) * 2 > m->cap) {
         memo bigger = {0};
@@ -254,6 +254,32 @@ static bool memo_put(memo *m, uint64_t off, bool good)
 
 /* ---- chain checks ----------------------------------------------------- */
 
+/* Free a path of visited nodes, recording each with verdict v. */
+static srd_err memo_path(memo *m, uint64_t *path, size_t np, uint8_t v)
+{
+    srd_err rc = SRD_OK;
+    for (size_t i = 0; i < np && rc == SRD_OK; i++)
+        if (!memo_put(m, path[i], v))
+            rc = SRD_ENOMEM;
+    free(path);
+    return rc;
+}
+
+/* Append node to a growing path of visited offsets; false on ENOMEM. */
+static bool path_push(uint64_t **path, size_t *np, size_t *cap, uint64_t node)
+{
+    if (*np == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        uint64_t *p = realloc(*path, c * sizeof *p);
+        if (!p)
+            return false;
+        *path = p;
+        *cap = c;
+    }
+    (*path)[(*np)++] = node;
+    return true;
+}
+
 /* Does the chain from entry end `node` walk back to base? With a memo,
  * every offset visited is recorded so no offset is walked twice. */
 static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok,
@@ -279,17 +305,9 @@ static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok,
         }
         srdi_entry e;
         bool decoded = rd_entry(r, node, &e);
-        if (m) {
-            if (np == cap) {
-                cap = cap ? cap * 2 : 64;
-                uint64_t *np2 = realloc(path, cap * sizeof *path);
-                if (!np2) {
-                    rc = SRD_ENOMEM;
-                    break;
-                }
-                path = np2;
-            }
-            path[np++] = node;
+        if (m && !path_push(&path, &np, &cap, node)) {
+            rc = SRD_ENOMEM;
+            break;
         }
         if (!decoded) {
             verdict = 0;
@@ -299,13 +317,14 @@ static srd_err chain_ok(rd *r, memo *m, uint64_t base, uint64_t node, bool *ok,
             ++*steps;
         node = e.start;
     }
-    for (size_t i = 0; i < np && rc == SRD_OK; i++)
-        if (!memo_put(m, path[i], verdict == 1))
-            rc = SRD_ENOMEM;
-    free(path);
+    if (m && rc == SRD_OK)
+        rc = memo_path(m, path, np, verdict == 1);
+    else
+        free(path);
     *ok = verdict == 1;
     return rc;
 }
+
 
 srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
                                 uint64_t *tail)
@@ -467,6 +486,123 @@ srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
         }
         node = e.start;
     }
+    rd_fini(&r);
+    return rc;
+}
+
+/* ---- what lies past the tail ------------------------------------------ */
+
+/* Verdicts of a chain walked down from inside the region (memoized). */
+enum { SC_DAMAGE = 0, SC_REACHES = 1, SC_BATCH = 2 };
+
+/* Is the trailer ending at node one whose prev_offset is the poison of an
+ * unfinished batch (format.h: UINT64_MAX until the unit is complete)? */
+static bool rd_poisoned(rd *r, uint64_t node)
+{
+    if (node < SRDI_TRAILER_SIZE)
+        return false;
+    const uint8_t *t = rd_get(r, node - SRDI_TRAILER_SIZE, SRDI_TRAILER_SIZE,
+                              false);
+    uint64_t hash, prev;
+    uint32_t crc;
+    if (!t)
+        return false;
+    srdi_format_get_trailer(t, &hash, &prev, &crc);
+    return prev == UINT64_MAX;
+}
+
+/* Walk down from the entry end node (structure only) until the walk
+ * reaches from (SC_REACHES), stops at a poisoned back pointer (SC_BATCH)
+ * or at anything else that is not an entry wholly past from
+ * (SC_DAMAGE; *brk = where). */
+static srd_err scan_chain(rd *r, memo *m, uint64_t from, uint64_t node,
+                          int *verdict, uint64_t *brk)
+{
+    uint64_t *path = NULL;
+    size_t np = 0, cap = 0;
+    int v = -1;
+    while (v < 0) {
+        if (node == from) {
+            v = SC_REACHES;
+        } else if (node < from) {
+            v = SC_DAMAGE; /* its body would start inside the store */
+            *brk = node;
+        } else if ((v = memo_get(m, node)) < 0) {
+            srdi_entry e;
+            if (!path_push(&path, &np, &cap, node)) {
+                free(path);
+                return SRD_ENOMEM;
+            }
+            if (rd_entry(r, node, &e)) {
+                node = e.start;
+                continue;
+            }
+            v = rd_poisoned(r, node) ? SC_BATCH : SC_DAMAGE;
+            *brk = node;
+        }
+    }
+    *verdict = v;
+    return memo_path(m, path, np, (uint8_t)v);
+}
+
+/* One candidate entry e ending at c, wholly in the region: count it. */
+static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
+                        srdi_tail_scan *out)
+{
+    bool crc_good = rd_crc_ok(r, e);
+    if (r->cq.over_budget || r->err)
+        return SRD_OK; /* the caller ends the scan */
+    int v;
+    uint64_t brk = 0;
+    srd_err rc = scan_chain(r, m, out->from, e->start, &v, &brk);
+    if (rc != SRD_OK)
+        return rc;
+    if (crc_good) {
+        out->intact++;
+        if (v == SC_DAMAGE && !out->damage) {
+            out->damage = true;
+            out->break_at = brk ? brk : out->from; /* 0: a memo hit */
+        }
+    } else if (v == SC_REACHES) {
+        out->bad++;
+        out->first_bad = e->payload; /* scanned downwards: the lowest */
+    }
+    return SRD_OK;
+}
+
+srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size, bool full,
+                           srdi_tail_scan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->from = from;
+    out->first_bad = UINT64_MAX;
+    if (size <= from)
+        return SRD_OK;
+    rd r;
+    if (rd_init(&r, fd, size) != SRD_OK) {
+        rd_fini(&r);
+        return SRD_ENOMEM;
+    }
+    r.cq.budget = 8 * (size - from) + (256u << 20);
+    memo m = {0};
+    srd_err rc = SRD_OK;
+    for (uint64_t c = size; c >= from + SRDI_TRAILER_SIZE + 1 && rc == SRD_OK;
+         c--) {
+        srdi_entry e;
+        if (!rd_entry(&r, c, &e) || e.start < from)
+            continue;
+        rc = scan_one(&r, &m, &e, out);
+        if (r.cq.over_budget) { /* a crafted file: say "not torn" */
+            out->damage = true;
+            out->break_at = from;
+            break;
+        }
+        if (r.err || (out->damage && !full))
+            break;
+    }
+    if (r.err)
+        rc = rd_read_error(&r);
+    memo_fini(&m);
     rd_fini(&r);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "format.h"
 #include "io.h"
+#include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 #include "synced.h"
@@ -261,35 +262,6 @@ void srd_options_init(srd_options *opts)
     opts->sync_interval_ms = 100;
 }
 
-/* Keep the bytes about to be cut in "<path>.cut-<tail>" (SRD_OPEN_REPAIR,
- * or whole entries cut past the synced tail). */
-static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
-                           uint64_t size)
-{
-    char name[4096];
-    if (snprintf(name, sizeof name, "%s.cut-%llu", path,
-                 (unsigned long long)tail) >= (int)sizeof name)
-        return SRD_EINVAL;
-    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0)
-        return sys_err(errno);
-    srd_err rc = SRD_OK;
-    char buf[65536];
-    for (uint64_t off = tail; off < size && rc == SRD_OK;) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off)
-                                              : sizeof buf;
-        int err;
-        size_t k = srdi_pread_full(fd, buf, want, off, &err);
-        if (k < want || write(out, buf, k) != (ssize_t)k)
-            rc = err ? sys_err(err) : SRD_EIO;
-        off += k;
-    }
-    if (rc == SRD_OK && fsync(out) != 0)
-        rc = sys_err(errno);
-    close(out);
-    return rc;
-}
-
 static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
                              int *fd)
 {
@@ -323,70 +295,6 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     return rc;
 }
 
-/* Entries past the prefix the sidecar vouches for (synced.h: its synced
- * tail, or its written tail when that is of the running boot) are
- * CRC-checked, all of them when it is missing, damaged or names another
- * file; the store ends before the oldest bad one (an OS crash lost its
- * pages: in SRD_SYNC_ALWAYS it and what follows were never acknowledged).
- * *trusted: the record, when the check found it true of this file.
- * Reads only. */
-static srd_err st_check_unsynced(srd_store *st, int fd, const struct stat *sb,
-                                 uint64_t *tail, srdi_synced *rec,
-                                 bool *trusted)
-{
-    *trusted = false;
-    if (!srdi_synced_read(st->path, rec) || !srdi_synced_applies(rec, sb))
-        return *tail == 0 ? SRD_OK : srdi_recovery_check(fd, *tail, 0, NULL,
-                                                          tail, trusted);
-    uint64_t from = UINT64_MAX;
-    const uint8_t *tr = NULL;
-    if (rec->written >= rec->synced && rec->written <= *tail &&
-        srdi_synced_this_boot(rec)) {
-        from = rec->written;
-        tr = rec->written_trailer;
-    } else if (rec->synced <= *tail) {
-        from = rec->synced;
-        tr = rec->synced_trailer;
-    }
-    if (*tail == 0) {
-        *trusted = from == 0;
-        return SRD_OK;
-    }
-    bool ok;
-    srd_err rc = srdi_recovery_check(fd, *tail, from, tr, tail, &ok);
-    *trusted = rc == SRD_OK && ok && tr != NULL;
-    return rc;
-}
-
-/* Recover the tail, cut (writer) or ignore (reader) what follows it. */
-static srd_err st_recover(srd_store *st, const srd_options *o, int fd,
-                          uint64_t *tail, uint64_t *entries, srdi_synced *rec,
-                          bool *trusted)
-{
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
-        return sys_err(errno);
-    uint64_t size = (uint64_t)sb.st_size;
-    srd_err rc = srdi_recovery_find_tail_n(fd, 0, size, tail, entries);
-    uint64_t found = *tail;
-    if (rc == SRD_OK)
-        rc = st_check_unsynced(st, fd, &sb, tail, rec, trusted);
-    if (rc != SRD_OK)
-        return rc;
-    if (*tail < found)
-        *entries = 0; /* the count was of the longer chain */
-    bool repair = o->flags & SRD_OPEN_REPAIR;
-    if (*tail == 0 && size > 0 && !repair)
-        return SRD_ECORRUPT;
-    /* Cutting whole entries (not just a torn tail) keeps them in a file:
-     * written in SRD_SYNC_NEVER or _INTERVAL, or with no sidecar to tell,
-     * they may have been acknowledged. */
-    if (*tail < size && (repair || *tail < found) &&
-        !(o->flags & SRD_OPEN_READONLY))
-        return st_save_cut(st->path, fd, *tail, size);
-    return SRD_OK;
-}
-
 srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
 {
     srd_options o;
@@ -411,9 +319,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
-    uint64_t tail = 0, entries = 0;
-    srdi_synced rec;
-    bool trusted = false;
+    srdi_openrec rec = {0};
     st_snap *sn = NULL;
     srd_err rc = (o.flags & SRD_OPEN_CLIENT)
                      ? SRD_EBUSY
@@ -429,16 +335,16 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         return SRD_OK;
     }
     if (rc == SRD_OK)
-        rc = st_recover(st, &o, fd, &tail, &entries, &rec, &trusted);
+        rc = srdi_openrec_run(st->path, fd, o.flags, &rec);
     if (rc == SRD_OK)
-        rc = srdi_store_load(st, fd, tail, entries, &sn);
+        rc = srdi_store_load(st, fd, rec.tail, rec.entries, &sn);
     if (rc == SRD_OK) {
         atomic_init(&st->snap, sn);
         if (o.flags & SRD_OPEN_READONLY) {
             st->ro_fd = fd;
         } else {
-            rc = srdi_writer_start(st->path, lfd, fd, tail,
-                                   trusted ? &rec : NULL, o.sync,
+            rc = srdi_writer_start(st->path, lfd, fd, rec.tail,
+                                   rec.trusted ? &rec.rec : NULL, o.sync,
                                    o.sync_interval_ms, &st->w);
             lfd = fd = -1; /* owned by the writer now, also on failure */
         }
