@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "format.h"
+#include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 
@@ -60,6 +61,35 @@ static srdi_map *current_map(srd_store *st)
 
 #define VERIFY_PROGRESS_STEP (64ull << 20)
 
+/* A read-only handle's file past its tail: what an open would do with
+ * it (openrec.h). Bytes a writer may cut (a torn or unsynced write) are
+ * counted, not an error; anything else breaks the chain at the tail. A
+ * writer's file ends at its tail, and in client mode bytes past the tail
+ * are srdd's appends in flight: nothing to do. */
+static srd_err verify_past_tail(srd_store *st, uint64_t tail,
+                                srd_verify_report *r)
+{
+    if (st->w || st->client || st->ro_fd < 0)
+        return SRD_OK;
+    srdi_tail_scan sc;
+    bool torn;
+    srd_err rc = srdi_openrec_judge(st->path, st->ro_fd, tail, &sc, &torn);
+    if (rc != SRD_OK)
+        return rc;
+    struct stat sb;
+    if (fstat(st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size > tail)
+        r->past_tail_bytes = (uint64_t)sb.st_size - tail;
+    r->past_tail_entries = sc.intact;
+    if (torn)
+        return SRD_OK;
+    r->entries += sc.bad;
+    r->bad_entries += sc.bad;
+    if (sc.bad && sc.first_bad < r->first_bad_offset)
+        r->first_bad_offset = sc.first_bad;
+    r->break_offset = tail;
+    return SRD_OK;
+}
+
 srd_err srd_verify(srd_store *st, srd_verify_report *report,
                    srd_progress_fn progress, void *ctx)
 {
@@ -90,11 +120,15 @@ srd_err srd_verify(srd_store *st, srd_verify_report *report,
                 rc = SRD_ECANCELED;
         }
     }
+    if (rc == SRD_OK)
+        rc = verify_past_tail(st, tail, report);
     if (progress && rc == SRD_OK)
         progress(ctx, tail, tail);
     srdi_map_unref(m);
     if (report->bad_entries == 0)
         report->first_bad_offset = 0;
+    if (rc == SRD_OK && report->break_offset)
+        rc = SRD_ECORRUPT;
     if (rc == SRD_OK && report->bad_entries)
         rc = SRD_ECHECKSUM;
     return rc;

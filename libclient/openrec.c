@@ -138,6 +138,20 @@ static srd_err or_save_cut(const char *path, int fd, uint64_t off,
     return rc;
 }
 
+/* The point the record vouches for, given the found tail: its written
+ * tail when that is of the running boot, else its synced tail. */
+static uint64_t or_point(const srdi_synced *rec, uint64_t tail,
+                         const uint8_t **tr)
+{
+    if (rec->written >= rec->synced && rec->written <= tail &&
+        srdi_synced_this_boot(rec)) {
+        *tr = rec->written_trailer;
+        return rec->written;
+    }
+    *tr = rec->synced_trailer;
+    return rec->synced;
+}
+
 /* Entries past the prefix the sidecar vouches for (its synced tail, or
  * its written tail when that is of the running boot) are CRC-checked,
  * all of them when it is missing, damaged or names another file.
@@ -153,15 +167,11 @@ static srd_err or_check_unsynced(int fd, uint64_t tail, bool have,
         return tail == 0 ? SRD_OK
                          : srdi_recovery_check(fd, tail, 0, NULL, good,
                                                trusted);
-    uint64_t from = UINT64_MAX;
-    const uint8_t *tr = NULL;
-    if (rec->written >= rec->synced && rec->written <= tail &&
-        srdi_synced_this_boot(rec)) {
-        from = rec->written;
-        tr = rec->written_trailer;
-    } else if (rec->synced <= tail) {
-        from = rec->synced;
-        tr = rec->synced_trailer;
+    const uint8_t *tr;
+    uint64_t from = or_point(rec, tail, &tr);
+    if (from > tail) {
+        from = UINT64_MAX;
+        tr = NULL;
     }
     if (tail == 0) {
         *trusted = from == 0;
@@ -222,7 +232,7 @@ static void or_refused(const or_run *r, const char *verb)
                  (unsigned long long)r->vouched);
     else
         snprintf(why, sizeof why,
-                 "%llu intact entr%s follow a break in the chain at "
+                 "%llu intact entr%s after a break in the chain at "
                  "offset %llu",
                  (unsigned long long)r->scan.intact,
                  r->scan.intact == 1 ? "y" : "ies",
@@ -260,6 +270,29 @@ static srd_err or_cut(const or_run *r, uint64_t tail, const char *why)
     return SRD_OK;
 }
 
+/* May the bytes past tail leave the store? Yes when asked to repair,
+ * when the record vouches for everything up to tail (trusted) and for
+ * nothing above it, or when they are a torn write (the scan; without a
+ * record that vouches for more). full: scan even when the answer is known
+ * (for the counts the messages and verify report). */
+static srd_err or_judge(or_run *r, uint64_t tail, bool trusted, bool full,
+                        bool *cuttable, const char **why)
+{
+    *cuttable = r->repair || (!r->vouched && trusted);
+    if (full || !*cuttable) {
+        srd_err rc = srdi_recovery_scan(r->fd, tail, r->size, full,
+                                        &r->scan);
+        if (rc != SRD_OK)
+            return rc;
+    }
+    r->scan.from = tail;
+    if (!*cuttable && !r->vouched && !r->scan.damage) {
+        *cuttable = true;
+        *why = "as a torn last write";
+    }
+    return SRD_OK;
+}
+
 /* The bytes past tail: cut them (writer), read around them (reader), or
  * refuse. trusted: the record vouches for everything up to tail. */
 static srd_err or_decide_end(or_run *r, uint64_t tail, bool trusted,
@@ -267,26 +300,42 @@ static srd_err or_decide_end(or_run *r, uint64_t tail, bool trusted,
 {
     if (tail >= r->size)
         return SRD_OK;
-    /* Scan always for a writer (the count is reported), and for a
-     * reader when it may have to warn. */
-    bool cuttable = r->repair || (!r->vouched && trusted);
-    if (r->writer || !cuttable) {
-        srd_err rc = srdi_recovery_scan(r->fd, tail, r->size, r->writer,
-                                        &r->scan);
-        if (rc != SRD_OK)
-            return rc;
-    }
-    r->scan.from = tail;
-    if (!cuttable && !r->vouched && !r->scan.damage) {
-        cuttable = true;
-        why = "as a torn last write";
-    }
+    bool cuttable;
+    srd_err rc = or_judge(r, tail, trusted, true, &cuttable, &why);
+    if (rc != SRD_OK)
+        return rc;
     if (!cuttable) {
         or_refused(r, r->writer ? "the open is refused"
                                 : "this read-only open stops there");
         return r->writer ? SRD_ECORRUPT : SRD_OK;
     }
     return r->writer ? or_cut(r, tail, why) : SRD_OK;
+}
+
+srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
+                           srdi_tail_scan *scan, bool *torn)
+{
+    struct stat sb;
+    *torn = true;
+    memset(scan, 0, sizeof *scan);
+    if (fstat(fd, &sb) != 0)
+        return or_errno(errno);
+    or_run r = {.path = path, .fd = fd, .size = (uint64_t)sb.st_size,
+                .found = tail};
+    if (r.size <= tail)
+        return SRD_OK;
+    srdi_synced rec;
+    bool have = srdi_synced_read(path, &rec) &&
+                srdi_synced_applies(&rec, &sb);
+    r.vouched = or_vouched_above(fd, have, &rec, tail);
+    const uint8_t *tr = NULL;
+    uint64_t point = have ? or_point(&rec, tail, &tr) : UINT64_MAX;
+    bool trusted = point <= tail &&
+                   (point == 0 || or_trailer_is(fd, point, tr));
+    const char *why = NULL;
+    srd_err rc = or_judge(&r, tail, trusted, true, torn, &why);
+    *scan = r.scan;
+    return rc;
 }
 
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "recovery.h"
 #include "srd/srd.h"
 #include "synced.h"
 
@@ -44,5 +45,12 @@ typedef struct srdi_openrec {
  * changed), SRD_ENOMEM, SRD_ESYSERR | errno. */
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
                          srdi_openrec *out);
+
+/* The same rule for the bytes of fd past tail, for srd_verify of a
+ * read-only handle: *torn is whether a writer open may cut them (then they
+ * are not damage); *scan counts what they hold. Reads only, prints
+ * nothing. */
+srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
+                           srdi_tail_scan *scan, bool *torn);
 
 #endif

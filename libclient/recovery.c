@@ -496,19 +496,24 @@ srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
 enum { SC_DAMAGE = 0, SC_REACHES = 1, SC_BATCH = 2 };
 
 /* Is the trailer ending at node one whose prev_offset is the poison of an
- * unfinished batch (format.h: UINT64_MAX until the unit is complete)? */
-static bool rd_poisoned(rd *r, uint64_t node)
+ * unfinished batch (format.h: UINT64_MAX until the unit is complete)? The
+ * 8-byte fix may itself be torn: each byte is then the poison's 0xFF or
+ * the real value's, and the real value is from (a unit is appended at the
+ * tail). */
+static bool rd_poisoned(rd *r, uint64_t node, uint64_t from)
 {
     if (node < SRDI_TRAILER_SIZE)
         return false;
     const uint8_t *t = rd_get(r, node - SRDI_TRAILER_SIZE, SRDI_TRAILER_SIZE,
                               false);
-    uint64_t hash, prev;
-    uint32_t crc;
     if (!t)
         return false;
-    srdi_format_get_trailer(t, &hash, &prev, &crc);
-    return prev == UINT64_MAX;
+    for (unsigned i = 0; i < 8; i++) {
+        uint8_t b = t[8 + i], real = (uint8_t)(from >> (8 * i));
+        if (b != 0xFF && b != real)
+            return false;
+    }
+    return true;
 }
 
 /* Walk down from the entry end node (structure only) until the walk
@@ -537,7 +542,7 @@ static srd_err scan_chain(rd *r, memo *m, uint64_t from, uint64_t node,
                 node = e.start;
                 continue;
             }
-            v = rd_poisoned(r, node) ? SC_BATCH : SC_DAMAGE;
+            v = rd_poisoned(r, node, from) ? SC_BATCH : SC_DAMAGE;
             *brk = node;
         }
     }

@@ -382,7 +382,9 @@ SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
  * asking when the daemon is unreachable). *added may be NULL. */
 SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
 
-/* Walk the whole chain and check every entry's structure and CRC.
+/* Walk the whole chain and check every entry's structure and CRC; on a
+ * read-only handle, also every byte of the file past the tail (where an
+ * open stopped at damage, or a torn write waits for the next writer).
  * progress (may be NULL) is called with (bytes checked, tail) now and then;
  * returning non-zero stops the walk (SRD_ECANCELED). */
 typedef struct srd_verify_report {
@@ -390,10 +392,19 @@ typedef struct srd_verify_report {
     uint64_t bad_entries;      /* entries whose CRC does not match */
     uint64_t first_bad_offset; /* lowest payload offset of a bad entry */
     uint64_t bytes;            /* bytes covered (== tail) */
+    uint64_t past_tail_bytes;  /* bytes of the file past the tail */
+    uint64_t past_tail_entries; /* whole entries with a good CRC among them
+                                   that no chain from the tail reaches */
+    uint64_t break_offset;     /* when those bytes are not a torn write: the
+                                  tail, where the chain breaks; else 0 */
 } srd_verify_report;
 typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
-/* SRD_OK when every entry is good, SRD_ECHECKSUM when report->bad_entries
- * is non-zero, SRD_ECORRUPT when the chain itself is broken. */
+/* SRD_OK when every entry is good (bytes past the tail that are only a
+ * torn write are counted in past_tail_bytes, not an error), SRD_ECHECKSUM
+ * when report->bad_entries is non-zero (an entry past the tail whose
+ * trailer chains to it but whose CRC fails counts too), SRD_ECORRUPT when
+ * the chain itself is broken: entries past the tail are cut off by
+ * damage at report->break_offset. */
 SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
                            srd_progress_fn progress, void *ctx);
 
