@@ -157,16 +157,16 @@ static uint64_t or_point(const srdi_synced *rec, uint64_t tail,
  * all of them when it is missing, damaged or names another file.
  * *good: the start of the oldest bad one, or tail; *trusted: the record
  * was found true of this file (the walk met it on the chain). */
-static srd_err or_check_unsynced(int fd, uint64_t tail, bool have,
-                                 const srdi_synced *rec, uint64_t *good,
-                                 bool *trusted)
+static srd_err or_check_unsynced(int fd, uint64_t tail, uint32_t align,
+                                 bool have, const srdi_synced *rec,
+                                 uint64_t *good, bool *trusted)
 {
     *trusted = false;
     *good = tail;
     if (!have)
         return tail == 0 ? SRD_OK
-                         : srdi_recovery_check(fd, tail, 0, NULL, good,
-                                               trusted);
+                         : srdi_recovery_check_in(fd, tail, 0, NULL, align,
+                                                  good, trusted);
     const uint8_t *tr;
     uint64_t from = or_point(rec, tail, &tr);
     if (from > tail) {
@@ -178,7 +178,8 @@ static srd_err or_check_unsynced(int fd, uint64_t tail, bool have,
         return SRD_OK;
     }
     bool ok;
-    srd_err rc = srdi_recovery_check(fd, tail, from, tr, good, &ok);
+    srd_err rc = srdi_recovery_check_in(fd, tail, from, tr, align, good,
+                                        &ok);
     *trusted = rc == SRD_OK && ok && tr != NULL;
     return rc;
 }
@@ -216,6 +217,7 @@ static uint64_t or_vouched_above(int fd, bool have, const srdi_synced *rec,
 typedef struct or_run {
     const char *path;
     int fd;
+    uint32_t align; /* the file's layout (format.h) */
     bool writer, repair;
     uint64_t size, found;
     uint64_t vouched; /* see or_vouched_above */
@@ -280,8 +282,8 @@ static srd_err or_judge(or_run *r, uint64_t tail, bool trusted, bool full,
 {
     *cuttable = r->repair || (!r->vouched && trusted);
     if (full || !*cuttable) {
-        srd_err rc = srdi_recovery_scan(r->fd, tail, r->size, full,
-                                        &r->scan);
+        srd_err rc = srdi_recovery_scan(r->fd, tail, r->size, r->align,
+                                        full, &r->scan);
         if (rc != SRD_OK)
             return rc;
     }
@@ -313,15 +315,15 @@ static srd_err or_decide_end(or_run *r, uint64_t tail, bool trusted,
 }
 
 srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
-                           srdi_tail_scan *scan, bool *torn)
+                           uint32_t align, srdi_tail_scan *scan, bool *torn)
 {
     struct stat sb;
     *torn = true;
     memset(scan, 0, sizeof *scan);
     if (fstat(fd, &sb) != 0)
         return or_errno(errno);
-    or_run r = {.path = path, .fd = fd, .size = (uint64_t)sb.st_size,
-                .found = tail};
+    or_run r = {.path = path, .fd = fd, .align = align,
+                .size = (uint64_t)sb.st_size, .found = tail};
     if (r.size <= tail)
         return SRD_OK;
     srdi_synced rec;
@@ -339,7 +341,7 @@ srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
 }
 
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
-                         srdi_openrec *out)
+                         uint32_t prefer, srdi_openrec *out)
 {
     memset(out, 0, sizeof *out);
     struct stat sb;
@@ -349,15 +351,16 @@ srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
                 .writer = !(flags & SRD_OPEN_READONLY),
                 .repair = (flags & SRD_OPEN_REPAIR) != 0,
                 .size = (uint64_t)sb.st_size};
-    srd_err rc = srdi_recovery_find_tail_n(fd, 0, r.size, &r.found,
-                                           &out->entries);
+    srd_err rc = srdi_recovery_detect(fd, r.size, prefer, &out->align,
+                                      &r.found, &out->entries);
     if (rc != SRD_OK)
         return rc;
+    r.align = out->align;
     bool have = srdi_synced_read(path, &out->rec) &&
                 srdi_synced_applies(&out->rec, &sb);
     r.vouched = or_vouched_above(fd, have, &out->rec, r.found);
     uint64_t good;
-    rc = or_check_unsynced(fd, r.found, have, &out->rec, &good,
+    rc = or_check_unsynced(fd, r.found, r.align, have, &out->rec, &good,
                            &out->trusted);
     if (rc != SRD_OK)
         return rc;

@@ -35,22 +35,25 @@
 typedef struct srdi_openrec {
     uint64_t tail;    /* the store ends here; a writer cuts the file here */
     uint64_t entries; /* entries up to tail when known, else 0 */
+    uint32_t align;   /* the file's layout (format.h), found from its
+                         entries; `prefer` when they do not tell */
     srdi_synced rec;  /* the sidecar record ... */
     bool trusted;     /* ... when it was found true of this file */
 } srdi_openrec;
 
-/* Decide for the store file fd at path opened with flags (SRD_OPEN_*).
+/* Decide for the store file fd at path opened with flags (SRD_OPEN_*);
+ * prefer: the layout (align) for a file whose entries do not tell.
  * On SRD_OK with out->tail below the file size, a writer may cut: the cut
  * bytes are saved already. Errors: SRD_ECORRUPT (refused, nothing
  * changed), SRD_ENOMEM, SRD_ESYSERR | errno. */
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
-                         srdi_openrec *out);
+                         uint32_t prefer, srdi_openrec *out);
 
 /* The same rule for the bytes of fd past tail, for srd_verify of a
  * read-only handle: *torn is whether a writer open may cut them (then they
  * are not damage); *scan counts what they hold. Reads only, prints
  * nothing. */
 srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
-                           srdi_tail_scan *scan, bool *torn);
+                           uint32_t align, srdi_tail_scan *scan, bool *torn);
 
 #endif

@@ -50,15 +50,17 @@ typedef struct rd {
     uint64_t size; /* bytes we may read: [0, size) */
     srdi_crcrange cq;    /* payload CRCs of the tail search, budgeted */
     int err;             /* errno of the first read that failed, or 0 */
+    uint32_t align;      /* the layout entries are decoded in (format.h) */
     rd_win tail;
     rd_win head;
 } rd;
 
-static srd_err rd_init(rd *r, int fd, uint64_t size)
+static srd_err rd_init(rd *r, int fd, uint64_t size, uint32_t align)
 {
     memset(r, 0, sizeof *r);
     r->fd = fd;
     r->size = size;
+    r->align = align;
     r->tail.block = RD_BLOCK;
     r->head.block = RD_HEAD_BLOCK;
     r->tail.buf = malloc(RD_BLOCK);
@@ -143,7 +145,7 @@ static bool rd_entry(rd *r, uint64_t end, srdi_entry *e)
     const uint8_t *h = rd_get(r, prev, hl, true);
     if (!h)
         return false;
-    if (!srdi_format_decode(end, tr, h, hl, e))
+    if (!srdi_format_decode_in(end, tr, h, hl, r->align, e))
         return false;
     return !e->tombstone || e->crc == SRDI_TOMBSTONE_CRC;
 }
@@ -335,6 +337,14 @@ srd_err srdi_recovery_find_tail(int fd, uint64_t base, uint64_t size,
 srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
                                   uint64_t *tail, uint64_t *entries)
 {
+    return srdi_recovery_find_tail_in(fd, base, size, SRDI_ALIGN, tail,
+                                      entries);
+}
+
+srd_err srdi_recovery_find_tail_in(int fd, uint64_t base, uint64_t size,
+                                   uint32_t align, uint64_t *tail,
+                                   uint64_t *entries)
+{
     uint64_t steps = 0;
     if (entries)
         *entries = 0;
@@ -342,7 +352,7 @@ srd_err srdi_recovery_find_tail_n(int fd, uint64_t base, uint64_t size,
     if (size <= base)
         return SRD_OK;
     rd r;
-    if (rd_init(&r, fd, size) != SRD_OK) {
+    if (rd_init(&r, fd, size, align) != SRD_OK) {
         rd_fini(&r); /* one of the two buffers may have been allocated */
         return SRD_ENOMEM;
     }
@@ -410,6 +420,14 @@ srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
                             const uint8_t *trusted_trailer, uint64_t *good,
                             bool *trusted_ok)
 {
+    return srdi_recovery_check_in(fd, tail, trusted, trusted_trailer,
+                                  SRDI_ALIGN, good, trusted_ok);
+}
+
+srd_err srdi_recovery_check_in(int fd, uint64_t tail, uint64_t trusted,
+                               const uint8_t *trusted_trailer, uint32_t align,
+                               uint64_t *good, bool *trusted_ok)
+{
     *good = tail;
     *trusted_ok = false;
     /* A clean reopen: the record names the tail itself; one trailer to
@@ -423,7 +441,7 @@ srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
         return SRD_OK;
     }
     rd r;
-    if (rd_init(&r, fd, tail) != SRD_OK) {
+    if (rd_init(&r, fd, tail, align) != SRD_OK) {
         rd_fini(&r);
         return SRD_ENOMEM;
     }
@@ -467,8 +485,14 @@ srd_err srdi_recovery_check(int fd, uint64_t tail, uint64_t trusted,
 srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
                            srdi_entry_fn fn, void *ctx)
 {
+    return srdi_recovery_walk_in(fd, base, tail, SRDI_ALIGN, fn, ctx);
+}
+
+srd_err srdi_recovery_walk_in(int fd, uint64_t base, uint64_t tail,
+                              uint32_t align, srdi_entry_fn fn, void *ctx)
+{
     rd r;
-    if (rd_init(&r, fd, tail) != SRD_OK) {
+    if (rd_init(&r, fd, tail, align) != SRD_OK) {
         rd_fini(&r); /* one of the two buffers may have been allocated */
         return SRD_ENOMEM;
     }
@@ -575,8 +599,8 @@ static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
     return SRD_OK;
 }
 
-srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size, bool full,
-                           srdi_tail_scan *out)
+srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
+                           uint32_t align, bool full, srdi_tail_scan *out)
 {
     memset(out, 0, sizeof *out);
     out->from = from;
@@ -584,7 +608,7 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size, bool full,
     if (size <= from)
         return SRD_OK;
     rd r;
-    if (rd_init(&r, fd, size) != SRD_OK) {
+    if (rd_init(&r, fd, size, align) != SRD_OK) {
         rd_fini(&r);
         return SRD_ENOMEM;
     }
@@ -609,5 +633,139 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size, bool full,
         rc = rd_read_error(&r);
     memo_fini(&m);
     rd_fini(&r);
+    return rc;
+}
+
+/* ---- which layout ----------------------------------------------------- */
+
+#define VOTE_MAX_ENTRIES 256u
+
+static bool rd_all_zero(rd *r, uint64_t off, uint64_t n)
+{
+    const uint8_t *p = rd_get(r, off, (size_t)n, true);
+    if (!p)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Entry e decoded unpadded: which layout does its CRC say, 0 when it
+ * cannot tell (no pad under the 64-byte reading, or neither matches). */
+static srd_err rd_vote_one(rd *r, const srdi_entry *e, uint32_t *vote)
+{
+    *vote = 0;
+    uint64_t pad = srdi_format_pad(e->start);
+    if (e->tombstone || pad == 0)
+        return SRD_OK; /* both readings are the same bytes */
+    bool good;
+    srd_err rc = rd_check_crc(r, e, &good);
+    if (rc != SRD_OK || good) {
+        *vote = good ? SRDI_ALIGN_NONE : 0;
+        return rc;
+    }
+    if (pad >= e->len || !rd_all_zero(r, e->start, pad))
+        return SRD_OK;
+    srdi_entry a = *e;
+    a.payload = e->start + pad;
+    a.len = e->len - pad;
+    rc = rd_check_crc(r, &a, &good);
+    *vote = rc == SRD_OK && good ? SRDI_ALIGN : 0;
+    return rc;
+}
+
+srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align)
+{
+    *align = 0;
+    rd r;
+    if (rd_init(&r, fd, tail, SRDI_ALIGN_NONE) != SRD_OK) {
+        rd_fini(&r);
+        return SRD_ENOMEM;
+    }
+    srd_err rc = SRD_OK;
+    uint64_t node = tail;
+    for (unsigned i = 0; i < VOTE_MAX_ENTRIES && node > 0 && !*align; i++) {
+        srdi_entry e;
+        if (!rd_entry(&r, node, &e))
+            break;
+        if ((rc = rd_vote_one(&r, &e, align)) != SRD_OK)
+            break;
+        node = e.start;
+    }
+    if (r.err && rc == SRD_OK)
+        rc = rd_read_error(&r);
+    rd_fini(&r);
+    return rc;
+}
+
+/* Both searches, then the longer chain wins (none is hidden), the CRCs
+ * deciding between equal ones. t64 is the 64-byte layout's tail, already
+ * found; v64 the vote on its chain. */
+static srd_err detect_both(int fd, uint64_t size, uint64_t t64, uint32_t v64,
+                           uint32_t *align, uint64_t *tail, uint64_t *n)
+{
+    uint64_t t1 = 0, n1 = 0;
+    srd_err rc = srdi_recovery_find_tail_in(fd, 0, size, SRDI_ALIGN_NONE,
+                                            &t1, &n1);
+    if (rc != SRD_OK)
+        return rc;
+    uint32_t v = v64;
+    if (t1 == t64 && !v && t1 > 0)
+        rc = srdi_recovery_vote(fd, t1, &v);
+    if (t1 != t64)
+        v = t1 > t64 ? SRDI_ALIGN_NONE : SRDI_ALIGN;
+    if (v)
+        *align = v;
+    if (*align == SRDI_ALIGN_NONE) {
+        *tail = t1;
+        *n = n1;
+    }
+    return rc;
+}
+
+/* A clean unpadded store: the entries ending at the end of the file say
+ * so, and the unpadded search reaches the end. */
+static srd_err detect_clean_unpadded(int fd, uint64_t size, bool *yes,
+                                     uint64_t *tail, uint64_t *n)
+{
+    uint32_t v = 0;
+    *yes = false;
+    srd_err rc = size > SRDI_TRAILER_SIZE ? srdi_recovery_vote(fd, size, &v)
+                                          : SRD_OK;
+    if (rc != SRD_OK || v != SRDI_ALIGN_NONE)
+        return rc;
+    rc = srdi_recovery_find_tail_in(fd, 0, size, v, tail, n);
+    *yes = rc == SRD_OK && *tail == size;
+    return rc;
+}
+
+srd_err srdi_recovery_detect(int fd, uint64_t size, uint32_t prefer,
+                             uint32_t *align, uint64_t *tail,
+                             uint64_t *entries)
+{
+    uint64_t n = 0, t = 0;
+    bool clean1;
+    *align = prefer;
+    srd_err rc = detect_clean_unpadded(fd, size, &clean1, &t, &n);
+    if (rc == SRD_OK && clean1) {
+        *align = SRDI_ALIGN_NONE;
+    } else if (rc == SRD_OK) {
+        /* The 64-byte layout's search; when its chain's CRCs do not say
+         * "aligned", or it did not reach the end, the unpadded one too (a
+         * torn or damaged unpadded store searches the whole file once). */
+        rc = srdi_recovery_find_tail_in(fd, 0, size, SRDI_ALIGN, &t, &n);
+        uint32_t v = 0;
+        if (rc == SRD_OK && t > 0)
+            rc = srdi_recovery_vote(fd, t, &v);
+        if (rc == SRD_OK && v == SRDI_ALIGN)
+            *align = v;
+        else if (rc == SRD_OK && (t < size || v == SRDI_ALIGN_NONE ||
+                                  prefer == SRDI_ALIGN_NONE))
+            rc = detect_both(fd, size, t, v, align, &t, &n);
+    }
+    *tail = t;
+    if (entries)
+        *entries = n;
     return rc;
 }

@@ -84,8 +84,38 @@ typedef struct srdi_tail_scan {
 /* Scan [from, size) as above; with full == false stop at the first sign
  * of damage (the counts are then partial). A file built to make the scan
  * quadratic ends it as damage. Errors: SRD_ENOMEM, SRD_ESYSERR | errno. */
-srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size, bool full,
-                           srdi_tail_scan *out);
+srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
+                           uint32_t align, bool full, srdi_tail_scan *out);
+
+/* The same searches, walks and checks in the layout of align (format.h:
+ * SRDI_ALIGN or SRDI_ALIGN_NONE); the names without _in are the 64-byte
+ * layout. */
+srd_err srdi_recovery_find_tail_in(int fd, uint64_t base, uint64_t size,
+                                   uint32_t align, uint64_t *tail,
+                                   uint64_t *entries);
+srd_err srdi_recovery_check_in(int fd, uint64_t tail, uint64_t trusted,
+                               const uint8_t *trusted_trailer, uint32_t align,
+                               uint64_t *good, bool *trusted_ok);
+srd_err srdi_recovery_walk_in(int fd, uint64_t base, uint64_t tail,
+                              uint32_t align, srdi_entry_fn fn, void *ctx);
+
+/*
+ * Which layout the entries of the chain ending at tail use. Both layouts
+ * walk the same trailers; they differ in where a value starts (prev, or
+ * prev plus its 64-byte pad), so the CRC of the first value whose pad
+ * would be non-empty matches under one reading only. *align: SRDI_ALIGN,
+ * SRDI_ALIGN_NONE, or 0 when no entry among the first 256 tells (the two
+ * readings agree on them: either is right).
+ */
+srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align);
+
+/* Find the tail of a whole file and its layout at once: the longer valid
+ * chain of the two readings, the entries' vote deciding between equal
+ * ones; prefer when nothing tells (an empty or undecidable file).
+ * *entries as srdi_recovery_find_tail_n. */
+srd_err srdi_recovery_detect(int fd, uint64_t size, uint32_t prefer,
+                             uint32_t *align, uint64_t *tail,
+                             uint64_t *entries);
 
 /* CRC of file bytes [off, off + len) read through pread. */
 srd_err srdi_recovery_crc(int fd, uint64_t off, uint64_t len, uint32_t *crc);

@@ -84,7 +84,7 @@ bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
     uint32_t crc;
     srdi_format_get_trailer(m->base + end - SRDI_TRAILER_SIZE, &hash, &prev,
                             &crc);
-    uint64_t start = prev + srdi_format_pad(prev);
+    uint64_t start = prev + srdi_format_pad_in(prev, m->align);
     if (prev >= end || start >= end - SRDI_TRAILER_SIZE)
         return false;
     *payload = start;
@@ -112,9 +112,12 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
     for (size_t i = 0; n > 1 && i < n; i++)
         srdi_index_prefetch(sn->idx, e[i].key_hash);
     for (size_t i = 0; i < n; i++) {
-        uint64_t loc = e[i].tombstone
-                           ? srdi_loc_tomb(e[i].start)
-                           : srdi_loc_value(e[i].payload, e[i].len, e[i].end);
+        /* the payload in this store's layout (entries from srdd carry
+         * the 64-byte layout's) */
+        uint64_t pay = e[i].start + srdi_format_pad_in(e[i].start, st->align);
+        uint64_t vlen = e[i].end - SRDI_TRAILER_SIZE - pay;
+        uint64_t loc = e[i].tombstone ? srdi_loc_tomb(e[i].start)
+                                      : srdi_loc_value(pay, vlen, e[i].end);
         uint64_t old;
         bool applied;
         srd_err rc = srdi_index_apply(sn->idx, e[i].key_hash, loc, &old,
@@ -131,7 +134,7 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
             st->live_span -= span;
         }
         if (!e[i].tombstone) {
-            st->live_bytes += e[i].len;
+            st->live_bytes += vlen;
             st->live_span += e[i].end - e[i].start;
         }
     }
@@ -186,6 +189,8 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                                    &sn->idx);
     if (rc == SRD_OK)
         rc = srdi_map_open(fd, tail, &sn->map);
+    if (rc == SRD_OK)
+        sn->map->align = st->align;
     load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
     if (rc == SRD_OK && !lc)
         rc = SRD_ENOMEM;
@@ -196,7 +201,7 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
         st->live_bytes = 0;
         st->live_span = 0;
         *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-        rc = srdi_recovery_walk(fd, 0, tail, load_entry, lc);
+        rc = srdi_recovery_walk_in(fd, 0, tail, st->align, load_entry, lc);
         if (rc == SRD_OK && lc->n > 0)
             load_flush(lc);
         if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -230,6 +235,7 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
         return rc;
     }
     atomic_store(&next->map->committed, atomic_load(&cur->map->committed));
+    next->map->align = cur->map->align;
     next->idx = cur->idx;
     next->own_index = cur->own_index; /* ownership moves to the new snap */
     cur->own_index = false;
@@ -260,6 +266,7 @@ void srd_options_init(srd_options *opts)
     opts->flags = SRD_OPEN_CREATE;
     opts->sync = SRD_SYNC_ALWAYS;
     opts->sync_interval_ms = 100;
+    opts->layout = SRD_LAYOUT_ALIGNED64;
 }
 
 static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
@@ -307,6 +314,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     else
         srd_options_init(&o);
     if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER ||
+        (unsigned)o.layout > SRD_LAYOUT_UNPADDED ||
         !srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
     srd_store *st = calloc(1, sizeof *st);
@@ -335,7 +343,9 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         return SRD_OK;
     }
     if (rc == SRD_OK)
-        rc = srdi_openrec_run(st->path, fd, o.flags, &rec);
+        rc = srdi_openrec_run(st->path, fd, o.flags,
+                              srdi_format_align(o.layout), &rec);
+    st->align = rec.align;
     if (rc == SRD_OK)
         rc = srdi_store_load(st, fd, rec.tail, rec.entries, &sn);
     if (rc == SRD_OK) {
@@ -347,6 +357,8 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
                                    rec.trusted ? &rec.rec : NULL, o.sync,
                                    o.sync_interval_ms, &st->w);
             lfd = fd = -1; /* owned by the writer now, also on failure */
+            if (rc == SRD_OK)
+                srdi_writer_set_align(st->w, st->align);
         }
     }
     if (rc != SRD_OK) {
@@ -1066,6 +1078,7 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     info->readonly = st->w == NULL && st->client == NULL;
     info->daemon = st->client != NULL;
+    info->layout = srdi_format_layout(st->align);
     return SRD_OK;
 }
 
@@ -1097,6 +1110,21 @@ srd_err srd_sync(srd_store *st)
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }
 
+/* The layout of the chain of fd ending at tail (vote; 64 when its
+ * entries do not tell, as both readings then agree). */
+static srd_err st_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    uint32_t vote = 0;
+    srd_err rc = tail ? srdi_recovery_vote(fd, tail, &vote) : SRD_OK;
+    *align = vote ? vote : SRDI_ALIGN;
+    return rc;
+}
+
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    return st_layout_of(fd, tail, align);
+}
+
 /* A handle without writer whose file was replaced (compaction by the
  * writer) reloads everything from the new file. */
 srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
@@ -1107,15 +1135,22 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
     struct stat sb;
     uint64_t entries = 0;
     srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : sys_err(errno);
+    uint32_t align = st->align;
     if (rc == SRD_OK && tail == UINT64_MAX)
-        rc = srdi_recovery_find_tail_n(fd, 0, (uint64_t)sb.st_size, &tail,
-                                       &entries);
+        rc = srdi_recovery_detect(fd, (uint64_t)sb.st_size, st->align, &align,
+                                  &tail, &entries);
     else if (rc == SRD_OK && tail > (uint64_t)sb.st_size)
         rc = SRD_ECORRUPT;
+    else if (rc == SRD_OK)
+        rc = st_layout_of(fd, tail, &align);
     st_snap *sn = NULL;
     uint64_t before = st->entries;
+    uint32_t old_align = st->align;
+    st->align = align; /* a compaction may have changed it (upgrade) */
     if (rc == SRD_OK)
         rc = srdi_store_load(st, fd, tail, entries, &sn);
+    if (rc != SRD_OK)
+        st->align = old_align;
     if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
         close(st->ro_fd);
@@ -1143,7 +1178,8 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     /* Newest first is fine: the index keeps the newest by position. */
     uint64_t before = st->entries;
     *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
-    rc = srdi_recovery_walk(st->ro_fd, base, tail, load_entry, lc);
+    rc = srdi_recovery_walk_in(st->ro_fd, base, tail, st->align, load_entry,
+                               lc);
     if (rc == SRD_OK && lc->n > 0)
         load_flush(lc);
     if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -1177,8 +1213,9 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
         uint64_t base = atomic_load(&sn->map->committed), tail = base;
         rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
         if (rc == SRD_OK)
-            rc = srdi_recovery_find_tail(st->ro_fd, base,
-                                         (uint64_t)ours.st_size, &tail);
+            rc = srdi_recovery_find_tail_in(st->ro_fd, base,
+                                            (uint64_t)ours.st_size,
+                                            st->align, &tail, NULL);
         if (rc == SRD_OK)
             rc = srdi_store_catch_up(st, base, tail, added);
     }

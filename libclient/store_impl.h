@@ -47,7 +47,13 @@ struct srd_store {
                                  trailers included (under mu) */
     struct srdi_client *client; /* client mode (client.c): writes go to
                                    srdd; ro_fd is the store fd */
+    uint32_t align;           /* the file's layout (format.h): 64 or 1 */
 };
+
+/* The layout (format.h align) of the chain of fd ending at tail, from its
+ * entries (recovery.h's vote): for handles that learn the tail elsewhere
+ * (client mode). */
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align);
 
 /* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
 srd_err srdi_store_errno(int e);

@@ -100,10 +100,22 @@ typedef enum srd_sync_mode {
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
 
+/* On-disk layouts (docs/FORMAT.md section 10). Opening finds a store's
+ * layout from its entries; srd_options.layout only chooses it for a new
+ * or empty store. Views of an unpadded store are not 64-byte aligned. */
+typedef enum srd_layout {
+    SRD_LAYOUT_ALIGNED64 = 0, /* payloads at multiples of 64: simd-r-drive
+                                 0.15 and later; the default */
+    SRD_LAYOUT_UNPADDED = 1   /* no pad: simd-r-drive 0.1-0.13, the Python
+                                 bindings simd_r_drive_py 0.4 */
+} srd_layout;
+
 typedef struct srd_options {
     unsigned flags;               /* SRD_OPEN_* */
     srd_sync_mode sync;           /* default SRD_SYNC_ALWAYS */
     unsigned sync_interval_ms;    /* for SRD_SYNC_INTERVAL; default 100 */
+    srd_layout layout;            /* for a new or empty store; default
+                                     SRD_LAYOUT_ALIGNED64 */
 } srd_options;
 
 /* Fill *opts with the defaults: SRD_OPEN_CREATE, SRD_SYNC_ALWAYS, 100 ms. */
@@ -368,6 +380,7 @@ typedef struct srd_info {
     uint64_t index_bytes;  /* memory used by the in-process index */
     bool readonly;         /* the handle cannot write */
     bool daemon;           /* client mode: writes go through srdd */
+    srd_layout layout;     /* the file's on-disk layout */
 } srd_info;
 SRD_API srd_err srd_get_info(srd_store *st, srd_info *info);
 
@@ -442,6 +455,13 @@ typedef struct srd_compact_report {
 } srd_compact_report;
 SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
                                void *ctx, srd_compact_report *report);
+/* srd_compact_ex writing the new file in `layout`: SRD_LAYOUT_ALIGNED64
+ * converts an unpadded store (srdctl upgrade), atomically like any
+ * compaction. srd_compact_ex keeps the store's layout. In client mode
+ * only the store's own layout (SRD_ESTATE otherwise: stop srdd first). */
+SRD_API srd_err srd_compact_to(srd_store *st, srd_layout layout,
+                               srd_progress_fn progress, void *ctx,
+                               srd_compact_report *report);
 /* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
  * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
