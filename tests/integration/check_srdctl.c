@@ -859,6 +859,48 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
 }
 END_TEST
 
+/* An unpadded store (simd_r_drive_py 0.4, tests/layouts): srdctl reads it,
+ * status names the layout, writes keep it, --layout cannot change it, and
+ * upgrade converts it losing nothing. */
+START_TEST(test_unpadded_store_reads_writes_and_upgrades)
+{
+    size_t n = 0;
+    uint8_t *b = tu_read_file(SRD_LAYOUTS_DIR "/unpadded-0.4.bin", &n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    free(b);
+    ctl_res r = RUN("status");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       unpadded"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("alpha", "uno", 3);
+    ck_exit(1, "get", "beta");
+    ck_ok("put", "new", "appended in the unpadded layout");
+    ck_exit(2, "put", "--layout", "aligned64", "x", "y");
+    r = RUN("status", "--json");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"layout\":\"unpadded\""));
+    res_free(&r);
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "from the unpadded to the aligned64"));
+    res_free(&r);
+    r = RUN("status");
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       aligned64"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("new", "appended in the unpadded layout", 31);
+    ck_get("", "the empty key", 13);
+    ck_exit(1, "get", "beta");
+    ck_ok("verify");
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "nothing to do"));
+    res_free(&r);
+}
+END_TEST
+
 /* ======================================================================== */
 /* compact                                                                   */
 /* ======================================================================== */
@@ -2101,6 +2143,7 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_verify_progress_option_reports_on_stderr_only);
     tcase_add_test(tc, test_verify_detects_corrupted_earlier_entry);
     tcase_add_test(tc, test_read_commands_never_write_a_damaged_store);
+    tcase_add_test(tc, test_unpadded_store_reads_writes_and_upgrades);
     tcase_add_test(tc, test_compact_shrinks_file_and_keeps_values);
     tcase_add_test(tc, test_locked_store_refuses_writes_but_serves_reads);
     tcase_add_test(tc, test_non_store_file_is_refused_and_left_unmodified);
