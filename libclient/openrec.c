@@ -232,6 +232,12 @@ static void or_refused(const or_run *r, const char *verb)
                  "its .synced record says the file was durable up to "
                  "offset %llu",
                  (unsigned long long)r->vouched);
+    else if (r->scan.foreign)
+        snprintf(why, sizeof why,
+                 "%llu entr%s there verify in another layout than this "
+                 "file's, such as simd-r-drive 0.14's 16-byte pads",
+                 (unsigned long long)r->scan.foreign,
+                 r->scan.foreign == 1 ? "y" : "ies");
     else
         snprintf(why, sizeof why,
                  "%llu intact entr%s after a break in the chain at "

@@ -516,6 +516,50 @@ srd_err srdi_recovery_walk_in(int fd, uint64_t base, uint64_t tail,
 
 /* ---- what lies past the tail ------------------------------------------ */
 
+static bool rd_all_zero(rd *r, uint64_t off, uint64_t n)
+{
+    const uint8_t *p = rd_get(r, off, (size_t)n, true);
+    if (!p)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* The layouts an entry past the tail may have been written in: today's,
+ * the unpadded one, and 0.14's 16-byte pad (docs/FORMAT.md section 10). */
+static const uint32_t scan_aligns[] = {SRDI_ALIGN, SRDI_ALIGN_NONE, 16u};
+
+/* Does entry e (decoded unpadded: the weakest structure) match its CRC
+ * in the layout of align? */
+static bool scan_crc_in(rd *r, const srdi_entry *e, uint32_t align)
+{
+    uint64_t pad = srdi_format_pad_in(e->start, align);
+    if (pad >= e->len || (pad && !rd_all_zero(r, e->start, pad)))
+        return false;
+    srdi_entry a = *e;
+    a.payload = e->start + pad;
+    a.len = e->len - pad;
+    return rd_crc_ok(r, &a);
+}
+
+/* The layout in which e matches its CRC: the file's own (align) first,
+ * else any other known one (an entry that verifies there is never junk),
+ * else 0. */
+static uint32_t scan_crc_any(rd *r, const srdi_entry *e, uint32_t align)
+{
+    if (e->tombstone || scan_crc_in(r, e, align))
+        return align; /* a tombstone: rd_entry checked its checksum */
+    for (size_t i = 0; i < sizeof scan_aligns / sizeof scan_aligns[0]; i++) {
+        if (r->cq.over_budget || r->err)
+            return 0;
+        if (scan_aligns[i] != align && scan_crc_in(r, e, scan_aligns[i]))
+            return scan_aligns[i];
+    }
+    return 0;
+}
+
 /* Verdicts of a chain walked down from inside the region (memoized). */
 enum { SC_DAMAGE = 0, SC_REACHES = 1, SC_BATCH = 2 };
 
@@ -575,10 +619,11 @@ static srd_err scan_chain(rd *r, memo *m, uint64_t from, uint64_t node,
 }
 
 /* One candidate entry e ending at c, wholly in the region: count it. */
-static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
+static srd_err scan_one(rd *r, memo *m, const srdi_entry *e, uint32_t align,
                         srdi_tail_scan *out)
 {
-    bool crc_good = rd_crc_ok(r, e);
+    uint32_t in = scan_crc_any(r, e, align);
+    bool crc_good = in != 0;
     if (r->cq.over_budget || r->err)
         return SRD_OK; /* the caller ends the scan */
     int v;
@@ -588,13 +633,20 @@ static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
         return rc;
     if (crc_good) {
         out->intact++;
+        if (in != align) {
+            out->foreign++;
+            v = SC_DAMAGE; /* another layout's entry: not a torn write */
+            brk = brk ? brk : e->end;
+        }
         if (v == SC_DAMAGE && !out->damage) {
             out->damage = true;
             out->break_at = brk ? brk : out->from; /* 0: a memo hit */
         }
     } else if (v == SC_REACHES) {
-        out->bad++;
-        out->first_bad = e->payload; /* scanned downwards: the lowest */
+        out->bad++; /* scanned downwards: the lowest, in the layout */
+        out->first_bad = e->tombstone ? e->start
+                                      : e->start +
+                                            srdi_format_pad_in(e->start, align);
     }
     return SRD_OK;
 }
@@ -608,7 +660,7 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
     if (size <= from)
         return SRD_OK;
     rd r;
-    if (rd_init(&r, fd, size, align) != SRD_OK) {
+    if (rd_init(&r, fd, size, SRDI_ALIGN_NONE) != SRD_OK) {
         rd_fini(&r);
         return SRD_ENOMEM;
     }
@@ -620,7 +672,7 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
         srdi_entry e;
         if (!rd_entry(&r, c, &e) || e.start < from)
             continue;
-        rc = scan_one(&r, &m, &e, out);
+        rc = scan_one(&r, &m, &e, align, out);
         if (r.cq.over_budget) { /* a crafted file: say "not torn" */
             out->damage = true;
             out->break_at = from;
@@ -640,16 +692,6 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
 
 #define VOTE_MAX_ENTRIES 256u
 
-static bool rd_all_zero(rd *r, uint64_t off, uint64_t n)
-{
-    const uint8_t *p = rd_get(r, off, (size_t)n, true);
-    if (!p)
-        return false;
-    for (uint64_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
 
 /* Entry e decoded unpadded: which layout does its CRC say, 0 when it
  * cannot tell (no pad under the 64-byte reading, or neither matches). */

@@ -13,7 +13,10 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -39,6 +42,7 @@ typedef struct model {
     uint8_t *img;   /* the file */
     size_t len, cap;
     int nkeys;
+    unsigned align; /* 1 (unpadded), or 16 as simd-r-drive 0.14 wrote */
     uint8_t **val;  /* val[k]: key k's value, or NULL (absent) */
     size_t *vlen;
 } model;
@@ -47,6 +51,7 @@ static void m_init(model *m, int nkeys)
 {
     memset(m, 0, sizeof *m);
     m->nkeys = nkeys;
+    m->align = 1;
     m->val = calloc((size_t)nkeys, sizeof *m->val);
     m->vlen = calloc((size_t)nkeys, sizeof *m->vlen);
 }
@@ -66,16 +71,21 @@ static srd_val m_key(int k, char *buf)
     return tu_s(buf);
 }
 
-/* Append payload then trailer {hash, prev = where it starts, crc}. */
+/* Append [zero pad] payload, then trailer {hash, prev, crc}; a tombstone
+ * has no pad. */
 static void m_append(model *m, int k, const uint8_t *v, size_t n)
 {
-    if (m->len + n + 20 > m->cap) {
-        m->cap = (m->len + n + 20) * 2;
+    bool tomb = n == 1 && v[0] == 0;
+    size_t pad = tomb ? 0 : (m->align - m->len % m->align) % m->align;
+    if (m->len + pad + n + 20 > m->cap) {
+        m->cap = (m->len + pad + n + 20) * 2;
         m->img = realloc(m->img, m->cap);
     }
     char kb[16];
     srd_val key = m_key(k, kb);
     uint64_t prev = m->len;
+    memset(m->img + m->len, 0, pad);
+    m->len += pad;
     memcpy(m->img + m->len, v, n);
     uint8_t *t = m->img + m->len + n;
     tu_put_le64(t, srd_key_hash(key.ptr, key.len));
@@ -284,6 +294,29 @@ START_TEST(test_golden_aligned_stores_say_aligned)
 }
 END_TEST
 
+/* simd-r-drive 0.14 padded to 16 bytes: a layout srd does not read. Its
+ * entries verify in no layout srd knows as the file's, but they verify
+ * with 16-byte pads: never taken for a torn write, so a writer refuses
+ * the store and nothing is cut. */
+START_TEST(test_sixteen_byte_layout_of_0_14_is_never_cut)
+{
+    model m;
+    m_init(&m, 50);
+    m.align = 16;
+    m_random(&m, 120, 14);
+    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    srd_store *st = NULL;
+    srd_err rc = tu_open(g_path, SRD_OPEN_READONLY, &st);
+    if (rc == SRD_OK)
+        ck_srd(srd_close(st));
+    assert_file_is(g_path, m.img, m.len, "read-only open of a 0.14 store");
+    rc = tu_open(g_path, 0, &st);
+    ck_assert_msg(rc == SRD_ECORRUPT, "writer open: %s", srd_errname(rc));
+    assert_file_is(g_path, m.img, m.len, "writer open of a 0.14 store");
+    m_free(&m);
+}
+END_TEST
+
 /* ---- a large unpadded store --------------------------------------------- */
 
 START_TEST(test_large_unpadded_store_reads_completely_and_stays_as_is)
@@ -380,6 +413,55 @@ START_TEST(test_writer_compaction_and_upgrade_of_unpadded_lose_nothing)
 }
 END_TEST
 
+/* SIGKILL while srd_compact_to converts a store (killed once its
+ * temporary file exists): the store is the old file byte for byte, or the
+ * new one with every key. */
+START_TEST(test_kill_during_upgrade_leaves_the_old_or_the_new_file)
+{
+    model m;
+    m_init(&m, 20000);
+    m_random(&m, 30000, 0x5161);
+    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    char *tmp = tu_join(g_dir, "store.srd.compact");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        srd_store *st = NULL;
+        if (tu_open(g_path, 0, &st) != SRD_OK)
+            _exit(2);
+        srd_err rc = srd_compact_to(st, SRD_LAYOUT_ALIGNED64, NULL, NULL,
+                                    NULL);
+        _exit(rc == SRD_OK ? 0 : 3);
+    }
+    struct stat sb;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (stat(tmp, &sb) == 0 && sb.st_size > 0) {
+            kill(pid, SIGKILL);
+            ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+            break;
+        }
+        usleep(200);
+    }
+    ck_assert(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+    size_t n = 0;
+    uint8_t *b = tu_read_file(g_path, &n);
+    bool old = n == m.len && memcmp(b, m.img, n) == 0;
+    free(b);
+    fprintf(stderr, "upgrade %s: the %s file\n",
+            WIFSIGNALED(status) ? "killed" : "finished", old ? "old" : "new");
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_path, 0, &st)); /* removes a stale .compact */
+    ck_assert_int_eq(layout_of(st), old ? SRD_LAYOUT_UNPADDED
+                                        : SRD_LAYOUT_ALIGNED64);
+    m_check(&m, st, old ? "the old file" : "the new file");
+    ck_srd(srd_close(st));
+    ck_assert_int_ne(stat(tmp, &sb), 0);
+    free(tmp);
+    m_free(&m);
+}
+END_TEST
+
 /* srd_options.layout chooses the layout of a new store; reopening finds
  * it from the entries. Views of an unpadded store are in place, not
  * 64-byte aligned. */
@@ -457,11 +539,14 @@ static Suite *layouts_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_golden_unpadded_store_reads_key_by_key_every_way);
     tcase_add_test(tc, test_golden_aligned_stores_say_aligned);
+    tcase_add_test(tc, test_sixteen_byte_layout_of_0_14_is_never_cut);
     tcase_add_test(tc,
                    test_large_unpadded_store_reads_completely_and_stays_as_is);
     tcase_add_test(tc,
                    test_writer_compaction_and_upgrade_of_unpadded_lose_nothing);
     tcase_add_test(tc, test_new_store_in_the_unpadded_layout);
+    tcase_add_test(tc,
+                   test_kill_during_upgrade_leaves_the_old_or_the_new_file);
     tcase_add_test(tc, test_damaged_unpadded_store_is_kept_and_reported);
     suite_add_tcase(s, tc);
     return s;
