@@ -19,18 +19,14 @@
 #include "io.h"
 #include "openrec.h"
 #include "recovery.h"
+#include "store_impl.h"
 
 #define OR_NAME_MAX 4096
 
+/* An errno as an srd_err, as everywhere in the store. */
 static srd_err or_errno(int e)
 {
-    if (e == ENOENT)
-        return SRD_ENOENT;
-    if (e == ENOMEM)
-        return SRD_ENOMEM;
-    if (e == EACCES || e == EPERM)
-        return SRD_EPERM;
-    return (srd_err)(SRD_ESYSERR | e);
+    return srdi_store_errno(e);
 }
 
 /* Create "<path>.cut-<off>" (or ".cut-<off>.<n>" when that exists: an

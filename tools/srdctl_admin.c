@@ -480,6 +480,29 @@ static int admin_compact_daemon(ctl_ctx *cx, cli_daemon *poll)
                        : cli_fail(e, "compact: srdd serving '%s'", cx->path);
 }
 
+/* The store of cx (opened with the command's mode) and its state. */
+static int admin_writer_info(ctl_ctx *cx, srd_store **st, srd_info *in)
+{
+    *st = cli_store(cx);
+    if (!*st)
+        return cx->fail;
+    srd_err e = srd_get_info(*st, in);
+    return e == SRD_OK ? CTL_EXIT_OK : cli_fail(e, "%s", cx->name);
+}
+
+/* Compact st into layout with progress on stderr; *after: the new state. */
+static srd_err admin_compact_run(ctl_ctx *cx, srd_store *st, srd_layout layout,
+                                 const srd_info *before,
+                                 srd_compact_report *rep, srd_info *after)
+{
+    out_progress pg;
+    out_progress_init(&pg, cx->name, cx->progress);
+    srd_err e = srd_compact_to(st, layout, pg.show ? out_progress_cb : NULL,
+                               &pg, rep);
+    out_progress_end(&pg, e == SRD_OK, before->live_bytes);
+    return e == SRD_OK ? srd_get_info(st, after) : e;
+}
+
 int admin_compact(ctl_ctx *cx)
 {
     cli_daemon dm;
@@ -491,20 +514,13 @@ int admin_compact(ctl_ctx *cx)
         cli_daemon_close(&dm);
         return rc;
     }
-    srd_store *st = cli_store(cx);
-    if (!st)
-        return cx->fail;
+    srd_store *st;
     srd_info before, after;
-    srd_err e = srd_get_info(st, &before);
-    if (e != SRD_OK)
-        return cli_fail(e, "compact");
-    out_progress pg;
-    out_progress_init(&pg, "compact", cx->progress);
+    int rc = admin_writer_info(cx, &st, &before);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     srd_compact_report rep;
-    e = srd_compact_ex(st, pg.show ? out_progress_cb : NULL, &pg, &rep);
-    out_progress_end(&pg, e == SRD_OK, before.live_bytes);
-    if (e == SRD_OK)
-        e = srd_get_info(st, &after);
+    srd_err e = admin_compact_run(cx, st, before.layout, &before, &rep, &after);
     if (e != SRD_OK)
         return cli_fail(e, "compact: store '%s'", cx->path);
     uint64_t b[2] = {before.file_size, before.entries};
@@ -530,13 +546,11 @@ int admin_sync(ctl_ctx *cx)
 
 int admin_upgrade(ctl_ctx *cx)
 {
-    srd_store *st = cli_store(cx);
-    if (!st)
-        return cx->fail;
+    srd_store *st;
     srd_info before, after;
-    srd_err e = srd_get_info(st, &before);
-    if (e != SRD_OK)
-        return cli_fail(e, "upgrade");
+    int rc = admin_writer_info(cx, &st, &before);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     if (before.layout == SRD_LAYOUT_ALIGNED64) {
         printf("'%s' is in the aligned64 layout already: nothing to do\n",
                cx->path);
@@ -546,14 +560,9 @@ int admin_upgrade(ctl_ctx *cx)
         return cli_fail(SRD_ESTATE, "upgrade: srdd serves '%s' (its "
                         "compaction keeps the layout): stop srdd first",
                         cx->path);
-    out_progress pg;
-    out_progress_init(&pg, "upgrade", cx->progress);
     srd_compact_report rep;
-    e = srd_compact_to(st, SRD_LAYOUT_ALIGNED64,
-                       pg.show ? out_progress_cb : NULL, &pg, &rep);
-    out_progress_end(&pg, e == SRD_OK, before.live_bytes);
-    if (e == SRD_OK)
-        e = srd_get_info(st, &after);
+    srd_err e = admin_compact_run(cx, st, SRD_LAYOUT_ALIGNED64, &before, &rep,
+                                  &after);
     if (e != SRD_OK)
         return cli_fail(e, "upgrade: store '%s' (it is as before)", cx->path);
     printf("Upgraded '%s' from the %s to the %s layout: %llu -> %llu bytes, "

@@ -812,6 +812,7 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
     b[trailer + 8 + 5] ^= 0x01; /* k20's back pointer: far past the end */
     ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
     char *before = dir_listing();
+    size_t n2;
     static const char *const reads[][3] = {
         {"get", "k3", NULL}, {"get", "k30", NULL}, {"exists", "k30", NULL},
         {"meta", "k3", NULL}, {"ls", NULL, NULL}, {"status", NULL, NULL},
@@ -825,7 +826,6 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
         ck_assert_msg(strcmp(before, now) == 0, "%s changed the folder:\n%s",
                       reads[i][0], now);
         free(now);
-        size_t n2;
         uint8_t *b2 = store_bytes(&n2);
         ck_assert_msg(n2 == n && memcmp(b, b2, n) == 0, "%s changed the store",
                       reads[i][0]);
@@ -850,7 +850,6 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
     ck_assert_msg(strstr(r.err, "refused") && strstr(r.err, "not a torn"),
                   "put: %s", r.err);
     res_free(&r);
-    size_t n2;
     uint8_t *b2 = store_bytes(&n2);
     ck_assert(n2 == n && memcmp(b, b2, n) == 0);
     free(b2);

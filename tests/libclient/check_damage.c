@@ -27,14 +27,12 @@ static char *g_dir, *g_path;
 
 static void setup(void)
 {
-    g_dir = tu_tmpdir();
-    g_path = tu_join(g_dir, "store.srd");
+    tu_fixture_begin(&g_dir, &g_path);
 }
 
 static void teardown(void)
 {
-    tu_rmtree(g_dir);
-    free(g_path);
+    tu_fixture_end(&g_dir, &g_path);
 }
 
 /* Value i: 1..300 random bytes, never the forbidden single 0x00. */

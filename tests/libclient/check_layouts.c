@@ -26,14 +26,12 @@ static char *g_dir, *g_path;
 
 static void setup(void)
 {
-    g_dir = tu_tmpdir();
-    g_path = tu_join(g_dir, "store.srd");
+    tu_fixture_begin(&g_dir, &g_path);
 }
 
 static void teardown(void)
 {
-    tu_rmtree(g_dir);
-    free(g_path);
+    tu_fixture_end(&g_dir, &g_path);
 }
 
 /* ---- the unpadded writer's rules (as make_unpadded.py) ---------------- */
@@ -119,6 +117,17 @@ static void m_random(model *m, int ops, uint64_t seed)
         v[n - 1] |= 1; /* never exactly 00 */
         m_append(m, k, v, n);
     }
+}
+
+/* A store of `ops` random operations on nkeys keys, padded to align (1:
+ * unpadded), written to g_path. */
+static void m_store(model *m, int nkeys, unsigned align, int ops,
+                    uint64_t seed)
+{
+    m_init(m, nkeys);
+    m->align = align;
+    m_random(m, ops, seed);
+    ck_assert_int_eq(tu_write_file(g_path, m->img, m->len), 0);
 }
 
 /* Every key of m reads back as m says, through handle st. */
@@ -301,10 +310,7 @@ END_TEST
 START_TEST(test_sixteen_byte_layout_of_0_14_is_never_cut)
 {
     model m;
-    m_init(&m, 50);
-    m.align = 16;
-    m_random(&m, 120, 14);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 50, 16, 120, 14);
     srd_store *st = NULL;
     srd_err rc = tu_open(g_path, SRD_OPEN_READONLY, &st);
     if (rc == SRD_OK)
@@ -322,9 +328,7 @@ END_TEST
 START_TEST(test_large_unpadded_store_reads_completely_and_stays_as_is)
 {
     model m;
-    m_init(&m, 1500);
-    m_random(&m, 4000, 0x0401a5);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 1500, 1, 4000, 0x0401a5);
     ck_assert_int_eq(unpadded_entries(g_path), 4000);
     const unsigned flags[] = {SRD_OPEN_READONLY, 0, SRD_OPEN_CREATE,
                               SRD_OPEN_READONLY};
@@ -351,9 +355,7 @@ END_TEST
 START_TEST(test_writer_compaction_and_upgrade_of_unpadded_lose_nothing)
 {
     model m;
-    m_init(&m, 400);
-    m_random(&m, 1200, 42);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 400, 1, 1200, 42);
     srd_store *st = NULL;
     ck_srd(tu_open(g_path, 0, &st));
     uint64_t rs = 7;
@@ -419,9 +421,7 @@ END_TEST
 START_TEST(test_kill_during_upgrade_leaves_the_old_or_the_new_file)
 {
     model m;
-    m_init(&m, 20000);
-    m_random(&m, 30000, 0x5161);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 20000, 1, 30000, 0x5161);
     char *tmp = tu_join(g_dir, "store.srd.compact");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -503,12 +503,10 @@ END_TEST
 START_TEST(test_damaged_unpadded_store_is_kept_and_reported)
 {
     model m;
-    m_init(&m, 300);
-    m_random(&m, 900, 99);
+    m_store(&m, 300, 1, 900, 99);
     int k = 0;
     while (!m.val[k])
         k++;
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
     srd_store *st = NULL;
     ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
     char kb[16];
