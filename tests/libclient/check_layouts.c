@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "srdd_proc.h"
 #include "testutil.h"
 
 static char *g_dir, *g_path;
@@ -530,6 +531,46 @@ START_TEST(test_damaged_unpadded_store_is_kept_and_reported)
 }
 END_TEST
 
+#ifdef SRDD_PATH
+/* srdd serves an unpadded store: clients read its keys, their writes go
+ * to the file in its own layout, and after srdd stops the store is still
+ * unpadded, every key there. */
+START_TEST(test_srdd_serves_an_unpadded_store_in_its_layout)
+{
+    model m;
+    m_store(&m, 200, 1, 600, 0x5dd);
+    char *log = tu_join(g_dir, "srdd.log");
+    tu_srdd_run run = {.log = log};
+    pid_t pid = tu_srdd_start(g_path, NULL, &run);
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_path, SRD_OPEN_CLIENT, &st));
+    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+    m_check(&m, st, "through srdd");
+    uint8_t v[100];
+    for (int k = 0; k < 200; k += 3) {
+        char kb[16];
+        size_t n = 1 + (size_t)k % 90;
+        memset(v, 'a' + k % 26, n);
+        ck_srd(srd_put(st, m_key(k, kb), (srd_val){v, n}));
+        free(m.val[k]);
+        m.val[k] = malloc(n);
+        memcpy(m.val[k], v, n);
+        m.vlen[k] = n;
+    }
+    m_check(&m, st, "after writes through srdd");
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(tu_srdd_stop(pid, SIGTERM), 0);
+    ck_assert_int_gt(unpadded_entries(g_path), 600);
+    ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
+    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+    m_check(&m, st, "after srdd stopped");
+    ck_srd(srd_close(st));
+    free(log);
+    m_free(&m);
+}
+END_TEST
+#endif
+
 static Suite *layouts_suite(void)
 {
     Suite *s = suite_create("layouts");
@@ -546,6 +587,9 @@ static Suite *layouts_suite(void)
     tcase_add_test(tc,
                    test_kill_during_upgrade_leaves_the_old_or_the_new_file);
     tcase_add_test(tc, test_damaged_unpadded_store_is_kept_and_reported);
+#ifdef SRDD_PATH
+    tcase_add_test(tc, test_srdd_serves_an_unpadded_store_in_its_layout);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
