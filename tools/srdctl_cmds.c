@@ -25,7 +25,8 @@
 
 static const ctl_cmd cmds_table[] = {
     {"status", admin_status, "", "show the state of the store",
-     "Show the state of the store: path, mode (\"direct\": srdctl reads the\n"
+     "Show the state of the store: path, layout (aligned64, or unpadded as\n"
+     "simd-r-drive <= 0.13 wrote), mode (\"direct\": srdctl reads the\n"
      "file itself), file size, committed tail, entries (tombstones included),\n"
      "live keys, live bytes, dead bytes (what compaction can reclaim), torn\n"
      "bytes (past the tail) and srdctl's index memory. Figures only srdd\n"
