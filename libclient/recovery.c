@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "crcrange.h"
 #include "io.h"
@@ -694,28 +695,56 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
 
 
 /* Entry e decoded unpadded: which layout does its CRC say, 0 when it
- * cannot tell (no pad under the 64-byte reading, or neither matches). */
-static srd_err rd_vote_one(rd *r, const srdi_entry *e, uint32_t *vote)
+ * cannot tell (no pad under the 64-byte reading, neither matches, or it
+ * is longer than max_len). One pass over its bytes serves both readings:
+ * crc(head || rest) = crc32_combine(crc(head), crc(rest), |rest|), head
+ * being the bytes a 64-byte pad would take. */
+static srd_err rd_vote_one(rd *r, const srdi_entry *e, uint64_t max_len,
+                           uint32_t *vote)
 {
     *vote = 0;
     uint64_t pad = srdi_format_pad(e->start);
-    if (e->tombstone || pad == 0)
-        return SRD_OK; /* both readings are the same bytes */
-    bool good;
-    srd_err rc = rd_check_crc(r, e, &good);
-    if (rc != SRD_OK || good) {
-        *vote = good ? SRDI_ALIGN_NONE : 0;
-        return rc;
+    if (e->tombstone || pad == 0 || pad >= e->len || e->len > max_len)
+        return SRD_OK; /* the same bytes both ways, or not worth a pass */
+    const uint8_t *h = rd_get(r, e->start, (size_t)pad, true);
+    if (!h)
+        return r->err ? rd_read_error(r) : SRD_OK;
+    bool zero = true;
+    for (uint64_t i = 0; i < pad; i++)
+        zero = zero && h[i] == 0;
+    uint32_t head = srdi_crc32(0, h, (size_t)pad), rest;
+    srd_err rc = srdi_recovery_crc(r->fd, e->start + pad, e->len - pad,
+                                   &rest);
+    if (rc != SRD_OK)
+        return rc == SRD_ECORRUPT ? SRD_OK : rc; /* the file is shorter */
+    if ((uint32_t)crc32_combine(head, rest, (z_off_t)(e->len - pad)) ==
+        e->crc)
+        *vote = SRDI_ALIGN_NONE;
+    else if (zero && rest == e->crc)
+        *vote = SRDI_ALIGN;
+    return SRD_OK;
+}
+
+/* One walk down from tail voting on entries up to max_len bytes. */
+static srd_err rd_vote_walk(rd *r, uint64_t tail, uint64_t max_len,
+                            uint32_t *align)
+{
+    srd_err rc = SRD_OK;
+    uint64_t node = tail;
+    for (unsigned i = 0; i < VOTE_MAX_ENTRIES && node > 0 && !*align; i++) {
+        srdi_entry e;
+        if (!rd_entry(r, node, &e))
+            break;
+        if ((rc = rd_vote_one(r, &e, max_len, align)) != SRD_OK)
+            break;
+        node = e.start;
     }
-    if (pad >= e->len || !rd_all_zero(r, e->start, pad))
-        return SRD_OK;
-    srdi_entry a = *e;
-    a.payload = e->start + pad;
-    a.len = e->len - pad;
-    rc = rd_check_crc(r, &a, &good);
-    *vote = rc == SRD_OK && good ? SRDI_ALIGN : 0;
     return rc;
 }
+
+/* Small values first: a store that ends with a huge one still decides
+ * without reading it again. */
+#define VOTE_SMALL (64u << 10)
 
 srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align)
 {
@@ -725,16 +754,9 @@ srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align)
         rd_fini(&r);
         return SRD_ENOMEM;
     }
-    srd_err rc = SRD_OK;
-    uint64_t node = tail;
-    for (unsigned i = 0; i < VOTE_MAX_ENTRIES && node > 0 && !*align; i++) {
-        srdi_entry e;
-        if (!rd_entry(&r, node, &e))
-            break;
-        if ((rc = rd_vote_one(&r, &e, align)) != SRD_OK)
-            break;
-        node = e.start;
-    }
+    srd_err rc = rd_vote_walk(&r, tail, VOTE_SMALL, align);
+    if (rc == SRD_OK && !*align && !r.err)
+        rc = rd_vote_walk(&r, tail, UINT64_MAX, align);
     if (r.err && rc == SRD_OK)
         rc = rd_read_error(&r);
     rd_fini(&r);

@@ -498,6 +498,31 @@ START_TEST(test_new_store_in_the_unpadded_layout)
 }
 END_TEST
 
+/* The values that tell the layout are small ones first (a store ending
+ * in a huge value is not read twice), else a large one does. */
+START_TEST(test_layout_found_past_a_large_last_value)
+{
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7 + 1);
+    for (int small = 0; small < 2; small++) {
+        model m;
+        m_init(&m, 4);
+        m_append(&m, 0, (const uint8_t *)"first", 5);
+        if (small)
+            m_append(&m, 1, (const uint8_t *)"second", 6);
+        m_append(&m, 2, big, sizeof big);
+        ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+        srd_store *st = NULL;
+        ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
+        ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+        m_check(&m, st, small ? "a small value decides" : "the big one");
+        ck_srd(srd_close(st));
+        m_free(&m);
+    }
+}
+END_TEST
+
 /* A copied unpadded store with one flipped byte in the middle: verify
  * names the entry, the writer keeps every entry (issue 12's first case:
  * srd once cut such a store to its first entry). */
@@ -587,6 +612,7 @@ static Suite *layouts_suite(void)
     tcase_add_test(tc,
                    test_kill_during_upgrade_leaves_the_old_or_the_new_file);
     tcase_add_test(tc, test_damaged_unpadded_store_is_kept_and_reported);
+    tcase_add_test(tc, test_layout_found_past_a_large_last_value);
 #ifdef SRDD_PATH
     tcase_add_test(tc, test_srdd_serves_an_unpadded_store_in_its_layout);
 #endif
