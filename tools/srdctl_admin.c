@@ -483,9 +483,10 @@ static int admin_compact_daemon(ctl_ctx *cx, cli_daemon *poll)
 /* The store of cx (opened with the command's mode) and its state. */
 static int admin_writer_info(ctl_ctx *cx, srd_store **st, srd_info *in)
 {
+    memset(in, 0, sizeof *in);
     *st = cli_store(cx);
     if (!*st)
-        return cx->fail;
+        return cx->fail != CTL_EXIT_OK ? cx->fail : CTL_EXIT_STORE;
     srd_err e = srd_get_info(*st, in);
     return e == SRD_OK ? CTL_EXIT_OK : cli_fail(e, "%s", cx->name);
 }
