@@ -62,10 +62,9 @@ static uint64_t ctxsw_of(pid_t pid)
         if (!f)
             continue;
         while (fgets(line, sizeof line, f)) {
-            unsigned long long v;
-            if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
-                sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
-                total += v;
+            const char *colon = strchr(line, ':');
+            if (colon && strstr(line, "ctxt_switches:") != NULL)
+                total += strtoull(colon + 1, NULL, 10);
         }
         fclose(f);
     }
