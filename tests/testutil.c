@@ -329,3 +329,12 @@ void tu_fill_random(uint64_t *state, void *buf, size_t len)
         len -= k;
     }
 }
+
+int tu_main(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -175,9 +175,5 @@ static Suite *discovery_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(discovery_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_main(discovery_suite());
 }

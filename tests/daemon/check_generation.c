@@ -63,6 +63,17 @@ static bool sidecar_says(const gen_env *e, uint64_t gen)
     return same;
 }
 
+/* Open the generation of e's store; it must be gen, and say so on disk. */
+static generation *open_expect(const gen_env *e, uint64_t gen, gen_view *v)
+{
+    generation *g;
+    ck_srd(generation_open(e->st, e->path, &g));
+    generation_view(g, v);
+    ck_assert_uint_eq(v->gen, gen);
+    ck_assert(sidecar_says(e, gen));
+    return g;
+}
+
 static void put_str(srd_store *st, const char *k, const char *v)
 {
     ck_srd(srd_put(st, tu_s(k), tu_s(v)));
@@ -72,16 +83,12 @@ START_TEST(test_generation_first_sight_is_one_and_recorded)
 {
     gen_env e;
     env_setup(&e);
-    generation *g;
-    ck_srd(generation_open(e.st, e.path, &g));
     gen_view v;
-    generation_view(g, &v);
-    ck_assert_uint_eq(v.gen, 1);
+    generation *g = open_expect(&e, 1, &v);
     struct stat sb;
     ck_assert_int_eq(stat(e.path, &sb), 0);
     ck_assert_uint_eq(v.ino, (uint64_t)sb.st_ino);
     ck_assert_uint_eq(v.dev, (uint64_t)sb.st_dev);
-    ck_assert(sidecar_says(&e, 1));
     generation_close(g);
     env_teardown(&e);
 }
@@ -97,12 +104,9 @@ START_TEST(test_generation_restart_on_the_same_file_keeps_it)
     put_str(e.st, "k", "v");
     srd_close(e.st);
     env_open(&e);
-    ck_srd(generation_open(e.st, e.path, &g));
     gen_view v;
-    generation_view(g, &v);
-    ck_assert_uint_eq(v.gen, 1);
+    g = open_expect(&e, 1, &v);
     ck_assert_uint_gt(v.tail, 0);
-    ck_assert(sidecar_says(&e, 1));
     generation_close(g);
     env_teardown(&e);
 }
@@ -121,12 +125,8 @@ START_TEST(test_generation_file_replaced_while_down_bumps_it)
     ck_assert_int_eq(rename(e.path, moved), 0);
     ck_assert_int_eq(tu_write_file(e.path, "", 0), 0);
     env_open(&e);
-    ck_srd(generation_open(e.st, e.path, &g));
     gen_view v;
-    generation_view(g, &v);
-    ck_assert_uint_eq(v.gen, 2);
-    ck_assert(sidecar_says(&e, 2));
-    generation_close(g);
+    generation_close(open_expect(&e, 2, &v));
     free(moved);
     env_teardown(&e);
 }
@@ -149,13 +149,8 @@ START_TEST(test_generation_damaged_sidecar_is_rewritten)
     env_setup(&e);
     const char *text = damaged[_i];
     ck_assert_int_eq(tu_write_file(e.sidecar, text, strlen(text)), 0);
-    generation *g;
-    ck_srd(generation_open(e.st, e.path, &g));
     gen_view v;
-    generation_view(g, &v);
-    ck_assert_uint_eq(v.gen, 1);
-    ck_assert(sidecar_says(&e, 1));
-    generation_close(g);
+    generation_close(open_expect(&e, 1, &v));
     env_teardown(&e);
 }
 END_TEST
@@ -228,9 +223,5 @@ static Suite *generation_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(generation_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_main(generation_suite());
 }

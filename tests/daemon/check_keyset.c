@@ -22,13 +22,12 @@ END_TEST
 
 START_TEST(test_keyset_last_state_set_wins)
 {
+    static const int states[] = {KEYSET_PRESENT, KEYSET_ABSENT, KEYSET_PRESENT};
     keyset ks = {0};
-    ck_srd(keyset_set(&ks, 7, KEYSET_PRESENT));
-    ck_assert_int_eq(keyset_get(&ks, 7), KEYSET_PRESENT);
-    ck_srd(keyset_set(&ks, 7, KEYSET_ABSENT));
-    ck_assert_int_eq(keyset_get(&ks, 7), KEYSET_ABSENT);
-    ck_srd(keyset_set(&ks, 7, KEYSET_PRESENT));
-    ck_assert_int_eq(keyset_get(&ks, 7), KEYSET_PRESENT);
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        ck_srd(keyset_set(&ks, 7, states[i]));
+        ck_assert_int_eq(keyset_get(&ks, 7), states[i]);
+    }
     ck_assert_uint_eq(ks.used, 1);
     keyset_free(&ks);
 }
@@ -129,9 +128,5 @@ static Suite *keyset_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(keyset_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_main(keyset_suite());
 }
