@@ -19,6 +19,19 @@
 
 #define MAX_ARGS 32
 
+typedef struct parse_call {
+    int argc;
+    char **argv;
+    srdd_options *o;
+    int rc;
+} parse_call;
+
+static void parse_run(void *ctx)
+{
+    parse_call *c = ctx;
+    c->rc = options_parse(c->argc, c->argv, c->o);
+}
+
 /* Parse "srdd" + the given words; stderr is captured into err (4 KiB). */
 static int parse_words(srdd_options *o, char *err, const char *first, ...)
 {
@@ -32,20 +45,11 @@ static int parse_words(srdd_options *o, char *err, const char *first, ...)
     va_end(ap);
     argv[argc] = NULL;
 
-    fflush(stderr);
-    FILE *cap = tmpfile();
-    ck_assert_ptr_nonnull(cap);
-    int saved = dup(STDERR_FILENO);
-    dup2(fileno(cap), STDERR_FILENO);
-    int rc = options_parse(argc, argv, o);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    rewind(cap);
-    size_t n = fread(err, 1, 4095, cap);
-    err[n] = '\0';
-    fclose(cap);
-    return rc;
+    parse_call c = {argc, argv, o, 0};
+    char *text = tu_stderr_of(parse_run, &c);
+    snprintf(err, 4096, "%s", text);
+    free(text);
+    return c.rc;
 }
 
 #define PARSE(o, err, ...) parse_words((o), (err), __VA_ARGS__, (const char *)NULL)
