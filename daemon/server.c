@@ -282,15 +282,14 @@ static srd_err srv_direct(server *s, const srdi_wire_request *rq,
 /* Checks and dispatch                                                      */
 /* ======================================================================== */
 
-/* --allow-uid: hello and stats are open to anyone who can connect (so
- * readers of other users can open the store); everything else needs an
- * allowed peer uid. */
+/* --allow-uid: every request, hello and stats included, needs an allowed
+ * peer uid; a refused peer learns nothing but the refusal (readers of
+ * other users open the store read-only, without srdd). */
 static srd_err srv_check_peer(server *s, nng_msg *m,
                               const srdi_wire_request *rq, char *why)
 {
     uint64_t uid;
-    if (s->c.n_uids == 0 || rq->op == SRDI_WIRE_HELLO ||
-        rq->op == SRDI_WIRE_STATS)
+    if (s->c.n_uids == 0)
         return SRD_OK;
     if (nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_UID,
                             &uid) != 0) {
@@ -392,6 +391,8 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
         rs.message = why[0] ? why : srd_strerror(rc);
         srv_log_refusal(rq, rc, why);
     }
+    if (rc == SRD_EPERM) /* a refused peer learns nothing of the store */
+        rs.generation = rs.committed_tail = 0;
     nng_msg *reply = reply_encode(&rs);
     srdi_wire_request_free(rq);
     nng_msg_free(m);

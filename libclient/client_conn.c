@@ -62,8 +62,8 @@ static bool cl_writer_alive(const char *path)
     if (!cl_sibling(path, ".lock", name, sizeof name))
         return false;
     int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
+    if (fd < 0) /* another user's lock file is 0600: cannot tell, try */
+        return errno == EACCES;
     bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     close(fd); /* also drops the shared lock if we got it */
     return held;

@@ -23,7 +23,7 @@
 
 #define ST_KNOWN_FLAGS                                                      \
     (SRD_OPEN_CREATE | SRD_OPEN_READONLY | SRD_OPEN_REPAIR |                \
-     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT)
+     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT | SRD_OPEN_GROUP)
 
 static bool val_ok(srd_val v)
 {
@@ -295,6 +295,7 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
 {
     if (!(o->flags & SRD_OPEN_READONLY)) {
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
+                                      o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
                                       lfd, fd);
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */

@@ -99,6 +99,133 @@ START_TEST(test_pipelined_puts_on_one_key_keep_the_last_value)
 END_TEST
 
 /* ======================================================================== */
+/* Item 3: one writer per store file, and a store lost under srdd           */
+/* ======================================================================== */
+
+/* Wait up to 10 s for pid to exit; its status (128 + signal when
+ * killed), or -1 when it still ran (then it is killed). */
+static int wait_exit(pid_t pid)
+{
+    for (int i = 0; i < 1000; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+        ch_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* A second srdd on name (another path of the store) must exit 3. */
+static void expect_second_srdd_refused(const char *name)
+{
+    char *log = tu_join(g_dir, "second.log");
+    tu_srdd_run run = {.log = log};
+    pid_t pid = tu_srdd_spawn(name, NULL, &run);
+    int status = wait_exit(pid);
+    ck_assert_msg(status == 3, "a second srdd on %s: %s %d (wanted exit 3, "
+                  "locked)", name, status < 0 ? "still ran" : "exit",
+                  status);
+    size_t len = 0;
+    char *text = (char *)tu_read_file(log, &len);
+    ck_assert_msg(text && strstr(text, "locked by another writer"),
+                  "no lock message in %s", log);
+    free(text);
+    free(log);
+}
+
+START_TEST(test_second_writer_through_a_symlink_or_hard_link_is_refused)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
+    char *sym = tu_join(g_dir, "sym.srd");
+    char *hard = tu_join(g_dir, "hard.srd");
+    ck_assert_int_eq(symlink(g_store, sym), 0);
+    ck_assert_int_eq(link(g_store, hard), 0);
+    expect_second_srdd_refused(sym);
+    expect_second_srdd_refused(hard);
+    srd_options o;
+    srd_options_init(&o);
+    o.flags |= SRD_OPEN_EMBEDDED;
+    srd_store *other = NULL;
+    ck_assert_int_eq(srd_open(hard, &o, &other), SRD_EBUSY);
+    ck_assert_int_eq(srd_open(sym, &o, &other), SRD_EBUSY);
+    /* srdd still serves, alone */
+    ck_srd(srd_put(st, tu_s("k"), tu_s("v2")));
+    ck_srd(srd_close(st));
+    free(sym);
+    free(hard);
+}
+END_TEST
+
+/* srdd's log holds needle. */
+static bool srdd_logged(const char *needle)
+{
+    char *log = tu_join(g_dir, "s.srd.log");
+    size_t len = 0;
+    char *text = (char *)tu_read_file(log, &len);
+    bool found = text && memmem(text, len, needle, strlen(needle));
+    free(text);
+    free(log);
+    return found;
+}
+
+/* Puts through st fail with SRD_EFAILED (after at most a few: the main
+ * loop's check may come first or not) and srdd logged needle. */
+static void expect_writes_refused(srd_store *st, const char *needle)
+{
+    srd_err rc = srd_put(st, tu_s("after"), tu_s("lost?"));
+    ck_assert_msg(rc == SRD_EFAILED, "a put after the damage: %s",
+                  srd_errname(rc));
+    rc = srd_put(st, tu_s("after2"), tu_s("lost?"));
+    ck_assert_msg(rc == SRD_EFAILED, "the next put: %s", srd_errname(rc));
+    ck_assert_msg(srdd_logged(needle), "srdd did not log \"%s\"", needle);
+    ck_assert_int_eq(kill(g_srdd, 0), 0); /* srdd still runs */
+}
+
+START_TEST(test_store_moved_away_under_srdd_stops_acknowledging)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
+    char *moved = tu_join(g_dir, "moved.srd");
+    ck_assert_int_eq(rename(g_store, moved), 0);
+    expect_writes_refused(st, "is gone");
+    srd_close(st);
+    free(moved);
+}
+END_TEST
+
+START_TEST(test_store_replaced_under_srdd_stops_acknowledging)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
+    char *other = tu_join(g_dir, "other.srd");
+    ck_assert_int_eq(tu_copy_file(g_store, other), 0);
+    ck_assert_int_eq(rename(other, g_store), 0);
+    expect_writes_refused(st, "names another file");
+    srd_close(st);
+    free(other);
+}
+END_TEST
+
+START_TEST(test_store_cut_short_under_srdd_stops_acknowledging)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    for (int i = 0; i < 20; i++)
+        ck_srd(srd_put(st, tu_s("k"), tu_s("a value of some length")));
+    ck_assert_int_eq(truncate(g_store, 10), 0);
+    expect_writes_refused(st, "was cut to");
+    srd_close(st); /* no read: a mapped page past the end would SIGBUS */
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -117,6 +244,10 @@ static Suite *harden_suite(void)
     tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
     tcase_set_timeout(tc, 60);
     ADD_TEST(tc, test_pipelined_puts_on_one_key_keep_the_last_value);
+    ADD_TEST(tc, test_second_writer_through_a_symlink_or_hard_link_is_refused);
+    ADD_TEST(tc, test_store_moved_away_under_srdd_stops_acknowledging);
+    ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
+    ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
     suite_add_tcase(s, tc);
     return s;
 }

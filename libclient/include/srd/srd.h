@@ -99,6 +99,9 @@ typedef enum srd_sync_mode {
                                   holds the store) */
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
+#define SRD_OPEN_GROUP 0x20u   /* a store this open creates is readable by
+                                  the file's group (0640); without it,
+                                  by its owner only (0600) */
 
 typedef struct srd_options {
     unsigned flags;               /* SRD_OPEN_* */
