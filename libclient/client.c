@@ -432,6 +432,8 @@ static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
 {
     cl_lane *l = pin;
     nng_msg *m = NULL;
+    if (srdi_store_forked(c->st))
+        return SRD_EFORKED; /* NNG's threads stayed in the parent */
     srd_err rc = pin ? SRD_OK : srdi_cl_lane_get(c, &l);
     if (rc != SRD_OK)
         return rc;
@@ -714,6 +716,8 @@ srd_err srdi_client_open(srd_store *st)
 
 static srd_err cl_flush(srdi_client *c)
 {
+    if (srdi_store_forked(c->st))
+        return SRD_EFORKED; /* the parent's requests: never answered here */
     pthread_mutex_lock(&c->mu);
     while (c->pending > 0)
         pthread_cond_wait(&c->cv, &c->mu);
@@ -727,6 +731,8 @@ srd_err srdi_client_close(srdi_client *c)
 {
     if (!c)
         return SRD_OK;
+    if (srdi_store_forked(c->st))
+        return SRD_OK; /* NNG state of the parent: left alone, not freed */
     srd_err rc = cl_flush(c);
     cl_free(c);
     return rc;

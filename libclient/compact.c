@@ -404,6 +404,8 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
         return srdi_client_compact(st->client, report);
     if (!st->w)
         return SRD_EREADONLY;
+    if (srdi_store_forked(st))
+        return SRD_EFORKED;
     cp_run *r = calloc(1, sizeof *r);
     if (!r)
         return SRD_ENOMEM;

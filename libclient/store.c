@@ -409,6 +409,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     }
     st->flags = o.flags;
     st->ro_fd = -1;
+    st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
@@ -462,7 +463,9 @@ srd_err srd_close(srd_store *st)
     if (!st)
         return SRD_OK;
     srd_err rc = srdi_client_close(st->client);
-    if (st->w)
+    if (st->w && srdi_store_forked(st))
+        srdi_writer_abandon(st->w); /* the parent's to sync and record */
+    else if (st->w)
         rc = srdi_writer_stop(st->w);
     if (st->ro_fd >= 0)
         close(st->ro_fd);
@@ -735,10 +738,17 @@ void srdi_store_end_exclusive(srd_store *st)
     pthread_mutex_unlock(&st->mu);
 }
 
+bool srdi_store_forked(const srd_store *st)
+{
+    return st->pid != getpid();
+}
+
 static srd_err st_writable(const srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
+    if (st->w && srdi_store_forked(st))
+        return SRD_EFORKED; /* the parent's writer: its writes would be lost */
     return st->w || st->client ? SRD_OK : SRD_EREADONLY;
 }
 

@@ -488,6 +488,18 @@ srd_err srdi_writer_stop(srdi_writer *w)
     return rc;
 }
 
+void srdi_writer_abandon(srdi_writer *w)
+{
+    if (!w)
+        return;
+    close(w->fd); /* the flocks stay with the parent's descriptors */
+    if (w->sfd >= 0)
+        close(w->sfd);
+    close(w->lock_fd);
+    free(w->scratch);
+    free(w); /* its mutexes may be held by a parent's thread: left as is */
+}
+
 uint64_t srdi_writer_tail(const srdi_writer *w)
 {
     return atomic_load(&w->tail);

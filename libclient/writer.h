@@ -72,6 +72,11 @@ srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
 /* Sync (unless SRD_SYNC_NEVER), stop the interval thread, unlock, close. */
 srd_err srdi_writer_stop(srdi_writer *w);
 
+/* In a fork() child of the writer's process: close the child's copies of
+ * the descriptors and free w, touching neither the file nor the sidecar
+ * (they are the parent's; its threads do not exist here). */
+void srdi_writer_abandon(srdi_writer *w);
+
 uint64_t srdi_writer_tail(const srdi_writer *w);
 int srdi_writer_fd(const srdi_writer *w);
 

@@ -226,6 +226,66 @@ START_TEST(test_store_cut_short_under_srdd_stops_acknowledging)
 END_TEST
 
 /* ======================================================================== */
+/* Item 8: fork() after an embedded open                                    */
+/* ======================================================================== */
+
+/* In the forked child: every write through the parent's handle must fail
+ * with SRD_EFORKED; reads still work. Exit 0 when so, else the number of
+ * the failed check. */
+static int forked_child_writes(srd_store *st)
+{
+    srd_val k = tu_s("k"), v = tu_s("from the child");
+    bool existed;
+    size_t n;
+    done_count d = {0};
+    if (srd_put(st, k, v) != SRD_EFORKED)
+        return 1;
+    if (srd_put_batch(st, &k, &v, 1) != SRD_EFORKED)
+        return 2;
+    if (srd_delete(st, k, &existed) != SRD_EFORKED)
+        return 3;
+    if (srd_delete_batch(st, &k, 1, &n) != SRD_EFORKED)
+        return 4;
+    if (srd_sync(st) != SRD_EFORKED)
+        return 5;
+    if (srd_compact(st, NULL) != SRD_EFORKED)
+        return 6;
+    if (srd_put_async(st, k, v, count_done, &d) == SRD_OK &&
+        atomic_load(&d.last_err) != SRD_EFORKED)
+        return 7;
+    if (value_num(st, "k") != 1) /* reading the shared file is fine */
+        return 8;
+    return srd_close(st) == SRD_OK ? 0 : 9;
+}
+
+START_TEST(test_forked_child_cannot_write_through_the_parents_handle)
+{
+    srd_store *st;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED, &st));
+    ck_srd(srd_put(st, tu_s("k"), tu_s("1")));
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(forked_child_writes(st));
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child's check %d failed (its writes were not refused "
+                  "with SRD_EFORKED)", WEXITSTATUS(status));
+    ck_assert_str_eq(srd_errname(SRD_EFORKED), "SRD_EFORKED");
+    /* the parent goes on as if nothing happened */
+    ck_srd(srd_put(st, tu_s("k"), tu_s("2")));
+    ck_srd(srd_close(st));
+    ck_srd(tu_open(g_store, SRD_OPEN_EMBEDDED, &st));
+    ck_assert_int_eq(value_num(st, "k"), 2);
+    srd_verify_report rep;
+    ck_srd(srd_verify(st, &rep, NULL, NULL));
+    ck_assert_uint_eq(rep.entries, 2);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -248,6 +308,7 @@ static Suite *harden_suite(void)
     ADD_TEST(tc, test_store_moved_away_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
+    ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -57,7 +57,9 @@ extern "C" {
     XX(EPERM, 17, "permission denied")                                        \
     XX(EUNREACHABLE, 18, "store daemon unreachable")                          \
     XX(ETIMEDOUT, 19, "timed out")                                            \
-    XX(ESTATE, 20, "operation not valid in this state")
+    XX(ESTATE, 20, "operation not valid in this state")                       \
+    XX(EFORKED, 21, "store handle belongs to the process that opened it; "   \
+                    "open the store again after fork()")
 
 typedef enum srd_err {
     SRD_OK = 0,
