@@ -9,10 +9,14 @@
  * this binary ("child").
  */
 #define _GNU_SOURCE 1
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "client_harness.h"
+#include "srd.pb-c.h"
 
 static srd_store *open_flags(unsigned flags, srd_err *rc)
 {
@@ -286,6 +290,120 @@ START_TEST(test_forked_child_cannot_write_through_the_parents_handle)
 END_TEST
 
 /* ======================================================================== */
+/* Item 4: a peer that reads no replies                                     */
+/* ======================================================================== */
+
+/* The ipc socket path srdd's discovery file names for its requests. */
+static char *listen_path(void)
+{
+    char *disc = tu_join(g_dir, "s.srd.srdd");
+    size_t len = 0;
+    char *text = (char *)tu_read_file(disc, &len);
+    ck_assert_ptr_nonnull(text);
+    char *at = strstr(text, "listen=ipc://");
+    ck_assert_ptr_nonnull(at);
+    at += strlen("listen=ipc://");
+    char *path = strndup(at, strcspn(at, "\n"));
+    free(text);
+    free(disc);
+    return path;
+}
+
+/* A raw SP connection to srdd as a REQ peer (header exchanged), built by
+ * hand so that it can do what NNG never does: not read. */
+static int sp_connect(void)
+{
+    char *path = listen_path();
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    ck_assert_uint_lt(strlen(path), sizeof sa.sun_path);
+    strcpy(sa.sun_path, path);
+    free(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const uint8_t hdr[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}; /* REQ0 */
+    ck_assert_int_eq(send(fd, hdr, sizeof hdr, MSG_NOSIGNAL), 8);
+    uint8_t peer[8];
+    struct pollfd p = {fd, POLLIN, 0};
+    ck_assert_int_eq(poll(&p, 1, 10000), 1);
+    ck_assert_int_eq(recv(fd, peer, sizeof peer, MSG_WAITALL), 8);
+    ck_assert(peer[1] == 'S' && peer[2] == 'P');
+    return fd;
+}
+
+/* One ipc frame: type 1, 64-bit BE length, then the REQ request id (BE,
+ * top bit set) and the srd message [u32 LE hlen][header]. */
+static uint8_t *sp_frame(const Srd__V1__Request *rq, uint32_t id, size_t *len)
+{
+    size_t hl = srd__v1__request__get_packed_size(rq);
+    size_t body = 4 + 4 + hl;
+    *len = 9 + body;
+    uint8_t *b = malloc(*len);
+    ck_assert_ptr_nonnull(b);
+    b[0] = 1;
+    for (int i = 0; i < 8; i++)
+        b[1 + i] = (uint8_t)((uint64_t)body >> (56 - 8 * i));
+    id |= 0x80000000u;
+    for (int i = 0; i < 4; i++)
+        b[9 + i] = (uint8_t)(id >> (24 - 8 * i));
+    tu_put_le32(b + 13, (uint32_t)hl);
+    srd__v1__request__pack(rq, b + 17);
+    return b;
+}
+
+/* Send up to n Stats requests on fd and read nothing; stops when srdd
+ * stops taking them for 2 s or drops the connection. Returns how many
+ * went out whole. */
+static unsigned flood_stats(int fd, unsigned n)
+{
+    Srd__V1__Request rq;
+    Srd__V1__Stats stt = SRD__V1__STATS__INIT;
+    srd__v1__request__init(&rq);
+    rq.protocol_version = 1;
+    rq.client_id = 77;
+    rq.op_case = SRD__V1__REQUEST__OP_STATS;
+    rq.stats = &stt;
+    unsigned sent = 0;
+    for (; sent < n; sent++) {
+        rq.seq = sent + 1;
+        size_t len, off = 0;
+        uint8_t *m = sp_frame(&rq, sent + 1, &len);
+        while (off < len) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            if (poll(&p, 1, 2000) != 1 || (p.revents & (POLLERR | POLLHUP)))
+                break;
+            ssize_t k = send(fd, m + off, len - off, MSG_NOSIGNAL);
+            if (k <= 0)
+                break;
+            off += (size_t)k;
+        }
+        free(m);
+        if (off < len)
+            break;
+    }
+    return sent;
+}
+
+START_TEST(test_peer_reading_no_replies_does_not_freeze_srdd)
+{
+    start_srdd(NULL);
+    int fd = sp_connect();
+    unsigned sent = flood_stats(fd, 4000);
+    printf("a peer sent %u stats requests and read no reply\n", sent);
+    /* generous: on the old code this put waited for ever */
+    setenv("SRD_TIMEOUT_MS", "20000", 1);
+    srd_store *st = open_client();
+    srd_err rc = srd_put(st, tu_s("k"), tu_s("served"));
+    ck_assert_msg(rc == SRD_OK, "a put while the peer reads nothing: %s",
+                  srd_errname(rc));
+    ck_srd(srd_close(st));
+    ck_assert_msg(srdd_logged("connection closed"),
+                  "srdd did not log the peer it dropped");
+    close(fd);
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -309,6 +427,7 @@ static Suite *harden_suite(void)
     ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
+    ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
     suite_add_tcase(s, tc);
     return s;
 }
