@@ -19,6 +19,12 @@
  * decoded and, if it mutates, queued for the writer. Everything after
  * that (direct answers, sending) runs in parallel as before.
  *
+ * Memory: what decoding a request allocates is bounded before it is
+ * decoded (wire.h: at most twice --max-message plus 1 MiB), and the
+ * decoded requests held at once by all contexts together to
+ * server_decode_budget(): past it a request is refused with SRD_EBUSY
+ * unless none is held (so any request the limit admits is served alone).
+ *
  * Unread replies: a reply NNG has not handed to the connection within
  * SERVER_SEND_MS, or a connection with more than server_unread_max()
  * replies waiting behind its current send, means the peer stopped
@@ -59,6 +65,9 @@
  * libsrdclient handle has at most 32 requests in flight. */
 #define SERVER_UNREAD_MIN 40u
 
+/* Decoded requests held at once, at least (see server_decode_budget). */
+#define SERVER_DECODE_MIN ((uint64_t)64 << 20)
+
 typedef enum srv_state { SRV_RECV, SRV_SEND } srv_state;
 
 typedef struct srv_ctx {
@@ -68,6 +77,7 @@ typedef struct srv_ctx {
     srv_state state;
     bool sending;    /* a reply is on the aio (under server.mu) */
     nng_pipe pipe;   /* the connection of the request held */
+    uint64_t cost;   /* decoding memory charged for it to `held` */
     struct srv_ctx *next_free;
     group_job job;   /* the one request this context holds at a time */
 } srv_ctx;
@@ -84,6 +94,7 @@ struct server {
     _Atomic bool stopping;  /* refuse mutations */
     _Atomic bool closing;   /* contexts stop re-arming */
     _Atomic unsigned busy;
+    _Atomic uint64_t held; /* decoding memory of the requests held */
 };
 
 /* ======================================================================== */
@@ -185,11 +196,47 @@ static void srv_send(srv_ctx *c, nng_msg *reply)
     nng_ctx_send(c->ctx, c->aio);
 }
 
+static uint64_t server_decode_budget(const server *s)
+{
+    uint64_t b = 4 * (uint64_t)s->c.max_message;
+    return b > SERVER_DECODE_MIN ? b : SERVER_DECODE_MIN;
+}
+
+/* Charge what decoding m will allocate, or refuse (SRD_ETOOBIG: too much
+ * for any request; SRD_EBUSY: too much while others are held). */
+static srd_err srv_charge(srv_ctx *c, nng_msg *m, char *why)
+{
+    server *s = c->srv;
+    uint64_t cost;
+    c->cost = 0;
+    srd_err rc = srdi_wire_request_cost(nng_msg_body(m), nng_msg_len(m),
+                                        s->c.max_message, &cost, &c->job.rq,
+                                        why);
+    if (rc != SRD_OK)
+        return rc;
+    uint64_t held = atomic_fetch_add(&s->held, cost);
+    c->cost = cost;
+    if (held == 0 || held + cost <= server_decode_budget(s))
+        return SRD_OK;
+    snprintf(why, SRDI_WIRE_WHY, "srdd holds %" PRIu64 " MiB of decoded "
+             "requests (limit %" PRIu64 " MiB); retry", held >> 20,
+             server_decode_budget(s) >> 20);
+    return SRD_EBUSY;
+}
+
+/* Free c's decoded request and give back its charge. */
+static void srv_request_free(srv_ctx *c)
+{
+    srdi_wire_request_free(&c->job.rq);
+    atomic_fetch_sub(&c->srv->held, c->cost);
+    c->cost = 0;
+}
+
 /* Writer thread: a mutation's reply is ready. */
 static void srv_job_done(group_job *job, nng_msg *reply)
 {
     srv_ctx *c = job->owner;
-    srdi_wire_request_free(&job->rq);
+    srv_request_free(c);
     nng_msg_free(job->msg);
     job->msg = NULL;
     srv_send(c, reply);
@@ -355,8 +402,10 @@ static srd_err srv_order(srv_ctx *c, nng_msg *m, bool *queued, char *why)
     srdi_wire_request *rq = &c->job.rq;
     *queued = false;
     atomic_fetch_add(&s->c.ctr->requests, 1);
-    srd_err rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
-                                          s->c.max_message, rq, why);
+    srd_err rc = srv_charge(c, m, why);
+    if (rc == SRD_OK)
+        rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
+                                      s->c.max_message, rq, why);
     if (rc == SRD_OK)
         rc = srv_check_peer(s, m, rq, why);
     if (rc == SRD_OK && srv_deferred(rq)) {
@@ -394,7 +443,7 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
     if (rc == SRD_EPERM) /* a refused peer learns nothing of the store */
         rs.generation = rs.committed_tail = 0;
     nng_msg *reply = reply_encode(&rs);
-    srdi_wire_request_free(rq);
+    srv_request_free(c);
     nng_msg_free(m);
     srv_send(c, reply);
 }

@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
 #include "client_harness.h"
 #include "srd.pb-c.h"
 
@@ -404,6 +407,105 @@ START_TEST(test_peer_reading_no_replies_does_not_freeze_srdd)
 END_TEST
 
 /* ======================================================================== */
+/* Item 5: what one request may cost srdd                                   */
+/* ======================================================================== */
+
+/* srdd's peak resident memory (VmHWM) in KiB. */
+static long srdd_peak_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)g_srdd);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* A request message of hlen header bytes: a PutBatch of empty items
+ * (2 bytes each on the wire), built by hand. */
+static uint8_t *empty_items_batch(size_t hlen, uint64_t cid, size_t *len)
+{
+    uint8_t *b = malloc(4 + hlen);
+    ck_assert_ptr_nonnull(b);
+    uint8_t *p = b + 4;
+    *p++ = 0x08; /* protocol_version = 1 */
+    *p++ = 1;
+    *p++ = 0x11; /* client_id, fixed64 */
+    tu_put_le64(p, cid);
+    p += 8;
+    *p++ = 0x18; /* seq = 1 */
+    *p++ = 1;
+    *p++ = 0x62; /* put_batch, length-delimited: 4 varint bytes */
+    size_t inner = hlen - (size_t)(p - (b + 4)) - 4;
+    inner &= ~(size_t)1;
+    for (int i = 0; i < 4; i++)
+        *p++ = (uint8_t)(((inner >> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0));
+    for (size_t i = 0; i < inner; i += 2) {
+        *p++ = 0x0a; /* items: an empty Put */
+        *p++ = 0;
+    }
+    tu_put_le32(b, (uint32_t)(p - (b + 4)));
+    *len = (size_t)(p - b);
+    return b;
+}
+
+START_TEST(test_batches_of_empty_items_cost_srdd_little_memory)
+{
+    start_srdd(NULL);
+    char *url = NULL;
+    {
+        char *path = listen_path();
+        url = malloc(strlen(path) + 8);
+        sprintf(url, "ipc://%s", path);
+        free(path);
+    }
+    enum { N = 3 };
+    nng_socket socks[N];
+    size_t len;
+    uint8_t *m = empty_items_batch((size_t)16 << 20, 1, &len);
+    long before = srdd_peak_kib();
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(nng_req0_open(&socks[i]), 0);
+        nng_socket_set_ms(socks[i], NNG_OPT_RECVTIMEO, 60000);
+        nng_socket_set_size(socks[i], NNG_OPT_RECVMAXSZ, 0);
+        ck_assert_int_eq(nng_dial(socks[i], url, NULL, 0), 0);
+        tu_put_le64(m + 7, (uint64_t)i + 100); /* its own client id */
+        ck_assert_int_eq(nng_send(socks[i], m, len, 0), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        void *buf = NULL;
+        size_t got = 0;
+        ck_assert_int_eq(nng_recv(socks[i], &buf, &got, NNG_FLAG_ALLOC), 0);
+        uint32_t hl = tu_get_le32(buf);
+        Srd__V1__Response *r =
+            srd__v1__response__unpack(NULL, hl, (uint8_t *)buf + 4);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_msg(r->error != 0, "a batch of empty items was accepted");
+        printf("16 MiB of empty items: %s: %s\n",
+               srd_errname((srd_err)r->error), r->message);
+        srd__v1__response__free_unpacked(r, NULL);
+        nng_free(buf, got);
+        nng_close(socks[i]);
+    }
+    long after = srdd_peak_kib();
+    printf("srdd peak memory %ld KiB before, %ld KiB after %d such "
+           "batches at once\n", before, after, N);
+    /* the three messages themselves are 48 MiB; the old code unpacked
+     * each to some 850 MiB */
+    ck_assert_msg(after < 256 * 1024, "srdd peaked at %ld KiB", after);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("k"), tu_s("still served")));
+    ck_srd(srd_close(st));
+    free(m);
+    free(url);
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -428,6 +530,7 @@ static Suite *harden_suite(void)
     ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
     ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
+    ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
     suite_add_tcase(s, tc);
     return s;
 }
