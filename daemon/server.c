@@ -300,9 +300,10 @@ static srd_err srv_stats(server *s, srdi_wire_response *rs)
 }
 
 /* Everything but mutations, answered here. */
-static srd_err srv_direct(server *s, const srdi_wire_request *rq,
+static srd_err srv_direct(srv_ctx *c, const srdi_wire_request *rq,
                           srdi_wire_response *rs, char *why)
 {
+    server *s = c->srv;
     switch (rq->op) {
     case SRDI_WIRE_HELLO:
         return srv_hello(s, rq, rs, why);
@@ -313,6 +314,7 @@ static srd_err srv_direct(server *s, const srdi_wire_request *rq,
         return srd_sync(s->c.st);
     case SRDI_WIRE_STREAM_BEGIN:
         return streams_begin(s->c.ss, rq->client_id,
+                             (uint32_t)nng_pipe_id(c->pipe),
                              srd_key_hash(rq->keys[0].ptr, rq->keys[0].len),
                              &rs->stream_id, why);
     case SRDI_WIRE_STREAM_CHUNK:
@@ -430,7 +432,7 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
         return;
     srv_response(s, rq, &rs);
     if (rc == SRD_OK) {
-        rc = srv_direct(s, rq, &rs, why);
+        rc = srv_direct(c, rq, &rs, why);
     } else if (rc == SRD_EVERSION) {
         rs.has_hello = true; /* tell the client what srdd speaks */
         srv_hello_fill(s, &rs.hello);
@@ -493,6 +495,13 @@ static int srv_ctx_init(server *s, srv_ctx *c)
     return rv;
 }
 
+/* A connection closed: its unfinished streams can never end. */
+static void srv_pipe_left(void *arg, uint32_t pipe_id)
+{
+    server *s = arg;
+    streams_drop_owner(s->c.ss, pipe_id);
+}
+
 srd_err server_start(const server_conf *conf, server **out, char *why)
 {
     server *s = calloc(1, sizeof *s);
@@ -525,6 +534,7 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
         server_close(s, 0);
         return SRD_EUNREACHABLE;
     }
+    listen_guard_on_leave(s->guard, srv_pipe_left, s);
     for (unsigned i = 0; i < s->n_ctx; i++)
         srv_idle(&s->ctxs[i]);
     *out = s;
@@ -555,6 +565,8 @@ bool server_close(server *s, unsigned timeout_ms)
      * nng_close when a context operation starts while the socket closes
      * (nanomsg/nng#1813), and with `closing` set nothing re-arms. */
     atomic_store(&s->closing, true);
+    if (s->guard)
+        listen_guard_on_leave(s->guard, NULL, NULL);
     for (unsigned i = 0; i < s->n_ctx; i++) {
         nng_aio_stop(s->ctxs[i].aio);
         /* NNG 1.5.2 may stop a send without calling back (the same race

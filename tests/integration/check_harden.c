@@ -9,6 +9,7 @@
  * this binary ("child").
  */
 #define _GNU_SOURCE 1
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -506,6 +507,135 @@ START_TEST(test_batches_of_empty_items_cost_srdd_little_memory)
 END_TEST
 
 /* ======================================================================== */
+/* Item 6: stream slots                                                     */
+/* ======================================================================== */
+
+/* A raw REQ socket on srdd's request socket. */
+static nng_socket raw_dial(void)
+{
+    char *path = listen_path();
+    char url[4200];
+    snprintf(url, sizeof url, "ipc://%s", path);
+    free(path);
+    nng_socket s;
+    ck_assert_int_eq(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
+    return s;
+}
+
+/* StreamBegin on s; the error srdd answered (0: opened). */
+static uint32_t raw_stream_begin(nng_socket s, uint64_t seq)
+{
+    Srd__V1__Request rq;
+    Srd__V1__StreamBegin sb = SRD__V1__STREAM_BEGIN__INIT;
+    srd__v1__request__init(&rq);
+    rq.protocol_version = 1;
+    rq.client_id = 4242;
+    rq.seq = seq;
+    sb.key = (ProtobufCBinaryData){3, (uint8_t *)"key"};
+    rq.op_case = SRD__V1__REQUEST__OP_STREAM_BEGIN;
+    rq.stream_begin = &sb;
+    size_t hl = srd__v1__request__get_packed_size(&rq);
+    uint8_t *m = malloc(4 + hl);
+    ck_assert_ptr_nonnull(m);
+    tu_put_le32(m, (uint32_t)hl);
+    srd__v1__request__pack(&rq, m + 4);
+    ck_assert_int_eq(nng_send(s, m, 4 + hl, 0), 0);
+    free(m);
+    void *buf = NULL;
+    size_t got = 0;
+    ck_assert_int_eq(nng_recv(s, &buf, &got, NNG_FLAG_ALLOC), 0);
+    Srd__V1__Response *r = srd__v1__response__unpack(
+        NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+    ck_assert_ptr_nonnull(r);
+    uint32_t err = r->error;
+    srd__v1__response__free_unpacked(r, NULL);
+    nng_free(buf, got);
+    return err;
+}
+
+/* How many of n stream begins on s srdd opened. */
+static unsigned raw_streams(nng_socket s, unsigned n)
+{
+    unsigned ok = 0;
+    for (unsigned i = 0; i < n; i++)
+        ok += raw_stream_begin(s, i + 1) == 0;
+    return ok;
+}
+
+/* Staging files srdd holds open (unnamed: "(deleted)" in /proc). */
+static unsigned srdd_staged(void)
+{
+    char dir[64], link[320], target[4200];
+    snprintf(dir, sizeof dir, "/proc/%ld/fd", (long)g_srdd);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    unsigned n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+        ssize_t k = readlink(link, target, sizeof target - 1);
+        if (k > 0) {
+            target[k] = '\0';
+            n += strstr(target, "(deleted)") != NULL;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_one_connection_cannot_take_every_stream_slot)
+{
+    const char *extra[] = {"--max-message", "65536", NULL};
+    start_srdd(extra);
+    unsigned base = srdd_staged(); /* other unnamed files, if any */
+    nng_socket greedy = raw_dial();
+    unsigned got = raw_streams(greedy, 100);
+    printf("one connection asked for 100 streams, got %u\n", got);
+    ck_assert_uint_eq(got, 64);
+    /* another client still streams a large value */
+    srd_store *st = open_client();
+    size_t big = 300000;
+    char *v = malloc(big);
+    memset(v, 'x', big);
+    ck_srd(srd_put(st, tu_s("big"), (srd_val){v, big}));
+    free(v);
+    ck_srd(srd_close(st));
+    /* a gone peer's slots come back */
+    ck_assert_uint_ge(srdd_staged(), base + 64);
+    nng_close(greedy);
+    unsigned left = 64;
+    for (int i = 0; i < 500 && left > 0; i++, ch_sleep_ms(10))
+        left = srdd_staged() - base;
+    ck_assert_msg(left == 0, "%u staged streams left after their "
+                  "connection closed", left);
+}
+END_TEST
+
+START_TEST(test_a_full_stream_table_reclaims_idle_slots)
+{
+    const char *extra[] = {"--stream-idle-ms", "8000", NULL}; /* 1 s */
+    start_srdd(extra);
+    enum { CONNS = 16 };
+    nng_socket s[CONNS + 1];
+    unsigned got = 0;
+    for (int i = 0; i < CONNS; i++) {
+        s[i] = raw_dial();
+        got += raw_streams(s[i], 64);
+    }
+    ck_assert_uint_eq(got, 1024); /* the whole table */
+    s[CONNS] = raw_dial();
+    ck_assert_uint_eq(raw_stream_begin(s[CONNS], 1), SRD_EBUSY);
+    ch_sleep_ms(1200); /* every stream is idle for more than 1 s now */
+    ck_assert_uint_eq(raw_stream_begin(s[CONNS], 2), 0);
+    ck_assert_msg(srdd_logged("to make room"), "no log of the reclaim");
+    for (int i = 0; i <= CONNS; i++)
+        nng_close(s[i]);
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -531,6 +661,8 @@ static Suite *harden_suite(void)
     ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
     ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
     ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
+    ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
+    ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
     suite_add_tcase(s, tc);
     return s;
 }
