@@ -96,7 +96,7 @@ static int main_open_store(srdd *d)
 {
     srd_options so;
     srd_options_init(&so);
-    so.flags = SRD_OPEN_CREATE;
+    so.flags = SRD_OPEN_CREATE | (d->o.group_read ? SRD_OPEN_GROUP : 0);
 #ifdef SRD_OPEN_EMBEDDED
     so.flags |= SRD_OPEN_EMBEDDED; /* srdd is the writer, never a client */
 #endif

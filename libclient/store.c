@@ -270,7 +270,8 @@ static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
     if (snprintf(name, sizeof name, "%s.cut-%llu", path,
                  (unsigned long long)tail) >= (int)sizeof name)
         return SRD_EINVAL;
-    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                   0600);
     if (out < 0)
         return sys_err(errno);
     srd_err rc = SRD_OK;

@@ -17,7 +17,10 @@
 #include <sys/un.h>
 
 #include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <sys/file.h>
 
 #include "client_harness.h"
 #include "srd.pb-c.h"
@@ -636,6 +639,163 @@ START_TEST(test_a_full_stream_table_reclaims_idle_slots)
 END_TEST
 
 /* ======================================================================== */
+/* Item 7: files and daemons other users can abuse                          */
+/* ======================================================================== */
+
+START_TEST(test_new_store_and_lock_are_owner_only)
+{
+    struct stat sb;
+    const char *extra[] = {"--group-read", NULL};
+    start_srdd(extra); /* srdd creates the store readable by its group */
+    ck_assert_int_eq(stat(g_store, &sb), 0);
+    ck_assert_msg((sb.st_mode & 0777) == 0640, "srdd --group-read: mode %o",
+                  sb.st_mode & 0777);
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    ck_assert_int_eq(unlink(g_store), 0);
+    srd_store *st;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED, &st));
+    ck_srd(srd_put(st, tu_s("k"), tu_s("secret")));
+    char *lock = tu_join(g_dir, "s.srd.lock");
+    ck_assert_int_eq(stat(g_store, &sb), 0);
+    ck_assert_msg((sb.st_mode & 0777) == 0600, "store mode %o",
+                  sb.st_mode & 0777);
+    ck_assert_int_eq(stat(lock, &sb), 0);
+    ck_assert_msg((sb.st_mode & 0777) == 0600, "lock mode %o",
+                  sb.st_mode & 0777);
+    ck_srd(srd_close(st));
+    /* SRD_OPEN_GROUP: readable by the group */
+    char *shared = tu_join(g_dir, "g.srd");
+    srd_options o;
+    srd_options_init(&o);
+    o.flags |= SRD_OPEN_GROUP | SRD_OPEN_EMBEDDED;
+    ck_srd(srd_open(shared, &o, &st));
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(stat(shared, &sb), 0);
+    ck_assert_msg((sb.st_mode & 0777) == 0640, "group store mode %o",
+                  sb.st_mode & 0777);
+    /* a symlink planted where the lock goes is not followed */
+    char *other = tu_join(g_dir, "o.srd");
+    char *olock = tu_join(g_dir, "o.srd.lock");
+    char *victim = tu_join(g_dir, "victim");
+    ck_assert_int_eq(tu_write_file(victim, "x", 1), 0);
+    ck_assert_int_eq(symlink(victim, olock), 0);
+    ck_assert_int_ne(tu_open(other, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED,
+                             &st), SRD_OK);
+    free(victim);
+    free(olock);
+    free(other);
+    free(shared);
+    free(lock);
+}
+END_TEST
+
+/* The fake daemon: answers Hello as if it served the store at dev/ino
+ * and acknowledges every write without storing anything. */
+static void fake_daemon(const char *req_url, const char *pub_url,
+                        uint64_t dev, uint64_t ino, uint64_t tail, int ready)
+{
+    nng_socket rep, pub;
+    if (nng_rep0_open(&rep) || nng_pub0_open(&pub) ||
+        nng_listen(rep, req_url, NULL, 0) || nng_listen(pub, pub_url, NULL, 0))
+        _exit(5);
+    chmod(req_url + 6, 0666);
+    chmod(pub_url + 6, 0666);
+    if (write(ready, "r", 1) != 1)
+        _exit(6);
+    for (;;) {
+        void *buf = NULL;
+        size_t got = 0;
+        if (nng_recv(rep, &buf, &got, NNG_FLAG_ALLOC) != 0)
+            continue;
+        Srd__V1__Request *rq = srd__v1__request__unpack(
+            NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+        nng_free(buf, got);
+        Srd__V1__Response rs = SRD__V1__RESPONSE__INIT;
+        Srd__V1__HelloReply h = SRD__V1__HELLO_REPLY__INIT;
+        rs.seq = rq ? rq->seq : 0;
+        rs.generation = 1;
+        rs.committed_tail = tail;
+        rs.message = "";
+        if (rq && rq->op_case == SRD__V1__REQUEST__OP_HELLO) {
+            h.protocol_version = 1;
+            h.store_dev = dev;
+            h.store_ino = ino;
+            h.generation = 1;
+            h.committed_tail = tail;
+            h.max_message = 1 << 20;
+            h.publish_url = (char *)pub_url;
+            h.store_path = (char *)"";
+            rs.hello = &h;
+        }
+        size_t hl = srd__v1__response__get_packed_size(&rs);
+        uint8_t *m = malloc(4 + hl);
+        tu_put_le32(m, (uint32_t)hl);
+        srd__v1__response__pack(&rs, m + 4);
+        nng_send(rep, m, 4 + hl, 0);
+        free(m);
+        srd__v1__request__free_unpacked(rq, NULL);
+    }
+}
+
+START_TEST(test_client_refuses_a_daemon_run_by_another_user)
+{
+    if (geteuid() != 0) {
+        printf("SKIP test_client_refuses_a_daemon_run_by_another_user: "
+               "needs root (a second uid, 65534, for the fake daemon)\n");
+        return;
+    }
+    ck_assert_int_eq(chmod(g_dir, 01777), 0); /* a shared folder */
+    srd_store *st;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED, &st));
+    ck_srd(srd_put(st, tu_s("k"), tu_s("root's")));
+    ck_srd(srd_close(st));
+    struct stat sb;
+    ck_assert_int_eq(stat(g_store, &sb), 0);
+    /* the lock looks held (as a lock file others could open allowed) */
+    char *lock = tu_join(g_dir, "s.srd.lock");
+    int lfd = open(lock, O_RDONLY);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+    char req_url[4200], pub_url[4200];
+    snprintf(req_url, sizeof req_url, "ipc://%s/fake.req", g_dir);
+    snprintf(pub_url, sizeof pub_url, "ipc://%s/fake.pub", g_dir);
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t pid = fork(); /* before this process touches NNG */
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(ready[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(4);
+        fake_daemon(req_url, pub_url, (uint64_t)sb.st_dev,
+                    (uint64_t)sb.st_ino, (uint64_t)sb.st_size, ready[1]);
+    }
+    close(ready[1]);
+    char r;
+    ck_assert_int_eq(read(ready[0], &r, 1), 1);
+    close(ready[0]);
+    char disc[9000];
+    snprintf(disc, sizeof disc, "listen=%s\npublish=%s\n", req_url, pub_url);
+    char *dpath = tu_join(g_dir, "s.srd.srdd");
+    ck_assert_int_eq(tu_write_file(dpath, disc, strlen(disc)), 0);
+    setenv("SRD_TIMEOUT_MS", "1500", 1);
+    srd_err rc;
+    st = open_flags(SRD_OPEN_CLIENT, &rc);
+    srd_err put = st ? srd_put(st, tu_s("k"), tu_s("lost")) : rc;
+    if (st)
+        srd_close(st);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(rc == SRD_EPERM, "opening through a daemon of uid 65534: "
+                  "%s (wanted SRD_EPERM; a put then said %s)",
+                  srd_errname(rc), srd_errname(put));
+    close(lfd);
+    free(dpath);
+    free(lock);
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -663,6 +823,8 @@ static Suite *harden_suite(void)
     ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
     ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
     ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
+    ADD_TEST(tc, test_new_store_and_lock_are_owner_only);
+    ADD_TEST(tc, test_client_refuses_a_daemon_run_by_another_user);
     suite_add_tcase(s, tc);
     return s;
 }
