@@ -26,10 +26,12 @@
  * unless none is held (so any request the limit admits is served alone).
  *
  * Unread replies: a reply NNG has not handed to the connection within
- * SERVER_SEND_MS, or a connection with more than server_unread_max()
- * replies waiting behind its current send, means the peer stopped
- * reading: srdd closes that connection (logged), which frees the contexts
- * its replies held, so one such peer cannot stop srdd serving others.
+ * SERVER_SEND_MS means the peer stopped reading (a libsrdclient peer reads
+ * whatever its application does): srdd closes that connection (logged),
+ * which frees the contexts its replies held, so such a peer cannot stop
+ * srdd serving others for longer than that. (A count of replies waiting
+ * is no such sign: a group's replies to a deeply pipelining peer all
+ * queue at once behind the one being written.)
  */
 #include "srd_features.h"
 
@@ -61,9 +63,6 @@
  * whatever its application does). */
 #define SERVER_SEND_MS 2000
 
-/* Replies one connection may have waiting at most, at least: a
- * libsrdclient handle has at most 32 requests in flight. */
-#define SERVER_UNREAD_MIN 40u
 
 /* Decoded requests held at once, at least (see server_decode_budget). */
 #define SERVER_DECODE_MIN ((uint64_t)64 << 20)
@@ -75,7 +74,6 @@ typedef struct srv_ctx {
     nng_ctx ctx;
     nng_aio *aio;
     srv_state state;
-    bool sending;    /* a reply is on the aio (under server.mu) */
     nng_pipe pipe;   /* the connection of the request held */
     uint64_t cost;   /* decoding memory charged for it to `held` */
     struct srv_ctx *next_free;
@@ -88,7 +86,7 @@ struct server {
     listen_guard *guard;
     srv_ctx *ctxs;
     unsigned n_ctx;        /* contexts successfully set up */
-    pthread_mutex_t mu;    /* the fields below, srv_ctx.sending */
+    pthread_mutex_t mu;    /* the fields below */
     srv_ctx *free_ctx;     /* contexts with nothing to do */
     bool token;            /* a context receives or orders its request */
     _Atomic bool stopping;  /* refuse mutations */
@@ -139,29 +137,12 @@ static void srv_idle(srv_ctx *c)
 {
     server *s = c->srv;
     pthread_mutex_lock(&s->mu);
-    c->sending = false;
     c->next_free = s->free_ctx;
     s->free_ctx = c;
     srv_ctx *next = s->token ? NULL : srv_token_next(s);
     pthread_mutex_unlock(&s->mu);
     if (next)
         srv_arm(next);
-}
-
-static unsigned server_unread_max(const server *s)
-{
-    return s->n_ctx / 2 > SERVER_UNREAD_MIN ? s->n_ctx / 2
-                                            : SERVER_UNREAD_MIN;
-}
-
-/* Caller holds s->mu: replies waiting for c's connection besides c's. */
-static unsigned srv_unread(const server *s, const srv_ctx *c)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < s->n_ctx; i++)
-        n += &s->ctxs[i] != c && s->ctxs[i].sending &&
-             nng_pipe_id(s->ctxs[i].pipe) == nng_pipe_id(c->pipe);
-    return n;
 }
 
 /* The peer of c's connection reads no replies: drop the connection (NNG
@@ -184,12 +165,6 @@ static void srv_send(srv_ctx *c, nng_msg *reply)
         srv_idle(c);
         return;
     }
-    pthread_mutex_lock(&s->mu);
-    c->sending = true;
-    bool flood = srv_unread(s, c) >= server_unread_max(s);
-    pthread_mutex_unlock(&s->mu);
-    if (flood)
-        srv_drop_peer(c, "has too many unread replies");
     c->state = SRV_SEND;
     nng_aio_set_msg(c->aio, reply);
     nng_aio_set_timeout(c->aio, SERVER_SEND_MS);

@@ -55,6 +55,37 @@ static long value_num(srd_store *st, const char *key)
     return strtol(buf, NULL, 10);
 }
 
+/* The ipc socket path srdd's discovery file names for its requests. */
+static char *listen_path(void)
+{
+    char *disc = tu_join(g_dir, "s.srd.srdd");
+    size_t len = 0;
+    char *text = (char *)tu_read_file(disc, &len);
+    ck_assert_ptr_nonnull(text);
+    char *at = strstr(text, "listen=ipc://");
+    ck_assert_ptr_nonnull(at);
+    at += strlen("listen=ipc://");
+    char *path = strndup(at, strcspn(at, "\n"));
+    free(text);
+    free(disc);
+    return path;
+}
+
+/* A raw REQ socket on srdd's request socket. */
+static nng_socket raw_dial(void)
+{
+    char *path = listen_path();
+    char url[4200];
+    snprintf(url, sizeof url, "ipc://%s", path);
+    free(path);
+    nng_socket s;
+    ck_assert_int_eq(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
+    return s;
+}
+
 /* ======================================================================== */
 /* Item 1: per-client order from request to file                            */
 /* ======================================================================== */
@@ -106,6 +137,82 @@ START_TEST(test_pipelined_puts_on_one_key_keep_the_last_value)
     ck_assert_msg(lost == 0, "%d of %d rounds kept an older value", lost,
                   ORDER_ROUNDS);
     ck_srd(srd_close(st));
+}
+END_TEST
+
+/* One client id pipelining PIPE_DEPTH puts of one key on one connection,
+ * sequences 1..PIPE_DEPTH (more than the dedupe window of 16), through
+ * NNG contexts; the number of replies other than OK. */
+#define PIPE_DEPTH 64
+
+static unsigned raw_pipelined_puts(nng_socket s, uint64_t cid, int round)
+{
+    nng_ctx ctx[PIPE_DEPTH];
+    nng_aio *aio[PIPE_DEPTH];
+    for (int i = 0; i < PIPE_DEPTH; i++) {
+        ck_assert_int_eq(nng_ctx_open(&ctx[i], s), 0);
+        ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
+        nng_aio_set_timeout(aio[i], 20000);
+        char val[32];
+        int vn = snprintf(val, sizeof val, "%d", round * 1000 + i + 1);
+        Srd__V1__Request rq;
+        Srd__V1__Put put = SRD__V1__PUT__INIT;
+        srd__v1__request__init(&rq);
+        rq.protocol_version = 1;
+        rq.client_id = cid;
+        rq.seq = (uint64_t)round * PIPE_DEPTH + (uint64_t)i + 1;
+        put.key = (ProtobufCBinaryData){4, (uint8_t *)"pkey"};
+        put.value_len = (uint64_t)vn;
+        rq.op_case = SRD__V1__REQUEST__OP_PUT;
+        rq.put = &put;
+        size_t hl = srd__v1__request__get_packed_size(&rq);
+        nng_msg *m;
+        ck_assert_int_eq(nng_msg_alloc(&m, 4 + hl + (size_t)vn), 0);
+        uint8_t *b = nng_msg_body(m);
+        tu_put_le32(b, (uint32_t)hl);
+        srd__v1__request__pack(&rq, b + 4);
+        memcpy(b + 4 + hl, val, (size_t)vn);
+        nng_aio_set_msg(aio[i], m);
+        nng_ctx_send(ctx[i], aio[i]); /* in order: one at a time */
+        nng_aio_wait(aio[i]);
+        ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+    }
+    unsigned bad = 0;
+    for (int i = 0; i < PIPE_DEPTH; i++) {
+        nng_ctx_recv(ctx[i], aio[i]);
+        nng_aio_wait(aio[i]);
+        ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+        nng_msg *m = nng_aio_get_msg(aio[i]);
+        Srd__V1__Response *r = srd__v1__response__unpack(
+            NULL, tu_get_le32(nng_msg_body(m)),
+            (uint8_t *)nng_msg_body(m) + 4);
+        ck_assert_ptr_nonnull(r);
+        bad += r->error != 0;
+        srd__v1__response__free_unpacked(r, NULL);
+        nng_msg_free(m);
+        nng_aio_free(aio[i]);
+        nng_ctx_close(ctx[i]);
+    }
+    return bad;
+}
+
+START_TEST(test_one_client_id_pipelining_past_the_window_is_applied_in_order)
+{
+    start_srdd(NULL);
+    nng_socket s = raw_dial();
+    unsigned refused = 0, older = 0;
+    for (int round = 0; round < 20; round++) {
+        refused += raw_pipelined_puts(s, 99, round);
+        srd_store *ro;
+        ck_srd(tu_open(g_store, SRD_OPEN_READONLY, &ro));
+        older += value_num(ro, "pkey") != round * 1000 + PIPE_DEPTH;
+        srd_close(ro);
+    }
+    nng_close(s);
+    printf("one client id, 20 rounds of %d pipelined puts: %u refused, %u "
+           "rounds ended on an older value\n", PIPE_DEPTH, refused, older);
+    ck_assert_uint_eq(refused, 0);
+    ck_assert_uint_eq(older, 0);
 }
 END_TEST
 
@@ -299,22 +406,6 @@ END_TEST
 /* ======================================================================== */
 /* Item 4: a peer that reads no replies                                     */
 /* ======================================================================== */
-
-/* The ipc socket path srdd's discovery file names for its requests. */
-static char *listen_path(void)
-{
-    char *disc = tu_join(g_dir, "s.srd.srdd");
-    size_t len = 0;
-    char *text = (char *)tu_read_file(disc, &len);
-    ck_assert_ptr_nonnull(text);
-    char *at = strstr(text, "listen=ipc://");
-    ck_assert_ptr_nonnull(at);
-    at += strlen("listen=ipc://");
-    char *path = strndup(at, strcspn(at, "\n"));
-    free(text);
-    free(disc);
-    return path;
-}
 
 /* A raw SP connection to srdd as a REQ peer (header exchanged), built by
  * hand so that it can do what NNG never does: not read. */
@@ -512,21 +603,6 @@ END_TEST
 /* ======================================================================== */
 /* Item 6: stream slots                                                     */
 /* ======================================================================== */
-
-/* A raw REQ socket on srdd's request socket. */
-static nng_socket raw_dial(void)
-{
-    char *path = listen_path();
-    char url[4200];
-    snprintf(url, sizeof url, "ipc://%s", path);
-    free(path);
-    nng_socket s;
-    ck_assert_int_eq(nng_req0_open(&s), 0);
-    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000);
-    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
-    return s;
-}
 
 /* StreamBegin on s; the error srdd answered (0: opened). */
 static uint32_t raw_stream_begin(nng_socket s, uint64_t seq)
@@ -814,6 +890,8 @@ static Suite *harden_suite(void)
     tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
     tcase_set_timeout(tc, 60);
     ADD_TEST(tc, test_pipelined_puts_on_one_key_keep_the_last_value);
+    ADD_TEST(tc,
+             test_one_client_id_pipelining_past_the_window_is_applied_in_order);
     ADD_TEST(tc, test_second_writer_through_a_symlink_or_hard_link_is_refused);
     ADD_TEST(tc, test_store_moved_away_under_srdd_stops_acknowledging);
     ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
