@@ -129,7 +129,10 @@ SRD_API void srd_options_init(srd_options *opts);
  * SRD_OPEN_EMBEDDED forces embedded mode, SRD_OPEN_CLIENT forces client
  * mode; they exclude each other and SRD_OPEN_READONLY. In client mode
  * opts->sync is ignored (the daemon's --sync applies) and the store file
- * must exist or be created by the daemon.
+ * must exist or be created by the daemon; a daemon running as anyone but
+ * root, this user or the store's owner is refused (SRD_EPERM). A handle
+ * belongs to the process that opened it: after fork() the child's writes
+ * through it fail with SRD_EFORKED (open the store again there).
  *
  * Opening recovers the last valid tail in time linear in the file size: the
  * entry chain must walk back to offset 0 and the tail entry's CRC must
