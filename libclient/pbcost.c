@@ -131,6 +131,6 @@ bool srdi_pb_cost(const ProtobufCMessageDescriptor *d, const uint8_t *p,
             return false;
     }
     /* scratch records and the arrays' own allocations */
-    *cost += fields * PB_SCRATCH + PB_MALLOC_OVERHEAD * d->n_fields;
+    *cost += fields * PB_SCRATCH + (uint64_t)PB_MALLOC_OVERHEAD * d->n_fields;
     return true;
 }

@@ -17,20 +17,12 @@
 
 static srd_store *open_flags(unsigned flags, srd_err *rc)
 {
-    srd_options o;
-    srd_options_init(&o);
-    o.flags |= flags;
-    srd_store *st = NULL;
-    *rc = srd_open(g_store, &o, &st);
-    return st;
+    return ch_open_flags(flags, rc);
 }
 
 static srd_store *open_client(void)
 {
-    srd_err rc;
-    srd_store *st = open_flags(SRD_OPEN_CLIENT, &rc);
-    ck_assert_msg(rc == SRD_OK, "client open: %s", srd_errname(rc));
-    return st;
+    return ch_open_client();
 }
 
 static bool is_daemon(srd_store *st)

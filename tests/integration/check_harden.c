@@ -25,24 +25,6 @@
 #include "client_harness.h"
 #include "srd.pb-c.h"
 
-static srd_store *open_flags(unsigned flags, srd_err *rc)
-{
-    srd_options o;
-    srd_options_init(&o);
-    o.flags |= flags;
-    srd_store *st = NULL;
-    *rc = srd_open(g_store, &o, &st);
-    return st;
-}
-
-static srd_store *open_client(void)
-{
-    srd_err rc;
-    srd_store *st = open_flags(SRD_OPEN_CLIENT, &rc);
-    ck_assert_msg(rc == SRD_OK, "client open: %s", srd_errname(rc));
-    return st;
-}
-
 /* The value of key in st as a number (its decimal text), or -1. */
 static long value_num(srd_store *st, const char *key)
 {
@@ -53,6 +35,15 @@ static long value_num(srd_store *st, const char *key)
     memcpy(buf, v.data, v.len < sizeof buf - 1 ? v.len : sizeof buf - 1);
     srd_view_release(&v);
     return strtol(buf, NULL, 10);
+}
+
+/* A protocol-1 request of client cid with sequence seq, no op yet. */
+static void raw_request(Srd__V1__Request *rq, uint64_t cid, uint64_t seq)
+{
+    srd__v1__request__init(rq);
+    rq->protocol_version = 1;
+    rq->client_id = cid;
+    rq->seq = seq;
 }
 
 /* The ipc socket path srdd's discovery file names for its requests. */
@@ -112,7 +103,7 @@ static void count_done(void *ctx, srd_err rc)
 START_TEST(test_pipelined_puts_on_one_key_keep_the_last_value)
 {
     start_srdd(NULL);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     done_count d = {0};
     int lost = 0;
     char key[32], val[32];
@@ -157,10 +148,7 @@ static unsigned raw_pipelined_puts(nng_socket s, uint64_t cid, int round)
         int vn = snprintf(val, sizeof val, "%d", round * 1000 + i + 1);
         Srd__V1__Request rq;
         Srd__V1__Put put = SRD__V1__PUT__INIT;
-        srd__v1__request__init(&rq);
-        rq.protocol_version = 1;
-        rq.client_id = cid;
-        rq.seq = (uint64_t)round * PIPE_DEPTH + (uint64_t)i + 1;
+        raw_request(&rq, cid, (uint64_t)round * PIPE_DEPTH + (uint64_t)i + 1);
         put.key = (ProtobufCBinaryData){4, (uint8_t *)"pkey"};
         put.value_len = (uint64_t)vn;
         rq.op_case = SRD__V1__REQUEST__OP_PUT;
@@ -257,7 +245,7 @@ static void expect_second_srdd_refused(const char *name)
 START_TEST(test_second_writer_through_a_symlink_or_hard_link_is_refused)
 {
     start_srdd(NULL);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
     char *sym = tu_join(g_dir, "sym.srd");
     char *hard = tu_join(g_dir, "hard.srd");
@@ -304,11 +292,18 @@ static void expect_writes_refused(srd_store *st, const char *needle)
     ck_assert_int_eq(kill(g_srdd, 0), 0); /* srdd still runs */
 }
 
-START_TEST(test_store_moved_away_under_srdd_stops_acknowledging)
+/* srdd serving, a client handle that wrote once through it. */
+static srd_store *served_after_a_put(void)
 {
     start_srdd(NULL);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
+    return st;
+}
+
+START_TEST(test_store_moved_away_under_srdd_stops_acknowledging)
+{
+    srd_store *st = served_after_a_put();
     char *moved = tu_join(g_dir, "moved.srd");
     ck_assert_int_eq(rename(g_store, moved), 0);
     expect_writes_refused(st, "is gone");
@@ -319,9 +314,7 @@ END_TEST
 
 START_TEST(test_store_replaced_under_srdd_stops_acknowledging)
 {
-    start_srdd(NULL);
-    srd_store *st = open_client();
-    ck_srd(srd_put(st, tu_s("k"), tu_s("v1")));
+    srd_store *st = served_after_a_put();
     char *other = tu_join(g_dir, "other.srd");
     ck_assert_int_eq(tu_copy_file(g_store, other), 0);
     ck_assert_int_eq(rename(other, g_store), 0);
@@ -334,7 +327,7 @@ END_TEST
 START_TEST(test_store_cut_short_under_srdd_stops_acknowledging)
 {
     start_srdd(NULL);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     for (int i = 0; i < 20; i++)
         ck_srd(srd_put(st, tu_s("k"), tu_s("a value of some length")));
     ck_assert_int_eq(truncate(g_store, 10), 0);
@@ -456,9 +449,7 @@ static unsigned flood_stats(int fd, unsigned n)
 {
     Srd__V1__Request rq;
     Srd__V1__Stats stt = SRD__V1__STATS__INIT;
-    srd__v1__request__init(&rq);
-    rq.protocol_version = 1;
-    rq.client_id = 77;
+    raw_request(&rq, 77, 0);
     rq.op_case = SRD__V1__REQUEST__OP_STATS;
     rq.stats = &stt;
     unsigned sent = 0;
@@ -490,7 +481,7 @@ START_TEST(test_peer_reading_no_replies_does_not_freeze_srdd)
     printf("a peer sent %u stats requests and read no reply\n", sent);
     /* generous: on the old code this put waited for ever */
     setenv("SRD_TIMEOUT_MS", "20000", 1);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     srd_err rc = srd_put(st, tu_s("k"), tu_s("served"));
     ck_assert_msg(rc == SRD_OK, "a put while the peer reads nothing: %s",
                   srd_errname(rc));
@@ -592,7 +583,7 @@ START_TEST(test_batches_of_empty_items_cost_srdd_little_memory)
     /* the three messages themselves are 48 MiB; the old code unpacked
      * each to some 850 MiB */
     ck_assert_msg(after < 256 * 1024, "srdd peaked at %ld KiB", after);
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     ck_srd(srd_put(st, tu_s("k"), tu_s("still served")));
     ck_srd(srd_close(st));
     free(m);
@@ -609,10 +600,7 @@ static uint32_t raw_stream_begin(nng_socket s, uint64_t seq)
 {
     Srd__V1__Request rq;
     Srd__V1__StreamBegin sb = SRD__V1__STREAM_BEGIN__INIT;
-    srd__v1__request__init(&rq);
-    rq.protocol_version = 1;
-    rq.client_id = 4242;
-    rq.seq = seq;
+    raw_request(&rq, 4242, seq);
     sb.key = (ProtobufCBinaryData){3, (uint8_t *)"key"};
     rq.op_case = SRD__V1__REQUEST__OP_STREAM_BEGIN;
     rq.stream_begin = &sb;
@@ -674,7 +662,7 @@ START_TEST(test_one_connection_cannot_take_every_stream_slot)
     printf("one connection asked for 100 streams, got %u\n", got);
     ck_assert_uint_eq(got, 64);
     /* another client still streams a large value */
-    srd_store *st = open_client();
+    srd_store *st = ch_open_client();
     size_t big = 300000;
     char *v = malloc(big);
     memset(v, 'x', big);
@@ -856,7 +844,7 @@ START_TEST(test_client_refuses_a_daemon_run_by_another_user)
     ck_assert_int_eq(tu_write_file(dpath, disc, strlen(disc)), 0);
     setenv("SRD_TIMEOUT_MS", "1500", 1);
     srd_err rc;
-    st = open_flags(SRD_OPEN_CLIENT, &rc);
+    st = ch_open_flags(SRD_OPEN_CLIENT, &rc);
     srd_err put = st ? srd_put(st, tu_s("k"), tu_s("lost")) : rc;
     if (st)
         srd_close(st);
@@ -875,34 +863,26 @@ END_TEST
 /* Runner                                                                   */
 /* ======================================================================== */
 
-/* SRD_CHECK_ONLY=<substring>: run only the tests whose name has it. */
-#define ADD_TEST(tc, fn)                                                  \
-    do {                                                                  \
-        const char *only_ = getenv("SRD_CHECK_ONLY");                     \
-        if (!only_ || strstr(#fn, only_))                                 \
-            tcase_add_test(tc, fn);                                       \
-    } while (0)
-
 static Suite *harden_suite(void)
 {
     Suite *s = suite_create("harden");
     TCase *tc = tcase_create("harden");
     tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
     tcase_set_timeout(tc, 60);
-    ADD_TEST(tc, test_pipelined_puts_on_one_key_keep_the_last_value);
-    ADD_TEST(tc,
+    CH_ADD_TEST(tc, test_pipelined_puts_on_one_key_keep_the_last_value);
+    CH_ADD_TEST(tc,
              test_one_client_id_pipelining_past_the_window_is_applied_in_order);
-    ADD_TEST(tc, test_second_writer_through_a_symlink_or_hard_link_is_refused);
-    ADD_TEST(tc, test_store_moved_away_under_srdd_stops_acknowledging);
-    ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
-    ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
-    ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
-    ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
-    ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
-    ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
-    ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
-    ADD_TEST(tc, test_new_store_and_lock_are_owner_only);
-    ADD_TEST(tc, test_client_refuses_a_daemon_run_by_another_user);
+    CH_ADD_TEST(tc, test_second_writer_through_a_symlink_or_hard_link_is_refused);
+    CH_ADD_TEST(tc, test_store_moved_away_under_srdd_stops_acknowledging);
+    CH_ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
+    CH_ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
+    CH_ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
+    CH_ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
+    CH_ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
+    CH_ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
+    CH_ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
+    CH_ADD_TEST(tc, test_new_store_and_lock_are_owner_only);
+    CH_ADD_TEST(tc, test_client_refuses_a_daemon_run_by_another_user);
     suite_add_tcase(s, tc);
     return s;
 }
