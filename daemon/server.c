@@ -63,7 +63,6 @@
  * whatever its application does). */
 #define SERVER_SEND_MS 2000
 
-
 /* Decoded requests held at once, at least (see server_decode_budget). */
 #define SERVER_DECODE_MIN ((uint64_t)64 << 20)
 
