@@ -336,6 +336,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG, an
+     * error reply), not kill srdd with every client's connection. */
+    signal(SIGXFSZ, SIG_IGN);
     main_raise_fd_limit();
 
     int ready_fd = d.o.foreground ? -1 : main_daemonize();

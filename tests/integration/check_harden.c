@@ -21,6 +21,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 
 #include "client_harness.h"
 #include "srd.pb-c.h"
@@ -289,7 +290,7 @@ static void expect_writes_refused(srd_store *st, const char *needle)
     rc = srd_put(st, tu_s("after2"), tu_s("lost?"));
     ck_assert_msg(rc == SRD_EFAILED, "the next put: %s", srd_errname(rc));
     ck_assert_msg(srdd_logged(needle), "srdd did not log \"%s\"", needle);
-    ck_assert_int_eq(kill(g_srdd, 0), 0); /* srdd still runs */
+    ck_assert_int_eq(waitpid(g_srdd, NULL, WNOHANG), 0); /* still runs */
 }
 
 /* srdd serving, a client handle that wrote once through it. */
@@ -860,6 +861,58 @@ START_TEST(test_client_refuses_a_daemon_run_by_another_user)
 END_TEST
 
 /* ======================================================================== */
+/* Item 9: a fault inside srdd's request path                               */
+/* ======================================================================== */
+
+/* srdd's file size limit (RLIMIT_FSIZE) set to bytes. */
+static void srdd_fsize(rlim_t bytes)
+{
+    struct rlimit rl = {bytes, bytes};
+    struct rlimit old;
+    ck_assert_int_eq(prlimit(g_srdd, RLIMIT_FSIZE, NULL, &old), 0);
+    rl.rlim_max = old.rlim_max;
+    ck_assert_int_eq(prlimit(g_srdd, RLIMIT_FSIZE, &rl, NULL), 0);
+}
+
+START_TEST(test_file_size_limit_under_srdd_fails_writes_not_srdd)
+{
+    start_srdd(NULL);
+    srd_store *st = ch_open_client();
+    ck_srd(srd_put(st, tu_s("first"), tu_s("before the limit")));
+    srdd_fsize((rlim_t)tu_file_size(g_store) + 20000);
+    char key[32], val[1000];
+    memset(val, 'v', sizeof val);
+    int acked = 0;
+    srd_err rc = SRD_OK;
+    for (int i = 0; i < 100 && rc == SRD_OK; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        rc = srd_put(st, tu_s(key), (srd_val){val, sizeof val});
+        acked += rc == SRD_OK;
+    }
+    printf("file size limit: %d puts acknowledged, then %s\n", acked,
+           srd_errname(rc));
+    ck_assert_int_ne(rc, SRD_OK);
+    ck_assert_msg(waitpid(g_srdd, NULL, WNOHANG) == 0,
+                  "srdd died (SIGXFSZ)");
+    srdd_fsize(RLIM_INFINITY);
+    ck_srd(srd_put(st, tu_s("k0"), tu_s("after the limit"))); /* resumes */
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    /* every acknowledged put is there */
+    ck_srd(tu_open(g_store, SRD_OPEN_READONLY, &st));
+    ck_assert_int_eq(srd_verify(st, &(srd_verify_report){0}, NULL, NULL),
+                     SRD_OK);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        bool there = false;
+        ck_srd(srd_exists(st, tu_s(key), &there));
+        ck_assert_msg(there, "acknowledged %s is missing", key);
+    }
+    srd_close(st);
+}
+END_TEST
+
+/* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
 
@@ -883,6 +936,7 @@ static Suite *harden_suite(void)
     CH_ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
     CH_ADD_TEST(tc, test_new_store_and_lock_are_owner_only);
     CH_ADD_TEST(tc, test_client_refuses_a_daemon_run_by_another_user);
+    CH_ADD_TEST(tc, test_file_size_limit_under_srdd_fails_writes_not_srdd);
     suite_add_tcase(s, tc);
     return s;
 }
