@@ -581,9 +581,11 @@ START_TEST(test_batches_of_empty_items_cost_srdd_little_memory)
     long after = srdd_peak_kib();
     printf("srdd peak memory %ld KiB before, %ld KiB after %d such "
            "batches at once\n", before, after, N);
-    /* the three messages themselves are 48 MiB; the old code unpacked
-     * each to some 850 MiB */
-    ck_assert_msg(after < 256 * 1024, "srdd peaked at %ld KiB", after);
+    /* the three messages themselves are 48 MiB (some 50 MiB of peak in a
+     * plain build, 280 MiB under TSan's shadow memory); the old code
+     * unpacked each to some 850 MiB (2.5 GB in all) */
+    ck_assert_msg(after - before < 640 * 1024, "srdd peaked at %ld KiB "
+                  "(%ld KiB before)", after, before);
     srd_store *st = ch_open_client();
     ck_srd(srd_put(st, tu_s("k"), tu_s("still served")));
     ck_srd(srd_close(st));
