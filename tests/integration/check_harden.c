@@ -397,6 +397,31 @@ START_TEST(test_forked_child_cannot_write_through_the_parents_handle)
 }
 END_TEST
 
+START_TEST(test_forked_child_of_a_client_cannot_write_through_srdd)
+{
+    start_srdd(NULL);
+    srd_store *st = ch_open_client();
+    ck_srd(srd_put(st, tu_s("k"), tu_s("1")));
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) { /* NNG's threads stayed in the parent */
+        int code = srd_put(st, tu_s("k"), tu_s("from the child")) !=
+                   SRD_EFORKED;
+        code |= (srd_flush(st) != SRD_EFORKED) << 1;
+        code |= (value_num(st, "k") != 1) << 2;
+        code |= (srd_close(st) != SRD_OK) << 3;
+        _exit(code);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child's checks failed: %#x", status);
+    ck_srd(srd_put(st, tu_s("k"), tu_s("2")));
+    ck_assert_int_eq(value_num(st, "k"), 2);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
 /* ======================================================================== */
 /* Item 4: a peer that reads no replies                                     */
 /* ======================================================================== */
@@ -932,6 +957,7 @@ static Suite *harden_suite(void)
     CH_ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
     CH_ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
     CH_ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
+    CH_ADD_TEST(tc, test_forked_child_of_a_client_cannot_write_through_srdd);
     CH_ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
     CH_ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
     CH_ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
