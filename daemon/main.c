@@ -27,6 +27,7 @@
 #include "generation.h"
 #include "group.h"
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "publish.h"
 #include "server.h"
@@ -307,6 +308,7 @@ static void main_wait(srdd *d, const sigset_t *set)
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("%s received: finishing queued writes and stopping",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            notify_stopping();
             return;
         }
         log_info("signal %d ignored", sig);
@@ -342,8 +344,10 @@ int main(int argc, char **argv)
     if (!status)
         status = main_announce(&d);
     main_report(&ready_fd, status);
-    if (!status)
+    if (!status) {
+        notify_ready(d.abs);
         main_wait(&d, &set);
+    }
     status = main_teardown(&d, status);
     if (status == 0)
         log_info("stopped cleanly");

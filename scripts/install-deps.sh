@@ -13,6 +13,7 @@ PACKAGES=(
   libxxhash-dev libisal-dev zlib1g-dev
   check libsubunit-dev
   liblmdb-dev libjson-c-dev
+  libsystemd-dev
   python3-dev python3-pytest
   clang
 )
