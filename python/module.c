@@ -28,7 +28,7 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "simd_r_drive",
+    .m_name = "simd_r_drive.simd_r_drive",
     .m_doc = "SIMD R Drive key/value stores, backed by srd's libsrdclient.\n\n"
              "DataStore(path) opens or creates a store: one append-only file "
              "whose\nvalues are read in place, zero-copy. Thread-safe; "

@@ -15,6 +15,7 @@ PACKAGES=(
   liblmdb-dev libjson-c-dev
   libsystemd-dev
   python3-dev python3-pytest
+  python3-venv python3-setuptools python3-wheel dpkg-dev
   clang
 )
 
