@@ -11,7 +11,9 @@ from .simd_r_drive import (
     EntryHandle,
     EntryIterator,
     EntryStream,
+    NamespaceHasher,
     StoreError,
+    StoreValueError,
     __version__,
     key_hash,
 )
@@ -21,6 +23,8 @@ __all__ = [
     "EntryHandle",
     "EntryIterator",
     "EntryStream",
+    "NamespaceHasher",
     "StoreError",
+    "StoreValueError",
     "key_hash",
 ]
