@@ -158,6 +158,8 @@ int cli_open(const char *path, unsigned mode, srd_store **out)
         o.flags |= SRD_OPEN_READONLY;
     else if (mode & CLI_OPEN_CREATE)
         o.flags |= SRD_OPEN_CREATE;
+    if (mode & CLI_OPEN_BULK)
+        o.sync = SRD_SYNC_NEVER;
     srd_err e = srd_open(path, &o, out);
     if (e == SRD_OK)
         return CTL_EXIT_OK;

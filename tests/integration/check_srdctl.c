@@ -1718,6 +1718,74 @@ START_TEST(test_export_import_round_trip_is_byte_exact)
 }
 END_TEST
 
+/* A store of IMP_N values of IMP_LEN bytes (more than one import batch
+ * of 32 MiB), then a value too big to batch (streamed) between
+ * overwrites of batched keys; keys listed in the returned file. */
+#define IMP_N 700
+#define IMP_LEN 50000
+static char *fill_batch_store(void)
+{
+    srd_store *st;
+    ck_assert_int_eq(tu_open(g_store, SRD_OPEN_CREATE, &st), SRD_OK);
+    char *kf = tu_join(g_dir, "keys.txt");
+    FILE *f = fopen(kf, "w");
+    ck_assert_ptr_nonnull(f);
+    static char names[IMP_N][8];
+    uint8_t *v = pattern(IMP_LEN + IMP_N);
+    for (int i = 0; i < IMP_N; i++) {
+        snprintf(names[i], sizeof names[i], "k%03d", i);
+        fprintf(f, "%s\n", names[i]);
+        ck_assert_int_eq(srd_put(st, tu_s(names[i]),
+                                 (srd_val){v + i, IMP_LEN}), SRD_OK);
+    }
+    fprintf(f, "mid\n");
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(srd_put(st, tu_s("k001"), tu_s("small, newer")), SRD_OK);
+    uint8_t *big = pattern(300000); /* over the batched size: streamed */
+    ck_assert_int_eq(srd_put(st, tu_s("mid"), (srd_val){big, 300000}), SRD_OK);
+    free(big);
+    ck_assert_int_eq(srd_put(st, tu_s("k002"), tu_s("after the big one")),
+                     SRD_OK);
+    free(v);
+    ck_assert_int_eq(srd_close(st), SRD_OK);
+    return kf;
+}
+
+/* Import stores small values in batches and large ones streamed, in file
+ * order: the result is still the compacted source byte for byte. */
+START_TEST(test_import_in_batches_keeps_order_and_bytes)
+{
+    char *kf = fill_batch_store();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", kf);
+    ck_rc(r, 0);
+    res_free(&r);
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Imported 701 entries"));
+    ck_assert_str_eq(r.err, ""); /* no progress bar: stderr is no tty */
+    res_free(&r);
+    ck_ok("compact");
+    size_t na, nb;
+    uint8_t *a = store_bytes(&na);
+    uint8_t *b = tu_read_file(fresh, &nb);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
+    free(a);
+    free(b);
+    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"get", "k001", NULL});
+    ck_rc(g, 0);
+    ck_assert_str_eq(g.out, "small, newer");
+    res_free(&g);
+    free(fresh);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
 START_TEST(test_export_to_stdout_equals_export_to_file)
 {
     fill_mixed_store(70000);
@@ -2029,6 +2097,7 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_reference_syntax_commands_work_as_in_simd_r_drive);
     tcase_add_test(tc, test_reference_syntax_errors);
     tcase_add_test(tc, test_export_import_round_trip_is_byte_exact);
+    tcase_add_test(tc, test_import_in_batches_keeps_order_and_bytes);
     tcase_add_test(tc, test_export_to_stdout_equals_export_to_file);
     tcase_add_test(tc, test_import_of_hash_only_entries_is_refused_or_skipped);
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);
