@@ -16,6 +16,7 @@ PACKAGES=(
   libsystemd-dev
   python3-dev python3-pytest
   python3-venv python3-setuptools python3-wheel dpkg-dev
+  lmdb-utils
   clang
 )
 
