@@ -655,10 +655,6 @@ static srdi_client *cl_alloc(srd_store *st)
     c->timeout = (nng_duration)srdi_cl_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS,
                                            1, 3600000);
     c->poll_ms = srdi_cl_env_uint("SRD_POLL_MS", CL_POLL_MS, 10, 3600000);
-    /* SRD_SUB_TICK_MS: how often the subscriber thread looks around when
-     * no update comes (tests set it huge: close must not wait for it). */
-    c->tick = (nng_duration)srdi_cl_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
-                                            10, 3600000);
     c->log_errors = srdi_cl_env_uint("SRD_CLIENT_LOG", 0, 0, 1) == 1;
     atomic_init(&c->max_message, (size_t)SRDI_WIRE_MAX_DEFAULT);
     atomic_init(&c->epoch, 0);
@@ -667,6 +663,10 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->pipes, 0);
     atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
+    /* SRD_SUB_TICK_MS: how often the subscriber thread looks around when
+     * no update comes (tests set it huge: close must not wait for it). */
+    c->tick = (nng_duration)srdi_cl_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
+                                            10, 3600000);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
