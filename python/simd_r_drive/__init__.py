@@ -3,8 +3,8 @@
 
 The package of the simd_r_drive extension (simd_r_drive.simd_r_drive, as in
 the reference bindings' layout): DataStore(path) opens or creates a store,
-one append-only file whose values are read in place, zero-copy. See
-docs/PYTHON.md.
+one append-only file whose values are read in place, zero-copy;
+AsyncDataStore is the same API as coroutines (asyncio). See docs/PYTHON.md.
 """
 from .simd_r_drive import (
     DataStore,
@@ -17,8 +17,10 @@ from .simd_r_drive import (
     __version__,
     key_hash,
 )
+from ._aio import AsyncDataStore
 
 __all__ = [
+    "AsyncDataStore",
     "DataStore",
     "EntryHandle",
     "EntryIterator",

@@ -120,6 +120,8 @@ def test_stubs_name_every_public_name_and_method():
                for n in tree.body if isinstance(n, ast.ClassDef)}
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     for name in simd_r_drive.__all__:
+        if getattr(simd_r_drive, name).__module__ == "simd_r_drive._aio":
+            continue  # pure Python, annotated in place
         assert name in classes or name in functions, f"{name} not in the stubs"
     for cls in ("DataStore", "EntryHandle", "EntryStream", "NamespaceHasher"):
         obj = getattr(simd_r_drive, cls)
