@@ -37,6 +37,12 @@ static srd_err ops_del(srd_store *st, srd_val key, void *out)
 int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
                        void *out)
 {
+    return pysrd_ops_key_call_as(s, key, fn, out, pysrd_store_error);
+}
+
+int pysrd_ops_key_call_as(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
+                          void *out, PyObject *exc)
+{
     Py_buffer kb;
     srd_err rc;
     if (pysrd_args_key(key, &kb) < 0)
@@ -50,7 +56,11 @@ int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
     PyBuffer_Release(&kb);
     if (rc == SRD_ENOTFOUND)
         return 0;
-    return pysrd_errors_check(rc, s->path) < 0 ? -1 : 1;
+    if (rc != SRD_OK) {
+        pysrd_errors_raise_as(exc, rc, s->path);
+        return -1;
+    }
+    return 1;
 }
 
 /* ======================================================================== */

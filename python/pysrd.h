@@ -82,6 +82,9 @@ void pysrd_store_release(pysrd_store *s);
 typedef srd_err (*pysrd_key_fn)(srd_store *st, srd_val key, void *out);
 int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
                        void *out);
+/* Same, raising exc (pysrd_store_error or a subclass) for a failure. */
+int pysrd_ops_key_call_as(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
+                          void *out, PyObject *exc);
 PyObject *pysrd_ops_write(pysrd_store *s, PyObject *args, PyObject *kw);
 PyObject *pysrd_ops_batch_write(pysrd_store *s, PyObject *items);
 PyObject *pysrd_ops_read(pysrd_store *s, PyObject *key);

@@ -93,19 +93,19 @@ static int wstream_pump(pysrd_store *s, wstream_state *w)
     return r;
 }
 
+static srd_err wstream_begin_fn(srd_store *st, srd_val key, void *out)
+{
+    return srd_stream_begin(st, key, out);
+}
+
 /* Begins the stream for key (waiting for other writers without the GIL);
  * 0, or -1 with an exception. */
 static int wstream_begin(pysrd_store *s, PyObject *key, srd_stream **ws)
 {
-    Py_buffer kb;
-    srd_err rc;
-    if (pysrd_args_key(key, &kb) < 0)
-        return -1;
-    srd_val k = pysrd_args_val(&kb);
-    srd_store *st = s->st;
-    PYSRD_NOGIL(rc = srd_stream_begin(st, k, ws));
-    PyBuffer_Release(&kb);
-    return wstream_check(s, rc);
+    return pysrd_ops_key_call_as(s, key, wstream_begin_fn, ws,
+                                 pysrd_store_value_error) < 0
+               ? -1
+               : 0;
 }
 
 /* Commits after a pump that got data (pumped == 0), aborts otherwise (an

@@ -1677,6 +1677,35 @@ static char *write_mixed_keys(void)
     return kf;
 }
 
+/* Import dump into a fresh store: it prints imported (and nothing on
+ * stderr: no progress bar off a terminal), is the compacted g_store byte
+ * for byte, and has want under key. */
+static void import_is_compacted_source(const char *dump, const char *imported,
+                                       const char *key, const char *want)
+{
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"import", dump, NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, imported));
+    ck_assert_str_eq(r.err, "");
+    res_free(&r);
+    ck_ok("compact");
+    size_t na, nb;
+    uint8_t *a = store_bytes(&na);
+    uint8_t *b = tu_read_file(fresh, &nb);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
+    free(a);
+    free(b);
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"get", key, NULL});
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+    free(fresh);
+}
+
 /* Export → import into a fresh store gives the compacted source byte for
  * byte: same entries, same order, same hashes and pads. */
 START_TEST(test_export_import_round_trip_is_byte_exact)
@@ -1692,27 +1721,8 @@ START_TEST(test_export_import_round_trip_is_byte_exact)
     ck_assert_ptr_nonnull(strstr(r.out, "5 with their key, 0 by key hash"));
     res_free(&r);
 
-    char *fresh = tu_join(g_dir, "fresh.bin");
-    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Imported 5 entries"));
-    res_free(&r);
-
-    ck_ok("compact");
-    size_t na, nb;
-    uint8_t *a = store_bytes(&na);
-    uint8_t *b = tu_read_file(fresh, &nb);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(na, nb);
-    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
-    free(a);
-    free(b);
-    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
-                        (const char *[]){"get", "alpha", NULL});
-    ck_rc(g, 0);
-    ck_assert_str_eq(g.out, "one, updated");
-    res_free(&g);
-    free(fresh);
+    import_is_compacted_source(dump, "Imported 5 entries", "alpha",
+                               "one, updated");
     free(dump);
     free(kf);
 }
@@ -1760,27 +1770,8 @@ START_TEST(test_import_in_batches_keeps_order_and_bytes)
     ctl_res r = RUN("export", dump, "--keys", kf);
     ck_rc(r, 0);
     res_free(&r);
-    char *fresh = tu_join(g_dir, "fresh.bin");
-    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Imported 701 entries"));
-    ck_assert_str_eq(r.err, ""); /* no progress bar: stderr is no tty */
-    res_free(&r);
-    ck_ok("compact");
-    size_t na, nb;
-    uint8_t *a = store_bytes(&na);
-    uint8_t *b = tu_read_file(fresh, &nb);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(na, nb);
-    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
-    free(a);
-    free(b);
-    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
-                        (const char *[]){"get", "k001", NULL});
-    ck_rc(g, 0);
-    ck_assert_str_eq(g.out, "small, newer");
-    res_free(&g);
-    free(fresh);
+    import_is_compacted_source(dump, "Imported 701 entries", "k001",
+                               "small, newer");
     free(dump);
     free(kf);
 }
