@@ -168,6 +168,17 @@ if "$venv/bin/pip" install --no-build-isolation --no-index "$work/pysrc" >"$work
   [[ "$where" == "$venv"/* ]] && ok "the venv imports its own simd_r_drive" ||
     bad "the venv imports simd_r_drive from $where"
   check "venv: seed examples" seed_examples "$venv/bin/python"
+  if "$venv/bin/pip" wheel --no-build-isolation --no-index -w "$work/dist" \
+       "$work/pysrc" >"$work/last.log" 2>&1; then
+    whl=$(ls "$work"/dist/*.whl | head -n1)
+    files=$("$python" -m zipfile -l "$whl")
+    if grep -q 'simd_r_drive/py.typed' <<<"$files" &&
+       grep -q 'simd_r_drive/simd_r_drive.pyi' <<<"$files"; then
+      ok "pip wheel: $(basename "$whl") with py.typed and the stubs"
+    else bad "the wheel lacks py.typed or the stubs"; fi
+  else
+    bad "pip wheel of python/ failed"; cat "$work/last.log" >&2
+  fi
   if compgen -G "$root/python/tests/test_ref_*.py" >/dev/null; then
     check "venv: the reference's ported tests (python/tests/test_ref_*.py)" \
       env -C "$work" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
