@@ -1777,6 +1777,66 @@ START_TEST(test_import_in_batches_keeps_order_and_bytes)
 }
 END_TEST
 
+/* Runs srdctl --store store ARGS with its stderr on a pseudo-terminal
+ * (stdout to /dev/null) and returns its exit status; what it wrote on
+ * the terminal goes to buf (NUL-terminated). */
+static int run_ctl_tty_stderr(const char *store, const char *const *args,
+                              char *buf, size_t cap)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_msg(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pty");
+    const char *tty = ptsname(m);
+    ck_assert_ptr_nonnull(tty);
+    const char *argv[16] = {SRDCTL_PATH, "--store", store};
+    size_t n = 3;
+    while (*args && n < 15)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int t = open(tty, O_RDWR | O_NOCTTY), dn = open("/dev/null", O_RDWR);
+        if (t < 0 || dn < 0 || dup2(dn, 0) < 0 || dup2(dn, 1) < 0 ||
+            dup2(t, 2) < 0)
+            _exit(126);
+        execv(SRDCTL_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    size_t got = 0;
+    struct pollfd pf = {m, POLLIN, 0};
+    while (got + 1 < cap && poll(&pf, 1, 60000) > 0) {
+        ssize_t r = read(m, buf + got, cap - 1 - got);
+        if (r <= 0)
+            break; /* EIO once the child closed the terminal */
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(m);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* On a terminal, import draws a progress bar on stderr up to 100 %. */
+START_TEST(test_import_shows_progress_on_a_terminal)
+{
+    char *kf = fill_batch_store();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", kf);
+    ck_rc(r, 0);
+    res_free(&r);
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    static char tty[65536];
+    const char *args[] = {"import", dump, NULL};
+    ck_assert_int_eq(run_ctl_tty_stderr(fresh, args, tty, sizeof tty), 0);
+    ck_assert_msg(strstr(tty, "import: [") != NULL, "no bar: '%s'", tty);
+    ck_assert_msg(strstr(tty, "100%") != NULL, "no 100 %%: '%s'", tty);
+    free(fresh);
+    free(dump);
+    free(kf);
+}
+END_TEST
+
 START_TEST(test_export_to_stdout_equals_export_to_file)
 {
     fill_mixed_store(70000);
@@ -2089,6 +2149,7 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_reference_syntax_errors);
     tcase_add_test(tc, test_export_import_round_trip_is_byte_exact);
     tcase_add_test(tc, test_import_in_batches_keeps_order_and_bytes);
+    tcase_add_test(tc, test_import_shows_progress_on_a_terminal);
     tcase_add_test(tc, test_export_to_stdout_equals_export_to_file);
     tcase_add_test(tc, test_import_of_hash_only_entries_is_refused_or_skipped);
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);
