@@ -1761,15 +1761,24 @@ static char *fill_batch_store(void)
     return kf;
 }
 
+/* fill_batch_store(), exported with every key: the dump's path (*kf: the
+ * key list's). */
+static char *dump_batch_store(char **kf)
+{
+    *kf = fill_batch_store();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", *kf);
+    ck_rc(r, 0);
+    res_free(&r);
+    return dump;
+}
+
 /* Import stores small values in batches and large ones streamed, in file
  * order: the result is still the compacted source byte for byte. */
 START_TEST(test_import_in_batches_keeps_order_and_bytes)
 {
-    char *kf = fill_batch_store();
-    char *dump = tu_join(g_dir, "store.dump");
-    ctl_res r = RUN("export", dump, "--keys", kf);
-    ck_rc(r, 0);
-    res_free(&r);
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
     import_is_compacted_source(dump, "Imported 701 entries", "k001",
                                "small, newer");
     free(dump);
@@ -1820,11 +1829,8 @@ static int run_ctl_tty_stderr(const char *store, const char *const *args,
 /* On a terminal, import draws a progress bar on stderr up to 100 %. */
 START_TEST(test_import_shows_progress_on_a_terminal)
 {
-    char *kf = fill_batch_store();
-    char *dump = tu_join(g_dir, "store.dump");
-    ctl_res r = RUN("export", dump, "--keys", kf);
-    ck_rc(r, 0);
-    res_free(&r);
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
     char *fresh = tu_join(g_dir, "fresh.bin");
     static char tty[65536];
     const char *args[] = {"import", dump, NULL};
