@@ -23,7 +23,7 @@
 
 #define ST_KNOWN_FLAGS                                                      \
     (SRD_OPEN_CREATE | SRD_OPEN_READONLY | SRD_OPEN_REPAIR |                \
-     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT)
+     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT | SRD_OPEN_GROUP)
 
 static bool val_ok(srd_val v)
 {
@@ -270,7 +270,8 @@ static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
     if (snprintf(name, sizeof name, "%s.cut-%llu", path,
                  (unsigned long long)tail) >= (int)sizeof name)
         return SRD_EINVAL;
-    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                   0600);
     if (out < 0)
         return sys_err(errno);
     srd_err rc = SRD_OK;
@@ -295,6 +296,7 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
 {
     if (!(o->flags & SRD_OPEN_READONLY)) {
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
+                                      o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
                                       lfd, fd);
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */
@@ -408,6 +410,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     }
     st->flags = o.flags;
     st->ro_fd = -1;
+    st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
@@ -461,7 +464,9 @@ srd_err srd_close(srd_store *st)
     if (!st)
         return SRD_OK;
     srd_err rc = srdi_client_close(st->client);
-    if (st->w)
+    if (st->w && srdi_store_forked(st))
+        srdi_writer_abandon(st->w); /* the parent's to sync and record */
+    else if (st->w)
         rc = srdi_writer_stop(st->w);
     if (st->ro_fd >= 0)
         close(st->ro_fd);
@@ -734,10 +739,17 @@ void srdi_store_end_exclusive(srd_store *st)
     pthread_mutex_unlock(&st->mu);
 }
 
+bool srdi_store_forked(const srd_store *st)
+{
+    return st->pid != getpid();
+}
+
 static srd_err st_writable(const srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
+    if (st->w && srdi_store_forked(st))
+        return SRD_EFORKED; /* the parent's writer: its writes would be lost */
     return st->w || st->client ? SRD_OK : SRD_EREADONLY;
 }
 

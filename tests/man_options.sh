@@ -31,12 +31,14 @@ check_page() { # PAGE TOOL-LABEL, options on stdin
   done
 }
 
-"$srdd" --help | options_of | check_page "$mandir/srdd.8" "srdd --help"
-"$srdctl" --help | options_of | check_page "$mandir/srdctl.1" "srdctl --help"
+# (process substitution, not a pipe: check_page must run in this shell to
+# set fail)
+check_page "$mandir/srdd.8" "srdd --help" < <("$srdd" --help | options_of)
+check_page "$mandir/srdctl.1" "srdctl --help" < <("$srdctl" --help | options_of)
 commands=$("$srdctl" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
 for cmd in $commands; do
-  "$srdctl" "$cmd" --help | options_of |
-    check_page "$mandir/srdctl.1" "srdctl $cmd --help"
+  check_page "$mandir/srdctl.1" "srdctl $cmd --help" \
+    < <("$srdctl" "$cmd" --help | options_of)
   if ! grep -qE "^\.(B|BR|BI|TP) \"?$cmd( |\"|$)" "$mandir/srdctl.1"; then
     echo "man_options: srdctl.1 has no entry for the command $cmd" >&2
     fail=1

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bench_daemon.h"
+#include "bench_transport.h"
 #include "bench_util.h"
 #include "format.h"
 #include "srd/srd.h"
@@ -56,7 +57,8 @@ enum {
     B_STREAM = 1u << 6,
     B_INDEX = 1u << 7,
     B_DAEMON = 1u << 8,
-    B_ALL = 0x1ffu
+    B_TRANSPORT = 1u << 9,
+    B_ALL = 0x3ffu
 };
 
 static const struct {
@@ -73,6 +75,8 @@ static const struct {
     {"stream", B_STREAM, "streaming write and read of one large value"},
     {"index", B_INDEX, "index and file bytes per live key"},
     {"daemon", B_DAEMON, "srdd + client processes: reads, puts, visibility"},
+    {"transport", B_TRANSPORT,
+     "request-path candidates: seqpacket+epoll, NNG, shm+futex, Redis"},
 };
 
 typedef struct bench_cfg {
@@ -1265,6 +1269,11 @@ static void run_benchmarks(const bench_cfg *cfg, const kv_data *kv)
     if (cfg->only & B_DAEMON)
         progress("daemon: built without client mode: skipped");
 #endif
+    if (cfg->only & B_TRANSPORT) {
+        bench_transport_cfg t = {.rtts = cfg->quick ? 2000 : 20000,
+                                 .seconds = cfg->quick ? 0.5 : 2.0};
+        bench_transport(&t);
+    }
 }
 
 /* Print the results (table or JSON), headed by the machine line plus the
