@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin.c -- DataStore state and maintenance: info(), verify(), compact(),
- * sync() and refresh(). Each is one library call made with the GIL
+ * admin.c -- DataStore state and maintenance: info(), file_size(),
+ * is_empty(), verify(), compact(), sync() and refresh(). Each is one library call made with the GIL
  * released while the method holds a use of the store.
  */
 #include "pysrd.h"
@@ -113,4 +113,22 @@ PyObject *pysrd_admin_refresh(pysrd_store *s, PyObject *unused)
 {
     (void)unused;
     return admin_u64(s, 0, admin_refresh_fn);
+}
+
+PyObject *pysrd_admin_file_size(pysrd_store *s, PyObject *unused)
+{
+    srd_info i;
+    (void)unused;
+    if (admin_call(s, 0, admin_info_fn, &i) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong((unsigned long long)i.file_size);
+}
+
+PyObject *pysrd_admin_is_empty(pysrd_store *s, PyObject *unused)
+{
+    srd_info i;
+    (void)unused;
+    if (admin_call(s, 0, admin_info_fn, &i) < 0)
+        return NULL;
+    return PyBool_FromLong(i.live_keys == 0);
 }

@@ -165,6 +165,8 @@ int cli_open_layout(const char *path, unsigned mode, srd_layout layout,
     else if (mode & CLI_OPEN_CREATE)
         o.flags |= SRD_OPEN_CREATE;
     o.layout = layout;
+    if (mode & CLI_OPEN_BULK)
+        o.sync = SRD_SYNC_NEVER;
     srd_err e = srd_open(path, &o, out);
     if (e == SRD_OK)
         return CTL_EXIT_OK;

@@ -93,6 +93,8 @@ const char *cli_key_repr(srd_val key, char buf[CLI_KEY_REPR]);
 /* cli_open() modes */
 #define CLI_OPEN_WRITE 0x1u  /* as the writer (takes the lock) */
 #define CLI_OPEN_CREATE 0x2u /* create a missing file (writers only) */
+#define CLI_OPEN_BULK 0x4u   /* embedded writer without a sync per write
+                                (SRD_SYNC_NEVER): the caller srd_syncs */
 
 /* Open the store at path. On failure prints why, naming path, and returns
  * the exit status; CTL_EXIT_OK with *out set on success. */

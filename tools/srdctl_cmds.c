@@ -221,8 +221,14 @@ void cmds_print_global_help(FILE *f)
             "       srdctl help COMMAND | srdctl COMMAND --help\n"
             "       srdctl --help | --version\n"
             "\n"
-            "Administer an srd store. This version works on the store file\n"
-            "directly (mode \"direct\").\n"
+            "Administer an srd store.\n"
+            "\n"
+            "Daemon mode: when srdd serves the store (PATH.srdd names it and it\n"
+            "holds the lock), write commands go through srdd and are group-\n"
+            "committed with every other client's; status adds srdd's figures\n"
+            "and compact runs online in srdd. Otherwise srdctl works on the\n"
+            "file directly (mode \"direct\") and write commands need the\n"
+            "writer lock. Read commands always read the file in place.\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < CMDS_N; i++) {

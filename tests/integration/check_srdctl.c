@@ -1818,6 +1818,35 @@ static char *write_mixed_keys(void)
     return kf;
 }
 
+/* Import dump into a fresh store: it prints imported (and nothing on
+ * stderr: no progress bar off a terminal), is the compacted g_store byte
+ * for byte, and has want under key. */
+static void import_is_compacted_source(const char *dump, const char *imported,
+                                       const char *key, const char *want)
+{
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"import", dump, NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, imported));
+    ck_assert_str_eq(r.err, "");
+    res_free(&r);
+    ck_ok("compact");
+    size_t na, nb;
+    uint8_t *a = store_bytes(&na);
+    uint8_t *b = tu_read_file(fresh, &nb);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
+    free(a);
+    free(b);
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"get", key, NULL});
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+    free(fresh);
+}
+
 /* Export → import into a fresh store gives the compacted source byte for
  * byte: same entries, same order, same hashes and pads. */
 START_TEST(test_export_import_round_trip_is_byte_exact)
@@ -1833,26 +1862,122 @@ START_TEST(test_export_import_round_trip_is_byte_exact)
     ck_assert_ptr_nonnull(strstr(r.out, "5 with their key, 0 by key hash"));
     res_free(&r);
 
-    char *fresh = tu_join(g_dir, "fresh.bin");
-    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Imported 5 entries"));
-    res_free(&r);
+    import_is_compacted_source(dump, "Imported 5 entries", "alpha",
+                               "one, updated");
+    free(dump);
+    free(kf);
+}
+END_TEST
 
-    ck_ok("compact");
-    size_t na, nb;
-    uint8_t *a = store_bytes(&na);
-    uint8_t *b = tu_read_file(fresh, &nb);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(na, nb);
-    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
-    free(a);
-    free(b);
-    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
-                        (const char *[]){"get", "alpha", NULL});
-    ck_rc(g, 0);
-    ck_assert_str_eq(g.out, "one, updated");
-    res_free(&g);
+/* A store of IMP_N values of IMP_LEN bytes (more than one import batch
+ * of 32 MiB), then a value too big to batch (streamed) between
+ * overwrites of batched keys; keys listed in the returned file. */
+#define IMP_N 700
+#define IMP_LEN 50000
+static char *fill_batch_store(void)
+{
+    srd_store *st;
+    ck_assert_int_eq(tu_open(g_store, SRD_OPEN_CREATE, &st), SRD_OK);
+    char *kf = tu_join(g_dir, "keys.txt");
+    FILE *f = fopen(kf, "w");
+    ck_assert_ptr_nonnull(f);
+    static char names[IMP_N][8];
+    uint8_t *v = pattern(IMP_LEN + IMP_N);
+    for (int i = 0; i < IMP_N; i++) {
+        snprintf(names[i], sizeof names[i], "k%03d", i);
+        fprintf(f, "%s\n", names[i]);
+        ck_assert_int_eq(srd_put(st, tu_s(names[i]),
+                                 (srd_val){v + i, IMP_LEN}), SRD_OK);
+    }
+    fprintf(f, "mid\n");
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(srd_put(st, tu_s("k001"), tu_s("small, newer")), SRD_OK);
+    uint8_t *big = pattern(300000); /* over the batched size: streamed */
+    ck_assert_int_eq(srd_put(st, tu_s("mid"), (srd_val){big, 300000}), SRD_OK);
+    free(big);
+    ck_assert_int_eq(srd_put(st, tu_s("k002"), tu_s("after the big one")),
+                     SRD_OK);
+    free(v);
+    ck_assert_int_eq(srd_close(st), SRD_OK);
+    return kf;
+}
+
+/* fill_batch_store(), exported with every key: the dump's path (*kf: the
+ * key list's). */
+static char *dump_batch_store(char **kf)
+{
+    *kf = fill_batch_store();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", *kf);
+    ck_rc(r, 0);
+    res_free(&r);
+    return dump;
+}
+
+/* Import stores small values in batches and large ones streamed, in file
+ * order: the result is still the compacted source byte for byte. */
+START_TEST(test_import_in_batches_keeps_order_and_bytes)
+{
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
+    import_is_compacted_source(dump, "Imported 701 entries", "k001",
+                               "small, newer");
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+/* Runs srdctl --store store ARGS with its stderr on a pseudo-terminal
+ * (stdout to /dev/null) and returns its exit status; what it wrote on
+ * the terminal goes to buf (NUL-terminated). */
+static int run_ctl_tty_stderr(const char *store, const char *const *args,
+                              char *buf, size_t cap)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_msg(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pty");
+    const char *tty = ptsname(m);
+    ck_assert_ptr_nonnull(tty);
+    const char *argv[16] = {SRDCTL_PATH, "--store", store};
+    size_t n = 3;
+    while (*args && n < 15)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int t = open(tty, O_RDWR | O_NOCTTY), dn = open("/dev/null", O_RDWR);
+        if (t < 0 || dn < 0 || dup2(dn, 0) < 0 || dup2(dn, 1) < 0 ||
+            dup2(t, 2) < 0)
+            _exit(126);
+        execv(SRDCTL_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    size_t got = 0;
+    struct pollfd pf = {m, POLLIN, 0};
+    while (got + 1 < cap && poll(&pf, 1, 60000) > 0) {
+        ssize_t r = read(m, buf + got, cap - 1 - got);
+        if (r <= 0)
+            break; /* EIO once the child closed the terminal */
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(m);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* On a terminal, import draws a progress bar on stderr up to 100 %. */
+START_TEST(test_import_shows_progress_on_a_terminal)
+{
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    static char tty[65536];
+    const char *args[] = {"import", dump, NULL};
+    ck_assert_int_eq(run_ctl_tty_stderr(fresh, args, tty, sizeof tty), 0);
+    ck_assert_msg(strstr(tty, "import: [") != NULL, "no bar: '%s'", tty);
+    ck_assert_msg(strstr(tty, "100%") != NULL, "no 100 %%: '%s'", tty);
     free(fresh);
     free(dump);
     free(kf);
@@ -2172,6 +2297,8 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_reference_syntax_commands_work_as_in_simd_r_drive);
     tcase_add_test(tc, test_reference_syntax_errors);
     tcase_add_test(tc, test_export_import_round_trip_is_byte_exact);
+    tcase_add_test(tc, test_import_in_batches_keeps_order_and_bytes);
+    tcase_add_test(tc, test_import_shows_progress_on_a_terminal);
     tcase_add_test(tc, test_export_to_stdout_equals_export_to_file);
     tcase_add_test(tc, test_import_of_hash_only_entries_is_refused_or_skipped);
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);

@@ -22,6 +22,21 @@
 extern "C" {
 #endif
 
+/*
+ * Library version. The top-level CMakeLists.txt reads project() VERSION
+ * from these lines, so they are the one place to bump it.
+ */
+#define SRD_VERSION_MAJOR 0
+#define SRD_VERSION_MINOR 1
+#define SRD_VERSION_PATCH 0
+#define SRD_VERSION_STRING "0.1.0"
+/* SRD_VERSION_AT_LEAST(0, 2, 0): compile-time check for a consumer. */
+#define SRD_VERSION_AT_LEAST(maj, min, pat)                                   \
+    (SRD_VERSION_MAJOR > (maj) ||                                             \
+     (SRD_VERSION_MAJOR == (maj) &&                                           \
+      (SRD_VERSION_MINOR > (min) ||                                           \
+       (SRD_VERSION_MINOR == (min) && SRD_VERSION_PATCH >= (pat)))))
+
 #if defined(__GNUC__)
 #define SRD_API __attribute__((visibility("default")))
 #else
