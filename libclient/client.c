@@ -675,7 +675,7 @@ static srd_err cl_start(srdi_client *c)
         rc = SRD_ECORRUPT;
     st_snap *sn = NULL;
     if (rc == SRD_OK)
-        rc = srdi_store_load(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
     if (rc != SRD_OK)
         return rc;
     atomic_store(&st->snap, sn);
