@@ -87,6 +87,14 @@ static bool all_zero(const uint8_t *p, size_t n)
 bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
                         const uint8_t *head, size_t head_len, srdi_entry *e)
 {
+    return srdi_format_decode_in(end, trailer, head, head_len, SRDI_ALIGN, e);
+}
+
+bool srdi_format_decode_in(uint64_t end,
+                           const uint8_t trailer[SRDI_TRAILER_SIZE],
+                           const uint8_t *head, size_t head_len,
+                           uint32_t align, srdi_entry *e)
+{
     if (end < SRDI_TRAILER_SIZE + 1)
         return false;
     uint64_t body_end = end - SRDI_TRAILER_SIZE;
@@ -105,7 +113,7 @@ bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
         e->len = 1;
         return true;
     }
-    uint64_t pad = srdi_format_pad(e->start);
+    uint64_t pad = srdi_format_pad_in(e->start, align);
     if (total <= pad || !all_zero(head, (size_t)pad))
         return false;
     e->tombstone = false;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "format.h"
 #include "map.h"
 
 /* Reserve at least 16 GiB and 4x the file: address space is cheap on
@@ -37,6 +38,7 @@ srd_err srdi_map_open(int fd, uint64_t min_size, srdi_map **out)
     m->reserved = want;
     atomic_init(&m->committed, 0);
     atomic_init(&m->refs, 1);
+    m->align = SRDI_ALIGN;
     *out = m;
     return SRD_OK;
 }

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "format.h"
 #include "io.h"
+#include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 #include "synced.h"
@@ -89,7 +90,7 @@ static bool st_resolve_below(const srdi_map *m, uint64_t loc,
     uint32_t crc;
     srdi_format_get_trailer(m->base + end - SRDI_TRAILER_SIZE, &hash, &prev,
                             &crc);
-    uint64_t start = prev + srdi_format_pad(prev);
+    uint64_t start = prev + srdi_format_pad_in(prev, m->align);
     if (prev >= end || start >= end - SRDI_TRAILER_SIZE)
         return false;
     *payload = start;
@@ -221,9 +222,12 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
     for (size_t i = 0; n > 1 && i < n; i++)
         srdi_index_prefetch(sn->idx, e[i].key_hash);
     for (size_t i = 0; i < n; i++) {
-        uint64_t loc = e[i].tombstone
-                           ? srdi_loc_tomb(e[i].start)
-                           : srdi_loc_value(e[i].payload, e[i].len, e[i].end);
+        /* the payload in this store's layout (entries from srdd carry
+         * the 64-byte layout's) */
+        uint64_t pay = e[i].start + srdi_format_pad_in(e[i].start, st->align);
+        uint64_t vlen = e[i].end - SRDI_TRAILER_SIZE - pay;
+        uint64_t loc = e[i].tombstone ? srdi_loc_tomb(e[i].start)
+                                      : srdi_loc_value(pay, vlen, e[i].end);
         uint64_t old;
         bool applied;
         st->entries++;
@@ -261,7 +265,7 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
             st->live_span -= span;
         }
         if (!e[i].tombstone) {
-            st->live_bytes += e[i].len;
+            st->live_bytes += vlen;
             st->live_span += e[i].end - e[i].start;
         }
     }
@@ -316,6 +320,8 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                                    &sn->idx);
     if (rc == SRD_OK)
         rc = srdi_map_open(fd, tail, &sn->map);
+    if (rc == SRD_OK)
+        sn->map->align = st->align;
     load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
     if (rc == SRD_OK && !lc)
         rc = SRD_ENOMEM;
@@ -326,7 +332,7 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
         st->live_bytes = 0;
         st->live_span = 0;
         *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-        rc = srdi_recovery_walk(fd, 0, tail, load_entry, lc);
+        rc = srdi_recovery_walk_in(fd, 0, tail, st->align, load_entry, lc);
         if (rc == SRD_OK && lc->n > 0)
             load_flush(lc);
         if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -368,7 +374,8 @@ static srd_err st_shared_claim_ok(int fd, const srdi_shx *x, uint64_t *c)
 /* The writer is ahead of our tail (it covers c > tail): every entry in
  * (tail, c] must be one recovery would keep, i.e. chained down to tail
  * and with a good CRC (recovery cut the store short of c otherwise). */
-static srd_err st_shared_ahead_ok(int fd, uint64_t tail, uint64_t c)
+static srd_err st_shared_ahead_ok(int fd, uint64_t tail, uint64_t c,
+                                  uint32_t align)
 {
     uint8_t tr[SRDI_TRAILER_SIZE];
     int err;
@@ -380,12 +387,12 @@ static srd_err st_shared_ahead_ok(int fd, uint64_t tail, uint64_t c)
     uint64_t good = 0, t = tail;
     bool reached = false;
     /* find_tail checks c's own CRC and chain, check the CRCs below it */
-    srd_err rc = srdi_recovery_find_tail(fd, tail, c, &t);
+    srd_err rc = srdi_recovery_find_tail_in(fd, tail, c, align, &t, NULL);
     if (rc == SRD_OK && t != c)
         rc = SRD_ECORRUPT;
     if (rc == SRD_OK)
-        rc = srdi_recovery_check(fd, c, tail, have ? tr : NULL, &good,
-                                 &reached);
+        rc = srdi_recovery_check_in(fd, c, tail, have ? tr : NULL, align,
+                                    &good, &reached);
     if (rc == SRD_OK && (good != c || (tail > 0 && !reached)))
         rc = SRD_ECORRUPT;
     return rc;
@@ -419,8 +426,10 @@ static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
         sn->map = map;
     } else if (rc == SRD_OK) {
         rc = srdi_map_open(fd, tail, &sn->map);
-        if (rc == SRD_OK)
+        if (rc == SRD_OK) {
+            sn->map->align = st->align;
             atomic_store(&sn->map->committed, tail);
+        }
     }
     uint64_t c = 0;
     if (rc == SRD_OK)
@@ -430,7 +439,8 @@ static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
         rc = lc ? SRD_OK : SRD_ENOMEM;
         if (lc) {
             *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-            rc = srdi_recovery_walk(fd, c, tail, load_entry, lc);
+            rc = srdi_recovery_walk_in(fd, c, tail, st->align, load_entry,
+                                       lc);
             if (rc == SRD_OK && lc->n > 0)
                 load_flush(lc);
             if (rc == SRD_OK || rc == SRD_ECANCELED)
@@ -438,7 +448,7 @@ static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
             free(lc);
         }
     } else if (rc == SRD_OK) {
-        rc = st_shared_ahead_ok(fd, tail, c);
+        rc = st_shared_ahead_ok(fd, tail, c, st->align);
     }
     if (rc != SRD_OK) {
         srdi_store_snap_free(sn);
@@ -523,6 +533,7 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
         return rc;
     }
     atomic_store(&next->map->committed, atomic_load(&cur->map->committed));
+    next->map->align = cur->map->align;
     next->idx = cur->idx;
     next->own_index = cur->own_index; /* ownership moves to the new snap */
     cur->own_index = false;
@@ -568,35 +579,7 @@ void srd_options_init(srd_options *opts)
     opts->flags = SRD_OPEN_CREATE;
     opts->sync = SRD_SYNC_ALWAYS;
     opts->sync_interval_ms = 100;
-}
-
-/* Keep the bytes about to be cut in "<path>.cut-<tail>" (SRD_OPEN_REPAIR,
- * or whole entries cut past the synced tail). */
-static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
-                           uint64_t size)
-{
-    char name[4096];
-    if (snprintf(name, sizeof name, "%s.cut-%llu", path,
-                 (unsigned long long)tail) >= (int)sizeof name)
-        return SRD_EINVAL;
-    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0)
-        return sys_err(errno);
-    srd_err rc = SRD_OK;
-    char buf[65536];
-    for (uint64_t off = tail; off < size && rc == SRD_OK;) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off)
-                                              : sizeof buf;
-        int err;
-        size_t k = srdi_pread_full(fd, buf, want, off, &err);
-        if (k < want || write(out, buf, k) != (ssize_t)k)
-            rc = err ? sys_err(err) : SRD_EIO;
-        off += k;
-    }
-    if (rc == SRD_OK && fsync(out) != 0)
-        rc = sys_err(errno);
-    close(out);
-    return rc;
+    opts->layout = SRD_LAYOUT_ALIGNED64;
 }
 
 static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
@@ -632,70 +615,6 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     return rc;
 }
 
-/* Entries past the prefix the sidecar vouches for (synced.h: its synced
- * tail, or its written tail when that is of the running boot) are
- * CRC-checked, all of them when it is missing, damaged or names another
- * file; the store ends before the oldest bad one (an OS crash lost its
- * pages: in SRD_SYNC_ALWAYS it and what follows were never acknowledged).
- * *trusted: the record, when the check found it true of this file.
- * Reads only. */
-static srd_err st_check_unsynced(srd_store *st, int fd, const struct stat *sb,
-                                 uint64_t *tail, srdi_synced *rec,
-                                 bool *trusted)
-{
-    *trusted = false;
-    if (!srdi_synced_read(st->path, rec) || !srdi_synced_applies(rec, sb))
-        return *tail == 0 ? SRD_OK : srdi_recovery_check(fd, *tail, 0, NULL,
-                                                          tail, trusted);
-    uint64_t from = UINT64_MAX;
-    const uint8_t *tr = NULL;
-    if (rec->written >= rec->synced && rec->written <= *tail &&
-        srdi_synced_this_boot(rec)) {
-        from = rec->written;
-        tr = rec->written_trailer;
-    } else if (rec->synced <= *tail) {
-        from = rec->synced;
-        tr = rec->synced_trailer;
-    }
-    if (*tail == 0) {
-        *trusted = from == 0;
-        return SRD_OK;
-    }
-    bool ok;
-    srd_err rc = srdi_recovery_check(fd, *tail, from, tr, tail, &ok);
-    *trusted = rc == SRD_OK && ok && tr != NULL;
-    return rc;
-}
-
-/* Recover the tail, cut (writer) or ignore (reader) what follows it. */
-static srd_err st_recover(srd_store *st, const srd_options *o, int fd,
-                          uint64_t *tail, uint64_t *entries, srdi_synced *rec,
-                          bool *trusted)
-{
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
-        return sys_err(errno);
-    uint64_t size = (uint64_t)sb.st_size;
-    srd_err rc = srdi_recovery_find_tail_n(fd, 0, size, tail, entries);
-    uint64_t found = *tail;
-    if (rc == SRD_OK)
-        rc = st_check_unsynced(st, fd, &sb, tail, rec, trusted);
-    if (rc != SRD_OK)
-        return rc;
-    if (*tail < found)
-        *entries = 0; /* the count was of the longer chain */
-    bool repair = o->flags & SRD_OPEN_REPAIR;
-    if (*tail == 0 && size > 0 && !repair)
-        return SRD_ECORRUPT;
-    /* Cutting whole entries (not just a torn tail) keeps them in a file:
-     * written in SRD_SYNC_NEVER or _INTERVAL, or with no sidecar to tell,
-     * they may have been acknowledged. */
-    if (*tail < size && (repair || *tail < found) &&
-        !(o->flags & SRD_OPEN_READONLY))
-        return st_save_cut(st->path, fd, *tail, size);
-    return SRD_OK;
-}
-
 srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
 {
     srd_options o;
@@ -708,6 +627,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     else
         srd_options_init(&o);
     if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER ||
+        (unsigned)o.layout > SRD_LAYOUT_UNPADDED ||
         !srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
     srd_store *st = calloc(1, sizeof *st);
@@ -720,9 +640,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
-    uint64_t tail = 0, entries = 0;
-    srdi_synced rec;
-    bool trusted = false;
+    srdi_openrec rec = {0};
     st_snap *sn = NULL;
     srd_err rc = (o.flags & SRD_OPEN_CLIENT)
                      ? SRD_EBUSY
@@ -738,22 +656,26 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         return SRD_OK;
     }
     if (rc == SRD_OK)
-        rc = st_recover(st, &o, fd, &tail, &entries, &rec, &trusted);
+        rc = srdi_openrec_run(st->path, fd, o.flags,
+                              srdi_format_align(o.layout), &rec);
+    st->align = rec.align;
     if (rc == SRD_OK)
         rc = (o.flags & SRD_OPEN_READONLY)
-                 ? srdi_store_load_reader(st, fd, tail, entries, &sn)
-                 : srdi_store_load(st, fd, tail, entries, &sn);
+                 ? srdi_store_load_reader(st, fd, rec.tail, rec.entries, &sn)
+                 : srdi_store_load(st, fd, rec.tail, rec.entries, &sn);
     if (rc == SRD_OK) {
         atomic_init(&st->snap, sn);
         if (o.flags & SRD_OPEN_READONLY) {
             st->ro_fd = fd;
         } else {
-            rc = srdi_writer_start(st->path, lfd, fd, tail,
-                                   trusted ? &rec : NULL, o.sync,
+            rc = srdi_writer_start(st->path, lfd, fd, rec.tail,
+                                   rec.trusted ? &rec.rec : NULL, o.sync,
                                    o.sync_interval_ms, &st->w);
             lfd = fd = -1; /* owned by the writer now, also on failure */
-            if (rc == SRD_OK)
+            if (rc == SRD_OK) {
+                srdi_writer_set_align(st->w, st->align);
                 srdi_store_shared_rebuild(st);
+            }
         }
     }
     if (rc != SRD_OK) {
@@ -1641,6 +1563,7 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     info->readonly = st->w == NULL && st->client == NULL;
     info->daemon = st->client != NULL;
+    info->layout = srdi_format_layout(st->align);
     return SRD_OK;
 }
 
@@ -1672,6 +1595,21 @@ srd_err srd_sync(srd_store *st)
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }
 
+/* The layout of the chain of fd ending at tail (vote; 64 when its
+ * entries do not tell, as both readings then agree). */
+static srd_err st_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    uint32_t vote = 0;
+    srd_err rc = tail ? srdi_recovery_vote(fd, tail, &vote) : SRD_OK;
+    *align = vote ? vote : SRDI_ALIGN;
+    return rc;
+}
+
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    return st_layout_of(fd, tail, align);
+}
+
 /* A handle without writer whose file was replaced (compaction by the
  * writer) reloads everything from the new file. */
 srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
@@ -1682,15 +1620,22 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
     struct stat sb;
     uint64_t entries = 0;
     srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : sys_err(errno);
+    uint32_t align = st->align;
     if (rc == SRD_OK && tail == UINT64_MAX)
-        rc = srdi_recovery_find_tail_n(fd, 0, (uint64_t)sb.st_size, &tail,
-                                       &entries);
+        rc = srdi_recovery_detect(fd, (uint64_t)sb.st_size, st->align, &align,
+                                  &tail, &entries);
     else if (rc == SRD_OK && tail > (uint64_t)sb.st_size)
         rc = SRD_ECORRUPT;
+    else if (rc == SRD_OK)
+        rc = st_layout_of(fd, tail, &align);
     st_snap *sn = NULL;
     uint64_t before = st->entries;
+    uint32_t old_align = st->align;
+    st->align = align; /* a compaction may have changed it (upgrade) */
     if (rc == SRD_OK)
         rc = srdi_store_load_reader(st, fd, tail, entries, &sn);
+    if (rc != SRD_OK)
+        st->align = old_align;
     if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
         close(st->ro_fd);
@@ -1718,7 +1663,8 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     /* Newest first is fine: the index keeps the newest by position. */
     uint64_t before = st->entries;
     *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
-    rc = srdi_recovery_walk(st->ro_fd, base, tail, load_entry, lc);
+    rc = srdi_recovery_walk_in(st->ro_fd, base, tail, st->align, load_entry,
+                               lc);
     if (rc == SRD_OK && lc->n > 0)
         load_flush(lc);
     if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -1752,8 +1698,9 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
         uint64_t base = atomic_load(&sn->map->committed), tail = base;
         rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
         if (rc == SRD_OK)
-            rc = srdi_recovery_find_tail(st->ro_fd, base,
-                                         (uint64_t)ours.st_size, &tail);
+            rc = srdi_recovery_find_tail_in(st->ro_fd, base,
+                                            (uint64_t)ours.st_size,
+                                            st->align, &tail, NULL);
         if (rc == SRD_OK)
             rc = srdi_store_catch_up(st, base, tail, added);
     }

@@ -60,7 +60,13 @@ struct srd_store {
     uint64_t *pend;           /* writer: starts of appended units whose
                                  index update is to come, ascending */
     size_t n_pend, cap_pend;
+    uint32_t align;           /* the file's layout (format.h): 64 or 1 */
 };
+
+/* The layout (format.h align) of the chain of fd ending at tail, from its
+ * entries (recovery.h's vote): for handles that learn the tail elsewhere
+ * (client mode). */
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align);
 
 /* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
 srd_err srdi_store_errno(int e);

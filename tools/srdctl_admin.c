@@ -314,7 +314,13 @@ static void admin_verify_summary(const ctl_ctx *cx, const srd_verify_report *r,
            "bad entries:  %llu\n",
            cx->path, (unsigned long long)r->entries,
            (unsigned long long)r->bytes, (unsigned long long)r->bad_entries);
-    if (in->file_size > in->tail)
+    if (r->break_offset)
+        printf("cut off:      %llu bytes past the tail, %llu intact entries "
+               "among them, unreachable through damage at offset %llu\n",
+               (unsigned long long)r->past_tail_bytes,
+               (unsigned long long)r->past_tail_entries,
+               (unsigned long long)r->break_offset);
+    else if (in->file_size > in->tail)
         printf("torn bytes:   %llu (past the tail, not part of the store)\n",
                (unsigned long long)admin_torn(in));
 }
@@ -346,6 +352,16 @@ int admin_verify(ctl_ctx *cx)
                 srd_strerror(e), (unsigned long long)r.bad_entries,
                 r.bad_entries == 1 ? "y" : "ies",
                 (unsigned long long)r.first_bad_offset);
+        return CTL_EXIT_STORE;
+    }
+    if (e == SRD_ECORRUPT && r.break_offset) {
+        printf("result:       BAD (the chain breaks at offset %llu)\n",
+               (unsigned long long)r.break_offset);
+        cli_err("verify: %s: the chain breaks at offset %llu: %llu bytes "
+                "past it (%llu intact entries) are unreachable",
+                srd_strerror(e), (unsigned long long)r.break_offset,
+                (unsigned long long)r.past_tail_bytes,
+                (unsigned long long)r.past_tail_entries);
         return CTL_EXIT_STORE;
     }
     printf("result:       FAILED (%s)\n", srd_strerror(e));

@@ -683,7 +683,20 @@ START_TEST(test_torn_tail_is_ignored_by_readers_and_cut_by_put)
     res_free(&r);
     ck_assert_int_eq(tu_file_size(g_store), torn); /* readers cut nothing */
 
-    ck_ok("put", "k3", "x");
+    /* the writer cuts the 7 bytes, saves them first and says so */
+    r = RUN("put", "k3", "x");
+    ck_rc(r, 0);
+    char *cut = tu_join(g_dir, "store.bin.cut-212");
+    ck_assert_msg(strstr(r.err, "cut 7 bytes") && strstr(r.err, cut),
+                  "the cut is not announced: %s", r.err);
+    res_free(&r);
+    size_t cn = 0;
+    uint8_t *cb = tu_read_file(cut, &cn);
+    ck_assert_ptr_nonnull(cb);
+    ck_assert_uint_eq(cn, 7);
+    ck_assert_mem_eq(cb, "CORRUPT", 7);
+    free(cb);
+    free(cut);
     uint64_t tail = (uint64_t)torn - 7;
     uint64_t want = tail + ((64 - tail % 64) & 63) + 1 + 20;
     ck_assert_int_eq(tu_file_size(g_store), (long long)want);
@@ -756,6 +769,93 @@ START_TEST(test_verify_detects_corrupted_earlier_entry)
     ck_assert(memcmp(b, b2, n) == 0);
     free(b);
     free(b2);
+}
+END_TEST
+
+/* Names of the files in g_dir, sorted, one per line (malloc'd). */
+static char *dir_listing(void)
+{
+    char *argv[] = {"/bin/ls", "-a", g_dir, NULL};
+    char *out = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(tu_run(argv, NULL, NULL, 0, &out, &n, NULL), 0);
+    return out;
+}
+
+/* A copied store (no sidecar) whose chain is cut in the middle by a
+ * flipped prev_offset bit: every reading command leaves the directory as
+ * it was (no lock, sidecar or .cut file, the store byte for byte), verify
+ * fails naming where the chain breaks, and a writer refuses the store
+ * (issue 12 item 6, issue 17 item 2). */
+START_TEST(test_read_commands_never_write_a_damaged_store)
+{
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE, &st));
+    srd_entry_meta m, m19;
+    for (int i = 0; i < 40; i++) {
+        char k[16], v[32];
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "value number %d", i);
+        ck_srd(srd_put(st, tu_s(k), tu_s(v)));
+        if (i == 19)
+            ck_srd(srd_meta(st, tu_s(k), &m19));
+        if (i == 20)
+            ck_srd(srd_meta(st, tu_s(k), &m));
+    }
+    ck_srd(srd_close(st));
+    char *side = tu_join(g_dir, "store.bin.synced");
+    ck_assert_int_eq(unlink(side), 0);
+    free(side);
+    uint64_t trailer = m.payload_offset + m.len;
+    size_t n;
+    uint8_t *b = store_bytes(&n);
+    b[trailer + 8 + 5] ^= 0x01; /* k20's back pointer: far past the end */
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    char *before = dir_listing();
+    static const char *const reads[][3] = {
+        {"get", "k3", NULL}, {"get", "k30", NULL}, {"exists", "k30", NULL},
+        {"meta", "k3", NULL}, {"ls", NULL, NULL}, {"status", NULL, NULL},
+        {"verify", NULL, NULL}, {"export", "/dev/null", NULL}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        ctl_res r = run_ctl(g_store, NULL, NULL, 0,
+                            (const char *[]){reads[i][0], reads[i][1], NULL});
+        ck_assert_msg(r.rc <= 3, "%s: exit %d: %s", reads[i][0], r.rc, r.err);
+        res_free(&r);
+        char *now = dir_listing();
+        ck_assert_msg(strcmp(before, now) == 0, "%s changed the folder:\n%s",
+                      reads[i][0], now);
+        free(now);
+        size_t n2;
+        uint8_t *b2 = store_bytes(&n2);
+        ck_assert_msg(n2 == n && memcmp(b, b2, n) == 0, "%s changed the store",
+                      reads[i][0]);
+        free(b2);
+    }
+    ctl_res g = RUN("get", "k3");
+    ck_rc(g, 0);
+    ck_assert_mem_eq(g.out, "value number 3", 14);
+    ck_assert_msg(strstr(g.err, "not a torn write"), "get: %s", g.err);
+    res_free(&g);
+    ck_exit(1, "get", "k30"); /* past the damage: a read stops there */
+    char brk[80];
+    snprintf(brk, sizeof brk, "BAD (the chain breaks at offset %llu)",
+             (unsigned long long)(m19.payload_offset + m19.len + 20));
+    ctl_res r = RUN("verify");
+    ck_rc(r, 3);
+    ck_assert_msg(strstr(r.out, brk), "verify: %s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.err, "intact entries"));
+    res_free(&r);
+    r = RUN("put", "new", "value");
+    ck_assert_int_ne(r.rc, 0);
+    ck_assert_msg(strstr(r.err, "refused") && strstr(r.err, "not a torn"),
+                  "put: %s", r.err);
+    res_free(&r);
+    size_t n2;
+    uint8_t *b2 = store_bytes(&n2);
+    ck_assert(n2 == n && memcmp(b, b2, n) == 0);
+    free(b2);
+    free(before);
+    free(b);
 }
 END_TEST
 
@@ -2000,6 +2100,7 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_verify_good_store_exits_0);
     tcase_add_test(tc, test_verify_progress_option_reports_on_stderr_only);
     tcase_add_test(tc, test_verify_detects_corrupted_earlier_entry);
+    tcase_add_test(tc, test_read_commands_never_write_a_damaged_store);
     tcase_add_test(tc, test_compact_shrinks_file_and_keeps_values);
     tcase_add_test(tc, test_locked_store_refuses_writes_but_serves_reads);
     tcase_add_test(tc, test_non_store_file_is_refused_and_left_unmodified);

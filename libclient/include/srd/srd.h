@@ -100,10 +100,22 @@ typedef enum srd_sync_mode {
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
 
+/* On-disk layouts (docs/FORMAT.md section 10). Opening finds a store's
+ * layout from its entries; srd_options.layout only chooses it for a new
+ * or empty store. Views of an unpadded store are not 64-byte aligned. */
+typedef enum srd_layout {
+    SRD_LAYOUT_ALIGNED64 = 0, /* payloads at multiples of 64: simd-r-drive
+                                 0.15 and later; the default */
+    SRD_LAYOUT_UNPADDED = 1   /* no pad: simd-r-drive 0.1-0.13, the Python
+                                 bindings simd_r_drive_py 0.4 */
+} srd_layout;
+
 typedef struct srd_options {
     unsigned flags;               /* SRD_OPEN_* */
     srd_sync_mode sync;           /* default SRD_SYNC_ALWAYS */
     unsigned sync_interval_ms;    /* for SRD_SYNC_INTERVAL; default 100 */
+    srd_layout layout;            /* for a new or empty store; default
+                                     SRD_LAYOUT_ALIGNED64 */
 } srd_options;
 
 /* Fill *opts with the defaults: SRD_OPEN_CREATE, SRD_SYNC_ALWAYS, 100 ms. */
@@ -368,6 +380,7 @@ typedef struct srd_info {
     uint64_t index_bytes;  /* memory used by the in-process index */
     bool readonly;         /* the handle cannot write */
     bool daemon;           /* client mode: writes go through srdd */
+    srd_layout layout;     /* the file's on-disk layout */
 } srd_info;
 SRD_API srd_err srd_get_info(srd_store *st, srd_info *info);
 
@@ -382,7 +395,9 @@ SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
  * asking when the daemon is unreachable). *added may be NULL. */
 SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
 
-/* Walk the whole chain and check every entry's structure and CRC.
+/* Walk the whole chain and check every entry's structure and CRC; on a
+ * read-only handle, also every byte of the file past the tail (where an
+ * open stopped at damage, or a torn write waits for the next writer).
  * progress (may be NULL) is called with (bytes checked, tail) now and then;
  * returning non-zero stops the walk (SRD_ECANCELED). */
 typedef struct srd_verify_report {
@@ -390,10 +405,19 @@ typedef struct srd_verify_report {
     uint64_t bad_entries;      /* entries whose CRC does not match */
     uint64_t first_bad_offset; /* lowest payload offset of a bad entry */
     uint64_t bytes;            /* bytes covered (== tail) */
+    uint64_t past_tail_bytes;  /* bytes of the file past the tail */
+    uint64_t past_tail_entries; /* whole entries with a good CRC among them
+                                   that no chain from the tail reaches */
+    uint64_t break_offset;     /* when those bytes are not a torn write: the
+                                  tail, where the chain breaks; else 0 */
 } srd_verify_report;
 typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
-/* SRD_OK when every entry is good, SRD_ECHECKSUM when report->bad_entries
- * is non-zero, SRD_ECORRUPT when the chain itself is broken. */
+/* SRD_OK when every entry is good (bytes past the tail that are only a
+ * torn write are counted in past_tail_bytes, not an error), SRD_ECHECKSUM
+ * when report->bad_entries is non-zero (an entry past the tail whose
+ * trailer chains to it but whose CRC fails counts too), SRD_ECORRUPT when
+ * the chain itself is broken: entries past the tail are cut off by
+ * damage at report->break_offset. */
 SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
                            srd_progress_fn progress, void *ctx);
 
@@ -431,6 +455,13 @@ typedef struct srd_compact_report {
 } srd_compact_report;
 SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
                                void *ctx, srd_compact_report *report);
+/* srd_compact_ex writing the new file in `layout`: SRD_LAYOUT_ALIGNED64
+ * converts an unpadded store (srdctl upgrade), atomically like any
+ * compaction. srd_compact_ex keeps the store's layout. In client mode
+ * only the store's own layout (SRD_ESTATE otherwise: stop srdd first). */
+SRD_API srd_err srd_compact_to(srd_store *st, srd_layout layout,
+                               srd_progress_fn progress, void *ctx,
+                               srd_compact_report *report);
 /* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
  * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
