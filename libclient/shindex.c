@@ -6,7 +6,8 @@
  *   0   header, SRDI_SHX_HDR bytes
  *       0 magic "SRDINDEX"  8 u32 version  12 u32 header size
  *      16 u64 order (0x0102030405060708)  24 u64 st_dev  32 u64 st_ino
- *      40 u64 cap  48 u64 seq  56 boot id (16)  72 u64 XXH3 of bytes 0..71
+ *      40 u64 cap  48 u64 align (the store's layout, format.h)
+ *      56 boot id (16)  72 u64 XXH3 of bytes 0..71
  *     128 mutable u64s: cover_seq, covered, superseded, clean, used, live,
  *         entries, live_bytes, live_span; 200 the trailer (20 bytes, in
  *         three u64s) of the store entry ending at covered
@@ -61,7 +62,7 @@ typedef struct shx_hdr {
     uint64_t order;
     uint64_t dev, ino;
     uint64_t cap;
-    uint64_t seq;
+    uint64_t align;
     uint8_t boot[SRDI_BOOT_ID_SIZE];
     uint64_t check;
     uint8_t pad[48];
@@ -87,6 +88,7 @@ struct srdi_shx {
     const uint8_t *base;
     size_t len;
     uint64_t cap;             /* checked against the size; never re-read */
+    uint32_t align;           /* the store's layout it was written for */
     const shx_hdr *h;
     const shx_slot *slots;
     _Atomic long refs;
@@ -99,7 +101,7 @@ struct srdi_shxw {
     uint8_t *base;
     size_t len;
     uint64_t cap, used, live;
-    uint64_t dev, ino, seq;
+    uint64_t dev, ino, align;
     bool published;           /* tmp was renamed to path */
     shx_hdr *h;
     shx_slot *slots;
@@ -136,7 +138,8 @@ static bool shx_header_ok(const shx_hdr *h, uint64_t size,
         h->version != SRDI_SHX_VERSION || h->hdr_size != SRDI_SHX_HDR ||
         h->order != SHX_ORDER || h->check != shx_checksum(h))
         return false;
-    if (h->cap == 0 || h->cap > SRDI_SHX_MAX_CAP ||
+    if ((h->align != SRDI_ALIGN && h->align != SRDI_ALIGN_NONE) ||
+        h->cap == 0 || h->cap > SRDI_SHX_MAX_CAP ||
         size != SRDI_SHX_HDR + h->cap * sizeof(shx_slot))
         return false;
     if (h->dev != (uint64_t)store_sb->st_dev ||
@@ -176,6 +179,7 @@ srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
     }
     x->base = p;
     x->cap = h.cap;
+    x->align = (uint32_t)h.align;
     x->h = (const shx_hdr *)x->base;
     x->slots = (const shx_slot *)(x->base + SRDI_SHX_HDR);
     atomic_init(&x->refs, 1);
@@ -292,6 +296,11 @@ int srdi_shx_each(const srdi_shx *x, srdi_shx_fn fn, void *ctx)
     return 0;
 }
 
+uint32_t srdi_shx_align(const srdi_shx *x)
+{
+    return x->align;
+}
+
 size_t srdi_shx_mapped(const srdi_shx *x)
 {
     return x->len;
@@ -342,7 +351,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     h->dev = w->dev;
     h->ino = w->ino;
     h->cap = cap;
-    h->seq = ++w->seq;
+    h->align = w->align;
     srdi_synced_boot_id(h->boot); /* zeros (never trusted) if unknown */
     h->check = shx_checksum(h);
     return SRD_OK;
@@ -358,8 +367,8 @@ static void shxw_unmap(srdi_shxw *w)
     w->fd = -1;
 }
 
-srd_err srdi_shxw_create(const char *store, int store_fd, uint64_t expected,
-                         srdi_shxw **out)
+srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
+                         uint64_t expected, srdi_shxw **out)
 {
     *out = NULL;
     struct stat sb;
@@ -380,6 +389,7 @@ srd_err srdi_shxw_create(const char *store, int store_fd, uint64_t expected,
     w->mode = sb.st_mode & 0666;
     w->dev = (uint64_t)sb.st_dev;
     w->ino = (uint64_t)sb.st_ino;
+    w->align = align;
     uint64_t cap = expected + expected / 2 + SHX_MIN_CAP;
     srd_err rc = shxw_new_file(w, cap);
     if (rc != SRD_OK) {

@@ -76,6 +76,8 @@ void srdi_shx_prefetch(const srdi_shx *x, uint64_t hash);
 /* Calls fn for every used slot (tombstones included); stops on non-zero. */
 typedef int (*srdi_shx_fn)(void *ctx, uint64_t hash, uint64_t loc);
 int srdi_shx_each(const srdi_shx *x, srdi_shx_fn fn, void *ctx);
+/* The layout (format.h align) of the store the file was written for. */
+uint32_t srdi_shx_align(const srdi_shx *x);
 /* Bytes mapped. */
 size_t srdi_shx_mapped(const srdi_shx *x);
 
@@ -84,11 +86,12 @@ size_t srdi_shx_mapped(const srdi_shx *x);
 typedef struct srdi_shxw srdi_shxw;
 
 /* A new index file for the store file store_fd (its identity and mode)
+ * of layout align
  * at "<store>.idx.tmp", sized for about expected keys, all blocks
  * allocated (so writing through the mapping cannot fault on a full disk).
  * Not visible to readers until srdi_shxw_publish. */
-srd_err srdi_shxw_create(const char *store, int store_fd, uint64_t expected,
-                         srdi_shxw **out);
+srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
+                         uint64_t expected, srdi_shxw **out);
 /* Store loc for hash unless the slot holds a newer position. May grow the
  * table: a new file replaces the published one (readers remap). */
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc);

@@ -473,8 +473,9 @@ static srd_err st_shared_open(const srd_store *st, int fd, srdi_shx **x)
 srd_err srdi_store_load_reader(srd_store *st, int fd, uint64_t tail,
                                uint64_t entries, st_snap **out)
 {
-    srdi_shx *x;
-    if (st_shared_open(st, fd, &x) == SRD_OK) {
+    srdi_shx *x = NULL;
+    /* a file written for another reading of the store does not apply */
+    if (st_shared_open(st, fd, &x) == SRD_OK && srdi_shx_align(x) == st->align) {
         srdi_shx_stats s;
         srdi_shx_stats_get(x, &s);
         uint64_t e0 = st->entries;
@@ -484,8 +485,93 @@ srd_err srdi_store_load_reader(srd_store *st, int fd, uint64_t tail,
             return SRD_OK;
         }
         st->entries = e0;
+    } else {
+        srdi_shx_unref(x);
     }
     return srdi_store_load(st, fd, tail, entries, out);
+}
+
+/* The entry ending at c (the shared index's covered tail, whose trailer
+ * matched) decodes and has a good CRC. */
+static srd_err st_entry_ok(int fd, const srdi_shx *x, uint64_t c,
+                           uint32_t align)
+{
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    uint64_t cov, hash, prev, t = 0;
+    uint32_t crc;
+    if (!srdi_shx_covered_at(x, &cov, tr) || cov != c)
+        return SRD_ECORRUPT;
+    srdi_format_get_trailer(tr, &hash, &prev, &crc);
+    if (prev >= c)
+        return SRD_ECORRUPT;
+    srd_err rc = srdi_recovery_find_tail_in(fd, prev, c, align, &t, NULL);
+    return rc == SRD_OK && t != c ? SRD_ECORRUPT : rc;
+}
+
+/* The entries of fd in (from, t] that the synced-tail sidecar does not
+ * vouch for have good CRCs (t's own is checked); SRD_ECORRUPT when one
+ * does not, or the sidecar is missing or is not of this file (then only
+ * the whole recovery may decide). */
+static srd_err st_unsynced_ok(const srd_store *st, const struct stat *sb,
+                              int fd, uint64_t t, uint32_t align)
+{
+    srdi_synced rec;
+    if (!srdi_synced_read(st->path, &rec) || !srdi_synced_applies(&rec, sb))
+        return SRD_ECORRUPT;
+    bool written = rec.written >= rec.synced && srdi_synced_this_boot(&rec);
+    uint64_t v = written ? rec.written : rec.synced;
+    const uint8_t *vt = written ? rec.written_trailer : rec.synced_trailer;
+    if (v > t)
+        return SRD_ECORRUPT;
+    if (v == t)
+        return SRD_OK;
+    uint64_t good = 0;
+    bool reached = false;
+    srd_err rc = srdi_recovery_check_in(fd, t, v, v ? vt : NULL, align, &good,
+                                        &reached);
+    return rc == SRD_OK && (good != t || (v > 0 && !reached)) ? SRD_ECORRUPT
+                                                              : rc;
+}
+
+/*
+ * A read-only open through the shared index, without walking the store:
+ * the file vouches (checked as in st_shared_snap) for the chain up to its
+ * covered tail c > 0, so recovery only searches for the tail t past c;
+ * the entries the synced-tail sidecar does not vouch for must have good
+ * CRCs. Any doubt (no sidecar, a bad CRC, anything odd): SRD_ECORRUPT,
+ * and the caller runs the whole recovery, which decides and reports.
+ */
+static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
+{
+    struct stat sb;
+    srdi_shx *x = NULL;
+    uint64_t c = 0, t = 0;
+    srd_err rc = st_shared_open(st, fd, &x);
+    if (rc == SRD_OK && fstat(fd, &sb) != 0)
+        rc = sys_err(errno);
+    if (rc == SRD_OK)
+        rc = st_shared_claim_ok(fd, x, &c);
+    if (rc == SRD_OK && c == 0)
+        rc = SRD_ECORRUPT; /* nothing to gain; the full rules apply */
+    uint32_t align = rc == SRD_OK ? srdi_shx_align(x) : SRDI_ALIGN;
+    if (rc == SRD_OK) /* the entry ending at c: sound, good CRC */
+        rc = st_entry_ok(fd, x, c, align);
+    if (rc == SRD_OK)
+        rc = srdi_recovery_find_tail_in(fd, c, (uint64_t)sb.st_size, align,
+                                        &t, NULL);
+    if (rc == SRD_OK)
+        rc = st_unsynced_ok(st, &sb, fd, t, align);
+    if (rc != SRD_OK) {
+        srdi_shx_unref(x);
+        return rc;
+    }
+    st->align = align;
+    st->entries = 0;
+    srdi_shx_stats s;
+    srdi_shx_stats_get(x, &s);
+    rc = st_shared_snap(st, fd, t, x, NULL, out);
+    st->entries += s.entries;
+    return rc;
 }
 
 /* Reader side, under mu: follow a replaced shared index (growth, a new
@@ -636,6 +722,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         return SRD_ENOMEM;
     }
     st->flags = o.flags;
+    st->sync_never = o.sync == SRD_SYNC_NEVER;
     st->ro_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
@@ -655,11 +742,14 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         *out = st;
         return SRD_OK;
     }
-    if (rc == SRD_OK)
+    bool fast = rc == SRD_OK && (o.flags & SRD_OPEN_READONLY) &&
+                st_open_ro_shared(st, fd, &sn) == SRD_OK;
+    if (rc == SRD_OK && !fast)
         rc = srdi_openrec_run(st->path, fd, o.flags,
                               srdi_format_align(o.layout), &rec);
-    st->align = rec.align;
-    if (rc == SRD_OK)
+    if (!fast)
+        st->align = rec.align;
+    if (rc == SRD_OK && !fast)
         rc = (o.flags & SRD_OPEN_READONLY)
                  ? srdi_store_load_reader(st, fd, rec.tail, rec.entries, &sn)
                  : srdi_store_load(st, fd, rec.tail, rec.entries, &sn);
@@ -701,7 +791,8 @@ srd_err srd_close(srd_store *st)
     if (st->shw) {
         st->n_pend = 0; /* nothing is in flight any more */
         st_shared_cover(st);
-        srdi_shxw_close(st->shw, rc == SRD_OK);
+        /* clean vouches for the store too: only after a syncing close */
+        srdi_shxw_close(st->shw, rc == SRD_OK && !st->sync_never);
     }
     free(st->pend);
     if (st->ro_fd >= 0)
@@ -1050,7 +1141,7 @@ void srdi_store_shared_rebuild(srd_store *st)
         return; /* an old file stays: readers check it against the store */
     st_snap *sn = atomic_load(&st->snap);
     srdi_shxw *w = NULL;
-    srd_err rc = srdi_shxw_create(st->path, srdi_writer_fd(st->w),
+    srd_err rc = srdi_shxw_create(st->path, srdi_writer_fd(st->w), st->align,
                                   srdi_index_live(sn->idx), &w);
     if (rc == SRD_OK && srdi_index_each(sn->idx, st_shared_fill, w) != 0)
         rc = SRD_ENOMEM;

@@ -61,6 +61,8 @@ struct srd_store {
                                  index update is to come, ascending */
     size_t n_pend, cap_pend;
     uint32_t align;           /* the file's layout (format.h): 64 or 1 */
+    bool sync_never;          /* opened with SRD_SYNC_NEVER (close does not
+                                 sync) */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its

@@ -24,6 +24,7 @@
 #define H_DEV 24
 #define H_INO 32
 #define H_CAP 40
+#define H_ALIGN 48
 #define H_BOOT 56
 #define H_CHECK 72
 #define H_COVERED 136
@@ -166,7 +167,7 @@ static int make_store_file(struct stat *sb)
 static srdi_shxw *new_writer(int fd, uint64_t expected)
 {
     srdi_shxw *w = NULL;
-    ck_srd(srdi_shxw_create(g_path, fd, expected, &w));
+    ck_srd(srdi_shxw_create(g_path, fd, SRDI_ALIGN, expected, &w));
     return w;
 }
 
@@ -296,7 +297,7 @@ START_TEST(test_header_checks_reject_every_mismatch)
     /* byte offset to flip, whether to reseal the checksum afterwards */
     struct { long off; int reseal; } flips[] = {
         {0, 0}, {0, 1}, {8, 1}, {12, 1}, {16, 1}, {H_DEV, 1}, {H_INO, 1},
-        {H_CAP, 1}, {H_CAP, 0}, {H_CHECK, 0}, {60, 0},
+        {H_CAP, 1}, {H_CAP, 0}, {H_ALIGN, 1}, {H_CHECK, 0}, {60, 0},
     };
     for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
         uint8_t *b = malloc(len);
@@ -389,9 +390,15 @@ END_TEST
 
 START_TEST(test_first_writer_open_creates_the_index_file)
 {
-    srd_store *st = open_w(g_path);
+    srd_store *st = open_w(g_path); /* SRD_SYNC_NEVER */
     ck_assert_int_ge(tu_file_size(g_idx), (long long)SRDI_SHX_HDR);
     put_n(st, 0, 10, 1);
+    ck_srd(srd_close(st));
+    /* a close that did not sync the store does not vouch for it */
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    srd_options o;
+    srd_options_init(&o); /* SRD_SYNC_ALWAYS */
+    ck_srd(srd_open(g_path, &o, &st));
     ck_srd(srd_close(st));
     ck_assert_uint_eq(read64(g_idx, H_CLEAN), 1);
     /* A store from elsewhere (no index file) gets one too. */
