@@ -10,7 +10,9 @@
  *      56 boot id (16)  72 u64 XXH3 of bytes 0..71
  *     128 mutable u64s: cover_seq, covered, superseded, clean, used, live,
  *         entries, live_bytes, live_span; 200 the trailer (20 bytes, in
- *         three u64s) of the store entry ending at covered
+ *         three u64s) of the store entry ending at covered; 224 u64 one
+ *         past the highest position (srdi_loc_pos) any slot holds; 232
+ *         summed, 240 the XXH3-64 of the slots when summed
  *   4096 cap slots {u64 hash, u64 loc}, loc 0 = empty, home slot
  *        (hash * cap) >> 64, linear probing
  *
@@ -28,9 +30,14 @@
  *      fstat and never reads header fields it did not check (cap is its
  *      own copy).
  *   4. clean = 1 is written only after the slots were made durable, and a
- *      file is never modified after that except for superseded, so a clean
- *      file describes its covered tail across a reboot; an unclean one
- *      only within the boot its header names (page cache).
+ *      file is not modified after that (but for superseded) until a writer
+ *      takes it over, which first clears clean durably; so a clean file
+ *      describes its covered tail across a reboot, an unclean one only
+ *      within the boot its header names (page cache).
+ *   5. Every close stores the slots' checksum and summed = 1; a writer
+ *      taking a file over checks it (damaged slots: a new file) and clears
+ *      summed before its first change. After kill -9 summed is 0 and the
+ *      next writer writes a new file.
  */
 #include "srd_features.h"
 
@@ -72,6 +79,9 @@ typedef struct shx_hdr {
     _Atomic uint64_t clean;
     _Atomic uint64_t used, live, entries, live_bytes, live_span;
     _Atomic uint64_t cover_trailer[3];
+    _Atomic uint64_t max_pos1; /* 1 + the highest srdi_loc_pos in a slot */
+    _Atomic uint64_t summed;   /* slots_sum holds for the slots */
+    _Atomic uint64_t slots_sum; /* XXH3-64 of the slots, written at close */
 } shx_hdr;
 
 _Static_assert(offsetof(shx_hdr, check) == SHX_CHECKED, "header layout");
@@ -221,10 +231,9 @@ uint64_t srdi_shx_covered(const srdi_shx *x)
     return atomic_load_explicit(&x->h->covered, memory_order_acquire);
 }
 
-bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
-                         uint8_t trailer[SRDI_TRAILER_SIZE])
+static bool shx_hdr_covered_at(const shx_hdr *h, uint64_t *covered,
+                               uint8_t trailer[SRDI_TRAILER_SIZE])
 {
-    const shx_hdr *h = x->h;
     for (int tries = 0; tries < 100000; tries++) {
         uint64_t s1 = atomic_load_explicit(&h->cover_seq,
                                            memory_order_acquire);
@@ -243,6 +252,12 @@ bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
         return true;
     }
     return false; /* a writer stuck mid-update: a file not to trust */
+}
+
+bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
+                         uint8_t trailer[SRDI_TRAILER_SIZE])
+{
+    return shx_hdr_covered_at(x->h, covered, trailer);
 }
 
 bool srdi_shx_superseded(const srdi_shx *x)
@@ -367,10 +382,12 @@ static void shxw_unmap(srdi_shxw *w)
     w->fd = -1;
 }
 
-srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
-                         uint64_t expected, srdi_shxw **out)
+static void shxw_free(srdi_shxw *w);
+
+/* A writer handle for store's index file, no file yet. */
+static srd_err shxw_handle(const char *store, int store_fd, uint32_t align,
+                           srdi_shxw **out)
 {
-    *out = NULL;
     struct stat sb;
     if (fstat(store_fd, &sb) != 0)
         return shx_errno(errno);
@@ -390,23 +407,119 @@ srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
     w->dev = (uint64_t)sb.st_dev;
     w->ino = (uint64_t)sb.st_ino;
     w->align = align;
-    uint64_t cap = expected + expected / 2 + SHX_MIN_CAP;
-    srd_err rc = shxw_new_file(w, cap);
+    *out = w;
+    return SRD_OK;
+}
+
+srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
+                         uint64_t expected, srdi_shxw **out)
+{
+    *out = NULL;
+    srdi_shxw *w = NULL;
+    srd_err rc = shxw_handle(store, store_fd, align, &w);
+    if (rc == SRD_OK)
+        rc = shxw_new_file(w, expected + expected / 2 + SHX_MIN_CAP);
     if (rc != SRD_OK) {
-        free(w->tmp);
-        free(w->path);
-        free(w);
+        if (w)
+            shxw_free(w);
         return rc;
     }
     *out = w;
     return SRD_OK;
 }
 
-/* Slot of hash in w: its own, else the empty one where it goes. */
+/* Map the published file fd for the writer (fields of w from it). */
+static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
+                                 uint64_t size)
+{
+    int e = posix_fallocate(fd, 0, (off_t)size); /* a sparse file: fill */
+    void *p = e == 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+                            MAP_SHARED, fd, 0)
+                     : MAP_FAILED;
+    if (p == MAP_FAILED)
+        return shx_errno(e ? e : errno);
+    w->fd = fd;
+    w->base = p;
+    w->len = (size_t)size;
+    w->cap = h->cap;
+    w->h = p;
+    w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    w->used = atomic_load(&w->h->used);
+    w->live = atomic_load(&w->h->live);
+    if (w->used > w->cap)
+        w->used = w->cap;
+    w->published = true;
+    return SRD_OK;
+}
+
+static uint64_t shxw_slots_sum(const srdi_shxw *w)
+{
+    return srdi_hash(w->slots, (size_t)w->cap * sizeof(shx_slot));
+}
+
+/* Invariant 4: the file stops vouching (durably) before it changes; then
+ * it names the running boot, so it is trusted while this boot lasts. */
+static srd_err shxw_make_unclean(srdi_shxw *w)
+{
+    atomic_store(&w->h->summed, 0);
+    if (atomic_load(&w->h->clean) != 0) {
+        atomic_store(&w->h->clean, 0);
+        if (msync(w->base, SRDI_SHX_HDR, MS_SYNC) != 0)
+            return shx_errno(errno);
+    }
+    srdi_synced_boot_id(w->h->boot);
+    w->h->check = shx_checksum(w->h);
+    return SRD_OK;
+}
+
+srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
+                        uint64_t tail, srdi_shxw **out, uint64_t *covered,
+                        uint8_t trailer[SRDI_TRAILER_SIZE])
+{
+    srdi_shxw *w = NULL;
+    *out = NULL;
+    srd_err rc = shxw_handle(store, store_fd, align, &w);
+    if (rc != SRD_OK)
+        return rc;
+    struct stat sb, ssb;
+    shx_hdr h;
+    int fd = open(w->path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    rc = fd >= 0 ? SRD_OK : SRD_ECORRUPT;
+    if (rc == SRD_OK &&
+        (fstat(fd, &sb) != 0 || fstat(store_fd, &ssb) != 0 ||
+         !S_ISREG(sb.st_mode) || sb.st_size < (off_t)SRDI_SHX_HDR ||
+         pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+         !shx_header_ok(&h, (uint64_t)sb.st_size, &ssb) || h.align != align))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK)
+        rc = shxw_map_existing(w, fd, &h, (uint64_t)sb.st_size);
+    else if (fd >= 0)
+        close(fd);
+    if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK && (atomic_load(&w->h->summed) != 1 ||
+                         shxw_slots_sum(w) != atomic_load(&w->h->slots_sum)))
+        rc = SRD_ECORRUPT; /* invariant 5 */
+    /* A slot past tail names bytes recovery cut: new entries will land
+     * there, and position order would keep the stale slot. */
+    if (rc == SRD_OK && (*covered > tail || atomic_load(&w->h->max_pos1) > tail))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK)
+        rc = shxw_make_unclean(w);
+    if (rc != SRD_OK) {
+        shxw_free(w);
+        return rc;
+    }
+    *out = w;
+    return SRD_OK;
+}
+
+/* Slot of hash in w: its own, else the empty one where it goes; NULL
+ * when the table is full (a reused file whose counts were wrong). */
 static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
 {
     uint64_t i = shx_home(hash, w->cap);
-    for (;;) {
+    for (uint64_t n = 0; n < w->cap; n++) {
         shx_slot *s = &w->slots[i];
         uint64_t loc = atomic_load_explicit(&s->loc, memory_order_relaxed);
         if (loc == 0 ||
@@ -415,6 +528,7 @@ static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
         if (++i == w->cap)
             i = 0;
     }
+    return NULL;
 }
 
 static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
@@ -426,6 +540,9 @@ static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
     }
     atomic_store_explicit(&s->loc, loc, memory_order_release);
     w->live += (uint64_t)srdi_loc_is_live(loc) - (uint64_t)srdi_loc_is_live(cur);
+    uint64_t p1 = srdi_loc_pos(loc) + 1;
+    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
+        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
 }
 
 /* Invariant 3: copy every slot into a new, larger file, rename it over the
@@ -447,7 +564,9 @@ static srd_err shxw_grow(srdi_shxw *w)
             continue;
         uint64_t h = atomic_load_explicit(&old.slots[i].hash,
                                           memory_order_relaxed);
-        shxw_put(w, shxw_find(w, h), h, loc);
+        shx_slot *s = shxw_find(w, h); /* cap > old used: never full */
+        if (s)
+            shxw_put(w, s, h, loc);
     }
     atomic_store(&w->h->covered, atomic_load(&old.h->covered));
     for (int i = 0; i < 3; i++)
@@ -473,14 +592,19 @@ static srd_err shxw_grow(srdi_shxw *w)
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
 {
     shx_slot *s = shxw_find(w, hash);
-    uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    uint64_t cur = s ? atomic_load_explicit(&s->loc, memory_order_relaxed)
+                     : 0;
     if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
         return SRD_OK;
-    if (cur == 0 && (w->used + 1) * 5 > w->cap * 4) {
+    if (!s || (cur == 0 && (w->used + 1) * 5 > w->cap * 4)) {
+        if (!s)
+            w->used = w->cap; /* the counts lied: grow to fit what is there */
         srd_err rc = shxw_grow(w);
         if (rc != SRD_OK)
             return rc;
         s = shxw_find(w, hash);
+        if (!s)
+            return SRD_ENOMEM;
     }
     shxw_put(w, s, hash, loc);
     return SRD_OK;
@@ -561,6 +685,8 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
 {
     if (!w)
         return;
+    atomic_store(&w->h->slots_sum, shxw_slots_sum(w)); /* invariant 5 */
+    atomic_store(&w->h->summed, 1);
     /* Invariant 4: slots durable before the flag that vouches for them. */
     if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
         fdatasync(w->fd) == 0) {

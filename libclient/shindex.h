@@ -92,6 +92,17 @@ typedef struct srdi_shxw srdi_shxw;
  * Not visible to readers until srdi_shxw_publish. */
 srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
                          uint64_t expected, srdi_shxw **out);
+/* Take over the published index file of store for the writer when it
+ * passes the checks of srdi_shx_open for store_fd and layout align, and
+ * neither its covered tail nor any slot lies past the store's tail: its
+ * covered tail and that entry's trailer are returned for the caller to
+ * check against the store and to replay what follows. Before returning it
+ * makes the file unclean, durably, and stamps the running boot (a file
+ * being changed vouches only within this boot). SRD_ECORRUPT when it may
+ * not be reused (then create a new one). */
+srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
+                        uint64_t tail, srdi_shxw **out, uint64_t *covered,
+                        uint8_t trailer[SRDI_TRAILER_SIZE]);
 /* Store loc for hash unless the slot holds a newer position. May grow the
  * table: a new file replaces the published one (readers remap). */
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc);

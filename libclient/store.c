@@ -214,6 +214,17 @@ static void st_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc)
         st_shared_drop(st);
 }
 
+/* The loc of entry e and its payload length, in this store's layout
+ * (entries from srdd carry the 64-byte layout's payload). */
+static uint64_t st_entry_loc(const srd_store *st, const srdi_entry *e,
+                             uint64_t *vlen)
+{
+    uint64_t pay = e->start + srdi_format_pad_in(e->start, st->align);
+    *vlen = e->end - SRDI_TRAILER_SIZE - pay;
+    return e->tombstone ? srdi_loc_tomb(e->start)
+                        : srdi_loc_value(pay, *vlen, e->end);
+}
+
 srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                          size_t n)
 {
@@ -222,12 +233,8 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
     for (size_t i = 0; n > 1 && i < n; i++)
         srdi_index_prefetch(sn->idx, e[i].key_hash);
     for (size_t i = 0; i < n; i++) {
-        /* the payload in this store's layout (entries from srdd carry
-         * the 64-byte layout's) */
-        uint64_t pay = e[i].start + srdi_format_pad_in(e[i].start, st->align);
-        uint64_t vlen = e[i].end - SRDI_TRAILER_SIZE - pay;
-        uint64_t loc = e[i].tombstone ? srdi_loc_tomb(e[i].start)
-                                      : srdi_loc_value(pay, vlen, e[i].end);
+        uint64_t vlen;
+        uint64_t loc = st_entry_loc(st, &e[i], &vlen);
         uint64_t old;
         bool applied;
         st->entries++;
@@ -764,7 +771,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
             lfd = fd = -1; /* owned by the writer now, also on failure */
             if (rc == SRD_OK) {
                 srdi_writer_set_align(st->w, st->align);
-                srdi_store_shared_rebuild(st);
+                srdi_store_shared_open(st);
             }
         }
     }
@@ -901,7 +908,7 @@ srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
     for (size_t g = 0; g < n; g += MANY_GROUP) {
         size_t m = n - g < MANY_GROUP ? n - g : MANY_GROUP;
         uint64_t locs[MANY_GROUP], bounds[MANY_GROUP];
-        srd_err errs[MANY_GROUP];
+        srd_err errs[MANY_GROUP] = {SRD_OK};
         for (size_t i = 0; i < m; i++) {
             srdi_index_prefetch(sn->idx, hashes[g + i]);
             if (sn->shx)
@@ -1129,6 +1136,61 @@ static void st_shared_cover(srd_store *st)
 static int st_shared_fill(void *ctx, uint64_t hash, uint64_t loc)
 {
     return srdi_shxw_apply(ctx, hash, loc) != SRD_OK;
+}
+
+typedef struct replay_ctx {
+    const srd_store *st;
+    srdi_shxw *w;
+    srd_err rc;
+} replay_ctx;
+
+static int st_replay_entry(void *ctx, const srdi_entry *e)
+{
+    replay_ctx *rc = ctx;
+    uint64_t vlen;
+    rc->rc = srdi_shxw_apply(rc->w, e->key_hash, st_entry_loc(rc->st, e, &vlen));
+    return rc->rc != SRD_OK;
+}
+
+/* Take over the index file the last writer left, when it describes this
+ * store up to a tail c at or below ours (the entry ending at c is the one
+ * it recorded), replaying the entries in (c, tail] into it. */
+static srd_err st_shared_reuse(srd_store *st)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    uint64_t tail = atomic_load(&sn->map->committed), c = 0;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    int fd = srdi_writer_fd(st->w);
+    srdi_shxw *w = NULL;
+    srd_err rc = srdi_shxw_reuse(st->path, fd, st->align, tail, &w, &c, tr);
+    if (rc != SRD_OK)
+        return rc;
+    /* c <= tail: below the committed tail, so mapped */
+    if (c > 0 && (c < SRDI_TRAILER_SIZE ||
+                  memcmp(sn->map->base + c - SRDI_TRAILER_SIZE, tr,
+                         sizeof tr) != 0))
+        rc = SRD_ECORRUPT;
+    replay_ctx ctx = {st, w, SRD_OK};
+    if (rc == SRD_OK && c < tail) {
+        rc = srdi_recovery_walk_in(fd, c, tail, st->align, st_replay_entry,
+                                   &ctx);
+        if (rc == SRD_ECANCELED)
+            rc = ctx.rc;
+    }
+    if (rc != SRD_OK) {
+        srdi_shxw_close(w, false); /* replaced (and flagged) next */
+        return rc;
+    }
+    st->shw = w;
+    st_shared_cover(st);
+    return SRD_OK;
+}
+
+void srdi_store_shared_open(srd_store *st)
+{
+    if (st_shared_enabled() && st_shared_reuse(st) == SRD_OK)
+        return;
+    srdi_store_shared_rebuild(st);
 }
 
 void srdi_store_shared_rebuild(srd_store *st)

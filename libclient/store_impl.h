@@ -141,6 +141,10 @@ srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
 srd_err srdi_store_load_reader(srd_store *st, int fd, uint64_t tail,
                                uint64_t entries, st_snap **out);
 
+/* Writer open: take over the shared index file the last writer left when
+ * it matches the store (replaying what it lacks), else as below. */
+void srdi_store_shared_open(srd_store *st);
+
 /* Writer: write a new shared index file from the private table of the
  * current snap and publish it (after open and compaction; caller holds mu
  * or is alone). On failure the store carries on without one. */

@@ -591,7 +591,7 @@ bool bench_daemon_open(const char *srdd, const char *path, srd_val key,
         progress("open: no srdd at %s: client open skipped", srdd);
         return false;
     }
-    daemon_proc d;
+    daemon_proc d = {.pid = -1};
     snprintf(d.store, sizeof d.store, "%s", path);
     daemon_exec(&d, srdd, "never");
     shared *sh = shared_new();

@@ -171,6 +171,14 @@ static srdi_shxw *new_writer(int fd, uint64_t expected)
     return w;
 }
 
+/* The published index file of g_path, mapped as a reader would. */
+static srdi_shx *map_reader(const struct stat *sb)
+{
+    srdi_shx *x = NULL;
+    ck_srd(srdi_shx_open(g_path, sb, &x));
+    return x;
+}
+
 static uint64_t hash_n(unsigned i)
 {
     return srdi_hash(&i, sizeof i);
@@ -191,8 +199,7 @@ START_TEST(test_writer_slots_are_found_by_a_reader_mapping)
     uint8_t tr[SRDI_TRAILER_SIZE] = {1, 2, 3};
     srdi_shxw_set_covered(w, 7777, tr, &s);
     ck_srd(srdi_shxw_publish(w));
-    srdi_shx *x = NULL;
-    ck_srd(srdi_shx_open(g_path, &sb, &x));
+    srdi_shx *x = map_reader(&sb);
     ck_assert_uint_eq(srdi_shx_covered(x), 7777);
     uint64_t c = 0;
     uint8_t got_tr[SRDI_TRAILER_SIZE];
@@ -221,8 +228,7 @@ START_TEST(test_newest_position_wins_in_the_file)
     ck_srd(srdi_shxw_apply(w, 42, srdi_loc_tomb(6400)));
     ck_srd(srdi_shxw_apply(w, 42, srdi_loc_tomb(640))); /* older: ignored */
     ck_srd(srdi_shxw_publish(w));
-    srdi_shx *x = NULL;
-    ck_srd(srdi_shx_open(g_path, &sb, &x));
+    srdi_shx *x = map_reader(&sb);
     ck_assert_uint_eq(srdi_shx_lookup(x, 42), srdi_loc_tomb(6400));
     srdi_shx_unref(x);
     srdi_shxw_close(w, false);
@@ -237,8 +243,7 @@ START_TEST(test_growth_writes_new_files_old_mapping_stays_valid)
     srdi_shxw *w = new_writer(fd, 0);
     ck_srd(srdi_shxw_apply(w, hash_n(0), srdi_loc_tomb(64)));
     ck_srd(srdi_shxw_publish(w));
-    srdi_shx *first = NULL;
-    ck_srd(srdi_shx_open(g_path, &sb, &first));
+    srdi_shx *first = map_reader(&sb);
     uint64_t cap0 = srdi_shxw_capacity(w);
     unsigned grows = 0;
     ino_t ino = inode_of(g_idx);
@@ -254,8 +259,7 @@ START_TEST(test_growth_writes_new_files_old_mapping_stays_valid)
     /* The first mapping was replaced but still answers what it held. */
     ck_assert(srdi_shx_superseded(first));
     ck_assert_uint_eq(srdi_shx_lookup(first, hash_n(0)), srdi_loc_tomb(64));
-    srdi_shx *now = NULL;
-    ck_srd(srdi_shx_open(g_path, &sb, &now));
+    srdi_shx *now = map_reader(&sb);
     for (unsigned i = 0; i < 20000; i++)
         tu_require(srdi_shx_lookup(now, hash_n(i)) ==
                        srdi_loc_tomb(64 * (i + 1)),
@@ -373,8 +377,7 @@ START_TEST(test_lookup_in_a_full_table_terminates)
         memcpy(b + off + 8, &loc, 8);
     }
     ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
-    srdi_shx *x = NULL;
-    ck_srd(srdi_shx_open(g_path, &sb, &x));
+    srdi_shx *x = map_reader(&sb);
     ck_assert_uint_eq(srdi_shx_lookup(x, 3), 0); /* absent, no empty slot */
     srdi_shx_unref(x);
     free(b);
@@ -678,6 +681,55 @@ START_TEST(test_index_ahead_of_a_shortened_store_is_not_used)
     srd_view v;
     ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_ENOTFOUND);
     ck_srd(srd_close(r));
+    /* The writer cuts the torn bytes and does not take the file over: its
+     * slots name entries that are gone. */
+    ino_t before = inode_of(g_idx);
+    srd_store *w2 = open_w(g_path);
+    ck_assert(inode_of(g_idx) != before);
+    put_n(w2, 150, 160, 3);
+    ck_srd(srd_close(w2));
+    r = open_ro(g_path);
+    expect_n(r, 0, 100, 1);
+    expect_n(r, 150, 160, 3);
+    ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_OK); /* key 150, v3 */
+    srd_view_release(&v);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
+START_TEST(test_writer_reopen_takes_over_the_index_file)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 3000, 1);
+    ck_srd(srd_close(w));
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path); /* same file: checked, replayed, reused */
+    ck_assert(inode_of(g_idx) == ino);
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    put_n(w, 0, 100, 2);
+    ck_srd(srd_close(w));
+    ck_assert(inode_of(g_idx) == ino);
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 100, 2);
+    expect_n(r, 100, 3000, 1);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    ck_srd(srd_close(r));
+    /* A store that grew without it (SRD_SHARED_INDEX=0 writer): the next
+     * writer replays what the file lacks. */
+    setenv("SRD_SHARED_INDEX", "0", 1);
+    w = open_w(g_path);
+    put_n(w, 0, 50, 3);
+    put_n(w, 3000, 3100, 3);
+    ck_srd(srd_close(w));
+    unsetenv("SRD_SHARED_INDEX");
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino);
+    ck_srd(srd_close(w));
+    r = open_ro(g_path);
+    expect_n(r, 0, 50, 3);
+    expect_n(r, 50, 100, 2);
+    expect_n(r, 3000, 3100, 3);
+    ck_srd(srd_close(r));
 }
 END_TEST
 
@@ -758,6 +810,7 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_index_of_another_store_is_not_used);
     tcase_add_test(tc, test_stale_index_covering_less_is_caught_up_by_the_reader);
     tcase_add_test(tc, test_index_ahead_of_a_shortened_store_is_not_used);
+    tcase_add_test(tc, test_writer_reopen_takes_over_the_index_file);
     tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
     suite_add_tcase(s, tc);
     return s;
