@@ -74,8 +74,8 @@ static srd_err verify_past_tail(srd_store *st, uint64_t tail,
         return SRD_OK;
     srdi_tail_scan sc;
     bool torn;
-    srd_err rc = srdi_openrec_judge(st->path, st->ro_fd, tail, st->align,
-                                    &sc, &torn);
+    srd_err rc = srdi_openrec_judge(st->path, st->ro_fd, tail,
+                                    srdi_store_align(st), &sc, &torn);
     if (rc != SRD_OK)
         return rc;
     struct stat sb;
@@ -436,7 +436,7 @@ static void cp_cleanup(cp_run *r)
 srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
                        srd_compact_report *report)
 {
-    return srd_compact_to(st, st ? srdi_format_layout(st->align)
+    return srd_compact_to(st, st ? srdi_format_layout(srdi_store_align(st))
                                  : SRD_LAYOUT_ALIGNED64,
                           progress, ctx, report);
 }
@@ -447,7 +447,7 @@ srd_err srd_compact_to(srd_store *st, srd_layout layout,
 {
     if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
         return SRD_EINVAL;
-    bool same = srdi_format_align(layout) == st->align;
+    bool same = srdi_format_align(layout) == srdi_store_align(st);
     if (st->client && !same) /* srdd's compaction keeps the layout */
         return SRD_ESTATE;
     if (st->client) /* srdd compacts; progress is not reported here */

@@ -19,18 +19,14 @@
 #include "io.h"
 #include "openrec.h"
 #include "recovery.h"
+#include "store_impl.h"
 
 #define OR_NAME_MAX 4096
 
+/* An errno as an srd_err, as everywhere in the store. */
 static srd_err or_errno(int e)
 {
-    if (e == ENOENT)
-        return SRD_ENOENT;
-    if (e == ENOMEM)
-        return SRD_ENOMEM;
-    if (e == EACCES || e == EPERM)
-        return SRD_EPERM;
-    return (srd_err)(SRD_ESYSERR | e);
+    return srdi_store_errno(e);
 }
 
 /* Create "<path>.cut-<off>" (or ".cut-<off>.<n>" when that exists: an
@@ -232,6 +228,12 @@ static void or_refused(const or_run *r, const char *verb)
                  "its .synced record says the file was durable up to "
                  "offset %llu",
                  (unsigned long long)r->vouched);
+    else if (r->scan.foreign)
+        snprintf(why, sizeof why,
+                 "%llu entr%s there verify in another layout than this "
+                 "file's, such as simd-r-drive 0.14's 16-byte pads",
+                 (unsigned long long)r->scan.foreign,
+                 r->scan.foreign == 1 ? "y" : "ies");
     else
         snprintf(why, sizeof why,
                  "%llu intact entr%s after a break in the chain at "

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "crcrange.h"
 #include "io.h"
@@ -516,6 +517,50 @@ srd_err srdi_recovery_walk_in(int fd, uint64_t base, uint64_t tail,
 
 /* ---- what lies past the tail ------------------------------------------ */
 
+static bool rd_all_zero(rd *r, uint64_t off, uint64_t n)
+{
+    const uint8_t *p = rd_get(r, off, (size_t)n, true);
+    if (!p)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* The layouts an entry past the tail may have been written in: today's,
+ * the unpadded one, and 0.14's 16-byte pad (docs/FORMAT.md section 10). */
+static const uint32_t scan_aligns[] = {SRDI_ALIGN, SRDI_ALIGN_NONE, 16u};
+
+/* Does entry e (decoded unpadded: the weakest structure) match its CRC
+ * in the layout of align? */
+static bool scan_crc_in(rd *r, const srdi_entry *e, uint32_t align)
+{
+    uint64_t pad = srdi_format_pad_in(e->start, align);
+    if (pad >= e->len || (pad && !rd_all_zero(r, e->start, pad)))
+        return false;
+    srdi_entry a = *e;
+    a.payload = e->start + pad;
+    a.len = e->len - pad;
+    return rd_crc_ok(r, &a);
+}
+
+/* The layout in which e matches its CRC: the file's own (align) first,
+ * else any other known one (an entry that verifies there is never junk),
+ * else 0. */
+static uint32_t scan_crc_any(rd *r, const srdi_entry *e, uint32_t align)
+{
+    if (e->tombstone || scan_crc_in(r, e, align))
+        return align; /* a tombstone: rd_entry checked its checksum */
+    for (size_t i = 0; i < sizeof scan_aligns / sizeof scan_aligns[0]; i++) {
+        if (r->cq.over_budget || r->err)
+            return 0;
+        if (scan_aligns[i] != align && scan_crc_in(r, e, scan_aligns[i]))
+            return scan_aligns[i];
+    }
+    return 0;
+}
+
 /* Verdicts of a chain walked down from inside the region (memoized). */
 enum { SC_DAMAGE = 0, SC_REACHES = 1, SC_BATCH = 2 };
 
@@ -575,10 +620,11 @@ static srd_err scan_chain(rd *r, memo *m, uint64_t from, uint64_t node,
 }
 
 /* One candidate entry e ending at c, wholly in the region: count it. */
-static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
+static srd_err scan_one(rd *r, memo *m, const srdi_entry *e, uint32_t align,
                         srdi_tail_scan *out)
 {
-    bool crc_good = rd_crc_ok(r, e);
+    uint32_t in = scan_crc_any(r, e, align);
+    bool crc_good = in != 0;
     if (r->cq.over_budget || r->err)
         return SRD_OK; /* the caller ends the scan */
     int v;
@@ -588,13 +634,20 @@ static srd_err scan_one(rd *r, memo *m, const srdi_entry *e,
         return rc;
     if (crc_good) {
         out->intact++;
+        if (in != align) {
+            out->foreign++;
+            v = SC_DAMAGE; /* another layout's entry: not a torn write */
+            brk = brk ? brk : e->end;
+        }
         if (v == SC_DAMAGE && !out->damage) {
             out->damage = true;
             out->break_at = brk ? brk : out->from; /* 0: a memo hit */
         }
     } else if (v == SC_REACHES) {
-        out->bad++;
-        out->first_bad = e->payload; /* scanned downwards: the lowest */
+        out->bad++; /* scanned downwards: the lowest, in the layout */
+        out->first_bad = e->tombstone ? e->start
+                                      : e->start +
+                                            srdi_format_pad_in(e->start, align);
     }
     return SRD_OK;
 }
@@ -608,7 +661,7 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
     if (size <= from)
         return SRD_OK;
     rd r;
-    if (rd_init(&r, fd, size, align) != SRD_OK) {
+    if (rd_init(&r, fd, size, SRDI_ALIGN_NONE) != SRD_OK) {
         rd_fini(&r);
         return SRD_ENOMEM;
     }
@@ -620,7 +673,7 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
         srdi_entry e;
         if (!rd_entry(&r, c, &e) || e.start < from)
             continue;
-        rc = scan_one(&r, &m, &e, out);
+        rc = scan_one(&r, &m, &e, align, out);
         if (r.cq.over_budget) { /* a crafted file: say "not torn" */
             out->damage = true;
             out->break_at = from;
@@ -640,40 +693,58 @@ srd_err srdi_recovery_scan(int fd, uint64_t from, uint64_t size,
 
 #define VOTE_MAX_ENTRIES 256u
 
-static bool rd_all_zero(rd *r, uint64_t off, uint64_t n)
-{
-    const uint8_t *p = rd_get(r, off, (size_t)n, true);
-    if (!p)
-        return false;
-    for (uint64_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
 
 /* Entry e decoded unpadded: which layout does its CRC say, 0 when it
- * cannot tell (no pad under the 64-byte reading, or neither matches). */
-static srd_err rd_vote_one(rd *r, const srdi_entry *e, uint32_t *vote)
+ * cannot tell (no pad under the 64-byte reading, neither matches, or it
+ * is longer than max_len). One pass over its bytes serves both readings:
+ * crc(head || rest) = crc32_combine(crc(head), crc(rest), |rest|), head
+ * being the bytes a 64-byte pad would take. */
+static srd_err rd_vote_one(rd *r, const srdi_entry *e, uint64_t max_len,
+                           uint32_t *vote)
 {
     *vote = 0;
     uint64_t pad = srdi_format_pad(e->start);
-    if (e->tombstone || pad == 0)
-        return SRD_OK; /* both readings are the same bytes */
-    bool good;
-    srd_err rc = rd_check_crc(r, e, &good);
-    if (rc != SRD_OK || good) {
-        *vote = good ? SRDI_ALIGN_NONE : 0;
-        return rc;
+    if (e->tombstone || pad == 0 || pad >= e->len || e->len > max_len)
+        return SRD_OK; /* the same bytes both ways, or not worth a pass */
+    const uint8_t *h = rd_get(r, e->start, (size_t)pad, true);
+    if (!h)
+        return r->err ? rd_read_error(r) : SRD_OK;
+    bool zero = true;
+    for (uint64_t i = 0; i < pad; i++)
+        zero = zero && h[i] == 0;
+    uint32_t head = srdi_crc32(0, h, (size_t)pad), rest;
+    srd_err rc = srdi_recovery_crc(r->fd, e->start + pad, e->len - pad,
+                                   &rest);
+    if (rc != SRD_OK)
+        return rc == SRD_ECORRUPT ? SRD_OK : rc; /* the file is shorter */
+    if ((uint32_t)crc32_combine(head, rest, (z_off_t)(e->len - pad)) ==
+        e->crc)
+        *vote = SRDI_ALIGN_NONE;
+    else if (zero && rest == e->crc)
+        *vote = SRDI_ALIGN;
+    return SRD_OK;
+}
+
+/* One walk down from tail voting on entries up to max_len bytes. */
+static srd_err rd_vote_walk(rd *r, uint64_t tail, uint64_t max_len,
+                            uint32_t *align)
+{
+    srd_err rc = SRD_OK;
+    uint64_t node = tail;
+    for (unsigned i = 0; i < VOTE_MAX_ENTRIES && node > 0 && !*align; i++) {
+        srdi_entry e;
+        if (!rd_entry(r, node, &e))
+            break;
+        if ((rc = rd_vote_one(r, &e, max_len, align)) != SRD_OK)
+            break;
+        node = e.start;
     }
-    if (pad >= e->len || !rd_all_zero(r, e->start, pad))
-        return SRD_OK;
-    srdi_entry a = *e;
-    a.payload = e->start + pad;
-    a.len = e->len - pad;
-    rc = rd_check_crc(r, &a, &good);
-    *vote = rc == SRD_OK && good ? SRDI_ALIGN : 0;
     return rc;
 }
+
+/* Small values first: a store that ends with a huge one still decides
+ * without reading it again. */
+#define VOTE_SMALL (64u << 10)
 
 srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align)
 {
@@ -683,16 +754,9 @@ srd_err srdi_recovery_vote(int fd, uint64_t tail, uint32_t *align)
         rd_fini(&r);
         return SRD_ENOMEM;
     }
-    srd_err rc = SRD_OK;
-    uint64_t node = tail;
-    for (unsigned i = 0; i < VOTE_MAX_ENTRIES && node > 0 && !*align; i++) {
-        srdi_entry e;
-        if (!rd_entry(&r, node, &e))
-            break;
-        if ((rc = rd_vote_one(&r, &e, align)) != SRD_OK)
-            break;
-        node = e.start;
-    }
+    srd_err rc = rd_vote_walk(&r, tail, VOTE_SMALL, align);
+    if (rc == SRD_OK && !*align && !r.err)
+        rc = rd_vote_walk(&r, tail, UINT64_MAX, align);
     if (r.err && rc == SRD_OK)
         rc = rd_read_error(&r);
     rd_fini(&r);

@@ -62,18 +62,21 @@ srd_err srdi_recovery_walk(int fd, uint64_t base, uint64_t tail,
 
 /*
  * What the bytes [from, size) past a tail hold (recovery_scan): every
- * offset there is tried as the end of an entry lying wholly in the region.
- * Such an entry with a good CRC is `intact`; one whose trailer chains down
+ * offset there is tried as the end of an entry lying wholly in the region
+ * (structure of the unpadded layout, the weakest). Such an entry whose
+ * CRC matches in any known layout (64, unpadded, 0.14's 16) is `intact`; one whose trailer chains down
  * to `from` but whose CRC fails is `bad` (a damaged or torn entry of the
  * store). The region is a torn write unless `damage`: some intact entry's
  * chain breaks inside the region, or leaves it downwards, other than at
- * the poisoned back pointer of an unfinished batch (format.h). A torn last
+ * the poisoned back pointer of an unfinished batch (format.h), or some
+ * entry verifies only in a layout other than align. A torn last
  * write, zeros, junk and an unfinished batch are not damage; entries cut
  * off by a flipped bit or a lost page below them are.
  */
 typedef struct srdi_tail_scan {
     uint64_t from;      /* the region starts here (the tail) */
     uint64_t intact;    /* entries in it with a good CRC */
+    uint64_t foreign;   /* ... of them, in another layout only: damage */
     uint64_t bad;       /* entries chained to from with a bad CRC */
     uint64_t first_bad; /* payload offset of the lowest bad one, or
                            UINT64_MAX */

@@ -1712,11 +1712,11 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
     struct stat sb;
     info->file_size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : info->tail;
+    info->layout = srdi_format_layout(st->align); /* compaction sets it */
     pthread_mutex_unlock(&st->mu);
     info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     info->readonly = st->w == NULL && st->client == NULL;
     info->daemon = st->client != NULL;
-    info->layout = srdi_format_layout(st->align);
     return SRD_OK;
 }
 
@@ -1756,6 +1756,14 @@ static srd_err st_layout_of(int fd, uint64_t tail, uint32_t *align)
     srd_err rc = tail ? srdi_recovery_vote(fd, tail, &vote) : SRD_OK;
     *align = vote ? vote : SRDI_ALIGN;
     return rc;
+}
+
+uint32_t srdi_store_align(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    uint32_t a = st->align;
+    pthread_mutex_unlock(&st->mu);
+    return a;
 }
 
 srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align)

@@ -69,6 +69,8 @@ struct srd_store {
  * entries (recovery.h's vote): for handles that learn the tail elsewhere
  * (client mode). */
 srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align);
+/* st->align read under st->mu (a compaction or a reload may change it). */
+uint32_t srdi_store_align(srd_store *st);
 
 /* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
 srd_err srdi_store_errno(int e);

@@ -499,7 +499,9 @@ def test_verify_finds_a_damaged_entry(path):
         s.write(b"tail", b"B" * 1000)
         assert s.verify() == {"entries": 2, "bad_entries": 0,
                               "first_bad_offset": 0,
-                              "bytes": os.path.getsize(path), "ok": True}
+                              "bytes": os.path.getsize(path),
+                              "past_tail_bytes": 0, "break_offset": 0,
+                              "ok": True}
         off = s.read_entry(b"victim").start_offset
     with open(path, "r+b") as f:  # flip one payload byte of a non-tail entry
         f.seek(off + 10)

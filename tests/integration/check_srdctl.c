@@ -812,6 +812,7 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
     b[trailer + 8 + 5] ^= 0x01; /* k20's back pointer: far past the end */
     ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
     char *before = dir_listing();
+    size_t n2;
     static const char *const reads[][3] = {
         {"get", "k3", NULL}, {"get", "k30", NULL}, {"exists", "k30", NULL},
         {"meta", "k3", NULL}, {"ls", NULL, NULL}, {"status", NULL, NULL},
@@ -825,7 +826,6 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
         ck_assert_msg(strcmp(before, now) == 0, "%s changed the folder:\n%s",
                       reads[i][0], now);
         free(now);
-        size_t n2;
         uint8_t *b2 = store_bytes(&n2);
         ck_assert_msg(n2 == n && memcmp(b, b2, n) == 0, "%s changed the store",
                       reads[i][0]);
@@ -850,12 +850,53 @@ START_TEST(test_read_commands_never_write_a_damaged_store)
     ck_assert_msg(strstr(r.err, "refused") && strstr(r.err, "not a torn"),
                   "put: %s", r.err);
     res_free(&r);
-    size_t n2;
     uint8_t *b2 = store_bytes(&n2);
     ck_assert(n2 == n && memcmp(b, b2, n) == 0);
     free(b2);
     free(before);
     free(b);
+}
+END_TEST
+
+/* An unpadded store (simd_r_drive_py 0.4, tests/layouts): srdctl reads it,
+ * status names the layout, writes keep it, --layout cannot change it, and
+ * upgrade converts it losing nothing. */
+START_TEST(test_unpadded_store_reads_writes_and_upgrades)
+{
+    size_t n = 0;
+    uint8_t *b = tu_read_file(SRD_LAYOUTS_DIR "/unpadded-0.4.bin", &n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    free(b);
+    ctl_res r = RUN("status");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       unpadded"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("alpha", "uno", 3);
+    ck_exit(1, "get", "beta");
+    ck_ok("put", "new", "appended in the unpadded layout");
+    ck_exit(2, "put", "--layout", "aligned64", "x", "y");
+    r = RUN("status", "--json");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"layout\":\"unpadded\""));
+    res_free(&r);
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "from the unpadded to the aligned64"));
+    res_free(&r);
+    r = RUN("status");
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       aligned64"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("new", "appended in the unpadded layout", 31);
+    ck_get("", "the empty key", 13);
+    ck_exit(1, "get", "beta");
+    ck_ok("verify");
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "nothing to do"));
+    res_free(&r);
 }
 END_TEST
 
@@ -2101,6 +2142,7 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_verify_progress_option_reports_on_stderr_only);
     tcase_add_test(tc, test_verify_detects_corrupted_earlier_entry);
     tcase_add_test(tc, test_read_commands_never_write_a_damaged_store);
+    tcase_add_test(tc, test_unpadded_store_reads_writes_and_upgrades);
     tcase_add_test(tc, test_compact_shrinks_file_and_keeps_values);
     tcase_add_test(tc, test_locked_store_refuses_writes_but_serves_reads);
     tcase_add_test(tc, test_non_store_file_is_refused_and_left_unmodified);

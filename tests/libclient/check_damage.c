@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "srdd_proc.h"
 #include "synced.h"
 #include "testutil.h"
 
@@ -27,14 +29,12 @@ static char *g_dir, *g_path;
 
 static void setup(void)
 {
-    g_dir = tu_tmpdir();
-    g_path = tu_join(g_dir, "store.srd");
+    tu_fixture_begin(&g_dir, &g_path);
 }
 
 static void teardown(void)
 {
-    tu_rmtree(g_dir);
-    free(g_path);
+    tu_fixture_end(&g_dir, &g_path);
 }
 
 /* Value i: 1..300 random bytes, never the forbidden single 0x00. */
@@ -380,6 +380,45 @@ START_TEST(test_garbage_and_truncated_tails)
 }
 END_TEST
 
+#ifdef SRDD_PATH
+/* Issue 17 item 2 with a real srdd: one flipped prev_offset bit in the
+ * middle of 1000 synced entries (sidecar kept). srdd once cut 500 of them
+ * with no .cut file and no log line; now it refuses to start, logs the
+ * offset, and the store is byte for byte as it was. */
+START_TEST(test_srdd_refuses_a_store_with_damage_in_the_synced_range)
+{
+    dm_build();
+    dm_case c = {FLIP_PREV, true, true, "srdd", NULL, 0, NULL, 0,
+                 DM_SYNCED / 2, 0};
+    c.img = tu_read_file(g_path, &c.len);
+    c.n = tu_chain(c.img, c.len, &c.ents);
+    ck_assert_int_eq(c.n, DM_N);
+    dm_damage(&c);
+    char *log = tu_join(g_dir, "srdd.log");
+    tu_srdd_run run = {.log = log};
+    pid_t pid = tu_srdd_spawn(g_path, NULL, &run);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    ck_assert_uint_eq(dm_nothing_lost(&c), c.len);
+    size_t n = 0;
+    char *text = (char *)tu_read_file(log, &n);
+    ck_assert_ptr_nonnull(text);
+    text = realloc(text, n + 1);
+    text[n] = '\0';
+    char off[48];
+    snprintf(off, sizeof off, "chain ends at offset %llu",
+             (unsigned long long)c.ents[c.at].start);
+    ck_assert_msg(strstr(text, off) && strstr(text, "refused"),
+                  "srdd's log does not say where: %s", text);
+    free(text);
+    free(log);
+    free(c.img);
+    free(c.ents);
+}
+END_TEST
+#endif
+
 static Suite *damage_suite(void)
 {
     Suite *s = suite_create("damage");
@@ -389,6 +428,10 @@ static Suite *damage_suite(void)
     tcase_add_test(tc, test_flipped_prev_offset_bit);
     tcase_add_test(tc, test_zeroed_page);
     tcase_add_test(tc, test_garbage_and_truncated_tails);
+#ifdef SRDD_PATH
+    tcase_add_test(tc,
+                   test_srdd_refuses_a_store_with_damage_in_the_synced_range);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

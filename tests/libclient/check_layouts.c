@@ -13,24 +13,26 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "srdd_proc.h"
 #include "testutil.h"
 
 static char *g_dir, *g_path;
 
 static void setup(void)
 {
-    g_dir = tu_tmpdir();
-    g_path = tu_join(g_dir, "store.srd");
+    tu_fixture_begin(&g_dir, &g_path);
 }
 
 static void teardown(void)
 {
-    tu_rmtree(g_dir);
-    free(g_path);
+    tu_fixture_end(&g_dir, &g_path);
 }
 
 /* ---- the unpadded writer's rules (as make_unpadded.py) ---------------- */
@@ -39,6 +41,7 @@ typedef struct model {
     uint8_t *img;   /* the file */
     size_t len, cap;
     int nkeys;
+    unsigned align; /* 1 (unpadded), or 16 as simd-r-drive 0.14 wrote */
     uint8_t **val;  /* val[k]: key k's value, or NULL (absent) */
     size_t *vlen;
 } model;
@@ -47,6 +50,7 @@ static void m_init(model *m, int nkeys)
 {
     memset(m, 0, sizeof *m);
     m->nkeys = nkeys;
+    m->align = 1;
     m->val = calloc((size_t)nkeys, sizeof *m->val);
     m->vlen = calloc((size_t)nkeys, sizeof *m->vlen);
 }
@@ -66,16 +70,21 @@ static srd_val m_key(int k, char *buf)
     return tu_s(buf);
 }
 
-/* Append payload then trailer {hash, prev = where it starts, crc}. */
+/* Append [zero pad] payload, then trailer {hash, prev, crc}; a tombstone
+ * has no pad. */
 static void m_append(model *m, int k, const uint8_t *v, size_t n)
 {
-    if (m->len + n + 20 > m->cap) {
-        m->cap = (m->len + n + 20) * 2;
+    bool tomb = n == 1 && v[0] == 0;
+    size_t pad = tomb ? 0 : (m->align - m->len % m->align) % m->align;
+    if (m->len + pad + n + 20 > m->cap) {
+        m->cap = (m->len + pad + n + 20) * 2;
         m->img = realloc(m->img, m->cap);
     }
     char kb[16];
     srd_val key = m_key(k, kb);
     uint64_t prev = m->len;
+    memset(m->img + m->len, 0, pad);
+    m->len += pad;
     memcpy(m->img + m->len, v, n);
     uint8_t *t = m->img + m->len + n;
     tu_put_le64(t, srd_key_hash(key.ptr, key.len));
@@ -109,6 +118,17 @@ static void m_random(model *m, int ops, uint64_t seed)
         v[n - 1] |= 1; /* never exactly 00 */
         m_append(m, k, v, n);
     }
+}
+
+/* A store of `ops` random operations on nkeys keys, padded to align (1:
+ * unpadded), written to g_path. */
+static void m_store(model *m, int nkeys, unsigned align, int ops,
+                    uint64_t seed)
+{
+    m_init(m, nkeys);
+    m->align = align;
+    m_random(m, ops, seed);
+    ck_assert_int_eq(tu_write_file(g_path, m->img, m->len), 0);
 }
 
 /* Every key of m reads back as m says, through handle st. */
@@ -284,14 +304,32 @@ START_TEST(test_golden_aligned_stores_say_aligned)
 }
 END_TEST
 
+/* simd-r-drive 0.14 padded to 16 bytes: a layout srd does not read. Its
+ * entries verify in no layout srd knows as the file's, but they verify
+ * with 16-byte pads: never taken for a torn write, so a writer refuses
+ * the store and nothing is cut. */
+START_TEST(test_sixteen_byte_layout_of_0_14_is_never_cut)
+{
+    model m;
+    m_store(&m, 50, 16, 120, 14);
+    srd_store *st = NULL;
+    srd_err rc = tu_open(g_path, SRD_OPEN_READONLY, &st);
+    if (rc == SRD_OK)
+        ck_srd(srd_close(st));
+    assert_file_is(g_path, m.img, m.len, "read-only open of a 0.14 store");
+    rc = tu_open(g_path, 0, &st);
+    ck_assert_msg(rc == SRD_ECORRUPT, "writer open: %s", srd_errname(rc));
+    assert_file_is(g_path, m.img, m.len, "writer open of a 0.14 store");
+    m_free(&m);
+}
+END_TEST
+
 /* ---- a large unpadded store --------------------------------------------- */
 
 START_TEST(test_large_unpadded_store_reads_completely_and_stays_as_is)
 {
     model m;
-    m_init(&m, 1500);
-    m_random(&m, 4000, 0x0401a5);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 1500, 1, 4000, 0x0401a5);
     ck_assert_int_eq(unpadded_entries(g_path), 4000);
     const unsigned flags[] = {SRD_OPEN_READONLY, 0, SRD_OPEN_CREATE,
                               SRD_OPEN_READONLY};
@@ -318,9 +356,7 @@ END_TEST
 START_TEST(test_writer_compaction_and_upgrade_of_unpadded_lose_nothing)
 {
     model m;
-    m_init(&m, 400);
-    m_random(&m, 1200, 42);
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+    m_store(&m, 400, 1, 1200, 42);
     srd_store *st = NULL;
     ck_srd(tu_open(g_path, 0, &st));
     uint64_t rs = 7;
@@ -380,6 +416,53 @@ START_TEST(test_writer_compaction_and_upgrade_of_unpadded_lose_nothing)
 }
 END_TEST
 
+/* SIGKILL while srd_compact_to converts a store (killed once its
+ * temporary file exists): the store is the old file byte for byte, or the
+ * new one with every key. */
+START_TEST(test_kill_during_upgrade_leaves_the_old_or_the_new_file)
+{
+    model m;
+    m_store(&m, 20000, 1, 30000, 0x5161);
+    char *tmp = tu_join(g_dir, "store.srd.compact");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        srd_store *st = NULL;
+        if (tu_open(g_path, 0, &st) != SRD_OK)
+            _exit(2);
+        srd_err rc = srd_compact_to(st, SRD_LAYOUT_ALIGNED64, NULL, NULL,
+                                    NULL);
+        _exit(rc == SRD_OK ? 0 : 3);
+    }
+    struct stat sb;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (stat(tmp, &sb) == 0 && sb.st_size > 0) {
+            kill(pid, SIGKILL);
+            ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+            break;
+        }
+        usleep(200);
+    }
+    ck_assert(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+    size_t n = 0;
+    uint8_t *b = tu_read_file(g_path, &n);
+    bool old = n == m.len && memcmp(b, m.img, n) == 0;
+    free(b);
+    fprintf(stderr, "upgrade %s: the %s file\n",
+            WIFSIGNALED(status) ? "killed" : "finished", old ? "old" : "new");
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_path, 0, &st)); /* removes a stale .compact */
+    ck_assert_int_eq(layout_of(st), old ? SRD_LAYOUT_UNPADDED
+                                        : SRD_LAYOUT_ALIGNED64);
+    m_check(&m, st, old ? "the old file" : "the new file");
+    ck_srd(srd_close(st));
+    ck_assert_int_ne(stat(tmp, &sb), 0);
+    free(tmp);
+    m_free(&m);
+}
+END_TEST
+
 /* srd_options.layout chooses the layout of a new store; reopening finds
  * it from the entries. Views of an unpadded store are in place, not
  * 64-byte aligned. */
@@ -415,18 +498,41 @@ START_TEST(test_new_store_in_the_unpadded_layout)
 }
 END_TEST
 
+/* The values that tell the layout are small ones first (a store ending
+ * in a huge value is not read twice), else a large one does. */
+START_TEST(test_layout_found_past_a_large_last_value)
+{
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7 + 1);
+    for (int small = 0; small < 2; small++) {
+        model m;
+        m_init(&m, 4);
+        m_append(&m, 0, (const uint8_t *)"first", 5);
+        if (small)
+            m_append(&m, 1, (const uint8_t *)"second", 6);
+        m_append(&m, 2, big, sizeof big);
+        ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
+        srd_store *st = NULL;
+        ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
+        ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+        m_check(&m, st, small ? "a small value decides" : "the big one");
+        ck_srd(srd_close(st));
+        m_free(&m);
+    }
+}
+END_TEST
+
 /* A copied unpadded store with one flipped byte in the middle: verify
  * names the entry, the writer keeps every entry (issue 12's first case:
  * srd once cut such a store to its first entry). */
 START_TEST(test_damaged_unpadded_store_is_kept_and_reported)
 {
     model m;
-    m_init(&m, 300);
-    m_random(&m, 900, 99);
+    m_store(&m, 300, 1, 900, 99);
     int k = 0;
     while (!m.val[k])
         k++;
-    ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
     srd_store *st = NULL;
     ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
     char kb[16];
@@ -450,6 +556,46 @@ START_TEST(test_damaged_unpadded_store_is_kept_and_reported)
 }
 END_TEST
 
+#ifdef SRDD_PATH
+/* srdd serves an unpadded store: clients read its keys, their writes go
+ * to the file in its own layout, and after srdd stops the store is still
+ * unpadded, every key there. */
+START_TEST(test_srdd_serves_an_unpadded_store_in_its_layout)
+{
+    model m;
+    m_store(&m, 200, 1, 600, 0x5dd);
+    char *log = tu_join(g_dir, "srdd.log");
+    tu_srdd_run run = {.log = log};
+    pid_t pid = tu_srdd_start(g_path, NULL, &run);
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_path, SRD_OPEN_CLIENT, &st));
+    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+    m_check(&m, st, "through srdd");
+    uint8_t v[100];
+    for (int k = 0; k < 200; k += 3) {
+        char kb[16];
+        size_t n = 1 + (size_t)k % 90;
+        memset(v, 'a' + k % 26, n);
+        ck_srd(srd_put(st, m_key(k, kb), (srd_val){v, n}));
+        free(m.val[k]);
+        m.val[k] = malloc(n);
+        memcpy(m.val[k], v, n);
+        m.vlen[k] = n;
+    }
+    m_check(&m, st, "after writes through srdd");
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(tu_srdd_stop(pid, SIGTERM), 0);
+    ck_assert_int_gt(unpadded_entries(g_path), 600);
+    ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
+    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
+    m_check(&m, st, "after srdd stopped");
+    ck_srd(srd_close(st));
+    free(log);
+    m_free(&m);
+}
+END_TEST
+#endif
+
 static Suite *layouts_suite(void)
 {
     Suite *s = suite_create("layouts");
@@ -457,12 +603,19 @@ static Suite *layouts_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_golden_unpadded_store_reads_key_by_key_every_way);
     tcase_add_test(tc, test_golden_aligned_stores_say_aligned);
+    tcase_add_test(tc, test_sixteen_byte_layout_of_0_14_is_never_cut);
     tcase_add_test(tc,
                    test_large_unpadded_store_reads_completely_and_stays_as_is);
     tcase_add_test(tc,
                    test_writer_compaction_and_upgrade_of_unpadded_lose_nothing);
     tcase_add_test(tc, test_new_store_in_the_unpadded_layout);
+    tcase_add_test(tc,
+                   test_kill_during_upgrade_leaves_the_old_or_the_new_file);
     tcase_add_test(tc, test_damaged_unpadded_store_is_kept_and_reported);
+    tcase_add_test(tc, test_layout_found_past_a_large_last_value);
+#ifdef SRDD_PATH
+    tcase_add_test(tc, test_srdd_serves_an_unpadded_store_in_its_layout);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
