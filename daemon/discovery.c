@@ -96,7 +96,11 @@ int discovery_put(const char *abs, const char *suffix, const char *text)
     char *tmp = discovery_name(abs, tmp_suffix);
     int rc = -1;
     if (final && tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* A new file, never through a symlink planted in a shared
+         * folder (it would truncate whatever it names). */
+        unlink(tmp);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                               O_CLOEXEC, 0644);
         if (fd >= 0) {
             fchmod(fd, 0644); /* whatever the umask says */
             rc = discovery_fill(fd, text);

@@ -94,8 +94,12 @@ static bool gen_load(const char *abs, gen_view *v)
     fclose(f);
     text[len] = '\0';
     const char *p = text;
-    return gen_field(&p, "generation", &v->gen) &&
-           gen_field(&p, "dev", &v->dev) && gen_field(&p, "ino", &v->ino);
+    gen_view t = {0};
+    if (!gen_field(&p, "generation", &t.gen) || !gen_field(&p, "dev", &t.dev) ||
+        !gen_field(&p, "ino", &t.ino))
+        return false; /* *v untouched: a half-read record counts as none */
+    *v = t;
+    return true;
 }
 
 srd_err generation_open(srd_store *st, const char *abs, generation **out)

@@ -220,7 +220,29 @@ static void group_prepare(group *g, group_job *j)
     }
     j->fresh = dedupe_begin(g->c.dd, rq->client_id, rq->seq, j,
                             stats_now_ms()) == SRD_OK;
-    j->rc = group_apply(g, j);
+    if (j->rq.op != SRDI_WIRE_STREAM_END && pathwatch_failed(g->c.pw, j->why))
+        j->rc = SRD_EFAILED; /* a stream's end still frees its slot */
+    else
+        j->rc = group_apply(g, j);
+}
+
+/* Before the acknowledgement: the writes of a group whose file the store
+ * path no longer names (or that someone cut short) are lost. */
+static void group_watch(group *g, group_job *list)
+{
+    char why[SRDI_WIRE_WHY];
+    bool wrote = false;
+    for (group_job *j = list; j; j = j->next)
+        wrote |= j->rc == SRD_OK && j->n_placed > 0;
+    if (!wrote || pathwatch_ok(g->c.pw, why))
+        return;
+    for (group_job *j = list; j; j = j->next) {
+        if (j->rc != SRD_OK || j->n_placed == 0)
+            continue;
+        j->rc = SRD_EFAILED;
+        j->n_placed = 0;
+        memcpy(j->why, why, sizeof j->why);
+    }
 }
 
 /* ======================================================================== */
@@ -343,6 +365,8 @@ static void group_run_list(group *g, group_job *list, bool serial)
 {
     bool any = false;
     keyset_clear(&g->ks);
+    /* A file cut short must be seen before the appends fill the gap. */
+    pathwatch_ok(g->c.pw, NULL);
     for (group_job *j = list; j; j = j->next) {
         j->dup_of = NULL;
         j->fresh = j->appended = false;
@@ -361,6 +385,7 @@ static void group_run_list(group *g, group_job *list, bool serial)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
     group_finish(g, list);
+    group_watch(g, list);
     group_count(g, list, any);
     placed = placed && group_range(list, &from, &to);
     if (placed) {

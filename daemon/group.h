@@ -9,7 +9,10 @@
  *   3. ONE IndexUpdate describing the group is published;
  *   4. only then is each reply sent (job->done).
  * Invariant: no reply of a group leaves before its update is published
- * and its entries are durable at the configured level.
+ * and its entries are durable at the configured level, nor while the
+ * store path does not name the file written (pathwatch.h): then every
+ * write of the group fails with SRD_EFAILED, and every later one before
+ * it is made.
  */
 #ifndef SRDD_GROUP_H
 #define SRDD_GROUP_H
@@ -21,6 +24,7 @@
 
 #include "dedupe.h"
 #include "generation.h"
+#include "pathwatch.h"
 #include "publish.h"
 #include "stats.h"
 #include "streams.h"
@@ -60,6 +64,7 @@ typedef struct group_conf {
     srdd_counters *ctr;
     srd_sync_mode sync;
     generation *gen;
+    pathwatch *pw;         /* checked before a group is acknowledged */
 } group_conf;
 
 srd_err group_start(const group_conf *conf, group **out);

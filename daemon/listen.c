@@ -39,6 +39,8 @@ struct listen_guard {
                                  * the socket: the probes' */
     _Atomic uint32_t probe_pipes[LISTEN_PROBE_PIPES]; /* ids; 0: free */
     _Atomic int64_t peers;      /* other pipes on the socket now */
+    void (*_Atomic on_leave)(void *, uint32_t);
+    void *_Atomic leave_arg;
     pthread_mutex_t mu;    /* the fields below */
     nng_listener l;
     bool stopped;          /* listen_guard_stop ran: no more restarts */
@@ -85,8 +87,12 @@ static void listen_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
     listen_guard *g = arg;
     uint32_t id = (uint32_t)nng_pipe_id(p);
     if (ev == NNG_PIPE_EV_REM_POST) {
-        if (!listen_probe_swap(g, id, 0))
-            atomic_fetch_sub(&g->peers, 1);
+        if (listen_probe_swap(g, id, 0))
+            return;
+        atomic_fetch_sub(&g->peers, 1);
+        void (*fn)(void *, uint32_t) = atomic_load(&g->on_leave);
+        if (fn)
+            fn(atomic_load(&g->leave_arg), id);
         return;
     }
     uint64_t pid = 0;
@@ -192,6 +198,13 @@ listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms)
         close(fd); /* only now: see probe_sp_ipc */
     pthread_mutex_unlock(&g->mu);
     return h;
+}
+
+void listen_guard_on_leave(listen_guard *g, void (*fn)(void *, uint32_t),
+                           void *arg)
+{
+    atomic_store(&g->leave_arg, arg);
+    atomic_store(&g->on_leave, fn);
 }
 
 uint64_t listen_guard_peers(listen_guard *g)

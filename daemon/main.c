@@ -28,6 +28,7 @@
 #include "group.h"
 #include "log.h"
 #include "options.h"
+#include "pathwatch.h"
 #include "publish.h"
 #include "server.h"
 #include "stats.h"
@@ -54,6 +55,7 @@ typedef struct srdd {
     streams *ss;
     publisher *pub;
     generation *gen;
+    pathwatch *pw;
     group *grp;
     compactor *cmp;
     server *srv;
@@ -94,7 +96,7 @@ static int main_open_store(srdd *d)
 {
     srd_options so;
     srd_options_init(&so);
-    so.flags = SRD_OPEN_CREATE;
+    so.flags = SRD_OPEN_CREATE | (d->o.group_read ? SRD_OPEN_GROUP : 0);
 #ifdef SRD_OPEN_EMBEDDED
     so.flags |= SRD_OPEN_EMBEDDED; /* srdd is the writer, never a client */
 #endif
@@ -103,7 +105,8 @@ static int main_open_store(srdd *d)
     srd_err rc = srd_open(d->abs, &so, &d->st);
     if (rc == SRD_EBUSY) {
         log_error("store is locked by another writer: %s (another srdd or an "
-                  "embedded writer holds %s.lock)", d->abs, d->abs);
+                  "embedded writer holds %s.lock, or the file itself under "
+                  "another name: a symlink or hard link)", d->abs, d->abs);
         return MAIN_EXIT_LOCKED;
     }
     if (rc != SRD_OK) {
@@ -136,9 +139,11 @@ static int main_start_modules(srdd *d)
         rc = publish_open(d->publish, d->o.socket_mode, &d->pub, why);
     if (rc == SRD_OK)
         rc = generation_open(d->st, d->abs, &d->gen);
+    if (rc == SRD_OK)
+        rc = pathwatch_create(d->st, d->abs, &d->pw);
     if (rc == SRD_OK) {
         group_conf gc = {d->st, d->pub, d->dd, d->ss, &d->ctr, d->o.sync,
-                         d->gen};
+                         d->gen, d->pw};
         rc = group_start(&gc, &d->grp);
     }
     if (rc == SRD_OK) {
@@ -197,6 +202,7 @@ static int main_teardown(srdd *d, int status)
     compactor_stop(d->cmp);     /* cancels a copy, answers its request */
     group_stop(d->grp);         /* finishes what is queued, replies */
     generation_close(d->gen);
+    pathwatch_destroy(d->pw);
     d->nng_stuck |= !server_close(d->srv, MAIN_DRAIN_MS);
     d->nng_stuck |= !publish_close(d->pub);
     streams_destroy(d->ss);     /* unfinished uploads are dropped */
@@ -300,8 +306,10 @@ static void main_wait(srdd *d, const sigset_t *set)
     for (;;) {
         int sig = sigtimedwait(set, NULL, &every);
         if (sig < 0) {
-            if (errno == EAGAIN)
+            if (errno == EAGAIN) {
                 main_check_listeners(d);
+                pathwatch_ok(d->pw, NULL); /* logs a lost store once */
+            }
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
@@ -328,6 +336,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG, an
+     * error reply), not kill srdd with every client's connection. */
+    signal(SIGXFSZ, SIG_IGN);
     main_raise_fd_limit();
 
     int ready_fd = d.o.foreground ? -1 : main_daemonize();

@@ -19,7 +19,8 @@
 static const char options_usage[] =
     "usage: srdd --store PATH [--listen URL] [--publish URL]\n"
     "            [--sync always|interval:MS|never] [--max-message BYTES]\n"
-    "            [--allow-uid UID]... [--socket-mode MODE] [--foreground]\n"
+    "            [--allow-uid UID]... [--socket-mode MODE] [--group-read]\n"
+    "            [--foreground]\n"
     "            [--log-level error|warn|info|debug]\n"
     "            [--stream-idle-ms MS] [--contexts N]\n"
     "            [--auto-compact RATIO] [--auto-compact-min-dead BYTES]\n"
@@ -28,7 +29,7 @@ static const char options_usage[] =
 enum {
     OPT_STORE = 1000, OPT_LISTEN, OPT_PUBLISH, OPT_SYNC, OPT_MAXMSG,
     OPT_UID, OPT_MODE, OPT_FG, OPT_LOG, OPT_IDLE, OPT_CTX, OPT_AUTO,
-    OPT_AUTO_MIN, OPT_HELP, OPT_VERSION
+    OPT_AUTO_MIN, OPT_GROUP, OPT_HELP, OPT_VERSION
 };
 
 static const struct option options_long[] = {
@@ -40,6 +41,7 @@ static const struct option options_long[] = {
     {"allow-uid", required_argument, NULL, OPT_UID},
     {"socket-mode", required_argument, NULL, OPT_MODE},
     {"foreground", no_argument, NULL, OPT_FG},
+    {"group-read", no_argument, NULL, OPT_GROUP},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"stream-idle-ms", required_argument, NULL, OPT_IDLE},
     {"contexts", required_argument, NULL, OPT_CTX},
@@ -112,6 +114,7 @@ static int options_one(int c, const char *v, srdd_options *o)
     case OPT_LISTEN: o->listen = v; return 0;
     case OPT_PUBLISH: o->publish = v; return 0;
     case OPT_FG: o->foreground = true; return 0;
+    case OPT_GROUP: o->group_read = true; return 0;
     case OPT_SYNC: return options_sync(v, o);
     case OPT_MAXMSG:
         if (options_num(v, 10, 1024, (1ull << 31), &n))

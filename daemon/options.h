@@ -26,6 +26,7 @@ typedef struct srdd_options {
     uint32_t uids[OPTIONS_MAX_UIDS];
     unsigned socket_mode;     /* --socket-mode (octal), default 0600 */
     bool foreground;          /* --foreground */
+    bool group_read;          /* --group-read: a new store is 0640 */
     int log_level;            /* --log-level */
     unsigned stream_idle_ms;  /* --stream-idle-ms, default 60000 */
     unsigned contexts;        /* --contexts, default 64 */

@@ -28,6 +28,8 @@
 
 typedef struct stream {
     uint64_t id, cid;
+    uint32_t owner;    /* the connection's pipe id */
+    bool gone;         /* its connection closed while a chunk was written */
     stream_staged st;
     uint64_t last_ms;  /* last chunk (or begin) */
     bool busy;         /* a chunk is being written */
@@ -233,8 +235,58 @@ static uint64_t streams_new_id(streams *ss)
     return id;
 }
 
-srd_err streams_begin(streams *ss, uint64_t cid, uint64_t key_hash,
-                      uint64_t *id, char *why)
+unsigned streams_reclaim_ms(const streams *ss)
+{
+    unsigned ms = ss->idle_ms / 8;
+    return ms < 5000 ? ms : 5000;
+}
+
+/* Streams of owner (caller holds mu). */
+static size_t streams_of(const streams *ss, uint32_t owner)
+{
+    size_t n = 0;
+    for (const stream *s = ss->list; s; s = s->next)
+        n += s->owner == owner;
+    return n;
+}
+
+/* In a full table, drop the stream idle longest if it has been idle for
+ * streams_reclaim_ms (caller holds mu); false when none has. */
+static bool streams_reclaim(streams *ss, uint64_t now)
+{
+    stream *old = NULL;
+    for (stream *s = ss->list; s; s = s->next)
+        if (!s->busy && (!old || s->last_ms < old->last_ms))
+            old = s;
+    if (!old || old->last_ms + streams_reclaim_ms(ss) > now)
+        return false;
+    log_warn("stream %016" PRIx64 " of client %016" PRIx64 " idle for %"
+             PRIu64 " ms: dropped to make room for a new one",
+             old->id, old->cid, now - old->last_ms);
+    streams_unlink(ss, old);
+    streams_drop(old);
+    return true;
+}
+
+/* Whether owner may open one more (caller holds mu). */
+static srd_err streams_room(streams *ss, uint32_t owner, uint64_t now,
+                            char *why)
+{
+    if (streams_of(ss, owner) >= STREAMS_PER_OWNER) {
+        snprintf(why, SRDI_WIRE_WHY, "this connection has %u open streams, "
+                 "the most one may have", STREAMS_PER_OWNER);
+        return SRD_EBUSY;
+    }
+    if (ss->open >= ss->max_open && !streams_reclaim(ss, now)) {
+        snprintf(why, SRDI_WIRE_WHY, "too many open streams (%zu), none "
+                 "idle for %u ms", ss->max_open, streams_reclaim_ms(ss));
+        return SRD_EBUSY;
+    }
+    return SRD_OK;
+}
+
+srd_err streams_begin(streams *ss, uint64_t cid, uint32_t owner,
+                      uint64_t key_hash, uint64_t *id, char *why)
 {
     stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -246,15 +298,12 @@ srd_err streams_begin(streams *ss, uint64_t cid, uint64_t key_hash,
                                    "the store");
     }
     s->cid = cid;
+    s->owner = owner;
     s->st.key_hash = key_hash;
     s->last_ms = stats_now_ms();
     pthread_mutex_lock(&ss->mu);
-    srd_err rc = SRD_OK;
-    if (ss->open >= ss->max_open) {
-        snprintf(why, SRDI_WIRE_WHY, "too many open streams (%zu)",
-                 ss->max_open);
-        rc = SRD_EBUSY;
-    } else {
+    srd_err rc = streams_room(ss, owner, s->last_ms, why);
+    if (rc == SRD_OK) {
         s->id = *id = streams_new_id(ss);
         s->next = ss->list;
         ss->list = s;
@@ -264,6 +313,26 @@ srd_err streams_begin(streams *ss, uint64_t cid, uint64_t key_hash,
     if (rc != SRD_OK)
         streams_drop(s);
     return rc;
+}
+
+void streams_drop_owner(streams *ss, uint32_t owner)
+{
+    pthread_mutex_lock(&ss->mu);
+    stream **p = &ss->list;
+    while (*p) {
+        stream *s = *p;
+        if (s->owner != owner) {
+            p = &s->next;
+        } else if (s->busy) {
+            s->gone = true;
+            p = &s->next;
+        } else {
+            *p = s->next;
+            ss->open--;
+            streams_drop(s);
+        }
+    }
+    pthread_mutex_unlock(&ss->mu);
 }
 
 /* Find stream id of cid and check it is idle (caller holds mu). */
@@ -322,6 +391,8 @@ srd_err streams_chunk(streams *ss, uint64_t cid, uint64_t id, const void *p,
         rc = streams_syserr(why, "cannot stage the chunk; stream dropped");
     pthread_mutex_lock(&ss->mu);
     s->busy = false;
+    if (rc == SRD_OK && s->gone)
+        rc = SRD_EUNREACHABLE; /* its connection closed meanwhile */
     if (rc == SRD_OK) {
         if (s->st.len == 0 && n > 0)
             s->st.first = *(const uint8_t *)p;

@@ -4,7 +4,11 @@
  * bytes in an unnamed temporary file next to the store (O_TMPFILE), with
  * the CRC computed as chunks arrive, so a slow uploader never holds the
  * writer; StreamEnd hands the staged file to the writer thread. A stream
- * idle for longer than the configured timeout is dropped. Thread-safe.
+ * idle for longer than the configured timeout is dropped. Slots are
+ * shared fairly: one connection may hold STREAMS_PER_OWNER streams at
+ * most, a connection's streams go when it closes, and when the table is
+ * full a new stream takes the slot of the one idle longest if that one
+ * was idle for streams_reclaim_ms at least. Thread-safe.
  */
 #ifndef SRDD_STREAMS_H
 #define SRDD_STREAMS_H
@@ -13,6 +17,10 @@
 #include <stdint.h>
 
 #include "srd/srd.h"
+
+/* Streams one connection may hold (a libsrdclient handle has 32 lanes,
+ * one stream each at most). */
+#define STREAMS_PER_OWNER 64u
 
 typedef struct streams streams;
 
@@ -32,11 +40,20 @@ srd_err streams_create(const char *store_abs, unsigned idle_ms,
 /* Drop every stream and stop the reaper. NULL does nothing. */
 void streams_destroy(streams *ss);
 
-/* Open a stream for client cid; *id is its new, unguessable id. Errors
- * (with why, SRDI_WIRE_WHY bytes): SRD_EBUSY (too many open streams),
- * system errors creating the staging file. */
-srd_err streams_begin(streams *ss, uint64_t cid, uint64_t key_hash,
-                      uint64_t *id, char *why);
+/* Open a stream for client cid on connection owner; *id is its new,
+ * unguessable id. Errors (with why, SRDI_WIRE_WHY bytes): SRD_EBUSY (the
+ * connection holds STREAMS_PER_OWNER, or the table is full and no stream
+ * idle enough to reclaim), system errors creating the staging file. */
+srd_err streams_begin(streams *ss, uint64_t cid, uint32_t owner,
+                      uint64_t key_hash, uint64_t *id, char *why);
+
+/* Connection owner closed: drop its streams (one with a chunk being
+ * written goes when the write ends). */
+void streams_drop_owner(streams *ss, uint32_t owner);
+
+/* How long a stream must have been idle before a new one may take its
+ * slot in a full table: an eighth of the idle timeout, 5 s at most. */
+unsigned streams_reclaim_ms(const streams *ss);
 
 /* Append n bytes to stream id of client cid. Errors: SRD_ENOTFOUND
  * (unknown, dropped or another client's stream), SRD_ESTATE (a chunk of

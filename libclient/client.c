@@ -432,6 +432,8 @@ static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
 {
     cl_lane *l = pin;
     nng_msg *m = NULL;
+    if (srdi_store_forked(c->st))
+        return SRD_EFORKED; /* NNG's threads stayed in the parent */
     srd_err rc = pin ? SRD_OK : srdi_cl_lane_get(c, &l);
     if (rc != SRD_OK)
         return rc;
@@ -633,6 +635,10 @@ static srdi_client *cl_alloc(srd_store *st)
                                            1, 3600000);
     c->poll_ms = srdi_cl_env_uint("SRD_POLL_MS", CL_POLL_MS, 10, 3600000);
     c->log_errors = srdi_cl_env_uint("SRD_CLIENT_LOG", 0, 0, 1) == 1;
+    struct stat sb;
+    c->owner_uid = stat(st->path, &sb) == 0 ? (uint64_t)sb.st_uid
+                                             : UINT64_MAX;
+    atomic_init(&c->untrusted, 0);
     atomic_init(&c->max_message, (size_t)SRDI_WIRE_MAX_DEFAULT);
     atomic_init(&c->epoch, 0);
     atomic_init(&c->verified, 0);
@@ -702,6 +708,8 @@ srd_err srdi_client_open(srd_store *st)
     rc = srdi_cl_connect(c, &d);
     if (rc == SRD_OK)
         rc = cl_start(c);
+    if (rc != SRD_OK && atomic_load(&c->untrusted))
+        rc = SRD_EPERM; /* the daemon found is not one to trust */
     if (rc != SRD_OK) {
         cl_free(c);
         if (st->ro_fd >= 0)
@@ -716,6 +724,8 @@ srd_err srdi_client_open(srd_store *st)
 
 static srd_err cl_flush(srdi_client *c)
 {
+    if (srdi_store_forked(c->st))
+        return SRD_EFORKED; /* the parent's requests: never answered here */
     pthread_mutex_lock(&c->mu);
     while (c->pending > 0)
         pthread_cond_wait(&c->cv, &c->mu);
@@ -729,6 +739,8 @@ srd_err srdi_client_close(srdi_client *c)
 {
     if (!c)
         return SRD_OK;
+    if (srdi_store_forked(c->st))
+        return SRD_OK; /* NNG state of the parent: left alone, not freed */
     srd_err rc = cl_flush(c);
     cl_free(c);
     return rc;

@@ -62,8 +62,8 @@ static bool cl_writer_alive(const char *path)
     if (!cl_sibling(path, ".lock", name, sizeof name))
         return false;
     int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
+    if (fd < 0) /* another user's lock file is 0600: cannot tell, try */
+        return errno == EACCES;
     bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     close(fd); /* also drops the shared lock if we got it */
     return held;
@@ -119,13 +119,36 @@ static void cl_abort_inflight(srdi_client *c)
         nng_aio_cancel(aios[i]);
 }
 
+/* Whether the process at the other end of p may be srdd for our store:
+ * it runs as root, as us, or as the store file's owner. Anyone else may
+ * have planted the discovery file and socket (a shared folder while srdd
+ * is down) to acknowledge writes it never stores. */
+static bool cl_peer_trusted(srdi_client *c, nng_pipe p)
+{
+    uint64_t uid;
+    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+        return true; /* not ipc:// (tcp, tests): no credentials to check */
+    if (uid == 0 || uid == (uint64_t)geteuid() || uid == c->owner_uid)
+        return true;
+    atomic_store(&c->untrusted, uid + 1);
+    if (c->log_errors)
+        fprintf(stderr, "srd client: refused the daemon at %s: it runs as "
+                        "uid %llu, the store belongs to uid %llu\n",
+                c->req_url, (unsigned long long)uid,
+                (unsigned long long)c->owner_uid);
+    return false;
+}
+
 /* ADD_PRE runs before a pipe starts carrying messages, so anything that
- * arrives over it finds the epoch bumped (invariant 4). */
+ * arrives over it finds the epoch bumped (invariant 4); an untrusted
+ * peer's pipe is closed there, before it carries anything. */
 static void cl_pipe_ev(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     srdi_client *c = arg;
     bool req = nng_socket_id(nng_pipe_socket(p)) == nng_socket_id(c->req);
-    if (ev == NNG_PIPE_EV_ADD_PRE) {
+    if (ev == NNG_PIPE_EV_ADD_PRE && !cl_peer_trusted(c, p)) {
+        nng_pipe_close(p);
+    } else if (ev == NNG_PIPE_EV_ADD_PRE) {
         atomic_fetch_add(&c->epoch, 1);
     } else if (ev == NNG_PIPE_EV_ADD_POST) {
         atomic_fetch_add(req ? &c->pipes : &c->sub_pipes, 1);

@@ -103,6 +103,9 @@ struct srdi_client {
     atomic_bool lost;              /* lost track of srdd's file */
     atomic_bool stop;
     bool log_errors;               /* SRD_CLIENT_LOG=1: print refusals */
+    uint64_t owner_uid;            /* the store file's owner (UINT64_MAX:
+                                      unknown) */
+    _Atomic uint64_t untrusted;    /* 1 + uid of a daemon refused (0: none) */
     bool thread_started;
     char req_url[CL_URL_MAX], sub_url[CL_URL_MAX];
 };

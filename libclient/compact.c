@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -343,9 +344,14 @@ static srd_err cp_create(cp_run *r)
     unlink(r->tmp); /* a stale file from a crash: never reused */
     struct stat sb;
     int mode = fstat(srdi_writer_fd(r->st->w), &sb) == 0 ? (sb.st_mode & 0777)
-                                                        : 0644;
+                                                        : 0600;
     r->out.fd = open(r->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (r->out.fd < 0)
+        return (srd_err)(SRD_ESYSERR | errno);
+    /* The writer's lock on the store's inode (writer.h) must hold on the
+     * new file before the rename makes it the store. Nobody else knows
+     * this file yet, so the lock cannot be refused but by an error. */
+    if (flock(r->out.fd, LOCK_EX | LOCK_NB) != 0)
         return (srd_err)(SRD_ESYSERR | errno);
     r->out.buf = malloc(CP_BUF);
     return r->out.buf ? SRD_OK : SRD_ENOMEM;
@@ -454,6 +460,8 @@ srd_err srd_compact_to(srd_store *st, srd_layout layout,
         return srdi_client_compact(st->client, report);
     if (!st->w)
         return SRD_EREADONLY;
+    if (srdi_store_forked(st))
+        return SRD_EFORKED;
     cp_run *r = calloc(1, sizeof *r);
     if (!r)
         return SRD_ENOMEM;

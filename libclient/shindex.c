@@ -696,6 +696,12 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
     shxw_free(w);
 }
 
+void srdi_shxw_forget(srdi_shxw *w)
+{
+    if (w)
+        shxw_free(w);
+}
+
 void srdi_shxw_abandon(srdi_shxw *w)
 {
     if (!w)

@@ -117,6 +117,9 @@ srd_err srdi_shxw_publish(srdi_shxw *w);
 /* Close. clean: make the slots durable, then mark the file clean (a
  * reader after a reboot may trust it). Otherwise leave it as it is. */
 void srdi_shxw_close(srdi_shxw *w, bool clean);
+/* Unmap and free without touching the file (a forked child's copy of its
+ * parent's writer). */
+void srdi_shxw_forget(srdi_shxw *w);
 /* Give up on the shared index (a failure): flag it superseded, unlink it
  * and close, so readers fall back to building their own. */
 void srdi_shxw_abandon(srdi_shxw *w);

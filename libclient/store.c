@@ -24,7 +24,7 @@
 
 #define ST_KNOWN_FLAGS                                                      \
     (SRD_OPEN_CREATE | SRD_OPEN_READONLY | SRD_OPEN_REPAIR |                \
-     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT)
+     SRD_OPEN_EMBEDDED | SRD_OPEN_CLIENT | SRD_OPEN_GROUP)
 
 static bool val_ok(srd_val v)
 {
@@ -680,6 +680,7 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
 {
     if (!(o->flags & SRD_OPEN_READONLY)) {
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
+                                      o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
                                       lfd, fd);
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */
@@ -731,6 +732,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     st->flags = o.flags;
     st->sync_never = o.sync == SRD_SYNC_NEVER;
     st->ro_fd = -1;
+    st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
@@ -793,9 +795,13 @@ srd_err srd_close(srd_store *st)
     if (!st)
         return SRD_OK;
     srd_err rc = srdi_client_close(st->client);
-    if (st->w)
+    if (st->w && srdi_store_forked(st))
+        srdi_writer_abandon(st->w); /* the parent's to sync and record */
+    else if (st->w)
         rc = srdi_writer_stop(st->w);
-    if (st->shw) {
+    if (st->shw && srdi_store_forked(st)) {
+        srdi_shxw_forget(st->shw); /* the parent's file: leave it as it is */
+    } else if (st->shw) {
         st->n_pend = 0; /* nothing is in flight any more */
         st_shared_cover(st);
         /* clean vouches for the store too: only after a syncing close */
@@ -1219,10 +1225,17 @@ void srdi_store_shared_rebuild(srd_store *st)
     }
 }
 
+bool srdi_store_forked(const srd_store *st)
+{
+    return st->pid != getpid();
+}
+
 static srd_err st_writable(const srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
+    if (st->w && srdi_store_forked(st))
+        return SRD_EFORKED; /* the parent's writer: its writes would be lost */
     return st->w || st->client ? SRD_OK : SRD_EREADONLY;
 }
 

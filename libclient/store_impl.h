@@ -47,6 +47,8 @@ struct srd_store {
     pthread_cond_t cv;        /* busy/inflight changes */
     bool busy;                /* a stream or compaction owns the writer */
     bool compacting;          /* srd_compact_ex running (under mu) */
+    pid_t pid;                /* the process that opened the handle: a
+                               * forked child's writes get SRD_EFORKED */
     unsigned inflight;        /* appended, index not yet updated */
     srdi_ebr_list *retired;   /* old snaps waiting for readers (under mu) */
     uint64_t entries;         /* chain entries (under mu) */
@@ -82,6 +84,9 @@ bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
 
 /* Take / release the writer exclusively (waits for in-flight appends). */
 void srdi_store_begin_exclusive(srd_store *st);
+
+/* Whether this process is not the one that opened st (a fork() child). */
+bool srdi_store_forked(const srd_store *st);
 void srdi_store_end_exclusive(srd_store *st);
 
 /* Apply entries appended by this process or found in the file to the

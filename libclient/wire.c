@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbcost.h"
 #include "srd.pb-c.h"
 #include "wire.h"
 
@@ -599,16 +600,68 @@ static srd_err req_decode_body(srdi_wire_request *rq, Srd__V1__Request *pb,
     return rc == SRD_OK ? req_decode_op(rq, pb, f, why) : rc;
 }
 
+/* Memory any header may take to decode, whatever the message limit. */
+#define WIRE_COST_FLOOR ((uint64_t)1 << 20)
+
+/* What unpacking f's header costs (pbcost.h); refused past 2 * max plus
+ * WIRE_COST_FLOOR. */
+static srd_err req_cost(const wire_frame *f, size_t max, uint64_t *cost,
+                        char *why)
+{
+    *cost = 0;
+    if (!srdi_pb_cost(&srd__v1__request__descriptor, f->hdr, f->hdr_len,
+                      cost))
+        return wire_fail(why, SRD_EPROTO,
+                         "header of %zu bytes is not a valid srd.v1.Request",
+                         f->hdr_len);
+    uint64_t limit = 2 * (uint64_t)max + WIRE_COST_FLOOR;
+    if (max && *cost > limit)
+        return wire_fail(why, SRD_ETOOBIG,
+                         "a header of %zu bytes would take %" PRIu64
+                         " MiB to decode (limit %" PRIu64 " MiB: twice "
+                         "--max-message + 1): send fewer items per request",
+                         f->hdr_len, *cost >> 20, limit >> 20);
+    return SRD_OK;
+}
+
+/* Version, client id and sequence of a header not unpacked (for the
+ * reply to a request refused before decoding). */
+static void req_peek_ids(const wire_frame *f, srdi_wire_request *ids)
+{
+    uint64_t v = 0;
+    memset(ids, 0, sizeof *ids);
+    if (srdi_pb_scalar(f->hdr, f->hdr_len, 1, &v))
+        ids->version = (uint32_t)v;
+    srdi_pb_scalar(f->hdr, f->hdr_len, 2, &ids->client_id);
+    srdi_pb_scalar(f->hdr, f->hdr_len, 3, &ids->seq);
+}
+
+srd_err srdi_wire_request_cost(const void *buf, size_t len, size_t max,
+                               uint64_t *cost, srdi_wire_request *ids,
+                               char *why)
+{
+    wire_frame f = {0};
+    *cost = 0;
+    memset(ids, 0, sizeof *ids);
+    srd_err rc = wire_split(buf, len, max, &f, why);
+    if (rc == SRD_OK)
+        req_peek_ids(&f, ids);
+    return rc == SRD_OK ? req_cost(&f, max, cost, why) : rc;
+}
+
 srd_err srdi_wire_request_decode(const void *buf, size_t len, size_t max,
                                  srdi_wire_request *rq, char *why)
 {
     wire_frame f = {0};
+    uint64_t cost;
     if (!rq)
         return SRD_EINVAL;
     memset(rq, 0, sizeof *rq);
     if (why)
         why[0] = '\0';
     srd_err rc = wire_split(buf, len, max, &f, why);
+    if (rc == SRD_OK && (rc = req_cost(&f, max, &cost, why)) != SRD_OK)
+        req_peek_ids(&f, rq);
     if (rc != SRD_OK)
         return rc;
     Srd__V1__Request *pb = srd__v1__request__unpack(NULL, f.hdr_len, f.hdr);

@@ -97,7 +97,9 @@ srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
 /*
  * Decode a request of len bytes. max (0: no limit) is the largest message
  * accepted. Errors, with why (SRDI_WIRE_WHY bytes, may be NULL) naming the
- * problem: SRD_ETOOBIG (len > max), SRD_EPROTO (bad framing, a header that
+ * problem: SRD_ETOOBIG (len > max, or a header whose unpacking would take
+ * more than 2 * max + 1 MiB of memory: checked before anything is
+ * allocated, see srdi_wire_request_cost), SRD_EPROTO (bad framing, a header that
  * does not parse, a length that does not match the message, no op set),
  * SRD_EVERSION (protocol_version != 1; version, client_id and seq are still
  * filled in), SRD_ENOMEM. On error *rq holds nothing to free, but the
@@ -105,6 +107,15 @@ srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
  */
 srd_err srdi_wire_request_decode(const void *buf, size_t len, size_t max,
                                  srdi_wire_request *rq, char *why);
+
+/* Without allocating: *cost receives an upper bound of the memory that
+ * decoding the request would allocate (pbcost.h), *ids the version, client
+ * id and sequence found in the header (zero where absent: for the reply
+ * to a refused request; nothing to free). The errors of
+ * srdi_wire_request_decode for the framing and the cost. */
+srd_err srdi_wire_request_cost(const void *buf, size_t len, size_t max,
+                               uint64_t *cost, srdi_wire_request *ids,
+                               char *why);
 
 /* Free what the decoder allocated (the struct itself is the caller's).
  * NULL and a zeroed or failed request are fine. */

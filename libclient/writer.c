@@ -268,24 +268,90 @@ srd_err srdi_writer_fsync_dir(const char *path)
     return rc == 0 ? SRD_OK : wr_errno(e);
 }
 
-srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
-                         int *fd_out)
+/* "<path>.lock", opened (created 0600: a lock file others could open
+ * is one they could flock to keep the writer out; never through a
+ * symlink planted in its place). */
+static int wr_open_lockfile(const char *path)
 {
     size_t n = strlen(path);
     char *lpath = malloc(n + sizeof ".lock");
-    if (!lpath)
-        return SRD_ENOMEM;
+    if (!lpath) {
+        errno = ENOMEM;
+        return -1;
+    }
     /* the second memcpy appends ".lock" and its NUL */
     memcpy(lpath, path, n); // NOLINT(bugprone-not-null-terminated-result)
     memcpy(lpath + n, ".lock", sizeof ".lock");
-    struct stat st;
-    if (!create && stat(path, &st) != 0) {
-        int e = errno;
-        free(lpath);
-        return e == ENOENT ? SRD_ENOENT : wr_errno(e);
-    }
-    int lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     free(lpath);
+    return lfd;
+}
+
+/* Open the store read-write; a new one is created exclusively (O_EXCL:
+ * never through a symlink or over a file that appeared meanwhile) with
+ * mode. *created: it was. */
+static int wr_open_store(const char *path, bool create, unsigned mode,
+                         bool *created)
+{
+    *created = false;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT || !create)
+            return fd;
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  mode);
+        if (fd >= 0 || errno != EEXIST) {
+            *created = fd >= 0;
+            return fd;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Lock the store's inode itself (flock on fd): a second writer reaching
+ * the same file through a symlink or a hard link, whose "<name>.lock"
+ * differs, is refused too. SRD_ESTATE: path no longer names the file
+ * (replaced between the open and the lock): open again. */
+static srd_err wr_lock_inode(int fd, const char *path)
+{
+    struct stat a, b;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? SRD_EBUSY : wr_errno(errno);
+    if (fstat(fd, &a) != 0)
+        return wr_errno(errno);
+    if (!S_ISREG(a.st_mode))
+        return SRD_EINVAL;
+    if (stat(path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return SRD_ESTATE;
+    return SRD_OK;
+}
+
+/* Open path and lock its inode, again if it was replaced meanwhile. */
+static srd_err wr_open_locked(const char *path, bool create, unsigned mode,
+                              int *fd_out, bool *created)
+{
+    srd_err rc = SRD_ESTATE;
+    for (int attempt = 0; attempt < 3 && rc == SRD_ESTATE; attempt++) {
+        int fd = wr_open_store(path, create, mode, created);
+        if (fd < 0)
+            return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+        rc = wr_lock_inode(fd, path);
+        if (rc == SRD_OK)
+            *fd_out = fd;
+        else
+            close(fd);
+    }
+    return rc == SRD_ESTATE ? SRD_EBUSY : rc;
+}
+
+srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
+                         int *lock_fd, int *fd_out)
+{
+    struct stat st;
+    if (!create && stat(path, &st) != 0)
+        return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+    int lfd = wr_open_lockfile(path);
     if (lfd < 0)
         return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
     if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
@@ -293,25 +359,16 @@ srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
         close(lfd);
         return e == EWOULDBLOCK ? SRD_EBUSY : wr_errno(e);
     }
-    bool existed = stat(path, &st) == 0;
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-    if (fd < 0) {
-        int e = errno;
-        close(lfd);
-        return e == ENOENT ? SRD_ENOENT : wr_errno(e);
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        close(lfd);
-        return SRD_EINVAL;
-    }
-    if (!existed) {
-        srd_err rc = srdi_writer_fsync_dir(path);
-        if (rc != SRD_OK) {
+    int fd = -1;
+    bool created = false;
+    srd_err rc = wr_open_locked(path, create, mode, &fd, &created);
+    if (rc == SRD_OK && created)
+        rc = srdi_writer_fsync_dir(path);
+    if (rc != SRD_OK) {
+        if (fd >= 0)
             close(fd);
-            close(lfd);
-            return rc;
-        }
+        close(lfd);
+        return rc;
     }
     *lock_fd = lfd;
     *fd_out = fd;
@@ -431,6 +488,18 @@ srd_err srdi_writer_stop(srdi_writer *w)
     free(w->scratch);
     free(w);
     return rc;
+}
+
+void srdi_writer_abandon(srdi_writer *w)
+{
+    if (!w)
+        return;
+    close(w->fd); /* the flocks stay with the parent's descriptors */
+    if (w->sfd >= 0)
+        close(w->sfd);
+    close(w->lock_fd);
+    free(w->scratch);
+    free(w); /* its mutexes may be held by a parent's thread: left as is */
 }
 
 uint64_t srdi_writer_tail(const srdi_writer *w)

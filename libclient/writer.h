@@ -49,11 +49,14 @@ typedef struct srdi_sys {
 /* Test hook: replace the system calls of every writer (NULL restores). */
 void srdi_writer_set_sys(const srdi_sys *sys);
 
-/* Take the lock "<path>.lock" (SRD_EBUSY if held) and open path read-write
- * (creating it when create). *fd_out is the store fd (owned by the writer
- * once srdi_writer_start succeeds; close it yourself on failure before). */
-srd_err srdi_writer_lock(const char *path, bool create, int *lock_fd,
-                         int *fd_out);
+/* Take the lock "<path>.lock" (SRD_EBUSY if held), open path read-write
+ * (creating it with mode when create) and lock the file's inode itself
+ * (flock on the store fd: SRD_EBUSY if another writer holds it through
+ * another name, a symlink or a hard link). *fd_out is the store fd (owned
+ * by the writer once srdi_writer_start succeeds; close it yourself on
+ * failure before). */
+srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
+                         int *lock_fd, int *fd_out);
 
 /* Start a writer on an open, locked store (at path) whose valid tail is
  * tail; bytes past tail are cut. Opens the sidecar "<path>.synced" (the
@@ -68,6 +71,11 @@ srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
                           srdi_writer **out);
 /* Sync (unless SRD_SYNC_NEVER), stop the interval thread, unlock, close. */
 srd_err srdi_writer_stop(srdi_writer *w);
+
+/* In a fork() child of the writer's process: close the child's copies of
+ * the descriptors and free w, touching neither the file nor the sidecar
+ * (they are the parent's; its threads do not exist here). */
+void srdi_writer_abandon(srdi_writer *w);
 
 uint64_t srdi_writer_tail(const srdi_writer *w);
 int srdi_writer_fd(const srdi_writer *w);

@@ -343,3 +343,33 @@ void tu_fill_random(uint64_t *state, void *buf, size_t len)
         len -= k;
     }
 }
+
+int tu_main(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+char *tu_stderr_of(void (*fn)(void *ctx), void *ctx)
+{
+    fflush(stderr);
+    FILE *cap = tmpfile();
+    ck_assert_ptr_nonnull(cap);
+    int saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(saved, 0);
+    dup2(fileno(cap), STDERR_FILENO);
+    fn(ctx);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t len = lseek(fileno(cap), 0, SEEK_END);
+    ck_assert_int_ge(len, 0);
+    char *text = calloc(1, (size_t)len + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(pread(fileno(cap), text, (size_t)len, 0), len);
+    fclose(cap);
+    return text;
+}

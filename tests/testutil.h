@@ -100,4 +100,12 @@ srd_err tu_open(const char *path, unsigned flags, srd_store **out);
 uint64_t tu_rand(uint64_t *state);
 void tu_fill_random(uint64_t *state, void *buf, size_t len);
 
+/* Run fn(ctx) with stderr sent to a temporary file; returns what it wrote
+ * (malloc'd, NUL-terminated). */
+char *tu_stderr_of(void (*fn)(void *ctx), void *ctx);
+
+/* Run every test of s (Check's default fork mode, normal output); the
+ * exit status for main: 0 when all passed. */
+int tu_main(Suite *s);
+
 #endif

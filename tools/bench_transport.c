@@ -13,12 +13,10 @@
  */
 #include "srd_features.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <math.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,56 +26,18 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "bench_peer.h"
 #include "bench_transport.h"
 #include "bench_util.h"
 
-#define MSG_LEN 64
-#define MAX_WRITERS 16
-
-/* ---- processes and their context switches ------------------------------ */
-
-/* Voluntary + involuntary context switches of every thread of pid. */
-static uint64_t ctxsw_of(pid_t pid)
-{
-    char dir[64], file[PATH_MAX], line[128];
-    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    uint64_t total = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(file, sizeof file, "%s/%s/status", dir, e->d_name);
-        FILE *f = fopen(file, "r");
-        if (!f)
-            continue;
-        while (fgets(line, sizeof line, f)) {
-            const char *colon = strchr(line, ':');
-            if (colon && strstr(line, "ctxt_switches:") != NULL)
-                total += strtoull(colon + 1, NULL, 10);
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return total;
-}
-
-static void sleep_us(unsigned us)
-{
-    struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+#define MSG_LEN PEER_MSG_LEN
+#define WRITERS 16 /* durable writer processes */
 
 typedef void (*server_fn)(const char *addr, int fd);
 
@@ -95,88 +55,7 @@ static pid_t server_start(server_fn fn, const char *addr, int fd)
     return pid;
 }
 
-static void server_stop(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
-/* One measured candidate: latency percentiles and switches per round. */
-typedef struct rt_result {
-    double med_us, p99_us;
-    double client_cs, server_cs; /* per round trip */
-} rt_result;
-
-/* A client's one round trip; returns false on a transport error. */
-typedef bool (*round_fn)(void *conn, uint8_t *msg);
-
-static void time_rounds(round_fn rt, void *conn, pid_t server, size_t n,
-                        rt_result *out)
-{
-    uint8_t msg[MSG_LEN] = {1};
-    for (size_t i = 0; i < n / 10 + 1; i++) /* warm up */
-        if (!rt(conn, msg))
-            die("transport warm-up failed");
-    double *t = xmalloc(n * sizeof *t);
-    uint64_t c0 = ctxsw_of(getpid()), s0 = ctxsw_of(server);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t t0 = now_ns();
-        if (!rt(conn, msg))
-            die("transport round trip failed");
-        t[i] = (double)(now_ns() - t0) / 1e3;
-    }
-    uint64_t c1 = ctxsw_of(getpid()), s1 = ctxsw_of(server);
-    qsort_doubles(t, n);
-    out->med_us = t[n / 2];
-    out->p99_us = t[n * 99 / 100];
-    out->client_cs = (double)(c1 - c0) / (double)n;
-    out->server_cs = (double)(s1 - s0) / (double)n;
-    free(t);
-}
-
 /* ---- Unix sockets -------------------------------------------------------- */
-
-static void addr_un(struct sockaddr_un *sa, const char *path)
-{
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof sa->sun_path)
-        die("socket path too long: %s", path);
-    strcpy(sa->sun_path, path);
-}
-
-static int unix_connect(const char *path, int type)
-{
-    struct sockaddr_un sa;
-    addr_un(&sa, path);
-    for (int tries = 0; tries < 2000; tries++) {
-        int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            die("socket: %s", strerror(errno));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-            return fd;
-        close(fd);
-        sleep_us(1000);
-    }
-    die("connect %s: %s", path, strerror(errno));
-}
-
-static bool seq_round(void *conn, uint8_t *msg)
-{
-    int fd = *(int *)conn;
-    return write(fd, msg, MSG_LEN) == MSG_LEN &&
-           read(fd, msg, MSG_LEN) == MSG_LEN;
-}
-
-/* Server of a socketpair: blocking read, reply. */
-static void seq_pair_server(const char *addr, int fd)
-{
-    (void)addr;
-    uint8_t b[MSG_LEN];
-    while (read(fd, b, sizeof b) > 0)
-        if (write(fd, b, sizeof b) != (ssize_t)sizeof b)
-            _exit(1);
-}
 
 /* The epoll server: every ready request of every connection is taken in
  * one pass, the group is made durable with one fdatasync when sync_fd >= 0
@@ -230,8 +109,10 @@ static void ep_serve_group(ep_server *s, struct epoll_event *evs, int n)
 
 static void seq_epoll_server(const char *addr, int sync_fd)
 {
-    struct sockaddr_un sa;
-    addr_un(&sa, addr);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(addr) >= sizeof sa.sun_path)
+        _exit(1);
+    memcpy(sa.sun_path, addr, strlen(addr) + 1);
     ep_server s = {.sync_fd = sync_fd};
     s.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s.lfd < 0 || bind(s.lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
@@ -268,9 +149,12 @@ static void nng_rep_server(const char *addr, int fd)
     }
 }
 
-static bool nng_round(void *conn, uint8_t *msg)
+static nng_socket g_req;
+
+static bool nng_round(peer_conn *c, uint8_t *msg)
 {
-    nng_socket s = *(nng_socket *)conn;
+    (void)c;
+    nng_socket s = g_req;
     size_t len = MSG_LEN;
     return nng_send(s, msg, MSG_LEN, 0) == 0 &&
            nng_recv(s, msg, &len, 0) == 0 && len == MSG_LEN;
@@ -312,9 +196,10 @@ static void shm_server(const char *addr, int fd)
     }
 }
 
-static bool shm_round(void *conn, uint8_t *msg)
+static bool shm_round(peer_conn *c, uint8_t *msg)
 {
-    shm_slot *s = conn;
+    (void)c;
+    shm_slot *s = g_slot;
     unsigned before = atomic_load(&s->rep);
     memcpy(s->msg, msg, MSG_LEN);
     atomic_fetch_add(&s->req, 1);
@@ -323,60 +208,6 @@ static bool shm_round(void *conn, uint8_t *msg)
         futex_wait(&s->rep, before);
     memcpy(msg, s->msg, MSG_LEN);
     return true;
-}
-
-/* ---- Redis SET over a Unix socket --------------------------------------- */
-
-typedef struct redis_conn {
-    int fd;
-    unsigned n;
-} redis_conn;
-
-static bool redis_round(void *conn, uint8_t *msg)
-{
-    (void)msg;
-    redis_conn *c = conn;
-    char req[160], rep[16];
-    int len = snprintf(req, sizeof req,
-                       "*3\r\n$3\r\nSET\r\n$12\r\nkey%09u\r\n$%d\r\n%0*d\r\n",
-                       c->n++ % 1000000000u, MSG_LEN, MSG_LEN, 7);
-    if (write(c->fd, req, (size_t)len) != len)
-        return false;
-    return read(c->fd, rep, sizeof rep) == 5 && memcmp(rep, "+OK\r\n", 5) == 0;
-}
-
-static const char *redis_binary(void)
-{
-    static const char *const paths[] = {"/usr/bin/redis-server",
-                                        "/usr/local/bin/redis-server"};
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
-}
-
-/* Start redis-server on a Unix socket in the work dir, no TCP, no RDB. */
-static pid_t redis_start(const char *sock, bool always)
-{
-    const char *bin = redis_binary();
-    char dir[PATH_MAX];
-    wpath(dir, "");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execl(bin, bin, "--port", "0", "--unixsocket", sock, "--dir", dir,
-              "--save", "", "--appendonly", always ? "yes" : "no",
-              "--appendfsync", always ? "always" : "no", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
 }
 
 /* ---- the candidates ------------------------------------------------------- */
@@ -391,7 +222,7 @@ static int sync_file(const char *name)
     return fd;
 }
 
-static void report(const char *name, const rt_result *r, const rt_result *base)
+static void report(const char *name, const peer_rtt *r, const peer_rtt *base)
 {
     row_add("transport", "us", -1, r->med_us, base ? base->med_us : NAN,
             "rtt median: %s", name);
@@ -403,51 +234,39 @@ static void report(const char *name, const rt_result *r, const rt_result *base)
             name);
 }
 
-static void run_seq_pair(size_t n, rt_result *r)
-{
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        die("socketpair: %s", strerror(errno));
-    pid_t pid = server_start(seq_pair_server, NULL, sv[1]);
-    close(sv[1]);
-    time_rounds(seq_round, &sv[0], pid, n, r);
-    close(sv[0]);
-    server_stop(pid);
-}
-
-static void run_seq_epoll(size_t n, int sync_fd, rt_result *r)
+static void run_seq_epoll(size_t n, int sync_fd, peer_rtt *r)
 {
     char sock[PATH_MAX];
     wpath(sock, "ep.sock");
     unlink(sock);
     pid_t pid = server_start(seq_epoll_server, sock, sync_fd);
-    int fd = unix_connect(sock, SOCK_SEQPACKET);
-    time_rounds(seq_round, &fd, pid, n, r);
-    close(fd);
-    server_stop(pid);
+    peer_conn c = {.fd = peer_unix_connect(sock, SOCK_SEQPACKET)};
+    peer_time_rounds(peer_seq_round, &c, pid, n, r);
+    close(c.fd);
+    peer_stop(pid);
 }
 
-static void run_nng(size_t n, rt_result *r)
+static void run_nng(size_t n, peer_rtt *r)
 {
     char sock[PATH_MAX], url[PATH_MAX + 8];
     wpath(sock, "nng.sock");
     snprintf(url, sizeof url, "ipc://%s", sock);
     pid_t pid = server_start(nng_rep_server, url, -1);
-    nng_socket s;
-    if (nng_req0_open(&s) != 0)
+    if (nng_req0_open(&g_req) != 0)
         die("nng_req0_open failed");
     int rc;
-    while ((rc = nng_dial(s, url, NULL, 0)) == NNG_ECONNREFUSED ||
+    while ((rc = nng_dial(g_req, url, NULL, 0)) == NNG_ECONNREFUSED ||
            rc == NNG_ENOENT)
-        sleep_us(1000);
+        peer_sleep_us(1000);
     if (rc != 0)
         die("nng_dial: %s", nng_strerror(rc));
-    time_rounds(nng_round, &s, pid, n, r);
-    nng_close(s);
-    server_stop(pid);
+    peer_conn c = {.fd = -1};
+    peer_time_rounds(nng_round, &c, pid, n, r);
+    nng_close(g_req);
+    peer_stop(pid);
 }
 
-static void run_shm(size_t n, rt_result *r)
+static void run_shm(size_t n, peer_rtt *r)
 {
     g_slot = mmap(NULL, sizeof *g_slot, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -455,82 +274,10 @@ static void run_shm(size_t n, rt_result *r)
         die("mmap: %s", strerror(errno));
     memset(g_slot, 0, sizeof *g_slot);
     pid_t pid = server_start(shm_server, NULL, -1);
-    time_rounds(shm_round, g_slot, pid, n, r);
-    server_stop(pid);
+    peer_conn c = {.fd = -1};
+    peer_time_rounds(shm_round, &c, pid, n, r);
+    peer_stop(pid);
     munmap(g_slot, sizeof *g_slot);
-}
-
-static bool run_redis(size_t n, bool always, rt_result *r)
-{
-    if (!redis_binary())
-        return false;
-    char sock[PATH_MAX];
-    wpath(sock, always ? "redis-always.sock" : "redis.sock");
-    pid_t pid = redis_start(sock, always);
-    redis_conn c = {.fd = unix_connect(sock, SOCK_STREAM)};
-    time_rounds(redis_round, &c, pid, n, r);
-    close(c.fd);
-    server_stop(pid);
-    return true;
-}
-
-/* ---- many durable writers ------------------------------------------------- */
-
-typedef struct writers_shared {
-    atomic_int ready, go;
-    uint64_t rounds[MAX_WRITERS];
-} writers_shared;
-
-typedef int (*connect_fn)(const char *addr);
-
-static int connect_seq(const char *addr)
-{
-    return unix_connect(addr, SOCK_SEQPACKET);
-}
-
-static int connect_stream(const char *addr)
-{
-    return unix_connect(addr, SOCK_STREAM);
-}
-
-/* W processes doing round trips for `seconds`; returns rounds per second. */
-static double writers_rate(int w, double seconds, connect_fn conn,
-                           round_fn rt, const char *addr)
-{
-    writers_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap: %s", strerror(errno));
-    memset(sh, 0, sizeof *sh);
-    pid_t pids[MAX_WRITERS];
-    fflush(NULL);
-    for (int i = 0; i < w; i++) {
-        if ((pids[i] = fork()) < 0)
-            die("fork: %s", strerror(errno));
-        if (pids[i] == 0) {
-            redis_conn c = {.fd = conn(addr), .n = (unsigned)i * 100000000u};
-            uint8_t msg[MSG_LEN] = {0};
-            atomic_fetch_add(&sh->ready, 1);
-            while (!atomic_load(&sh->go))
-                sleep_us(100);
-            uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), k = 0;
-            void *arg = rt == redis_round ? (void *)&c : (void *)&c.fd;
-            while (now_ns() < end && rt(arg, msg))
-                k++;
-            sh->rounds[i] = k;
-            _exit(0);
-        }
-    }
-    while (atomic_load(&sh->ready) < w)
-        sleep_us(1000);
-    atomic_store(&sh->go, 1);
-    uint64_t total = 0;
-    for (int i = 0; i < w; i++) {
-        waitpid(pids[i], NULL, 0);
-        total += sh->rounds[i];
-    }
-    munmap(sh, sizeof *sh);
-    return (double)total / seconds;
 }
 
 static void run_writers(const bench_transport_cfg *cfg)
@@ -540,33 +287,27 @@ static void run_writers(const bench_transport_cfg *cfg)
     wpath(sock, "ep-w.sock");
     unlink(sock);
     pid_t pid = server_start(seq_epoll_server, sock, fd);
-    double one = writers_rate(1, cfg->seconds, connect_seq, seq_round, sock);
-    double many = writers_rate(MAX_WRITERS, cfg->seconds, connect_seq,
-                               seq_round, sock);
-    server_stop(pid);
+    double one = peer_writers_rate(1, cfg->seconds, SOCK_SEQPACKET,
+                                   peer_seq_round, sock);
+    double many = peer_writers_rate(WRITERS, cfg->seconds, SOCK_SEQPACKET,
+                                    peer_seq_round, sock);
+    peer_stop(pid);
     close(fd);
 
-    double r_many = NAN;
-    if (redis_binary()) {
-        wpath(sock, "redis-w.sock");
-        pid = redis_start(sock, true);
-        r_many = writers_rate(MAX_WRITERS, cfg->seconds, connect_stream,
-                              redis_round, sock);
-        server_stop(pid);
-    }
+    double r_many = peer_redis_writers(WRITERS, cfg->seconds);
     row_add("transport", "op/s", +1, one, NAN,
             "1 durable writer: seqpacket+epoll");
     row *r = row_add("transport", "op/s", +1, many, r_many,
-                       "%d durable writers vs redis always", MAX_WRITERS);
+                     "%d durable writers vs redis always", WRITERS);
     row_target(r, many >= 6 * one, ">= 6x one writer (%.1fx)", many / one);
 }
 
 void bench_transport(const bench_transport_cfg *cfg)
 {
-    rt_result floor, r;
+    peer_rtt floor, r;
     size_t n = cfg->rtts;
     progress("transport: seqpacket socketpair, blocking");
-    run_seq_pair(n, &floor);
+    peer_pingpong(n, &floor);
     report("seqpacket pair (floor)", &floor, NULL);
     progress("transport: seqpacket + epoll server");
     run_seq_epoll(n, -1, &r);
@@ -577,7 +318,7 @@ void bench_transport(const bench_transport_cfg *cfg)
     progress("transport: shared slot + futex");
     run_shm(n, &r);
     report("shm+futex", &r, &floor);
-    if (run_redis(n, false, &r))
+    if (peer_redis_rtt(n, false, &r))
         report("redis SET", &r, &floor);
     else
         progress("transport: redis-server not installed: Redis skipped");
@@ -587,9 +328,9 @@ void bench_transport(const bench_transport_cfg *cfg)
     progress("transport: durable round trips (fdatasync each)");
     run_seq_epoll(nd, fd, &r);
     close(fd);
-    report("seqpacket+epoll+fdatasync", &r, NULL);
-    if (run_redis(nd, true, &r))
-        report("redis SET appendfsync always", &r, NULL);
-    progress("transport: %d durable writers", MAX_WRITERS);
+    report("epoll+fdatasync", &r, NULL);
+    if (peer_redis_rtt(nd, true, &r))
+        report("redis appendfsync always", &r, NULL);
+    progress("transport: %d durable writers", WRITERS);
     run_writers(cfg);
 }

@@ -1219,8 +1219,17 @@ START_TEST(test_refused_uid_gets_eperm_and_a_log_line)
     const char *args[] = {"--allow-uid", other, NULL};
     daemon_start(args);
     conn c = conn_open();
-    expect_serving(&c); /* hello stays open to readers */
-    Srd__V1__Response *r = do_put(&c, "k", "v1", 2);
+    /* a refused peer gets nothing but the refusal: no hello, no stats */
+    Srd__V1__Response *r = do_hello(&c);
+    expect_err(r, SRD_EPERM);
+    ck_assert(!r->hello);
+    ck_assert_uint_eq(r->committed_tail, 0);
+    srd__v1__response__free_unpacked(r, NULL);
+    r = do_simple(&c, SRD__V1__REQUEST__OP_STATS);
+    expect_err(r, SRD_EPERM);
+    ck_assert(!r->stats);
+    srd__v1__response__free_unpacked(r, NULL);
+    r = do_put(&c, "k", "v1", 2);
     expect_err(r, SRD_EPERM);
     srd__v1__response__free_unpacked(r, NULL);
     ck_assert_int_eq(tu_file_size(store), 0);

@@ -77,6 +77,26 @@ static inline int stop_srdd(int sig)
     return status;
 }
 
+/* Open g_store with the default options plus flags; *rc the result. */
+static inline srd_store *ch_open_flags(unsigned flags, srd_err *rc)
+{
+    srd_options o;
+    srd_options_init(&o);
+    o.flags |= flags;
+    srd_store *st = NULL;
+    *rc = srd_open(g_store, &o, &st);
+    return st;
+}
+
+/* Open g_store in client mode; the test fails if that does not work. */
+static inline srd_store *ch_open_client(void)
+{
+    srd_err rc;
+    srd_store *st = ch_open_flags(SRD_OPEN_CLIENT, &rc);
+    ck_assert_msg(rc == SRD_OK, "client open: %s", srd_errname(rc));
+    return st;
+}
+
 /* Copy srdd's log ("<store>.log") to stdout, for a failing test. */
 static inline void ch_print_srdd_log(void)
 {
@@ -271,6 +291,14 @@ static inline srd_store *ch_child_open(const char *store)
 }
 
 /* ---- main --------------------------------------------------------------- */
+
+/* Add test fn to tc, unless SRD_CHECK_ONLY=<substring> names others. */
+#define CH_ADD_TEST(tc, fn)                                               \
+    do {                                                                  \
+        const char *only_ = getenv("SRD_CHECK_ONLY");                     \
+        if (!only_ || strstr(#fn, only_))                                 \
+            tcase_add_test(tc, fn);                                       \
+    } while (0)
 
 /* A child role: "<self> child <name> args..." runs fn(args) when at least
  * argc args are given. */

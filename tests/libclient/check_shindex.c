@@ -697,6 +697,41 @@ START_TEST(test_index_ahead_of_a_shortened_store_is_not_used)
 }
 END_TEST
 
+/* Damage below the covered tail (bit rot, a third party writing into the
+ * store): a read-only open through the index does not walk there, so it
+ * meets the damage on reads: an error, never another key's value; the
+ * writer's open (the whole recovery) still refuses or cuts as before. */
+START_TEST(test_damage_below_covered_is_an_error_on_read)
+{
+    srd_options o;
+    srd_options_init(&o); /* a syncing close: clean file and sidecar */
+    srd_store *w = NULL;
+    ck_srd(srd_open(g_path, &o, &w));
+    put_n(w, 0, 200, 1);
+    char k[64];
+    key_of(k, sizeof k, 50);
+    srd_entry_meta m;
+    ck_srd(srd_meta(w, tu_s(k), &m));
+    ck_srd(srd_close(w));
+    /* zero key 50's trailer */
+    int fd = open(g_path, O_WRONLY);
+    uint8_t z[SRDI_TRAILER_SIZE] = {0};
+    ck_assert_int_eq(pwrite(fd, z, sizeof z, (off_t)(m.entry_end -
+                                                     SRDI_TRAILER_SIZE)),
+                     (ssize_t)sizeof z);
+    close(fd);
+    srd_store *r = open_ro(g_path);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX); /* took the fast way */
+    srd_view v;
+    ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_ECORRUPT);
+    expect_n(r, 0, 50, 1);
+    expect_n(r, 51, 200, 1);
+    srd_verify_report rep;
+    ck_assert_int_ne(srd_verify(r, &rep, NULL, NULL), SRD_OK);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
 START_TEST(test_writer_reopen_takes_over_the_index_file)
 {
     srd_store *w = open_w(g_path);
@@ -811,6 +846,7 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_stale_index_covering_less_is_caught_up_by_the_reader);
     tcase_add_test(tc, test_index_ahead_of_a_shortened_store_is_not_used);
     tcase_add_test(tc, test_writer_reopen_takes_over_the_index_file);
+    tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
     tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
     suite_add_tcase(s, tc);
     return s;

@@ -494,6 +494,53 @@ START_TEST(test_size_limit_is_exact)
 }
 END_TEST
 
+/* [u32 hlen][version 1, client 7, seq 9, put_batch of n empty items]. */
+static uint8_t *empty_items(size_t n, size_t *len)
+{
+    size_t inner = 2 * n, hl = 2 + 9 + 2 + 1 + 4 + inner;
+    uint8_t *b = calloc(1, 4 + hl), *p = b + 4;
+    ck_assert_ptr_nonnull(b);
+    b[0] = (uint8_t)hl;
+    b[1] = (uint8_t)(hl >> 8);
+    b[2] = (uint8_t)(hl >> 16);
+    *p++ = 0x08, *p++ = 1;      /* protocol_version */
+    *p++ = 0x11, *p = 7, p += 8; /* client_id (fixed64) */
+    *p++ = 0x18, *p++ = 9;      /* seq */
+    *p++ = 0x62;                /* put_batch, 4-byte length */
+    for (int i = 0; i < 4; i++)
+        *p++ = (uint8_t)(((inner >> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0));
+    for (size_t i = 0; i < n; i++)
+        *p++ = 0x0a, *p++ = 0;  /* an empty Put */
+    *len = 4 + hl;
+    return b;
+}
+
+START_TEST(test_costly_header_is_etoobig_before_decoding)
+{
+    size_t len;
+    uint8_t *b = empty_items(200000, &len); /* 400 KB: ~27 MB unpacked */
+    uint64_t cost = 0;
+    srdi_wire_request ids;
+    ck_srd(srdi_wire_request_cost(b, len, 0, &cost, &ids, NULL));
+    ck_assert_uint_gt(cost, 100u * 200000);
+    ck_assert_uint_eq(ids.client_id, 7);
+    ck_assert_uint_eq(ids.seq, 9);
+    /* a 1 MiB limit allows 3 MiB of decoding: refused, ids kept */
+    srdi_wire_request rq;
+    char why[SRDI_WIRE_WHY] = "";
+    ck_assert_int_eq(srdi_wire_request_decode(b, len, 1u << 20, &rq, why),
+                     SRD_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(why, "fewer items"));
+    ck_assert_uint_eq(rq.seq, 9);
+    ck_assert_ptr_null(rq._own);
+    /* without a limit it decodes (the bound is not a parse failure) */
+    ck_srd(srdi_wire_request_decode(b, len, 0, &rq, NULL));
+    ck_assert_uint_eq(rq.n, 200000);
+    srdi_wire_request_free(&rq);
+    free(b);
+}
+END_TEST
+
 START_TEST(test_random_bytes_never_decode_or_crash)
 {
     uint64_t seed = 0x5eed;
@@ -686,6 +733,7 @@ static Suite *wire_suite(void)
     tcase_add_test(tc, test_request_with_unknown_op_is_eproto);
     tcase_add_test(tc, test_header_that_does_not_parse_is_eproto);
     tcase_add_test(tc, test_size_limit_is_exact);
+    tcase_add_test(tc, test_costly_header_is_etoobig_before_decoding);
     tcase_add_test(tc, test_random_bytes_never_decode_or_crash);
     suite_add_tcase(s, tc);
 

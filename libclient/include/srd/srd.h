@@ -57,7 +57,9 @@ extern "C" {
     XX(EPERM, 17, "permission denied")                                        \
     XX(EUNREACHABLE, 18, "store daemon unreachable")                          \
     XX(ETIMEDOUT, 19, "timed out")                                            \
-    XX(ESTATE, 20, "operation not valid in this state")
+    XX(ESTATE, 20, "operation not valid in this state")                       \
+    XX(EFORKED, 21, "store handle belongs to the process that opened it; "   \
+                    "open the store again after fork()")
 
 typedef enum srd_err {
     SRD_OK = 0,
@@ -99,6 +101,9 @@ typedef enum srd_sync_mode {
                                   holds the store) */
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
+#define SRD_OPEN_GROUP 0x20u   /* a store this open creates is readable by
+                                  the file's group (0640); without it,
+                                  by its owner only (0600) */
 
 /* On-disk layouts (docs/FORMAT.md section 10). Opening finds a store's
  * layout from its entries; srd_options.layout only chooses it for a new
@@ -136,7 +141,10 @@ SRD_API void srd_options_init(srd_options *opts);
  * SRD_OPEN_EMBEDDED forces embedded mode, SRD_OPEN_CLIENT forces client
  * mode; they exclude each other and SRD_OPEN_READONLY. In client mode
  * opts->sync is ignored (the daemon's --sync applies) and the store file
- * must exist or be created by the daemon.
+ * must exist or be created by the daemon; a daemon running as anyone but
+ * root, this user or the store's owner is refused (SRD_EPERM). A handle
+ * belongs to the process that opened it: after fork() the child's writes
+ * through it fail with SRD_EFORKED (open the store again there).
  *
  * Opening recovers the last valid tail in time linear in the file size: the
  * entry chain must walk back to offset 0 and the tail entry's CRC must
