@@ -11,8 +11,10 @@
  * with no append in flight) -> take the writer -> catch up: copy every
  * entry appended after T0 -> fsync ->
  * rename over the store (the commit point) -> switch the writer, publish
- * the new {index, map} -> release the writer -> fsync the directory.
- * Writers wait only for the catch-up; readers never wait. Views of the old
+ * the new {index, map} -> fsync the directory -> release the writer: a
+ * write acknowledged in the new file must not depend on a rename that
+ * power loss could still undo. Writers wait only for the catch-up and
+ * that fsync; readers never wait. Views of the old
  * file stay valid: they hold the old mapping.
  */
 #include "srd_features.h"
@@ -487,11 +489,11 @@ srd_err srd_compact_to(srd_store *st, srd_layout layout,
         pthread_mutex_lock(&st->mu);
         rc = cp_phase_switch(r);
         pthread_mutex_unlock(&st->mu);
+        if (rc == SRD_OK) /* before any write to the new file is acked */
+            rc = srdi_writer_fsync_dir(st->path);
         srdi_store_end_exclusive(st);
         r->rep.pause_us += cp_now_us() - t_pause;
     }
-    if (rc == SRD_OK)
-        rc = srdi_writer_fsync_dir(st->path);
     if (rc == SRD_OK && progress)
         progress(ctx, r->total, r->total);
     cp_cleanup(r);
