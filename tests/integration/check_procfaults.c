@@ -130,7 +130,8 @@ static int pf_key_state(srd_store *st, const char *key, size_t len)
     srd_err rc = srd_get(st, tu_s(key), &v);
     if (rc == SRD_ENOTFOUND)
         return 0;
-    ck_assert_msg(rc == SRD_OK, "get %s: %s", key, srd_errname(rc));
+    /* tu_require: silent on success, so child processes may call it */
+    tu_require(rc == SRD_OK, "get %s: %s", key, srd_errname(rc));
     pf_value(g_buf, len, key);
     bool same = v.len == len && memcmp(v.data, g_buf, len) == 0;
     srd_view_release(&v);
@@ -156,12 +157,12 @@ static int pf_seen(srd_store *st, const char *prefix, const pf_op *op)
 }
 
 /* The key the delete removes, written before the workload. */
-static void pf_put_gone(srd_store *st, const char *prefix)
+static srd_err pf_put_gone(srd_store *st, const char *prefix)
 {
     char key[64];
     snprintf(key, sizeof key, "%sgone", prefix);
     pf_value(g_buf, 10, key);
-    ck_srd(srd_put(st, tu_s(key), (srd_val){g_buf, 10}));
+    return srd_put(st, tu_s(key), (srd_val){g_buf, 10});
 }
 
 /* How a failed write may show after the restart. */
@@ -267,7 +268,7 @@ static void pf_new_store(void)
     o.flags = SRD_OPEN_CREATE;
     o.sync = SRD_SYNC_ALWAYS;
     ck_srd(srd_open(g_store, &o, &st));
-    pf_put_gone(st, "");
+    ck_srd(pf_put_gone(st, ""));
     ck_srd(srd_close(st));
 }
 
@@ -371,6 +372,351 @@ START_TEST(test_store_faults_under_srdd_fail_cleanly_and_lose_nothing)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Child processes: a probe, a client under socket faults, a writer killed   */
+/* ------------------------------------------------------------------------ */
+
+/* "probe STORE PREFIX": a new client writes "<prefix>gone" and commits a
+ * stream it reads back: srdd serves new clients. Exit 0 when all worked.
+ * (Child roles use no ck_* call: Check cannot report from them.) */
+static int pf_child_probe(char **argv)
+{
+    srd_store *st = ch_child_open(argv[0]);
+    char key[64];
+    snprintf(key, sizeof key, "%sprobe", argv[1]);
+    srd_err rc = pf_put_gone(st, argv[1]);
+    if (rc == SRD_OK)
+        rc = pf_stream(st, key, 70000);
+    int there = rc == SRD_OK ? pf_key_state(st, key, 70000) : 0;
+    printf("probe %s %d\n", srd_errname(rc), there);
+    srd_close(st);
+    return rc == SRD_OK && there == 1 ? 0 : 1;
+}
+
+/* "ops STORE PREFIX": the workload; one line "<i> <rc>" per write. */
+static int pf_child_ops(char **argv)
+{
+    srd_store *st = ch_child_open(argv[0]);
+    for (int i = 0; i < PF_NOPS; i++) {
+        srd_err rc = pf_run_op(st, argv[1], &g_ops[i]);
+        printf("%d %d\n", i, (int)rc);
+        fflush(stdout);
+    }
+    srd_close(st);
+    return 0;
+}
+
+#define PF_KBATCH 8
+#define PF_KSTREAM 150000
+#define PF_KASYNC 16
+
+static void pf_done(void *ctx, srd_err rc)
+{
+    if (rc == SRD_OK) {
+        printf("A %s\n", (const char *)ctx);
+        fflush(stdout);
+    }
+}
+
+/* One round of the writer: a batch, a stream, 16 pipelined puts. */
+static void pf_writer_round(srd_store *st, const char *r, int j)
+{
+    static char akeys[PF_KASYNC][64];
+    char keys[PF_KBATCH][64];
+    static uint8_t vals[PF_KBATCH][2000];
+    srd_val k[PF_KBATCH], v[PF_KBATCH];
+    for (int i = 0; i < PF_KBATCH; i++) {
+        snprintf(keys[i], sizeof keys[i], "%sb%d-%d", r, j, i);
+        pf_value(vals[i], sizeof vals[i], keys[i]);
+        k[i] = tu_s(keys[i]);
+        v[i] = (srd_val){vals[i], sizeof vals[i]};
+    }
+    if (srd_put_batch(st, k, v, PF_KBATCH) == SRD_OK)
+        printf("B %d\n", j);
+    fflush(stdout);
+    snprintf(keys[0], sizeof keys[0], "%ss%d", r, j);
+    if (pf_stream(st, keys[0], PF_KSTREAM) == SRD_OK)
+        printf("S %d\n", j);
+    fflush(stdout);
+    for (int i = 0; i < PF_KASYNC; i++) {
+        snprintf(akeys[i], sizeof akeys[i], "%sa%d-%d", r, j, i);
+        pf_value(vals[0], 300, akeys[i]);
+        if (srd_put_async(st, tu_s(akeys[i]), (srd_val){vals[0], 300},
+                          pf_done, akeys[i]) != SRD_OK)
+            break;
+    }
+    srd_flush(st);
+}
+
+/* "writer STORE PREFIX": rounds until killed; "B j", "S j" and "A key"
+ * lines say what was acknowledged. */
+static int pf_child_writer(char **argv)
+{
+    srd_store *st = ch_child_open(argv[0]);
+    printf("ready\n");
+    fflush(stdout);
+    for (int j = 0; j < 100000; j++)
+        pf_writer_round(st, argv[1], j);
+    srd_close(st);
+    return 0;
+}
+
+/* Run a probe child for prefix; the test fails unless it worked. */
+static void pf_probe(const char *prefix, const char *what)
+{
+    const char *argv[] = {"probe", g_store, prefix, NULL};
+    ch_child c = ch_spawn(argv);
+    char line[256] = "";
+    bool got = ch_line(&c, line, sizeof line);
+    int status = ch_wait(&c);
+    ck_assert_msg(status == 0, "%s: a new client failed (%d, %s)", what,
+                  status, got ? line : "no output");
+    ck_assert_msg(waitpid(g_srdd, NULL, WNOHANG) == 0, "%s: srdd died",
+                  what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Faults in a client's socket calls                                         */
+/* ------------------------------------------------------------------------ */
+
+#define PF_SOCK_MAX 120
+
+/* The errors a client may report for a connection that failed under it:
+ * srdd unreachable (after SRD_TIMEOUT_MS), timed out, and for a stream
+ * SRD_ENOTFOUND: srdd drops a connection's streams when it closes, and a
+ * chunk or end of a dropped stream gets that code (PROTOCOL.md, Streams;
+ * docs/RELIABILITY.md, limit 7). Anything else fails the test. */
+static const srd_err g_conn_errors[] = {SRD_EUNREACHABLE, SRD_ETIMEDOUT,
+                                        SRD_ENOTFOUND};
+#define PF_NCONN ((int)(sizeof g_conn_errors / sizeof g_conn_errors[0]))
+
+typedef struct pf_errs {
+    int n[PF_NCONN];
+} pf_errs;
+
+static void pf_count_error(pf_errs *e, srd_err rc, unsigned n, int op)
+{
+    if (rc == SRD_OK)
+        return;
+    for (int i = 0; i < PF_NCONN; i++)
+        if (rc == g_conn_errors[i] &&
+            (rc != SRD_ENOTFOUND || g_ops[op].type == W_STREAM)) {
+            e->n[i]++;
+            return;
+        }
+    ck_abort_msg("socket call %u reset: write %d (%s) gave %s (%s)", n, op,
+                 g_ops[op].key, srd_errname(rc), srd_strerror(rc));
+}
+
+static void pf_errs_fmt(const pf_errs *e, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < PF_NCONN && at < cap; i++)
+        if (e->n[i])
+            at += (size_t)snprintf(buf + at, cap - at, "%s%d %s",
+                                   at ? ", " : "", e->n[i],
+                                   srd_errname(g_conn_errors[i]));
+}
+
+/* One client process with its n-th socket call failing; its results in
+ * rc. false: no fault was injected (n was past its calls). */
+static bool pf_sock_run(unsigned n, const char *prefix, const char *mark,
+                        srd_err rc[PF_NOPS])
+{
+    char spec[64], what[96];
+    snprintf(spec, sizeof spec, "sock:%u:ECONNRESET", n);
+    snprintf(what, sizeof what, "the client's socket call %u reset", n);
+    pf_probe(prefix, what);
+    pf_shim_env(spec, NULL, mark);
+    setenv("SRD_TIMEOUT_MS", "2000", 1);
+    const char *argv[] = {"ops", g_store, prefix, NULL};
+    ch_child c = ch_spawn(argv);
+    pf_shim_env(NULL, NULL, NULL);
+    unsetenv("SRD_TIMEOUT_MS");
+    for (int i = 0; i < PF_NOPS; i++)
+        rc[i] = SRD_EUNREACHABLE; /* not reported: treated as failed */
+    char line[256];
+    int i, v;
+    while (ch_line(&c, line, sizeof line))
+        if (sscanf(line, "%d %d", &i, &v) == 2 && i >= 0 && i < PF_NOPS)
+            rc[i] = (srd_err)v;
+    int status = ch_wait(&c);
+    ck_assert_msg(status == 0, "%s: the client exited with %d", what,
+                  status);
+    bool tripped = pf_tripped(mark);
+    if (!tripped)
+        for (i = 0; i < PF_NOPS; i++)
+            ck_assert_msg(rc[i] == SRD_OK, "%s: no fault, write %d: %s",
+                          what, i, srd_errname(rc[i]));
+    return tripped;
+}
+
+START_TEST(test_client_socket_faults_leave_srdd_and_data_whole)
+{
+    static srd_err rc[PF_SOCK_MAX][PF_NOPS];
+    pf_errs errs = {0};
+    char *mdir = strdup(tu_tmpdir());
+    char *mark = tu_join(mdir, "fault.mark");
+    start_srdd(NULL);
+    unsigned n = 1;
+    int failed = 0;
+    char prefix[32];
+    for (; n < PF_SOCK_MAX; n++) {
+        snprintf(prefix, sizeof prefix, "n%u-", n);
+        if (!pf_sock_run(n, prefix, mark, rc[n]))
+            break;
+        for (int i = 0; i < PF_NOPS; i++) {
+            failed += rc[n][i] != SRD_OK;
+            pf_count_error(&errs, rc[n][i], n, i);
+        }
+    }
+    ck_assert_msg(n < PF_SOCK_MAX, "more than %d socket calls", PF_SOCK_MAX);
+    pf_probe("last-", "after the sweep");
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    int allowed[PF_NOPS], acked = 0;
+    for (int i = 0; i < PF_NOPS; i++)
+        allowed[i] = AFTER_EITHER; /* a request may have been applied */
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_store, 0, &st));
+    for (unsigned r = 1; r < n; r++) {
+        char what[64];
+        snprintf(prefix, sizeof prefix, "n%u-", r);
+        snprintf(what, sizeof what, "socket call %u reset", r);
+        acked += pf_check(st, prefix, rc[r], allowed, what);
+    }
+    pf_verify_clean(st, "after the socket sweep");
+    ck_srd(srd_close(st));
+    char list[512];
+    pf_errs_fmt(&errs, list, sizeof list);
+    printf("client socket calls reset: %u points (every call of the "
+           "workload), %d writes acknowledged, %d failed (%s), 0 lost, no "
+           "half batch\n", n - 1, acked, failed, list);
+    fflush(stdout);
+    tu_rmtree(mdir);
+    free(mdir);
+    free(mark);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Client processes killed mid-batch, mid-stream, mid-pipeline               */
+/* ------------------------------------------------------------------------ */
+
+#define PF_KILL_ROUNDS 16
+#define PF_MAXJ 4096
+
+/* What one killed writer acknowledged. */
+typedef struct pf_acks {
+    bool batch[PF_MAXJ], stream[PF_MAXJ];
+    int maxj; /* highest round seen, +1 */
+    char (*async)[64];
+    int nasync, capasync;
+} pf_acks;
+
+static void pf_parse_ack(pf_acks *a, const char *line)
+{
+    int j;
+    char key[64];
+    if (sscanf(line, "B %d", &j) == 1 && j >= 0 && j < PF_MAXJ)
+        a->batch[j] = true;
+    else if (sscanf(line, "S %d", &j) == 1 && j >= 0 && j < PF_MAXJ)
+        a->stream[j] = true;
+    else if (sscanf(line, "A %63s", key) == 1) {
+        if (a->nasync == a->capasync) {
+            a->capasync = a->capasync ? 2 * a->capasync : 256;
+            a->async = realloc(a->async, (size_t)a->capasync * 64);
+            ck_assert_ptr_nonnull(a->async);
+        }
+        snprintf(a->async[a->nasync++], 64, "%s", key);
+        return;
+    } else {
+        return;
+    }
+    if (j + 1 > a->maxj)
+        a->maxj = j + 1;
+}
+
+/* Spawn a writer, kill it after delay_us, collect what it acknowledged. */
+static void pf_kill_writer(const char *prefix, unsigned delay_us, pf_acks *a)
+{
+    const char *argv[] = {"writer", g_store, prefix, NULL};
+    ch_child c = ch_spawn(argv);
+    char line[256];
+    ck_assert_msg(ch_line(&c, line, sizeof line) && !strcmp(line, "ready"),
+                  "the writer did not start");
+    ch_sleep_ms(delay_us / 1000);
+    kill(c.pid, SIGKILL);
+    while (ch_line(&c, line, sizeof line))
+        pf_parse_ack(a, line);
+    ck_assert_int_eq(ch_wait(&c), 128 + SIGKILL);
+}
+
+/* Every acknowledged write whole, every batch and stream whole or absent
+ * (rounds up to two past the last one acknowledged). */
+static int pf_check_killed(srd_store *st, const char *prefix,
+                           const pf_acks *a)
+{
+    int acked = 0;
+    char key[64];
+    for (int j = 0; j < a->maxj + 2 && j < PF_MAXJ; j++) {
+        int whole = 0, absent = 0;
+        for (int i = 0; i < PF_KBATCH; i++) {
+            snprintf(key, sizeof key, "%sb%d-%d", prefix, j, i);
+            int s = pf_key_state(st, key, 2000);
+            whole += s == 1;
+            absent += s == 0;
+        }
+        ck_assert_msg(whole == PF_KBATCH || absent == PF_KBATCH,
+                      "%s batch %d: %d of %d items there", prefix, j, whole,
+                      PF_KBATCH);
+        ck_assert_msg(!a->batch[j] || whole == PF_KBATCH,
+                      "%s acknowledged batch %d lost", prefix, j);
+        snprintf(key, sizeof key, "%ss%d", prefix, j);
+        int s = pf_key_state(st, key, PF_KSTREAM);
+        ck_assert_msg(s != -1, "%s stream %d half there", prefix, j);
+        ck_assert_msg(!a->stream[j] || s == 1,
+                      "%s acknowledged stream %d lost", prefix, j);
+        acked += a->batch[j] + a->stream[j];
+    }
+    for (int i = 0; i < a->nasync; i++)
+        ck_assert_msg(pf_key_state(st, a->async[i], 300) == 1,
+                      "acknowledged pipelined put %s lost", a->async[i]);
+    return acked + a->nasync;
+}
+
+START_TEST(test_clients_killed_mid_write_leave_srdd_and_data_whole)
+{
+    static pf_acks acks[PF_KILL_ROUNDS];
+    memset(acks, 0, sizeof acks);
+    start_srdd(NULL);
+    uint64_t rnd = 17;
+    char prefix[32];
+    for (int r = 0; r < PF_KILL_ROUNDS; r++) {
+        snprintf(prefix, sizeof prefix, "k%d-", r);
+        unsigned delay = (unsigned)(tu_rand(&rnd) % 60000u) + 1000u;
+        pf_kill_writer(prefix, delay, &acks[r]);
+        pf_probe(prefix, "after a client was killed");
+    }
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_store, 0, &st));
+    int acked = 0;
+    for (int r = 0; r < PF_KILL_ROUNDS; r++) {
+        snprintf(prefix, sizeof prefix, "k%d-", r);
+        acked += pf_check_killed(st, prefix, &acks[r]);
+        free(acks[r].async);
+    }
+    pf_verify_clean(st, "after the killed clients");
+    ck_srd(srd_close(st));
+    printf("clients killed mid-write: %d kills (random moments of batches, "
+           "streams and pipelined puts), %d writes acknowledged, 0 lost, no "
+           "half batch or stream; a new client served after each\n",
+           PF_KILL_ROUNDS, acked);
+    fflush(stdout);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Runner                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -384,12 +730,21 @@ static Suite *procfaults_suite(void)
                         test_store_faults_under_srdd_fail_cleanly_and_lose_nothing,
                         0, (int)(sizeof g_store_kinds / sizeof g_store_kinds[0]));
     suite_add_tcase(s, tc);
+    tc = tcase_create("client");
+    tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
+    tcase_set_timeout(tc, 300);
+    CH_ADD_TEST(tc, test_client_socket_faults_leave_srdd_and_data_whole);
+    CH_ADD_TEST(tc, test_clients_killed_mid_write_leave_srdd_and_data_whole);
+    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(int argc, char **argv)
 {
     static const ch_role roles[] = {
+        {"probe", 2, pf_child_probe},
+        {"ops", 2, pf_child_ops},
+        {"writer", 2, pf_child_writer},
         {NULL, 0, NULL},
     };
     return ch_main(argc, argv, roles, procfaults_suite);
