@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "store_impl.h"
+#include "fileimg.h"
 #include "synced.h"
 #include "testutil.h"
 #include "writer.h"
@@ -396,39 +397,13 @@ static void cp_record(cp_run *r, srd_sync_mode mode, const cp_workload *w)
 /* Rebuilding a crashed file                                                 */
 /* ------------------------------------------------------------------------ */
 
-typedef struct cp_img {
-    uint8_t *b;
-    size_t len, cap;
-    bool exists; /* the sidecar: the file is there */
-} cp_img;
-
-static void cp_img_size(cp_img *im, size_t len)
-{
-    if (len > im->cap) {
-        size_t cap = len + len / 2 + 4096;
-        im->b = realloc(im->b, cap);
-        ck_assert_ptr_nonnull(im->b);
-        memset(im->b + im->cap, 0, cap - im->cap);
-        im->cap = cap;
-    }
-    if (len < im->len) /* a cut: extending again reads zeros */
-        memset(im->b + len, 0, im->len - len);
-    im->len = len;
-}
-
 /* Apply bytes [from, to) of event e (writes only; others whole). */
-static void cp_img_apply(cp_img *im, const cp_ev *e, size_t from, size_t to)
+static void cp_img_apply(tu_img *im, const cp_ev *e, size_t from, size_t to)
 {
-    if (e->type == EV_TRUNC) {
-        cp_img_size(im, (size_t)e->off);
-        return;
-    }
-    if (e->type != EV_WRITE || from >= to)
-        return;
-    size_t end = (size_t)e->off + to;
-    if (end > im->len)
-        cp_img_size(im, end);
-    memcpy(im->b + e->off + from, e->data + from, to - from);
+    if (e->type == EV_TRUNC)
+        tu_img_size(im, (size_t)e->off);
+    else if (e->type == EV_WRITE && from < to)
+        tu_img_put(im, e->off + from, e->data + from, to - from);
 }
 
 /* How a crash at point k leaves the files: events [0, k) persisted except
@@ -452,24 +427,15 @@ typedef struct cp_crash {
     ((cp_crash){(k), (drop), (lf), (lt), (from), (to), (os), (how), \
                 SIZE_MAX, false})
 
-static void cp_img_reset(cp_img *im, const uint8_t *b, size_t len)
+static void cp_build(const cp_run *r, const cp_crash *c, tu_img *im,
+                     tu_img *side)
 {
-    cp_img_size(im, 0);
-    cp_img_size(im, len);
-    if (len > 0)
-        memcpy(im->b, b, len);
-    im->exists = b != NULL;
-}
-
-static void cp_build(const cp_run *r, const cp_crash *c, cp_img *im,
-                     cp_img *side)
-{
-    cp_img_reset(im, r->base, r->base_len);
-    cp_img_reset(side, c->side_absent ? NULL : r->side_base,
+    tu_img_reset(im, r->base, r->base_len);
+    tu_img_reset(side, c->side_absent ? NULL : r->side_base,
                  c->side_absent ? 0 : r->side_base_len);
     for (size_t i = 0; i <= c->k && i < g_log.n; i++) {
         const cp_ev *e = &g_log.ev[i];
-        cp_img *t = im;
+        tu_img *t = im;
         if (e->file == F_SIDECAR) {
             if (c->side_absent || i >= c->side_keep)
                 continue;
@@ -485,7 +451,7 @@ static void cp_build(const cp_run *r, const cp_crash *c, cp_img *im,
              * as zeros past the old end, as before the write within it. */
             bool partly = c->lost_from > 0 || c->lost_to < e->len;
             if (partly && (size_t)e->off + e->len > t->len)
-                cp_img_size(t, (size_t)e->off + e->len);
+                tu_img_size(t, (size_t)e->off + e->len);
             cp_img_apply(t, e, 0, c->lost_from);
             cp_img_apply(t, e, c->lost_to, e->len);
         }
@@ -555,7 +521,7 @@ typedef struct cp_ctx {
     char *side_path;   /* its sidecar */
     unsigned checked;
     bool empty_base;
-    cp_img im, side;   /* the files as the crash left them */
+    tu_img im, side;   /* the files as the crash left them */
 } cp_ctx;
 
 /* With no op acknowledged on an empty base, a torn first entry is not a
@@ -814,8 +780,8 @@ static unsigned cp_sweep(srd_sync_mode mode, const cp_workload *w)
            "checked\n", mode == SRD_SYNC_ALWAYS ? "always" : "never",
            w->label, g_log.n, x.checked);
     fflush(stdout);
-    free(x.im.b);
-    free(x.side.b);
+    tu_img_free(&x.im);
+    tu_img_free(&x.side);
     free(r.base);
     free(r.side_base);
     free(x.side_path);

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileimg.h"
 #include "synced.h"
 #include "testutil.h"
 
@@ -289,13 +290,10 @@ int __wrap_unlink(const char *path)
 /* A created "<path>.compact" is the new file. */
 int __wrap_open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = tu_open_mode(flags, ap);
+    va_end(ap);
     int fd = __real_open(path, flags, mode);
     if (g_log.on && fd >= 0 && (flags & O_CREAT) &&
         cc_name_of(path) == N_COMPACT) {
@@ -567,37 +565,13 @@ static void cc_record(void)
 /* Rebuilding the files a crash leaves                                       */
 /* ------------------------------------------------------------------------ */
 
-typedef struct cc_img {
-    uint8_t *b;
-    size_t len, cap;
-} cc_img;
-
-static void cc_img_size(cc_img *im, size_t len)
-{
-    if (len > im->cap) {
-        size_t cap = len + len / 2 + 4096;
-        im->b = realloc(im->b, cap);
-        ck_assert_ptr_nonnull(im->b);
-        memset(im->b + im->cap, 0, cap - im->cap);
-        im->cap = cap;
-    }
-    if (len < im->len)
-        memset(im->b + len, 0, im->len - len);
-    im->len = len;
-}
-
 /* Bytes [from, to) of write e (a cut: whole). */
-static void cc_img_apply(cc_img *im, const cc_ev *e, size_t from, size_t to)
+static void cc_img_apply(tu_img *im, const cc_ev *e, size_t from, size_t to)
 {
-    if (e->type == EV_TRUNC) {
-        cc_img_size(im, (size_t)e->off);
-        return;
-    }
-    if (from >= to)
-        return;
-    if (e->off + to > im->len)
-        cc_img_size(im, (size_t)e->off + to);
-    memcpy(im->b + e->off + from, e->data + from, to - from);
+    if (e->type == EV_TRUNC)
+        tu_img_size(im, (size_t)e->off);
+    else if (from < to)
+        tu_img_put(im, e->off + from, e->data + from, to - from);
 }
 
 /* A crash at event k: events before k done, but for the losses below;
@@ -648,14 +622,10 @@ static void cc_ns_apply(int map[N_N], const cc_ev *e)
 }
 
 /* The files' contents and which file each name names after crash c. */
-static void cc_build(const cc_crash *c, cc_img im[F_N], int map[N_N])
+static void cc_build(const cc_crash *c, tu_img im[F_N], int map[N_N])
 {
-    for (int f = 0; f < F_N; f++) {
-        cc_img_size(&im[f], 0);
-        cc_img_size(&im[f], g_run.len0[f]);
-        if (g_run.len0[f])
-            memcpy(im[f].b, g_run.img0[f], g_run.len0[f]);
-    }
+    for (int f = 0; f < F_N; f++)
+        tu_img_reset(&im[f], g_run.img0[f], g_run.len0[f]);
     map[N_STORE] = F_OLD;
     map[N_COMPACT] = F_STALE;
     map[N_SIDE] = c->no_side ? -1 : F_SIDE;
@@ -709,7 +679,7 @@ static uint64_t cc_kept(int f, size_t k)
 typedef struct cc_ctx {
     char *dir;           /* where the crashed files are written */
     char *names[N_N];
-    cc_img im[F_N];
+    tu_img im[F_N];
     int map[N_N];
     unsigned checked;
     char what[200];
@@ -719,7 +689,7 @@ typedef struct cc_ctx {
  * crashed file holding the same bytes; after an OS crash, of a past boot. */
 static void cc_write_sidecar(cc_ctx *x, const cc_crash *c)
 {
-    cc_img *side = &x->im[F_SIDE];
+    tu_img *side = &x->im[F_SIDE];
     srdi_synced rec;
     if (srdi_synced_decode(side->b, side->len, &rec)) {
         for (int f = F_OLD; f <= F_NEW; f++) {
@@ -756,25 +726,27 @@ static bool cc_has(srd_store *st, const char *key)
     return there;
 }
 
+static uint8_t g_copy[CC_BIG];
+
+/* Whether key k holds what s says (absent when its length is 0). */
+static bool cc_key_is(srd_store *st, int k, const cc_state *s)
+{
+    size_t n = 0;
+    srd_err rc = srd_get_copy(st, tu_s(g_key[k]), g_copy, sizeof g_copy, &n);
+    if (rc == SRD_ENOTFOUND)
+        return s->len[k] == 0;
+    return rc == SRD_OK && n == s->len[k] &&
+           memcmp(g_copy, cc_bytes(s->v[k], n), n) == 0;
+}
+
 /* Whether st holds exactly s, and nothing of the stale file. */
 static bool cc_holds(srd_store *st, const cc_state *s)
 {
     if (cc_has(st, "stale"))
         return false;
-    for (int k = 0; k < CC_NKEYS; k++) {
-        srd_view v;
-        srd_err rc = srd_get(st, tu_s(g_key[k]), &v);
-        if (rc != SRD_OK && rc != SRD_ENOTFOUND)
+    for (int k = 0; k < CC_NKEYS; k++)
+        if (!cc_key_is(st, k, s))
             return false;
-        bool ok = rc == SRD_OK
-                      ? s->len[k] == v.len &&
-                            memcmp(v.data, cc_bytes(s->v[k], v.len), v.len) == 0
-                      : s->len[k] == 0;
-        if (rc == SRD_OK)
-            srd_view_release(&v);
-        if (!ok)
-            return false;
-    }
     return true;
 }
 
@@ -982,7 +954,7 @@ START_TEST(test_crash_at_every_point_of_a_compaction_keeps_old_or_new)
     ck_assert_int_eq(counts[EV_RENAME], 1);
     ck_assert_uint_gt(x.checked, 0);
     for (int f = 0; f < F_N; f++)
-        free(x.im[f].b);
+        tu_img_free(&x.im[f]);
     cc_free_names(x.names);
     free(x.dir);
 }
