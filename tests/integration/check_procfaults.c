@@ -205,9 +205,33 @@ static void pf_verify_clean(srd_store *st, const char *what)
 /* Running a process under the shim                                          */
 /* ------------------------------------------------------------------------ */
 
+/* ASAN_OPTIONS as the test got it, before pf_asan_env changed it. */
+static char g_asan0[1024];
+static bool g_asan0_set;
+
+/* ASan options for a child under the shim (restored with NULL): ASan
+ * must not insist on coming first in the library list (the shim does);
+ * extra is appended. */
+static void pf_asan_env(const char *extra)
+{
+    if (!extra) {
+        if (g_asan0_set)
+            setenv("ASAN_OPTIONS", g_asan0, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+        return;
+    }
+    const char *asan = getenv("ASAN_OPTIONS");
+    g_asan0_set = asan != NULL;
+    snprintf(g_asan0, sizeof g_asan0, "%s", asan ? asan : "");
+    char opts[2048];
+    snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0%s", g_asan0,
+             *g_asan0 ? ":" : "", extra);
+    setenv("ASAN_OPTIONS", opts, 1);
+}
+
 /* Put the shim's variables in the environment a child will inherit
- * (spec NULL: take them out again). ASan must not insist on coming first
- * in the library list: the shim does. */
+ * (spec NULL: take them out again). */
 static void pf_shim_env(const char *spec, const char *file, const char *mark)
 {
     if (!spec) {
@@ -215,14 +239,8 @@ static void pf_shim_env(const char *spec, const char *file, const char *mark)
         unsetenv("SRD_FAULT");
         unsetenv("SRD_FAULT_FILE");
         unsetenv("SRD_FAULT_MARK");
+        pf_asan_env(NULL);
         return;
-    }
-    const char *asan = getenv("ASAN_OPTIONS");
-    if (!asan || !strstr(asan, "verify_asan_link_order")) {
-        char opts[1024];
-        snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0",
-                 asan ? asan : "", asan && *asan ? ":" : "");
-        setenv("ASAN_OPTIONS", opts, 1);
     }
     setenv("LD_PRELOAD", SRD_FAULTSHIM_PATH, 1);
     setenv("SRD_FAULT", spec, 1);
@@ -316,6 +334,7 @@ static bool pf_store_run(const pf_kind *k, unsigned n, const char *mark,
              n, k->err);
     pf_new_store();
     pf_shim_env(spec, g_store, mark);
+    pf_asan_env("");
     start_srdd(NULL);
     pf_shim_env(NULL, NULL, NULL);
     srd_store *st = ch_open_client();
@@ -354,7 +373,7 @@ static bool pf_store_run(const pf_kind *k, unsigned n, const char *mark,
 START_TEST(test_store_faults_under_srdd_fail_cleanly_and_lose_nothing)
 {
     const pf_kind *k = &g_store_kinds[_i];
-    char *mdir = strdup(tu_tmpdir());
+    char *mdir = tu_tmpdir();
     char *mark = tu_join(mdir, "fault.mark");
     unsigned n = 1;
     int acked = 0;
@@ -528,6 +547,11 @@ static bool pf_sock_run(unsigned n, const char *prefix, const char *mark,
     snprintf(what, sizeof what, "the client's socket call %u reset", n);
     pf_probe(prefix, what);
     pf_shim_env(spec, NULL, mark);
+    /* A request NNG took before its pipe was reset can stay NNG's (the
+     * NNG 1.5.2 defects of tests/lsan-nng.supp; seen once in about 70
+     * ASan runs, from a stream's begin): leaks of this child are not
+     * checked (docs/RELIABILITY.md, limit 7). */
+    pf_asan_env(":detect_leaks=0");
     setenv("SRD_TIMEOUT_MS", "2000", 1);
     const char *argv[] = {"ops", g_store, prefix, NULL};
     ch_child c = ch_spawn(argv);
@@ -555,7 +579,7 @@ START_TEST(test_client_socket_faults_leave_srdd_and_data_whole)
 {
     static srd_err rc[PF_SOCK_MAX][PF_NOPS];
     pf_errs errs = {0};
-    char *mdir = strdup(tu_tmpdir());
+    char *mdir = tu_tmpdir();
     char *mark = tu_join(mdir, "fault.mark");
     start_srdd(NULL);
     unsigned n = 1;
