@@ -54,6 +54,18 @@ static void bk_unlink_sib(const char *base, const char *suffix)
     free(n);
 }
 
+/* Remove what a writer's open of the copy left next to it: the lock and
+ * the shared index (rebuilt by the copy's next writer; the copy needs
+ * only its .synced, kept unless with_synced). */
+static void bk_unlink_writer_files(const char *base, bool with_synced)
+{
+    bk_unlink_sib(base, ".lock");
+    bk_unlink_sib(base, ".idx");
+    bk_unlink_sib(base, ".idx.tmp");
+    if (with_synced)
+        bk_unlink_sib(base, ".synced");
+}
+
 /* Whether a writer holds DEST (its lock file is locked). */
 static bool bk_dest_held(const char *dest)
 {
@@ -181,7 +193,7 @@ static int bk_seal_copy(const bk_job *j)
     memset(&r, 0, sizeof r);
     e = srd_verify(st, &r, NULL, NULL);
     srd_err ce = srd_close(st);
-    bk_unlink_sib(j->tmp, ".lock");
+    bk_unlink_writer_files(j->tmp, false);
     if (e == SRD_ECHECKSUM)
         cli_err("backup: '%s' has %llu bad entr%s (the first at payload "
                 "offset %llu): no backup written; see srdctl verify",
@@ -203,6 +215,8 @@ static int bk_install(const bk_job *j, bool force)
      * inode, which no open trusts */
     if (e == SRD_OK && rename(ts, ds) != 0 && errno != ENOENT)
         e = cli_sys(errno);
+    if (e == SRD_OK && force)
+        bk_unlink_sib(j->dest, ".idx"); /* the replaced store's index */
     if (e == SRD_OK && !force &&
         renameat2(AT_FDCWD, j->tmp, AT_FDCWD, j->dest, RENAME_NOREPLACE) != 0)
         e = cli_sys(errno);
@@ -264,8 +278,7 @@ int backup_run(ctl_ctx *cx)
         close(j.sfd);
     if (j.tmp && rc != CTL_EXIT_OK) {
         unlink(j.tmp);
-        bk_unlink_sib(j.tmp, ".synced");
-        bk_unlink_sib(j.tmp, ".lock");
+        bk_unlink_writer_files(j.tmp, true);
     }
     if (rc == CTL_EXIT_OK)
         printf("backed up %llu bytes of '%s' to '%s'\n",
