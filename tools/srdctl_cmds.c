@@ -77,8 +77,9 @@ static const ctl_cmd cmds_table[] = {
      "Walk the whole entry chain and recompute every checksum. Progress goes\n"
      "to stderr when stderr is a terminal, or always with --progress. Prints\n"
      "a summary; exit 0 when every entry is good, 3 otherwise (the summary\n"
-     "names the first bad payload offset).",
-     0, 0, CMDS_OPT_PROGRESS, 0, 0},
+     "names the first bad payload offset). --json prints the whole report as\n"
+     "one JSON object (schema in srdctl(1) and docs/srdctl.md).",
+     0, 0, CMDS_OPT_PROGRESS | CMDS_OPT_JSON, 0, 0},
     {"compact", admin_compact, "", "rewrite the store with live entries only",
      "Copy the live entries (oldest first) into PATH.compact, sync it and\n"
      "rename it over the store, then print what was reclaimed and how long\n"
@@ -126,8 +127,9 @@ static const ctl_cmd cmds_table[] = {
      "their key hash only and cannot be imported by this version. FILE is\n"
      "written under a temporary name and renamed when complete; an existing\n"
      "FILE is replaced only with --force. Prints a summary (on stderr\n"
-     "when the dump goes to stdout).",
-     0, 0, CMDS_OPT_KEYS | CMDS_OPT_FORCE, 1, 1},
+     "when the dump goes to stdout). Progress (value bytes written) goes to\n"
+     "stderr when stderr is a terminal, or always with --progress.",
+     0, 0, CMDS_OPT_KEYS | CMDS_OPT_FORCE | CMDS_OPT_PROGRESS, 1, 1},
     {"import", dump_import, "FILE", "store the entries of a dump",
      "Check the whole dump FILE (structure, every checksum, every key\n"
      "against its hash), then store its entries in order, each value\n"

@@ -1102,7 +1102,7 @@ START_TEST(test_usage_errors_exit_2_and_print_nothing_to_stdout)
         (const char *[]){"get", "-x", "k", NULL},
         (const char *[]){"info", "--json=1", NULL},
         (const char *[]){"info", "extra", NULL},
-        (const char *[]){"verify", "--json", NULL},
+        (const char *[]){"verify", "--watch", NULL},
         (const char *[]){"put", "k", "--file", NULL},
         (const char *[]){"help", "nosuch", NULL},
         (const char *[]){"copy", "k", NULL},
@@ -2236,6 +2236,77 @@ END_TEST
 #endif
 
 /* ======================================================================== */
+/* verify --json, export progress                                            */
+/* ======================================================================== */
+
+/* Whether member k of o is JSON null (and present). */
+static bool json_is_null(json_object *o, const char *k)
+{
+    json_object *v = (json_object *)1;
+    return json_object_object_get_ex(o, k, &v) && v == NULL;
+}
+
+START_TEST(test_verify_json_reports_every_field)
+{
+    ck_ok("put", "k0", "first value");
+    ck_ok("put", "k1", "second value");
+    ctl_res r = RUN("verify", "--json");
+    json_object *o = out_json(&r);
+    ck_assert_str_eq(json_str(o, "store"), g_store);
+    ck_assert_str_eq(json_str(o, "result"), "ok");
+    ck_assert(json_is_null(o, "error"));
+    ck_assert_uint_eq(json_u64(o, "entries"), 2);
+    ck_assert_uint_eq(json_u64(o, "bytes"), (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "tail"), (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "file_size"),
+                      (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "bad_entries"), 0);
+    ck_assert(json_is_null(o, "first_bad_offset"));
+    ck_assert_uint_eq(json_u64(o, "torn_bytes"), 0);
+    ck_assert_uint_eq(json_u64(o, "past_tail_bytes"), 0);
+    ck_assert_uint_eq(json_u64(o, "past_tail_entries"), 0);
+    ck_assert(json_is_null(o, "break_offset"));
+    ck_assert_int_eq(json_object_object_length(o), 13);
+    json_object_put(o);
+    res_free(&r);
+    /* a bad entry: still one JSON object, exit 3 */
+    srd_entry_meta m = corrupt_payload("k0");
+    r = RUN("verify", "--json");
+    ck_rc(r, 3);
+    o = json_tokener_parse(r.out);
+    ck_assert_msg(o != NULL, "not JSON: %s", r.out);
+    ck_assert_str_eq(json_str(o, "result"), "bad_checksum");
+    ck_assert_str_eq(json_str(o, "error"), srd_strerror(SRD_ECHECKSUM));
+    ck_assert_uint_eq(json_u64(o, "bad_entries"), 1);
+    ck_assert_uint_eq(json_u64(o, "first_bad_offset"), m.payload_offset);
+    json_object_put(o);
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_export_shows_progress_on_a_terminal_or_when_asked)
+{
+    ck_ok("put", "k0", "first value");
+    ck_ok("put", "k1", "second value");
+    char *dump = tu_join(g_dir, "d.dump");
+    ctl_res r = RUN("export", dump);
+    ck_rc(r, 0);
+    ck_assert_ptr_null(strstr(r.err, "export:")); /* not a terminal */
+    res_free(&r);
+    r = RUN("export", dump, "--force", "--progress");
+    ck_rc(r, 0);
+    ck_assert_msg(strstr(r.err, "export: 100% (23 of 23 bytes)") != NULL,
+                  "no progress: '%s'", r.err);
+    res_free(&r);
+    static char tty[65536];
+    const char *args[] = {"export", dump, "--force", NULL};
+    ck_assert_int_eq(run_ctl_tty_stderr(g_store, args, tty, sizeof tty), 0);
+    ck_assert_msg(strstr(tty, "export: [") != NULL, "no bar: '%s'", tty);
+    free(dump);
+}
+END_TEST
+
+/* ======================================================================== */
 /* backup                                                                    */
 /* ======================================================================== */
 
@@ -2491,6 +2562,8 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);
     tcase_add_test(tc, test_export_and_import_argument_errors);
     tcase_add_test(tc, test_every_command_and_alias_has_help);
+    tcase_add_test(tc, test_verify_json_reports_every_field);
+    tcase_add_test(tc, test_export_shows_progress_on_a_terminal_or_when_asked);
     tcase_add_test(tc, test_backup_copies_a_store_that_keeps_its_protection);
     tcase_add_test(tc, test_a_failing_backup_leaves_no_dest);
 #ifdef SRDD_PATH
