@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -322,29 +323,51 @@ static int wr_create_locked(const char *lpath)
     return lfd;
 }
 
+/* Open path read-write (with extra open flags oflags); when it is
+ * missing and make is given, create it with make(path, mode), which must
+ * fail with EEXIST when a file appeared meanwhile (then open again).
+ * *created: make made it. */
+static int wr_open_or_make(const char *path, int oflags,
+                           int (*make)(const char *path, unsigned mode),
+                           unsigned mode, bool *created)
+{
+    *created = false;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = open(path, O_RDWR | O_CLOEXEC | oflags);
+        if (fd >= 0 || errno != ENOENT || !make)
+            return fd;
+        fd = make(path, mode);
+        if (fd >= 0 || errno != EEXIST) {
+            *created = fd >= 0;
+            return fd;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Create a file exclusively (never through a symlink) with mode. */
+static int wr_make_excl(const char *path, unsigned mode)
+{
+    return open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                mode);
+}
+
+/* Create the lock file lpath flocked (wr_create_locked), or plainly
+ * where the file system has no O_TMPFILE. */
+static int wr_make_lock(const char *lpath, unsigned mode)
+{
+    int lfd = wr_create_locked(lpath);
+    return lfd >= 0 || errno == EEXIST ? lfd : wr_make_excl(lpath, mode);
+}
+
 /* Open the lock file lpath, creating it 0600 and exclusively (a lock
  * file others could open is one they could flock to keep the writer out;
  * never through a symlink planted in its place). *created: this call
  * made it, so a refused open may remove it again. */
 static int wr_open_lockfile(const char *lpath, bool *created)
 {
-    *created = false;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int lfd = open(lpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        if (lfd >= 0 || errno != ENOENT)
-            return lfd;
-        lfd = wr_create_locked(lpath);
-        if (lfd < 0 && errno != EEXIST) /* no O_TMPFILE: plain create */
-            lfd = open(lpath,
-                       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                       0600);
-        if (lfd >= 0 || errno != EEXIST) {
-            *created = lfd >= 0;
-            return lfd;
-        }
-    }
-    errno = EEXIST;
-    return -1;
+    return wr_open_or_make(lpath, O_NOFOLLOW, wr_make_lock, 0600, created);
 }
 
 /* Whether lpath still names the file open on lfd. A refused open removes
@@ -402,20 +425,8 @@ void srdi_writer_unlock(const char *path, int lock_fd, bool created)
 static int wr_open_store(const char *path, bool create, unsigned mode,
                          bool *created)
 {
-    *created = false;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd >= 0 || errno != ENOENT || !create)
-            return fd;
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  mode);
-        if (fd >= 0 || errno != EEXIST) {
-            *created = fd >= 0;
-            return fd;
-        }
-    }
-    errno = EEXIST;
-    return -1;
+    return wr_open_or_make(path, 0, create ? wr_make_excl : NULL, mode,
+                           created);
 }
 
 /* Lock the store's inode itself (flock on fd): a second writer reaching

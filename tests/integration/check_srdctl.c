@@ -126,6 +126,13 @@ static ctl_res run_ctl(const char *store, char *const env[], const void *in,
         res_free(&ck_exit_r_);                                                 \
     } while (0)
 
+/* Put "first value" under k0 and "second value" under k1. */
+static void put_k0_k1(void)
+{
+    ck_ok("put", "k0", "first value");
+    ck_ok("put", "k1", "second value");
+}
+
 /* `get key` must print exactly want[0..len). */
 static void ck_get(const char *key, const void *want, size_t len)
 {
@@ -746,8 +753,7 @@ END_TEST
  * still opens, get still returns the bytes, verify names the offset. */
 START_TEST(test_verify_detects_corrupted_earlier_entry)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     ck_ok("put", "k2", "third value");
     srd_entry_meta m = corrupt_payload("k1");
     ck_assert_uint_gt(m.payload_offset, 0);
@@ -1433,8 +1439,7 @@ END_TEST
 
 START_TEST(test_meta_reports_bad_checksum_and_missing_key)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     corrupt_payload("k0");
     ctl_res r = RUN("meta", "k0");
     ck_rc(r, 0); /* reported, not an error: verify is the check */
@@ -2248,8 +2253,7 @@ static bool json_is_null(json_object *o, const char *k)
 
 START_TEST(test_verify_json_reports_every_field)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     ctl_res r = RUN("verify", "--json");
     json_object *o = out_json(&r);
     ck_assert_str_eq(json_str(o, "store"), g_store);
@@ -2286,8 +2290,7 @@ END_TEST
 
 START_TEST(test_export_shows_progress_on_a_terminal_or_when_asked)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     char *dump = tu_join(g_dir, "d.dump");
     ctl_res r = RUN("export", dump);
     ck_rc(r, 0);
@@ -2364,11 +2367,8 @@ START_TEST(test_backup_copies_a_store_that_keeps_its_protection)
     ck_assert_int_eq(access(side, F_OK), 0);
     corrupt_payload_at(dest, "c");
     long long before = tu_file_size(dest);
-    srd_options o;
-    srd_options_init(&o);
-    o.flags = SRD_OPEN_EMBEDDED;
     srd_store *st = NULL;
-    ck_assert_int_eq(srd_open(dest, &o, &st), SRD_ECORRUPT);
+    ck_assert_int_eq(tu_open(dest, SRD_OPEN_EMBEDDED, &st), SRD_ECORRUPT);
     ck_assert_int_eq(tu_file_size(dest), before);
     free(bare);
     free(side);
@@ -2413,11 +2413,8 @@ END_TEST
  * each acknowledged put. */
 static void backup_writer(int ack)
 {
-    srd_options o;
-    srd_options_init(&o);
-    o.flags = SRD_OPEN_CLIENT;
     srd_store *st = NULL;
-    if (srd_open(g_store, &o, &st) != SRD_OK)
+    if (tu_open(g_store, SRD_OPEN_CLIENT, &st) != SRD_OK) /* srdd syncs */
         _exit(5);
     char key[32], val[64];
     for (unsigned i = 0;; i++) {
