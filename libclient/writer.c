@@ -406,17 +406,17 @@ static int wr_take_lockfile(const char *lpath, bool *created, srd_err *rc)
     return -1;
 }
 
-void srdi_writer_unlock(const char *path, int lock_fd, bool created)
+void srdi_writer_unlock(const char *path, int lfd, bool lock_made)
 {
-    if (lock_fd < 0)
+    if (lfd < 0)
         return;
-    char *lpath = created ? wr_lock_name(path) : NULL;
+    char *lpath = lock_made ? wr_lock_name(path) : NULL;
     /* Only while the flock is still ours, and only the file it is on:
      * every locker checks that the name still names what it locked. */
-    if (lpath && wr_lock_current(lock_fd, lpath))
+    if (lpath && wr_lock_current(lfd, lpath))
         unlink(lpath);
     free(lpath);
-    close(lock_fd);
+    close(lfd);
 }
 
 /* Open the store read-write; a new one is created exclusively (O_EXCL:

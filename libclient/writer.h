@@ -60,9 +60,9 @@ void srdi_writer_set_sys(const srdi_sys *sys);
 srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
                          int *lock_fd, int *fd_out, bool *lock_created);
 /* Give up a lock taken by srdi_writer_lock before srdi_writer_start owns
- * it (the store was refused): removes the lock file if created (while
- * still holding its flock), then closes lock_fd. */
-void srdi_writer_unlock(const char *path, int lock_fd, bool created);
+ * it (the store was refused): removes the lock file if lock_made (while
+ * still holding its flock), then closes lfd. */
+void srdi_writer_unlock(const char *path, int lfd, bool lock_made);
 
 /* Start a writer on an open, locked store (at path) whose valid tail is
  * tail; bytes past tail are cut. Opens the sidecar "<path>.synced" (the
