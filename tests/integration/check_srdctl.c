@@ -2330,10 +2330,13 @@ START_TEST(test_backup_copies_a_store_that_keeps_its_protection)
     ck_ok("put", "a", "alpha");
     ck_ok("put", "b", "beta");
     char *dest = tu_join(g_dir, "copy.bin");
+    srd_store *w = NULL; /* an embedded writer holds the store meanwhile */
+    ck_srd(tu_open(g_store, SRD_OPEN_EMBEDDED, &w));
     ctl_res r = RUN_RAW(NULL, "backup", g_store, dest); /* STORE DEST */
     ck_rc(r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "backed up"));
     res_free(&r);
+    ck_srd(srd_close(w));
     ck_assert_int_eq(tu_file_size(dest), tu_file_size(g_store));
     r = run_ctl(dest, NULL, NULL, 0, (const char *[]){"verify", NULL});
     ck_rc(r, 0);
