@@ -710,7 +710,7 @@ static srd_err cl_start(srdi_client *c)
     if (rc == SRD_OK) /* the store's layout, from its entries */
         rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
     if (rc == SRD_OK)
-        rc = srdi_store_load(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
     if (rc != SRD_OK)
         return rc;
     atomic_store(&st->snap, sn);

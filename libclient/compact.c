@@ -422,6 +422,7 @@ static srd_err cp_phase_switch(cp_run *r)
     st->entries = r->stats.entries;
     st->live_bytes = r->stats.live_bytes;
     st->live_span = r->stats.live_span;
+    srdi_store_shared_rebuild(st); /* the new file's shared index */
     r->rep.new_size = tail;
     r->rep.reclaimed = t1 > tail ? t1 - tail : 0;
     return SRD_OK;
