@@ -6,18 +6,10 @@
  * each port (shared/REFERENCE-TESTS.md). Fixture: store_fixture.h.
  */
 #define _GNU_SOURCE 1
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -445,5 +437,5 @@ static Suite *store_persist_suite(void)
 
 int main(void)
 {
-    return store_run(store_persist_suite());
+    return tu_main(store_persist_suite());
 }

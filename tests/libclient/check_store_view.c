@@ -6,22 +6,12 @@
  * each port (shared/REFERENCE-TESTS.md). Fixture: store_fixture.h.
  */
 #define _GNU_SOURCE 1
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <xxhash.h>
-#include <zlib.h>
 
 #include "store_fixture.h"
 
@@ -257,5 +247,5 @@ static Suite *store_view_suite(void)
 
 int main(void)
 {
-    return store_run(store_view_suite());
+    return tu_main(store_view_suite());
 }

@@ -23,8 +23,6 @@ extern char *g_path; /* g_dir/store.srd */
 
 /* A test case of s whose tests each run in a fresh g_dir. */
 TCase *store_tcase(Suite *s, const char *name);
-/* Runs s; the exit status of a suite's main. */
-int store_run(Suite *s);
 
 srd_store *open_with(const char *path, unsigned flags,
                      srd_sync_mode sync);
