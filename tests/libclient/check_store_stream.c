@@ -102,21 +102,31 @@ START_TEST(test_push_stream_of_1mib_reads_back_in_4k_chunks)
 }
 END_TEST
 
+/* A pull stream and a push stream (its n bytes written, if any) of the n
+ * bytes at p to key "k" are both refused with SRD_EINVAL: the file stays
+ * as before and "k" absent. */
+static void expect_streams_refused(srd_store *st, const void *p, size_t n,
+                                   snap before)
+{
+    src s = src_of(p, n);
+    ck_assert_int_eq(srd_put_stream(st, tu_s("k"), src_read, &s), SRD_EINVAL);
+    expect_file_is(g_path, before);
+    srd_stream *ps = NULL;
+    ck_srd(srd_stream_begin(st, tu_s("k"), &ps));
+    if (n > 0)
+        ck_srd(srd_stream_write(ps, p, n));
+    ck_assert_int_eq(srd_stream_commit(ps), SRD_EINVAL);
+    expect_file_is(g_path, before);
+    expect_absent(st, "k");
+}
+
 /* reference: test_write_stream_null_byte_fails, for both stream kinds */
 START_TEST(test_stream_of_single_zero_byte_is_einval_and_writes_nothing)
 {
     srd_store *st = open_rw(g_path);
     put_str(st, "existing", "value");
     snap before = snap_file(g_path);
-    src s = src_of("\0", 1);
-    ck_assert_int_eq(srd_put_stream(st, tu_s("k"), src_read, &s), SRD_EINVAL);
-    expect_file_is(g_path, before);
-    srd_stream *ps = NULL;
-    ck_srd(srd_stream_begin(st, tu_s("k"), &ps));
-    ck_srd(srd_stream_write(ps, "\0", 1));
-    ck_assert_int_eq(srd_stream_commit(ps), SRD_EINVAL);
-    expect_file_is(g_path, before);
-    expect_absent(st, "k");
+    expect_streams_refused(st, "\0", 1, before);
     /* the next write lands where the rejected stream would have */
     put_str(st, "next", "ok");
     ck_srd(srd_close(st));
@@ -135,14 +145,7 @@ START_TEST(test_empty_stream_is_einval_and_writes_nothing)
     srd_store *st = open_rw(g_path);
     put_str(st, "existing", "value");
     snap before = snap_file(g_path);
-    src s = src_of("", 0);
-    ck_assert_int_eq(srd_put_stream(st, tu_s("k"), src_read, &s), SRD_EINVAL);
-    expect_file_is(g_path, before);
-    srd_stream *ps = NULL;
-    ck_srd(srd_stream_begin(st, tu_s("k"), &ps));
-    ck_assert_int_eq(srd_stream_commit(ps), SRD_EINVAL);
-    expect_file_is(g_path, before);
-    expect_absent(st, "k");
+    expect_streams_refused(st, "", 0, before);
     put_str(st, "next", "ok");
     expect_str(st, "next", "ok");
     ck_srd(srd_close(st));
