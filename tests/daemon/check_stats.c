@@ -42,6 +42,14 @@ static srdi_wire_stats collect(const srdd_counters *c)
     return w;
 }
 
+/* The reply of counters all zero, started started_ms_ago. */
+static srdi_wire_stats collect_fresh(uint64_t started_ms_ago)
+{
+    srdd_counters c;
+    counters_init(&c, started_ms_ago);
+    return collect(&c);
+}
+
 START_TEST(test_clock_never_runs_backwards)
 {
     uint64_t prev = stats_now_ms();
@@ -82,9 +90,7 @@ END_TEST
 
 START_TEST(test_uptime_counts_from_start)
 {
-    srdd_counters c;
-    counters_init(&c, 5000);
-    srdi_wire_stats w = collect(&c);
+    srdi_wire_stats w = collect_fresh(5000);
     ck_assert_uint_ge(w.uptime_ms, 5000);
     /* a bound that only a broken subtraction crosses */
     ck_assert_uint_lt(w.uptime_ms, 5000u + 3600u * 1000u);
@@ -93,9 +99,7 @@ END_TEST
 
 START_TEST(test_store_fields_follow_the_store)
 {
-    srdd_counters c;
-    counters_init(&c, 0);
-    srdi_wire_stats w = collect(&c);
+    srdi_wire_stats w = collect_fresh(0);
     ck_assert_uint_eq(w.live_keys, 0);
     ck_assert_uint_eq(w.committed_tail, 0);
     ck_srd(srd_put(g_st, tu_s("a"), tu_s("first value")));
@@ -104,7 +108,7 @@ START_TEST(test_store_fields_follow_the_store)
     ck_srd(srd_delete(g_st, tu_s("b"), NULL));
     srd_info info;
     ck_srd(srd_get_info(g_st, &info));
-    w = collect(&c);
+    w = collect_fresh(0);
     ck_assert_uint_eq(w.live_keys, 1);
     ck_assert_uint_eq(w.committed_tail, info.tail);
     ck_assert_uint_eq(w.file_size, info.file_size);
