@@ -112,6 +112,39 @@ srd_err srdi_index_create(size_t expected, srdi_index **out)
     return SRD_OK;
 }
 
+srd_err srdi_index_create_from(const uint64_t *pairs, uint64_t cap,
+                               uint64_t below, srdi_index **out)
+{
+    *out = NULL;
+    if (cap < IDX_MIN_CAP || cap > SIZE_MAX / sizeof(idx_slot) / 2)
+        return SRD_ECORRUPT;
+    srdi_index *idx = calloc(1, sizeof *idx);
+    idx_table *t = malloc(sizeof *t + cap * sizeof(idx_slot));
+    if (!idx || !t) {
+        free(idx);
+        free(t);
+        return SRD_ENOMEM;
+    }
+    t->cap = cap;
+    bool ok = true;
+    for (uint64_t i = 0; i < cap; i++) { /* one sequential pass */
+        uint64_t h = pairs[2 * i], loc = pairs[2 * i + 1];
+        ok &= loc == 0 || srdi_loc_pos(loc) < below;
+        idx->used += loc != 0;
+        idx->live += srdi_loc_is_live(loc);
+        atomic_init(&t->slots[i].hash, h);
+        atomic_init(&t->slots[i].loc, loc);
+    }
+    if (!ok || idx->used >= cap) { /* lookups need an empty slot */
+        free(idx);
+        free(t);
+        return SRD_ECORRUPT;
+    }
+    atomic_init(&idx->table, t);
+    *out = idx;
+    return SRD_OK;
+}
+
 void srdi_index_destroy(srdi_index *idx)
 {
     if (!idx)

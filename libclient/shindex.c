@@ -36,8 +36,15 @@
  *      within the boot its header names (page cache).
  *   5. Every close stores the slots' checksum and summed = 1; a writer
  *      taking a file over checks it (damaged slots: a new file) and clears
- *      summed before its first change. After kill -9 summed is 0 and the
- *      next writer writes a new file.
+ *      summed before its first change.
+ *   6. exact = 1 + covered is stored (after covered) only when no index
+ *      update is in flight, so the slots and statistics describe exactly
+ *      the entries below covered; it is cleared before any slot changes.
+ *      After kill -9 a file of the running boot with exact = 1 + covered
+ *      (the page cache holds every store the writer made) may be taken
+ *      over without a checksum; else the next writer writes a new one.
+ *   7. max_pos1 is raised before the loc that needs it is stored, so
+ *      after kill -9 no slot names a position at or past max_pos1.
  */
 #include "srd_features.h"
 
@@ -82,11 +89,13 @@ typedef struct shx_hdr {
     _Atomic uint64_t max_pos1; /* 1 + the highest srdi_loc_pos in a slot */
     _Atomic uint64_t summed;   /* slots_sum holds for the slots */
     _Atomic uint64_t slots_sum; /* XXH3-64 of the slots, written at close */
+    _Atomic uint64_t exact;    /* 1 + covered: invariant 6 */
 } shx_hdr;
 
 _Static_assert(offsetof(shx_hdr, check) == SHX_CHECKED, "header layout");
 _Static_assert(offsetof(shx_hdr, cover_seq) == 128, "header layout");
 _Static_assert(offsetof(shx_hdr, cover_trailer) == 200, "header layout");
+_Static_assert(offsetof(shx_hdr, exact) == 248, "header layout");
 _Static_assert(sizeof(shx_hdr) <= SRDI_SHX_HDR, "header layout");
 
 typedef struct shx_slot {
@@ -472,6 +481,17 @@ static srd_err shxw_make_unclean(srdi_shxw *w)
     return SRD_OK;
 }
 
+/* Invariants 5 and 6: the slots are the last writer's, whole. A clean
+ * file must match its checksum; an unclean one (header_ok: of this boot)
+ * its checksum, or be exact at covered. */
+static bool shxw_trusted(const srdi_shxw *w, uint64_t covered)
+{
+    if (atomic_load(&w->h->summed) == 1)
+        return shxw_slots_sum(w) == atomic_load(&w->h->slots_sum);
+    return atomic_load(&w->h->clean) == 0 &&
+           atomic_load(&w->h->exact) == covered + 1;
+}
+
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
                         uint64_t tail, srdi_shxw **out, uint64_t *covered,
                         uint8_t trailer[SRDI_TRAILER_SIZE])
@@ -497,9 +517,8 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
         close(fd);
     if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer))
         rc = SRD_ECORRUPT;
-    if (rc == SRD_OK && (atomic_load(&w->h->summed) != 1 ||
-                         shxw_slots_sum(w) != atomic_load(&w->h->slots_sum)))
-        rc = SRD_ECORRUPT; /* invariant 5 */
+    if (rc == SRD_OK && !shxw_trusted(w, *covered))
+        rc = SRD_ECORRUPT; /* invariants 5 and 6 */
     /* A slot past tail names bytes recovery cut: new entries will land
      * there, and position order would keep the stale slot. */
     if (rc == SRD_OK && (*covered > tail || atomic_load(&w->h->max_pos1) > tail))
@@ -534,15 +553,17 @@ static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
 static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
 {
     uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    if (atomic_load_explicit(&w->h->exact, memory_order_relaxed) != 0)
+        atomic_store_explicit(&w->h->exact, 0, memory_order_relaxed);
+    uint64_t p1 = srdi_loc_pos(loc) + 1; /* invariant 7: before the loc */
+    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
+        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
     if (cur == 0) {
         w->used++;
         atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
     }
     atomic_store_explicit(&s->loc, loc, memory_order_release);
     w->live += (uint64_t)srdi_loc_is_live(loc) - (uint64_t)srdi_loc_is_live(cur);
-    uint64_t p1 = srdi_loc_pos(loc) + 1;
-    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
-        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
 }
 
 /* Invariant 3: copy every slot into a new, larger file, rename it over the
@@ -577,6 +598,7 @@ static srd_err shxw_grow(srdi_shxw *w)
     atomic_store(&w->h->live_span, atomic_load(&old.h->live_span));
     atomic_store(&w->h->used, w->used);
     atomic_store(&w->h->live, w->live);
+    atomic_store(&w->h->exact, 0); /* the grow was asked for by an update */
     if (w->published && rename(w->tmp, w->path) != 0) {
         int e = errno;
         shxw_unmap(w);
@@ -612,7 +634,7 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
 
 void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
                            const uint8_t trailer[SRDI_TRAILER_SIZE],
-                           const srdi_shx_stats *s)
+                           const srdi_shx_stats *s, bool exact)
 {
     shx_hdr *h = w->h;
     uint64_t t[3] = {0, 0, 0};
@@ -634,6 +656,8 @@ void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
     }
     atomic_store_explicit(&h->covered, covered, memory_order_release);
     atomic_store_explicit(&h->cover_seq, seq + 2, memory_order_release);
+    if (exact && s) /* invariant 6: after covered and the statistics */
+        atomic_store_explicit(&h->exact, covered + 1, memory_order_release);
 }
 
 /* Flag the regular file open as fd superseded (it may be anything). */
@@ -719,4 +743,18 @@ void srdi_shxw_abandon(srdi_shxw *w)
 uint64_t srdi_shxw_capacity(const srdi_shxw *w)
 {
     return w->cap;
+}
+
+const uint64_t *srdi_shxw_slots(const srdi_shxw *w)
+{
+    _Static_assert(sizeof(shx_slot) == 2 * sizeof(uint64_t), "slot layout");
+    return (const uint64_t *)(const void *)w->slots;
+}
+
+void srdi_shxw_stats_get(const srdi_shxw *w, srdi_shx_stats *s)
+{
+    s->live = w->live;
+    s->entries = atomic_load(&w->h->entries);
+    s->live_bytes = atomic_load(&w->h->live_bytes);
+    s->live_span = atomic_load(&w->h->live_span);
 }

@@ -35,6 +35,8 @@ typedef struct st_snap {
     int shx_fd;      /* with shx: the snap's own dup of the store fd */
     uint64_t over_max; /* with shx: highest entry end in idx (under mu) */
     int64_t live_delta; /* with shx: live keys idx adds to shx's count */
+    bool checked;    /* writer: idx came from the shared index file, so a
+                        loc is used only once its entry's trailer agrees */
 } st_snap;
 
 struct srd_store {

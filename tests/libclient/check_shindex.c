@@ -197,7 +197,7 @@ START_TEST(test_writer_slots_are_found_by_a_reader_mapping)
         ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(i * 64 + 64)));
     srdi_shx_stats s = {0, 500, 0, 0};
     uint8_t tr[SRDI_TRAILER_SIZE] = {1, 2, 3};
-    srdi_shxw_set_covered(w, 7777, tr, &s);
+    srdi_shxw_set_covered(w, 7777, tr, &s, false);
     ck_srd(srdi_shxw_publish(w));
     srdi_shx *x = map_reader(&sb);
     ck_assert_uint_eq(srdi_shx_covered(x), 7777);
