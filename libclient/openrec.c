@@ -425,7 +425,7 @@ srd_err srdi_openrec_run_from(const char *path, int fd, unsigned flags,
     if (rc != SRD_OK || r.found < base)
         return SRD_ENOENT;
     uint64_t point = or_point(&out->rec, r.found, &tr);
-    if (point > r.found || point < base)
+    if (point > r.found)
         return SRD_ENOENT; /* the whole search decides what to keep */
     return or_finish(&r, have, out);
 }

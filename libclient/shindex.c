@@ -57,6 +57,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "format.h"
 #include "index.h"
@@ -122,6 +123,8 @@ struct srdi_shxw {
     uint64_t cap, used, live;
     uint64_t dev, ino, align;
     bool published;           /* tmp was renamed to path */
+    bool dirty;               /* a slot changed since sum was computed */
+    uint64_t sum;             /* XXH3-64 of the slots unless dirty */
     shx_hdr *h;
     shx_slot *slots;
 };
@@ -367,6 +370,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     w->used = 0;
     w->h = p;
     w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    w->dirty = true;
     shx_hdr *h = w->h;
     memcpy(h->magic, shx_magic, sizeof shx_magic);
     h->version = SRDI_SHX_VERSION;
@@ -378,6 +382,10 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     h->align = w->align;
     srdi_synced_boot_id(h->boot); /* zeros (never trusted) if unknown */
     h->check = shx_checksum(h);
+    /* cap again just before the slots: the layout of index.c's table, so
+     * a writer can map the file as its own table (srdi_index_borrow) */
+    uint64_t c64 = cap;
+    memcpy(w->base + SRDI_SHX_CAP_AT, &c64, sizeof c64);
     return SRD_OK;
 }
 
@@ -458,6 +466,7 @@ static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
     if (w->used > w->cap)
         w->used = w->cap;
     w->published = true;
+    w->dirty = true; /* no sum yet */
     return SRD_OK;
 }
 
@@ -481,15 +490,53 @@ static srd_err shxw_make_unclean(srdi_shxw *w)
     return SRD_OK;
 }
 
+/* One pass over the slots, in chunks that stay in cache: their checksum
+ * when sum is not NULL (the one shxw_slots_sum computes) and w's used and
+ * live counts. false on ENOMEM. */
+static bool shxw_scan(srdi_shxw *w, uint64_t *sum)
+{
+    enum { CHUNK = 4096 }; /* slots */
+    XXH3_state_t *xs = sum ? XXH3_createState() : NULL;
+    if (sum && (!xs || XXH3_64bits_reset(xs) != XXH_OK)) {
+        XXH3_freeState(xs);
+        return false;
+    }
+    const uint64_t *p = (const uint64_t *)(const void *)w->slots;
+    uint64_t used = 0, live = 0;
+    for (uint64_t i = 0; i < w->cap; i += CHUNK) {
+        uint64_t n = w->cap - i < CHUNK ? w->cap - i : CHUNK;
+        for (uint64_t j = i; j < i + n; j++) {
+            uint64_t loc = p[2 * j + 1];
+            used += loc != 0;
+            live += (loc != 0) & !(loc >> 63);
+        }
+        if (xs)
+            XXH3_64bits_update(xs, p + 2 * i, (size_t)n * sizeof(shx_slot));
+    }
+    if (xs) {
+        *sum = XXH3_64bits_digest(xs);
+        XXH3_freeState(xs);
+    }
+    w->used = used;
+    w->live = live;
+    return true;
+}
+
 /* Invariants 5 and 6: the slots are the last writer's, whole. A clean
  * file must match its checksum; an unclean one (header_ok: of this boot)
- * its checksum, or be exact at covered. */
-static bool shxw_trusted(const srdi_shxw *w, uint64_t covered)
+ * its checksum, or be exact at covered. Counts used and live on the way;
+ * a table must keep an empty slot (lookups end there). */
+static bool shxw_trusted(srdi_shxw *w, uint64_t covered)
 {
-    if (atomic_load(&w->h->summed) == 1)
-        return shxw_slots_sum(w) == atomic_load(&w->h->slots_sum);
-    return atomic_load(&w->h->clean) == 0 &&
-           atomic_load(&w->h->exact) == covered + 1;
+    bool summed = atomic_load(&w->h->summed) == 1;
+    if (!summed && (atomic_load(&w->h->clean) != 0 ||
+                    atomic_load(&w->h->exact) != covered + 1))
+        return false;
+    /* the sum also serves the close if no slot changes until then */
+    if (!shxw_scan(w, &w->sum) || w->used >= w->cap)
+        return false;
+    w->dirty = false;
+    return !summed || w->sum == atomic_load(&w->h->slots_sum);
 }
 
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
@@ -553,6 +600,7 @@ static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
 static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
 {
     uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    w->dirty = true;
     if (atomic_load_explicit(&w->h->exact, memory_order_relaxed) != 0)
         atomic_store_explicit(&w->h->exact, 0, memory_order_relaxed);
     uint64_t p1 = srdi_loc_pos(loc) + 1; /* invariant 7: before the loc */
@@ -709,7 +757,8 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
 {
     if (!w)
         return;
-    atomic_store(&w->h->slots_sum, shxw_slots_sum(w)); /* invariant 5 */
+    /* invariant 5 (the sum of the takeover when no slot changed since) */
+    atomic_store(&w->h->slots_sum, w->dirty ? shxw_slots_sum(w) : w->sum);
     atomic_store(&w->h->summed, 1);
     /* Invariant 4: slots durable before the flag that vouches for them. */
     if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
@@ -745,10 +794,19 @@ uint64_t srdi_shxw_capacity(const srdi_shxw *w)
     return w->cap;
 }
 
-const uint64_t *srdi_shxw_slots(const srdi_shxw *w)
+uint64_t srdi_shxw_used(const srdi_shxw *w)
 {
-    _Static_assert(sizeof(shx_slot) == 2 * sizeof(uint64_t), "slot layout");
-    return (const uint64_t *)(const void *)w->slots;
+    return w->used;
+}
+
+int srdi_shxw_fd(const srdi_shxw *w)
+{
+    return w->fd;
+}
+
+size_t srdi_shxw_len(const srdi_shxw *w)
+{
+    return w->len;
 }
 
 void srdi_shxw_stats_get(const srdi_shxw *w, srdi_shx_stats *s)

@@ -26,6 +26,7 @@
 
 #define SRDI_SHX_SUFFIX ".idx"
 #define SRDI_SHX_HDR 4096u     /* header bytes before the slots */
+#define SRDI_SHX_CAP_AT (SRDI_SHX_HDR - 8u) /* a copy of cap, then slots */
 #define SRDI_SHX_VERSION 2u    /* bump with any change of layout or of the
                                   loc encoding (index.h) */
 #define SRDI_SHX_MAX_CAP (1ull << 36)
@@ -130,9 +131,12 @@ void srdi_shxw_forget(srdi_shxw *w);
 void srdi_shxw_abandon(srdi_shxw *w);
 /* Slots of the current file (tests, and the count for srdi_shxw_slots). */
 uint64_t srdi_shxw_capacity(const srdi_shxw *w);
-/* The slots, capacity pairs {hash, loc} (the writer's mapping; valid
- * until the next change of w). */
-const uint64_t *srdi_shxw_slots(const srdi_shxw *w);
+/* The current file (open read-write) and its size: the writer maps it
+ * privately as its own table (index.h, srdi_index_borrow). */
+int srdi_shxw_fd(const srdi_shxw *w);
+/* Used slots (tombstones included); after srdi_shxw_reuse, counted. */
+uint64_t srdi_shxw_used(const srdi_shxw *w);
+size_t srdi_shxw_len(const srdi_shxw *w);
 /* Live keys and the statistics the file holds for its covered tail. */
 void srdi_shxw_stats_get(const srdi_shxw *w, srdi_shx_stats *s);
 

@@ -600,8 +600,8 @@ static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
 /* ---- the writer's open from the shared index file ------------------- */
 
 /* The writer's snap over fd at tail from the index file st->shw took over
- * at c: its slots become the private table as they lie (one sequential
- * copy), the statistics it holds for c the store's, and the entries in
+ * at c: its slots become the private table as they lie (a copy-on-write
+ * mapping of the file: nothing is copied), the statistics it holds for c the store's, and the entries in
  * (c, tail] are replayed into both. Reads check every loc of that table
  * against its entry's trailer (checked), as readers of the file do. */
 static srd_err st_snap_from_file(srd_store *st, int fd, uint64_t c,
@@ -612,16 +612,17 @@ static srd_err st_snap_from_file(srd_store *st, int fd, uint64_t c,
         return SRD_ENOMEM;
     sn->own_index = true;
     sn->checked = true;
-    srd_err rc = srdi_index_create_from(srdi_shxw_slots(st->shw),
-                                        srdi_shxw_capacity(st->shw), tail,
-                                        &sn->idx);
+    srdi_shx_stats s;
+    srdi_shxw_stats_get(st->shw, &s);
+    srd_err rc = srdi_index_borrow(srdi_shxw_fd(st->shw),
+                                   srdi_shxw_len(st->shw), SRDI_SHX_CAP_AT,
+                                   srdi_shxw_used(st->shw), s.live,
+                                   &sn->idx);
     if (rc == SRD_OK)
         rc = srdi_map_open(fd, tail, &sn->map);
     if (rc == SRD_OK) {
         sn->map->align = st->align;
         atomic_store(&sn->map->committed, tail);
-        srdi_shx_stats s;
-        srdi_shxw_stats_get(st->shw, &s);
         st->entries = s.entries;
         st->live_bytes = s.live_bytes;
         st->live_span = s.live_span;
