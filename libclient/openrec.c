@@ -343,16 +343,19 @@ srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
 }
 
 /* The decision once the tail search found r->found: the unsynced
- * entries' CRCs, then the bytes past the tail. */
-static srd_err or_finish(or_run *r, bool have, srdi_openrec *out)
+ * entries' CRCs (checked: done already, the oldest bad one, with
+ * out->trusted), then the bytes past the tail. */
+static srd_err or_finish(or_run *r, bool have, srdi_openrec *out,
+                         const uint64_t *checked)
 {
     const char *path = r->path;
     int fd = r->fd;
-    srd_err rc;
+    srd_err rc = SRD_OK;
     r->vouched = or_vouched_above(fd, have, &out->rec, r->found);
-    uint64_t good;
-    rc = or_check_unsynced(fd, r->found, r->align, have, &out->rec, &good,
-                           &out->trusted);
+    uint64_t good = checked ? *checked : 0;
+    if (!checked)
+        rc = or_check_unsynced(fd, r->found, r->align, have, &out->rec,
+                               &good, &out->trusted);
     if (rc != SRD_OK)
         return rc;
     uint64_t tail = r->found;
@@ -400,7 +403,7 @@ srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
     r.align = out->align;
     bool have = srdi_synced_read(path, &out->rec) &&
                 srdi_synced_applies(&out->rec, &sb);
-    return or_finish(&r, have, out);
+    return or_finish(&r, have, out, NULL);
 }
 
 srd_err srdi_openrec_run_from(const char *path, int fd, unsigned flags,
@@ -424,8 +427,15 @@ srd_err srdi_openrec_run_from(const char *path, int fd, unsigned flags,
                                             NULL);
     if (rc != SRD_OK || r.found < base)
         return SRD_ENOENT;
-    uint64_t point = or_point(&out->rec, r.found, &tr);
+    uint64_t point = or_point(&out->rec, r.found, &tr), good;
     if (point > r.found)
         return SRD_ENOENT; /* the whole search decides what to keep */
-    return or_finish(&r, have, out);
+    /* The chain down to the record's point must walk (below base too, when
+     * the last writer did not sync since): else the store changed under
+     * the index file, and the whole search decides. */
+    rc = or_check_unsynced(fd, r.found, align, have, &out->rec, &good,
+                           &out->trusted);
+    if (rc == SRD_ECORRUPT || (rc == SRD_OK && !out->trusted))
+        return SRD_ENOENT;
+    return rc == SRD_OK ? or_finish(&r, have, out, &good) : rc;
 }
