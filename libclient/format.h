@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <endian.h>
 
 #include "srd/srd.h"
 
@@ -61,8 +63,20 @@ srd_err srdi_format_check_value(const void *p, size_t len);
 /* Little-endian trailer encode/decode. */
 void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
                              uint64_t prev, uint32_t crc);
-void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
-                             uint64_t *key_hash, uint64_t *prev, uint32_t *crc);
+/* Inline: every read through a shared index decodes one (store.c). */
+static inline void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
+                                           uint64_t *key_hash, uint64_t *prev,
+                                           uint32_t *crc)
+{
+    uint64_t h, p;
+    uint32_t c;
+    memcpy(&h, in, 8);
+    memcpy(&p, in + 8, 8);
+    memcpy(&c, in + 16, 4);
+    *key_hash = le64toh(h);
+    *prev = le64toh(p);
+    *crc = le32toh(c);
+}
 
 /*
  * Decode the entry that ends at end, given its trailer bytes and a way to see

@@ -145,6 +145,9 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
     if (end <= SRDI_TRAILER_SIZE || end > m->reserved)
         return false;
     bool fresh = end > committed;
+    if (!(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE))) /* the value's first line,
+        which the caller reads next: its miss overlaps the trailer's */
+        __builtin_prefetch(m->base + (loc & ((1ull << 42) - 1)) * 64);
     uint8_t tr[SRDI_TRAILER_SIZE];
     if (fresh && (fd < 0 || pread(fd, tr, sizeof tr,
                                   (off_t)(end - SRDI_TRAILER_SIZE)) !=
