@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <endian.h>
 
 #include "srd/srd.h"
 
@@ -73,9 +72,14 @@ static inline void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
     memcpy(&h, in, 8);
     memcpy(&p, in + 8, 8);
     memcpy(&c, in + 16, 4);
-    *key_hash = le64toh(h);
-    *prev = le64toh(p);
-    *crc = le32toh(c);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    h = __builtin_bswap64(h);
+    p = __builtin_bswap64(p);
+    c = __builtin_bswap32(c);
+#endif
+    *key_hash = h;
+    *prev = p;
+    *crc = c;
 }
 
 /*
