@@ -1661,13 +1661,20 @@ typedef struct live_list {
     srdi_live_item *v;
     size_t n, cap;
     uint64_t below;
+    const srdi_map *check; /* a checked table's map: locs checked on it */
+    bool bad;              /* one failed that check */
 } live_list;
 
 static int live_collect(void *ctx, uint64_t hash, uint64_t loc)
 {
     live_list *l = ctx;
+    uint64_t bound;
     if (srdi_loc_pos(loc) >= l->below)
         return 0;
+    if (l->check && !st_loc_ok(l->check, -1, hash, loc, &bound)) {
+        l->bad = true; /* never copied, never shown as that key's */
+        return 1;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         srdi_live_item *p = realloc(l->v, cap * sizeof *p);
@@ -1689,10 +1696,10 @@ static int cmp_item(const void *a, const void *b)
 srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
                                srdi_live_item **items, size_t *n)
 {
-    live_list l = {.below = below};
+    live_list l = {.below = below, .check = sn->checked ? sn->map : NULL};
     if (srdi_index_each(sn->idx, live_collect, &l)) {
         free(l.v);
-        return SRD_ENOMEM;
+        return l.bad ? SRD_ECORRUPT : SRD_ENOMEM;
     }
     if (l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_item);
@@ -1938,21 +1945,11 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     if (tail <= base)
         return SRD_OK;
     srd_err rc = srdi_store_adopt(st, NULL, 0, tail);
-    load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
-    if (rc == SRD_OK && !lc)
-        rc = SRD_ENOMEM;
     if (rc != SRD_OK)
         return rc;
     /* Newest first is fine: the index keeps the newest by position. */
     uint64_t before = st->entries;
-    *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
-    rc = srdi_recovery_walk_in(st->ro_fd, base, tail, st->align, load_entry,
-                               lc);
-    if (rc == SRD_OK && lc->n > 0)
-        load_flush(lc);
-    if (rc == SRD_ECANCELED || rc == SRD_OK)
-        rc = lc->rc;
-    free(lc);
+    rc = st_load_walk(st, atomic_load(&st->snap), st->ro_fd, base, tail);
     if (added)
         *added = st->entries - before;
     return rc;

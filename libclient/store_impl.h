@@ -135,7 +135,8 @@ srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
                           srd_err rc);
 
 /* The live entries of sn's index positioned below `below`, sorted by file
- * position (oldest first). With updates excluded (mu held) this is the
+ * position (oldest first); of a checked table, SRD_ECORRUPT when a loc
+ * does not name an entry of its key (st_find's check). With updates excluded (mu held) this is the
  * exact live set; run concurrently with the updater (inside an EBR
  * section) it is the live set at tail `below` minus keys changed since
  * (whose newer entries lie at or past below). *items is malloc'd. */

@@ -33,6 +33,7 @@
 #define H_SUPERSEDED 144
 #define H_CLEAN 152
 #define H_EXACT 248
+#define H_SLOTS_SUM 240
 
 static char *g_dir;
 static char *g_path;  /* g_dir/store.srd */
@@ -904,6 +905,47 @@ START_TEST(test_unclean_inexact_file_is_not_taken_over)
 }
 END_TEST
 
+/* A forged index file that passes every check a takeover makes (its
+ * slot checksum recomputed): the writer takes it over as its table, but
+ * never shows key 0 with key 1's value, nor iterates or compacts it. */
+START_TEST(test_writer_over_a_forged_index_errs_never_shows_another_value)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    size_t len, slen;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    char k0[64], k1[64];
+    key_of(k0, sizeof k0, 0);
+    key_of(k1, sizeof k1, 1);
+    long s0 = slot_of(b, len, srd_key_hash(k0, strlen(k0)));
+    long s1 = slot_of(b, len, srd_key_hash(k1, strlen(k1)));
+    ck_assert(s0 > 0 && s1 > 0);
+    memcpy(b + s0 + 8, b + s1 + 8, 8); /* key 0 -> key 1's entry */
+    uint64_t sum = srdi_hash(b + SRDI_SHX_HDR, len - SRDI_SHX_HDR);
+    memcpy(b + H_SLOTS_SUM, &sum, 8);
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    uint8_t *store = tu_read_file(g_path, &slen);
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino); /* taken over */
+    srd_view v;
+    ck_assert_int_eq(srd_get(w, tu_s(k0), &v), SRD_ECORRUPT);
+    expect_n(w, 1, 2, 1);
+    srd_iter *it = NULL;
+    ck_assert_int_eq(srd_iter_open(w, &it), SRD_ECORRUPT);
+    uint64_t reclaimed = 0;
+    ck_assert_int_eq(srd_compact(w, &reclaimed), SRD_ECORRUPT);
+    ck_srd(srd_close(w));
+    size_t after_len;
+    uint8_t *after = tu_read_file(g_path, &after_len);
+    ck_assert(after_len == slen && memcmp(after, store, slen) == 0);
+    free(after);
+    free(store);
+    free(b);
+}
+END_TEST
+
 /* An order-independent fingerprint of what a handle shows. */
 static uint64_t fingerprint(srd_store *st, size_t *count)
 {
@@ -985,6 +1027,7 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_writer_open_after_clean_close_does_not_walk_the_store);
     tcase_add_test(tc, test_writer_open_after_kill_replays_only_the_tail);
     tcase_add_test(tc, test_unclean_inexact_file_is_not_taken_over);
+    tcase_add_test(tc, test_writer_over_a_forged_index_errs_never_shows_another_value);
     tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
     tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
     suite_add_tcase(s, tc);
