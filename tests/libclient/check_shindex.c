@@ -818,6 +818,8 @@ START_TEST(test_writer_open_after_clean_close_does_not_walk_the_store)
     ck_srd(srd_close(w));
     ino_t ino = inode_of(g_idx);
     poison_prev(end);
+    size_t len0, len1;
+    uint8_t *img = tu_read_file(g_path, &len0);
     setenv("SRD_SHARED_INDEX", "0", 1); /* the whole recovery: refused */
     srd_store *x = NULL;
     ck_assert_int_eq(tu_open(g_path, SRD_OPEN_CREATE, &x), SRD_ECORRUPT);
@@ -835,6 +837,10 @@ START_TEST(test_writer_open_after_clean_close_does_not_walk_the_store)
     expect_n(w, 40, 120, 1);
     expect_n(w, 121, 299, 1);
     expect_damage_seen(w, 120);
+    uint8_t *now = tu_read_file(g_path, &len1); /* nothing was cut */
+    ck_assert(len1 == len0 && memcmp(now, img, len0) == 0);
+    free(now);
+    free(img);
     put_n(w, 300, 310, 1); /* and it writes on */
     expect_n(w, 300, 310, 1);
     ck_srd(srd_close(w));
