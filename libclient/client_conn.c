@@ -19,6 +19,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "client_impl.h"
+#include "errno_map.h"
 #include "nngclose.h"
 #include "store_impl.h"
 
@@ -45,8 +46,6 @@ bool srdi_client_wanted(const char *path, unsigned flags, srd_err lock_rc)
         return false;
     /* Held, or not ours to take (no write permission, read-only fs). */
     bool denied = lock_rc == SRD_EPERM ||
-                  lock_rc == (srd_err)(SRD_ESYSERR | EACCES) ||
-                  lock_rc == (srd_err)(SRD_ESYSERR | EPERM) ||
                   lock_rc == (srd_err)(SRD_ESYSERR | EROFS);
     if (lock_rc != SRD_EBUSY && !denied)
         return false;
@@ -94,7 +93,7 @@ srd_err srdi_cl_discover(const char *path, cl_disc *d)
         return SRD_EUNREACHABLE;
     FILE *f = fopen(name, "re");
     if (!f)
-        return errno == ENOENT ? SRD_EUNREACHABLE : srdi_store_errno(errno);
+        return errno == ENOENT ? SRD_EUNREACHABLE : srdi_errno(errno);
     while (fgets(line, sizeof line, f)) {
         cl_disc_field(line, "listen", d->listen);
         cl_disc_field(line, "publish", d->publish);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "errno_map.h"
 #include "format.h"
 #include "io.h"
 #include "recovery.h"
@@ -33,22 +34,6 @@ static bool val_ok(srd_val v)
 static uint64_t key_of(srd_val k)
 {
     return srd_key_hash(k.ptr, k.len);
-}
-
-static srd_err sys_err(int e)
-{
-    if (e == ENOENT)
-        return SRD_ENOENT;
-    if (e == ENOMEM)
-        return SRD_ENOMEM;
-    if (e == EACCES || e == EPERM)
-        return SRD_EPERM;
-    return (srd_err)(SRD_ESYSERR | e);
-}
-
-srd_err srdi_store_errno(int e)
-{
-    return sys_err(e);
 }
 
 /* ======================================================================== */
@@ -273,7 +258,7 @@ static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
     int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
                    0600);
     if (out < 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     srd_err rc = SRD_OK;
     char buf[65536];
     for (uint64_t off = tail; off < size && rc == SRD_OK;) {
@@ -282,11 +267,11 @@ static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
         int err;
         size_t k = srdi_pread_full(fd, buf, want, off, &err);
         if (k < want || write(out, buf, k) != (ssize_t)k)
-            rc = err ? sys_err(err) : SRD_EIO;
+            rc = srdi_errno(err);
         off += k;
     }
     if (rc == SRD_OK && fsync(out) != 0)
-        rc = sys_err(errno);
+        rc = srdi_errno(errno);
     close(out);
     return rc;
 }
@@ -309,13 +294,13 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     /* O_NONBLOCK: opening a FIFO must not hang; regular files ignore it. */
     *fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     struct stat sb;
     srd_err rc = SRD_OK;
     if (fstat(*fd, &sb) != 0)
-        rc = sys_err(errno);
+        rc = srdi_errno(errno);
     else if (S_ISDIR(sb.st_mode))
-        rc = sys_err(EISDIR);
+        rc = srdi_errno(EISDIR);
     else if (!S_ISREG(sb.st_mode))
         rc = SRD_EINVAL;
     if (rc != SRD_OK) {
@@ -367,7 +352,7 @@ static srd_err st_recover(srd_store *st, const srd_options *o, int fd,
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     uint64_t size = (uint64_t)sb.st_size;
     srd_err rc = srdi_recovery_find_tail_n(fd, 0, size, tail, entries);
     uint64_t found = *tail;
@@ -1209,10 +1194,10 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
 {
     int fd = open(st->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     struct stat sb;
     uint64_t entries = 0;
-    srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : sys_err(errno);
+    srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : srdi_errno(errno);
     if (rc == SRD_OK && tail == UINT64_MAX)
         rc = srdi_recovery_find_tail_n(fd, 0, (uint64_t)sb.st_size, &tail,
                                        &entries);
@@ -1281,7 +1266,7 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
     } else {
         st_snap *sn = atomic_load(&st->snap);
         uint64_t base = atomic_load(&sn->map->committed), tail = base;
-        rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
+        rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : srdi_errno(errno);
         if (rc == SRD_OK)
             rc = srdi_recovery_find_tail(st->ro_fd, base,
                                          (uint64_t)ours.st_size, &tail);

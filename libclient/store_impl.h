@@ -51,8 +51,6 @@ struct srd_store {
                                    srdd; ro_fd is the store fd */
 };
 
-/* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
-srd_err srdi_store_errno(int e);
 
 /* Resolve a live loc against map into payload offset and length; false
  * when it points outside the committed bytes (a corrupt file). */

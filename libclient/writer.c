@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errno_map.h"
 #include "io.h"
 #include "synced.h"
 #include "writer.h"
@@ -84,21 +85,6 @@ void srdi_writer_set_sys(const srdi_sys *sys)
     wr_sys = sys ? sys : &wr_default_sys;
 }
 
-static srd_err wr_errno(int e)
-{
-    switch (e) {
-    case ENOSPC:
-    case EDQUOT:
-        return SRD_ENOSPC;
-    case EIO:
-        return SRD_EIO;
-    case ENOMEM:
-        return SRD_ENOMEM;
-    default:
-        return (srd_err)(SRD_ESYSERR | e);
-    }
-}
-
 /* Write all of iov at off, resuming after short writes and EINTR. */
 static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
@@ -113,7 +99,7 @@ static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            return wr_errno(errno);
+            return srdi_errno(errno);
         }
         if (k == 0)
             return SRD_EIO;
@@ -144,7 +130,7 @@ static srd_err wr_datasync(srdi_writer *w)
             continue;
         int e = errno;
         atomic_store(&w->failed, true);
-        return wr_errno(e);
+        return srdi_errno(e);
     }
     return SRD_OK;
 }
@@ -154,7 +140,7 @@ static srd_err wr_truncate(int fd, uint64_t len)
 {
     while (wr_sys->ftruncate(fd, (off_t)len) != 0)
         if (errno != EINTR)
-            return wr_errno(errno);
+            return srdi_errno(errno);
     return SRD_OK;
 }
 
@@ -260,11 +246,11 @@ srd_err srdi_writer_fsync_dir(const char *path)
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (dfd < 0)
-        return wr_errno(errno);
+        return srdi_errno(errno);
     int rc = fsync(dfd);
     int e = errno;
     close(dfd);
-    return rc == 0 ? SRD_OK : wr_errno(e);
+    return rc == 0 ? SRD_OK : srdi_errno(e);
 }
 
 /* "<path>.lock", opened (created 0600: a lock file others could open
@@ -316,9 +302,9 @@ static srd_err wr_lock_inode(int fd, const char *path)
 {
     struct stat a, b;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-        return errno == EWOULDBLOCK ? SRD_EBUSY : wr_errno(errno);
+        return errno == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(errno);
     if (fstat(fd, &a) != 0)
-        return wr_errno(errno);
+        return srdi_errno(errno);
     if (!S_ISREG(a.st_mode))
         return SRD_EINVAL;
     if (stat(path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
@@ -334,7 +320,7 @@ static srd_err wr_open_locked(const char *path, bool create, unsigned mode,
     for (int attempt = 0; attempt < 3 && rc == SRD_ESTATE; attempt++) {
         int fd = wr_open_store(path, create, mode, created);
         if (fd < 0)
-            return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+            return srdi_errno(errno);
         rc = wr_lock_inode(fd, path);
         if (rc == SRD_OK)
             *fd_out = fd;
@@ -349,14 +335,14 @@ srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
 {
     struct stat st;
     if (!create && stat(path, &st) != 0)
-        return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+        return srdi_errno(errno);
     int lfd = wr_open_lockfile(path);
     if (lfd < 0)
-        return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+        return srdi_errno(errno);
     if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(lfd);
-        return e == EWOULDBLOCK ? SRD_EBUSY : wr_errno(e);
+        return e == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(e);
     }
     int fd = -1;
     bool created = false;
@@ -422,7 +408,7 @@ srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
     struct stat st;
     srd_err rc = SRD_OK;
     if (fstat(fd, &st) != 0)
-        rc = wr_errno(errno);
+        rc = srdi_errno(errno);
     else if ((uint64_t)st.st_size > tail)
         rc = wr_truncate(fd, tail);
     if (rc == SRD_OK) {
@@ -718,7 +704,7 @@ static srd_err wr_copy_from(srdi_writer *w, int src, uint64_t len,
             break;
         }
         if (k < 0)
-            return wr_errno(errno);
+            return srdi_errno(errno);
         if (k == 0)
             return SRD_EIO; /* the staging file is shorter than len */
     }
@@ -733,7 +719,7 @@ static srd_err wr_copy_from(srdi_writer *w, int src, uint64_t len,
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            rc = k < 0 ? wr_errno(errno) : SRD_EIO;
+            rc = k < 0 ? srdi_errno(errno) : SRD_EIO;
             break;
         }
         rc = wr_pwrite_all(w->fd, buf, (size_t)k, (uint64_t)out);

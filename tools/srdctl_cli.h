@@ -67,7 +67,12 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_e(srd_err e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* (SRD_ESYSERR | errnum) as an srd_err. */
+/* (SRD_ESYSERR | errnum) as an srd_err, for srdctl's own files (a key
+ * list, an import or export file, stdout): their messages name the OS
+ * error itself ("No such file or directory"), where the library's
+ * translation would say "store file does not exist". The exit status is
+ * the same either way (CTL_EXIT_STORE). Store errors come from the
+ * library, translated there. */
 srd_err cli_sys(int errnum);
 
 /* The exit status for an srd error returned by a data operation. */
