@@ -22,7 +22,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "nngclose.h"
+#include "nngfix.h"
 
 /* ======================================================================== */
 /* Messages                                                                  */
@@ -376,7 +376,7 @@ srd_err cli_daemon_call(cli_daemon *d, srdi_wire_op op, int timeout_ms,
 
 void cli_daemon_close(cli_daemon *d)
 {
-    /* nng_close can hang in NNG 1.5.2 (nngclose.h): srdctl must exit. */
+    /* nng_close can hang in NNG 1.5.2 (nngfix.h): srdctl must exit. */
     if (d->sock)
         srdi_nng_close_bounded(&(nng_socket){.id = d->sock}, 1, 3000);
     d->sock = 0;
