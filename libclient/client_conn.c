@@ -54,8 +54,7 @@ bool srdi_client_wanted(const char *path, unsigned flags, srd_err lock_rc)
            access(name, F_OK) == 0;
 }
 
-/* Whether some process holds the writer lock of path. */
-static bool cl_writer_alive(const char *path)
+bool srdi_cl_writer_alive(const char *path)
 {
     char name[4096];
     if (!cl_sibling(path, ".lock", name, sizeof name))
@@ -89,7 +88,7 @@ srd_err srdi_cl_discover(const char *path, cl_disc *d)
     memset(d, 0, sizeof *d);
     if (!cl_sibling(path, ".srdd", name, sizeof name))
         return SRD_EINVAL;
-    if (!cl_writer_alive(path))
+    if (!srdi_cl_writer_alive(path))
         return SRD_EUNREACHABLE;
     FILE *f = fopen(name, "re");
     if (!f)
@@ -257,7 +256,7 @@ static bool cl_close_sockets(srdi_client *c)
 static bool cl_srdd_alive(void *ctx)
 {
     const srdi_client *c = ctx;
-    return cl_writer_alive(c->st->path);
+    return srdi_cl_writer_alive(c->st->path);
 }
 
 /* One socket of srdi_cl_redial_stuck (nngfix.h says why). */

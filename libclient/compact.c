@@ -399,8 +399,9 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
 {
     if (!st)
         return SRD_EINVAL;
-    if (st->client) /* srdd compacts; progress is not reported here */
-        return srdi_client_compact(st->client, report);
+    if (st->client) /* srdd compacts; progress from its figures */
+        return srdi_client_compact_ex(st->client, st->path, progress, ctx,
+                                      report);
     if (!st->w)
         return SRD_EREADONLY;
     if (srdi_store_forked(st))

@@ -485,8 +485,11 @@ SRD_API srd_err srd_sync(srd_store *st);
  * A crash at any point leaves the old or the new store, complete.
  * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
  * and then; returning non-zero cancels (SRD_ECANCELED, store unchanged).
- * In client mode srdd compacts (the same way, on its store) and report
- * is srdd's; progress is not called. Errors: SRD_EINVAL (NULL st),
+ * In client mode srdd compacts (the same way, on its store), report is
+ * srdd's, and progress gets srdd's figures as srd_daemon_compact reports
+ * them (polled every 100 ms over a connection of its own, on this
+ * thread; its return value is ignored: srdd's compaction cannot be
+ * cancelled; if that connection cannot be made, progress is not called). Errors: SRD_EINVAL (NULL st),
  * SRD_EREADONLY (read-only handle), SRD_EFORKED, SRD_ESTATE (a compaction
  * is already running), SRD_ECANCELED (progress stopped it), SRD_ENOMEM
  * and the I/O errors, a full disk at any write or sync of the new file
@@ -509,6 +512,90 @@ SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
 /* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
  * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
+
+/* ------------------------------------------------------------------------ */
+/* A running srdd (administration)                                           */
+/* ------------------------------------------------------------------------ */
+/*
+ * What an administration tool needs of the srdd serving a store, without
+ * opening the store (no handle, no lock taken, no mapping): its figures
+ * and an online compaction with progress. The connection is a plain
+ * request socket of its own (docs/PROTOCOL.md: Stats and Compact);
+ * it carries no data, so the daemon's user is not checked as srd_open
+ * checks it. One srd_daemon must be used by one thread at a time;
+ * different ones are independent.
+ */
+typedef struct srd_daemon srd_daemon;
+
+/* srdd's figures (its Stats reply), as srdctl status shows them. */
+typedef struct srd_daemon_stats {
+    uint64_t pid;                  /* srdd's process id */
+    uint64_t uptime_ms;            /* since it started */
+    uint64_t generation;           /* bumped by every compaction */
+    uint64_t committed_tail;       /* the store's committed tail */
+    uint64_t file_size;            /* bytes in the store file */
+    uint64_t live_keys;
+    uint64_t dead_bytes;           /* what compaction could reclaim */
+    uint64_t clients;              /* connected clients */
+    uint64_t requests;             /* messages received */
+    uint64_t writes;               /* mutation requests applied */
+    uint64_t groups;               /* group commits */
+    uint64_t group_max;            /* most requests in one group */
+    uint64_t syncs;                /* fdatasync calls */
+    uint64_t publish_drops;        /* index updates pub/sub dropped */
+    bool compacting;               /* a compaction runs now */
+    uint64_t compact_done;         /* its live bytes copied so far */
+    uint64_t compact_total;        /* of this many */
+    uint64_t compactions;          /* finished since srdd started */
+    uint64_t last_compact_unix_ms; /* end of the last one; 0: none yet */
+    srd_compact_report last_compact; /* its report (zero when none) */
+} srd_daemon_stats;
+
+/*
+ * Find and connect to the srdd serving the store at path: its discovery
+ * file "<path>.srdd" names the socket, and srdd holds the writer lock
+ * "<path>.lock" while it runs. The store file itself is not opened.
+ * Waits at most 5 s for srdd's first answer.
+ * Errors: SRD_EINVAL (NULL path or out, a path too long for its sibling
+ * files), SRD_ENOTFOUND (no srdd serves path: no discovery file, or one
+ * left by a daemon that died, the lock being free), SRD_EUNREACHABLE
+ * (srdd holds the store but does not answer), SRD_ENOMEM, the I/O errors
+ * of reading the discovery file. On SRD_OK *out owns the connection;
+ * release it with srd_daemon_close().
+ */
+SRD_API srd_err srd_daemon_open(const char *path, srd_daemon **out);
+
+/*
+ * srdd's figures now (waits at most 5 s). Errors: SRD_EINVAL (NULL d or
+ * out), SRD_ETIMEDOUT, SRD_EUNREACHABLE (srdd went away), SRD_EPROTO (a
+ * reply that does not decode), SRD_ENOMEM, and srdd's own refusal.
+ */
+SRD_API srd_err srd_daemon_stats_get(srd_daemon *d, srd_daemon_stats *out);
+
+/*
+ * Have srdd compact the store online (as srd_compact_ex, run by srdd on
+ * its store) and wait for it, however long it takes. progress (may be
+ * NULL) is called on this thread with (live bytes copied, live bytes to
+ * copy) as srdd reports them in its figures, polled every 100 ms over a
+ * second connection; its return value is ignored, because the protocol
+ * cannot cancel srdd's compaction. report (may be NULL) gets srdd's
+ * report, *generation (may be NULL) the generation of the new file.
+ * Errors: SRD_EINVAL (NULL d), SRD_ESTATE (srdd is already compacting),
+ * SRD_EUNREACHABLE, SRD_EPROTO, SRD_ENOMEM, and the errors of srdd's
+ * compaction (SRD_ENOSPC and the other I/O errors: the store is
+ * unchanged); srd_daemon_message() then says more.
+ */
+SRD_API srd_err srd_daemon_compact(srd_daemon *d, srd_progress_fn progress,
+                                   void *ctx, srd_compact_report *report,
+                                   uint64_t *generation);
+
+/* The message srdd sent with its last refusal on d ("" if none); owned by
+ * d, valid until the next call on d. Never NULL. */
+SRD_API const char *srd_daemon_message(const srd_daemon *d);
+
+/* Close the connection; NULL does nothing. Never blocks more than 3 s
+ * (NNG 1.5.2's nng_close can hang: libclient/nngfix.h). */
+SRD_API void srd_daemon_close(srd_daemon *d);
 
 /* The path the handle was opened with (owned by the handle). */
 SRD_API const char *srd_path(const srd_store *st);
