@@ -27,6 +27,7 @@
 #include "generation.h"
 #include "group.h"
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "pathwatch.h"
 #include "publish.h"
@@ -315,6 +316,7 @@ static void main_wait(srdd *d, const sigset_t *set)
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("%s received: finishing queued writes and stopping",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            notify_stopping();
             return;
         }
         log_info("signal %d ignored", sig);
@@ -353,8 +355,10 @@ int main(int argc, char **argv)
     if (!status)
         status = main_announce(&d);
     main_report(&ready_fd, status);
-    if (!status)
+    if (!status) {
+        notify_ready(d.abs);
         main_wait(&d, &set);
+    }
     status = main_teardown(&d, status);
     if (status == 0)
         log_info("stopped cleanly");

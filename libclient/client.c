@@ -568,15 +568,32 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
     srdi_wire_update_free(&up);
 }
 
+/* Waits up to one tick for an update; close cancels the wait (cl_free):
+ * either it cancels a receive already started, or this thread sees stop
+ * right after starting one and cancels it itself. */
+static int cl_recv(srdi_client *c, nng_msg **m)
+{
+    nng_recv_aio(c->sub, c->sub_aio);
+    if (atomic_load(&c->stop))
+        nng_aio_cancel(c->sub_aio);
+    nng_aio_wait(c->sub_aio);
+    int rv = nng_aio_result(c->sub_aio);
+    *m = rv == 0 ? nng_aio_get_msg(c->sub_aio) : NULL;
+    return rv;
+}
+
 static void *cl_main(void *arg)
 {
     srdi_client *c = arg;
     uint64_t heard = cl_now_ms();
     while (!atomic_load(&c->stop)) {
         nng_msg *m;
-        int rv = nng_recvmsg(c->sub, &m, 0);
-        if (rv == NNG_ECLOSED)
+        int rv = cl_recv(c, &m);
+        if (rv == NNG_ECLOSED || atomic_load(&c->stop)) {
+            if (m)
+                nng_msg_free(m);
             break;
+        }
         uint64_t now = cl_now_ms();
         if (rv == 0) {
             cl_take_update(c, m);
@@ -604,6 +621,8 @@ static void *cl_main(void *arg)
 static void cl_free(srdi_client *c)
 {
     atomic_store(&c->stop, true);
+    if (c->sub_aio)
+        nng_aio_cancel(c->sub_aio); /* wakes the thread now, not at a tick */
     pthread_mutex_lock(&c->mu);
     size_t n = c->n_lanes;
     pthread_mutex_unlock(&c->mu);
@@ -611,6 +630,8 @@ static void cl_free(srdi_client *c)
         nng_aio_cancel(c->lanes[i]->aio);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
+    if (c->sub_aio)
+        nng_aio_stop(c->sub_aio);
     for (size_t i = 0; i < c->n_lanes; i++)
         nng_aio_stop(c->lanes[i]->aio);
     for (size_t i = 0; i < c->n_lanes; i++)
@@ -620,6 +641,8 @@ static void cl_free(srdi_client *c)
         nng_aio_free(c->lanes[i]->aio);
         free(c->lanes[i]);
     }
+    if (closed && c->sub_aio)
+        nng_aio_free(c->sub_aio);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->hello_mu);
@@ -647,6 +670,10 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->pipes, 0);
     atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
+    /* SRD_SUB_TICK_MS: how often the subscriber thread looks around when
+     * no update comes (tests set it huge: close must not wait for it). */
+    c->tick = (nng_duration)srdi_cl_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
+                                            10, 3600000);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
@@ -681,14 +708,19 @@ static srd_err cl_start(srdi_client *c)
     if (rc == SRD_OK && !cl_tail_in_file(c, h.tail))
         rc = SRD_ECORRUPT;
     st_snap *sn = NULL;
+    if (rc == SRD_OK) /* the store's layout, from its entries */
+        rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
     if (rc == SRD_OK)
-        rc = srdi_store_load(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
     if (rc != SRD_OK)
         return rc;
     atomic_store(&st->snap, sn);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
+    if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0)
+        return SRD_ENOMEM;
+    nng_aio_set_timeout(c->sub_aio, c->tick);
     if (pthread_create(&c->thread, NULL, cl_main, c) != 0)
         return SRD_ENOMEM;
     c->thread_started = true;

@@ -197,7 +197,7 @@ static int cl_open_sub(srdi_client *c, const char *url)
     if (rv == 0)
         rv = nng_socket_set(c->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
     if (rv == 0)
-        rv = nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, CL_TICK_MS);
+        rv = nng_socket_set_ms(c->sub, NNG_OPT_RECVTIMEO, c->tick);
     if (rv == 0)
         rv = cl_watch(c, c->sub);
     /* SRD_SUB_RECVBUF: tiny values make updates get lost (tests). */

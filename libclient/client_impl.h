@@ -29,7 +29,8 @@
 #define CL_HEADROOM 4096u         /* bytes a request header may take */
 #define CL_TIMEOUT_MS 5000u       /* default SRD_TIMEOUT_MS */
 #define CL_POLL_MS 1000u          /* default SRD_POLL_MS */
-#define CL_TICK_MS 100            /* subscriber wake-up period */
+#define CL_TICK_MS 100            /* subscriber wake-up period (default
+                                     SRD_SUB_TICK_MS) */
 #define CL_CLOSE_MS 3000u         /* longest wait for nng_close */
 #define CL_URL_MAX 512
 #define CL_REDIAL_MS 3000u        /* no pipe this long: dial afresh */
@@ -93,6 +94,9 @@ struct srdi_client {
     uint64_t req_down_ms, sub_down_ms; /* since when without a pipe (0:
                                           has one); subscriber thread */
     nng_socket req, sub;
+    nng_aio *sub_aio;              /* the subscriber thread's receive;
+                                      close cancels it to wake the thread */
+    nng_duration tick;             /* its timeout: SRD_SUB_TICK_MS */
     nng_dialer req_dialer, sub_dialer; /* the dialers in use (id 0: none) */
     nng_duration timeout;          /* per send and per receive */
     unsigned poll_ms;              /* handshake when nothing heard */

@@ -30,6 +30,7 @@
 #include "client.h"
 #include "errno_map.h"
 #include "format.h"
+#include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 
@@ -45,8 +46,9 @@ static bool map_entry(const srdi_map *m, uint64_t end, srdi_entry *e)
     if (prev >= end - SRDI_TRAILER_SIZE)
         return false;
     uint64_t body = end - SRDI_TRAILER_SIZE - prev;
-    return srdi_format_decode(end, tr, m->base + prev,
-                              body < SRDI_ALIGN ? (size_t)body : SRDI_ALIGN, e);
+    return srdi_format_decode_in(end, tr, m->base + prev,
+                                 body < SRDI_ALIGN ? (size_t)body : SRDI_ALIGN,
+                                 m->align, e);
 }
 
 /* A reference to the current map (safe against concurrent swaps). */
@@ -61,6 +63,36 @@ static srdi_map *current_map(srd_store *st)
 }
 
 #define VERIFY_PROGRESS_STEP (64ull << 20)
+
+/* A read-only handle's file past its tail: what an open would do with
+ * it (openrec.h). Bytes a writer may cut (a torn or unsynced write) are
+ * counted, not an error; anything else breaks the chain at the tail. A
+ * writer's file ends at its tail, and in client mode bytes past the tail
+ * are srdd's appends in flight: nothing to do. */
+static srd_err verify_past_tail(srd_store *st, uint64_t tail,
+                                srd_verify_report *r)
+{
+    if (st->w || st->client || st->ro_fd < 0)
+        return SRD_OK;
+    srdi_tail_scan sc;
+    bool torn;
+    srd_err rc = srdi_openrec_judge(st->path, st->ro_fd, tail,
+                                    srdi_store_align(st), &sc, &torn);
+    if (rc != SRD_OK)
+        return rc;
+    struct stat sb;
+    if (fstat(st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size > tail)
+        r->past_tail_bytes = (uint64_t)sb.st_size - tail;
+    r->past_tail_entries = sc.intact;
+    if (torn)
+        return SRD_OK;
+    r->entries += sc.bad;
+    r->bad_entries += sc.bad;
+    if (sc.bad && sc.first_bad < r->first_bad_offset)
+        r->first_bad_offset = sc.first_bad;
+    r->break_offset = tail;
+    return SRD_OK;
+}
 
 srd_err srd_verify(srd_store *st, srd_verify_report *report,
                    srd_progress_fn progress, void *ctx)
@@ -92,11 +124,15 @@ srd_err srd_verify(srd_store *st, srd_verify_report *report,
                 rc = SRD_ECANCELED;
         }
     }
+    if (rc == SRD_OK)
+        rc = verify_past_tail(st, tail, report);
     if (progress && rc == SRD_OK)
         progress(ctx, tail, tail);
     srdi_map_unref(m);
     if (report->bad_entries == 0)
         report->first_bad_offset = 0;
+    if (rc == SRD_OK && report->break_offset)
+        rc = SRD_ECORRUPT;
     if (rc == SRD_OK && report->bad_entries)
         rc = SRD_ECHECKSUM;
     return rc;
@@ -125,6 +161,7 @@ typedef struct cp_run {
     cp_out out;
     char tmp[4096];
     uint64_t t0;             /* tail the live set was taken at */
+    uint32_t align;          /* the new file's layout (format.h) */
     uint64_t total;          /* live bytes to copy (progress) */
     uint64_t next_report;
     srd_progress_fn progress;
@@ -184,7 +221,8 @@ static srd_err cp_entry(cp_run *r, uint64_t hash, bool tombstone,
     cp_out *o = &r->out;
     srdi_entry e = {.key_hash = hash, .tombstone = tombstone, .crc = crc};
     e.start = o->off + o->n;
-    e.payload = tombstone ? e.start : e.start + srdi_format_pad(e.start);
+    e.payload = tombstone ? e.start
+                          : e.start + srdi_format_pad_in(e.start, r->align);
     e.len = tombstone ? 1 : len;
     e.end = e.payload + e.len + SRDI_TRAILER_SIZE;
     uint8_t tr[SRDI_TRAILER_SIZE];
@@ -266,7 +304,9 @@ static srd_err cp_catch_up(cp_run *r, const st_snap *cur, uint64_t t1)
 {
     cp_tail_list l = {0};
     int fd = srdi_writer_fd(r->st->w);
-    srd_err rc = t1 > r->t0 ? srdi_recovery_walk(fd, r->t0, t1, cp_collect, &l)
+    srd_err rc = t1 > r->t0 ? srdi_recovery_walk_in(fd, r->t0, t1,
+                                                    r->st->align, cp_collect,
+                                                    &l)
                             : SRD_OK;
     if (rc == SRD_ECANCELED)
         rc = SRD_ENOMEM;
@@ -288,6 +328,7 @@ static srd_err cp_catch_up(cp_run *r, const st_snap *cur, uint64_t t1)
     if (rc == SRD_OK)
         rc = srdi_map_open(r->out.fd, r->out.off, &r->next->map);
     if (rc == SRD_OK) {
+        r->next->map->align = r->align;
         atomic_store(&r->next->map->committed, r->out.off);
         rc = srdi_store_apply(&r->stats, r->next, l.v, l.n);
     }
@@ -372,12 +413,15 @@ static srd_err cp_phase_switch(cp_run *r)
     if (rc != SRD_OK)
         return rc;
     srdi_writer_switch_file(st->w, r->out.fd, tail);
+    srdi_writer_set_align(st->w, r->align);
+    st->align = r->align;
     r->out.fd = -1; /* the writer owns it now */
     srdi_store_publish(st, r->next);
     r->next = NULL;
     st->entries = r->stats.entries;
     st->live_bytes = r->stats.live_bytes;
     st->live_span = r->stats.live_span;
+    srdi_store_shared_rebuild(st); /* the new file's shared index */
     r->rep.new_size = tail;
     r->rep.reclaimed = t1 > tail ? t1 - tail : 0;
     return SRD_OK;
@@ -397,8 +441,20 @@ static void cp_cleanup(cp_run *r)
 srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
                        srd_compact_report *report)
 {
-    if (!st)
+    return srd_compact_to(st, st ? srdi_format_layout(srdi_store_align(st))
+                                 : SRD_LAYOUT_ALIGNED64,
+                          progress, ctx, report);
+}
+
+srd_err srd_compact_to(srd_store *st, srd_layout layout,
+                       srd_progress_fn progress, void *ctx,
+                       srd_compact_report *report)
+{
+    if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
         return SRD_EINVAL;
+    bool same = srdi_format_align(layout) == srdi_store_align(st);
+    if (st->client && !same) /* srdd's compaction keeps the layout */
+        return SRD_ESTATE;
     if (st->client) /* srdd compacts; progress from its figures */
         return srdi_client_compact_ex(st->client, st->path, progress, ctx,
                                       report);
@@ -410,6 +466,8 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
     if (!r)
         return SRD_ENOMEM;
     r->st = st;
+    r->align = srdi_format_align(layout);
+    r->stats.align = r->align;
     r->out.fd = -1;
     r->progress = progress;
     r->ctx = ctx;

@@ -38,6 +38,11 @@ uint64_t srdi_hash(const void *p, size_t n)
     return (uint64_t)XXH3_64bits(p, n);
 }
 
+uint32_t srd_crc32(uint32_t crc, const void *data, size_t len)
+{
+    return srdi_crc32(crc, data, len);
+}
+
 uint64_t srd_key_hash(const void *key, size_t len)
 {
     return srdi_hash(len ? key : "", len);
@@ -87,6 +92,14 @@ static bool all_zero(const uint8_t *p, size_t n)
 bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
                         const uint8_t *head, size_t head_len, srdi_entry *e)
 {
+    return srdi_format_decode_in(end, trailer, head, head_len, SRDI_ALIGN, e);
+}
+
+bool srdi_format_decode_in(uint64_t end,
+                           const uint8_t trailer[SRDI_TRAILER_SIZE],
+                           const uint8_t *head, size_t head_len,
+                           uint32_t align, srdi_entry *e)
+{
     if (end < SRDI_TRAILER_SIZE + 1)
         return false;
     uint64_t body_end = end - SRDI_TRAILER_SIZE;
@@ -105,7 +118,7 @@ bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
         e->len = 1;
         return true;
     }
-    uint64_t pad = srdi_format_pad(e->start);
+    uint64_t pad = srdi_format_pad_in(e->start, align);
     if (total <= pad || !all_zero(head, (size_t)pad))
         return false;
     e->tombstone = false;

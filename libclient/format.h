@@ -5,6 +5,11 @@
  * Entry = [zero pad][payload][key_hash u64 LE][prev u64 LE][crc u32 LE].
  * The pad makes every payload 64-byte aligned; a tombstone is one 0x00 byte
  * at prev with no pad. Everything here is pure computation on bytes.
+ *
+ * Layouts (docs/FORMAT.md section 10): a store's `align` is SRDI_ALIGN
+ * (64, simd-r-drive 0.15 and later) or 1 (unpadded: no pad at all, as
+ * simd-r-drive up to 0.13 and the Python bindings 0.4 wrote). The `_in`
+ * functions take it; the others are the 64-byte layout.
  */
 #ifndef SRD_FORMAT_H
 #define SRD_FORMAT_H
@@ -30,10 +35,18 @@ typedef struct srdi_entry {
     bool tombstone;
 } srdi_entry;
 
-/* Pad bytes needed before a payload appended at prev. */
+#define SRDI_ALIGN_NONE 1u /* the unpadded layout */
+
+/* Pad bytes needed before a payload appended at prev, in a layout. */
+static inline uint64_t srdi_format_pad_in(uint64_t prev, uint32_t align)
+{
+    return align <= 1 ? 0 : (align - prev % align) & (align - 1u);
+}
+
+/* The same in the 64-byte layout. */
 static inline uint64_t srdi_format_pad(uint64_t prev)
 {
-    return (SRDI_ALIGN - prev % SRDI_ALIGN) & (SRDI_ALIGN - 1);
+    return srdi_format_pad_in(prev, SRDI_ALIGN);
 }
 
 /* CRC-32/IEEE, chainable: crc = srdi_crc32(crc, p, n), starting from 0. */
@@ -60,11 +73,28 @@ void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
  */
 bool srdi_format_decode(uint64_t end, const uint8_t trailer[SRDI_TRAILER_SIZE],
                         const uint8_t *head, size_t head_len, srdi_entry *e);
+/* The same in the layout of the given align (64 or 1). */
+bool srdi_format_decode_in(uint64_t end,
+                           const uint8_t trailer[SRDI_TRAILER_SIZE],
+                           const uint8_t *head, size_t head_len,
+                           uint32_t align, srdi_entry *e);
 
 /* Bytes an entry with a len-byte payload takes when appended at prev. */
 static inline uint64_t srdi_format_entry_size(uint64_t prev, uint64_t len)
 {
     return srdi_format_pad(prev) + len + SRDI_TRAILER_SIZE;
+}
+
+/* The layout an align stands for, and back (srd.h's SRD_LAYOUT_*). */
+static inline srd_layout srdi_format_layout(uint32_t align)
+{
+    return align == SRDI_ALIGN_NONE ? SRD_LAYOUT_UNPADDED
+                                    : SRD_LAYOUT_ALIGNED64;
+}
+
+static inline uint32_t srdi_format_align(srd_layout l)
+{
+    return l == SRD_LAYOUT_UNPADDED ? SRDI_ALIGN_NONE : SRDI_ALIGN;
 }
 
 #endif

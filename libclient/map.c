@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "errno_map.h"
+#include "format.h"
 #include "map.h"
 
 /* Reserve at least 16 GiB and 4x the file: address space is cheap on
@@ -38,6 +39,7 @@ srd_err srdi_map_open(int fd, uint64_t min_size, srdi_map **out)
     m->reserved = want;
     atomic_init(&m->committed, 0);
     atomic_init(&m->refs, 1);
+    m->align = SRDI_ALIGN;
     *out = m;
     return SRD_OK;
 }

@@ -21,6 +21,8 @@ typedef struct srdi_map {
     uint64_t reserved;            /* bytes of address space mapped */
     _Atomic uint64_t committed;   /* readers never look at or past this */
     _Atomic long refs;            /* owner + live views */
+    uint32_t align;               /* the file's layout (format.h): 64 or 1;
+                                     srdi_map_open sets 64 */
 } srdi_map;
 
 /* Map fd read-only with room for the file to grow well past min_size. The

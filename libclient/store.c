@@ -18,6 +18,7 @@
 #include "errno_map.h"
 #include "format.h"
 #include "io.h"
+#include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 #include "synced.h"
@@ -36,6 +37,8 @@ static uint64_t key_of(srd_val k)
     return srd_key_hash(k.ptr, k.len);
 }
 
+static void st_shared_cover(srd_store *st);
+
 /* ======================================================================== */
 /* Snaps, index updates                                                     */
 /* ======================================================================== */
@@ -47,15 +50,19 @@ void srdi_store_snap_free(void *p)
         return;
     if (sn->own_index)
         srdi_index_destroy(sn->idx);
+    if (sn->shx) {
+        srdi_shx_unref(sn->shx);
+        close(sn->shx_fd);
+    }
     srdi_map_unref(sn->map);
     free(sn);
 }
 
-bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
-                        uint64_t *len)
+/* Resolve a live loc whose entry must end at or below committed. */
+static bool st_resolve_below(const srdi_map *m, uint64_t loc,
+                             uint64_t committed, uint64_t *payload,
+                             uint64_t *len)
 {
-    uint64_t committed = atomic_load_explicit(&m->committed,
-                                              memory_order_acquire);
     if (!(loc & SRDI_LOC_LARGE)) {
         *payload = (loc & ((1ull << 42) - 1)) * 64;
         *len = (loc >> 42) & SRDI_LOC_MAXLEN;
@@ -68,12 +75,100 @@ bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
     uint32_t crc;
     srdi_format_get_trailer(m->base + end - SRDI_TRAILER_SIZE, &hash, &prev,
                             &crc);
-    uint64_t start = prev + srdi_format_pad(prev);
+    uint64_t start = prev + srdi_format_pad_in(prev, m->align);
     if (prev >= end || start >= end - SRDI_TRAILER_SIZE)
         return false;
     *payload = start;
     *len = end - SRDI_TRAILER_SIZE - start;
     return true;
+}
+
+bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
+                        uint64_t *len)
+{
+    return st_resolve_below(m, loc,
+                            atomic_load_explicit(&m->committed,
+                                                 memory_order_acquire),
+                            payload, len);
+}
+
+/* ======================================================================== */
+/* The shared index: trusting nothing it says                               */
+/* ======================================================================== */
+
+static bool st_shared_enabled(void)
+{
+    const char *e = getenv("SRD_SHARED_INDEX");
+    return !e || strcmp(e, "0") != 0;
+}
+
+/* The end of the entry a loc names, computed from the loc alone. */
+static uint64_t st_loc_end(uint64_t loc)
+{
+    if (loc & SRDI_LOC_TOMB)
+        return (loc & ~SRDI_LOC_TOMB) + 1 + SRDI_TRAILER_SIZE;
+    if (loc & SRDI_LOC_LARGE)
+        return loc & ~SRDI_LOC_LARGE;
+    return (loc & ((1ull << 42) - 1)) * 64 + ((loc >> 42) & SRDI_LOC_MAXLEN) +
+           SRDI_TRAILER_SIZE;
+}
+
+/*
+ * Whether loc, read from sn's shared index for hash, names an entry of that
+ * key the reader may read. Inside the committed bytes it knows: the
+ * trailer's key hash must be hash and the entry well formed. Past them
+ * (written since): also inside the file (a pread reaches its end) and with
+ * a matching CRC. Never reads a byte the checks have not bounded.
+ */
+static bool st_shared_ok(const st_snap *sn, uint64_t hash, uint64_t loc,
+                         uint64_t *bound)
+{
+    const srdi_map *m = sn->map;
+    uint64_t committed = atomic_load_explicit(&m->committed,
+                                              memory_order_acquire);
+    uint64_t end = st_loc_end(loc);
+    if (end <= SRDI_TRAILER_SIZE || end > m->reserved)
+        return false;
+    bool fresh = end > committed;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    if (fresh && pread(sn->shx_fd, tr, sizeof tr,
+                       (off_t)(end - SRDI_TRAILER_SIZE)) != (ssize_t)sizeof tr)
+        return false;
+    uint64_t h, prev, p, len;
+    uint32_t crc;
+    srdi_format_get_trailer(m->base + end - SRDI_TRAILER_SIZE, &h, &prev,
+                            &crc);
+    if (h != hash)
+        return false;
+    *bound = fresh ? end : committed;
+    if (loc & SRDI_LOC_TOMB)
+        return prev == end - 1 - SRDI_TRAILER_SIZE && m->base[prev] == 0 &&
+               crc == SRDI_TOMBSTONE_CRC;
+    if (!st_resolve_below(m, loc, *bound, &p, &len) || prev > p ||
+        p + len + SRDI_TRAILER_SIZE != end)
+        return false;
+    return !fresh || srdi_crc32(0, m->base + p, (size_t)len) == crc;
+}
+
+/* The loc a read of hash uses in sn (0: none) and the bound its entry is
+ * read below: the newer of the private table's and, once checked, the
+ * shared index's. SRD_ECORRUPT when the shared index names anything else
+ * than an entry of this key. */
+static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
+                       uint64_t *bound)
+{
+    uint64_t own = srdi_index_lookup(sn->idx, hash);
+    *out = own;
+    *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
+    if (!sn->shx)
+        return SRD_OK;
+    uint64_t sh = srdi_shx_lookup(sn->shx, hash);
+    if (sh == 0 || (own != 0 && srdi_loc_pos(own) >= srdi_loc_pos(sh)))
+        return SRD_OK;
+    if (!st_shared_ok(sn, hash, sh, bound))
+        return SRD_ECORRUPT;
+    *out = sh;
+    return SRD_OK;
 }
 
 /* Payload length and whole-entry span (pad + payload + trailer) of a live
@@ -90,24 +185,71 @@ static void loc_size(const srdi_map *m, uint64_t loc, uint64_t *len,
     *span = prev <= p ? p + *len + SRDI_TRAILER_SIZE - prev : 0;
 }
 
+/* The writer stops keeping a shared index (it failed to update it):
+ * readers fall back to their own (caller holds mu or is alone). */
+static void st_shared_drop(srd_store *st)
+{
+    srdi_shxw_abandon(st->shw);
+    st->shw = NULL;
+}
+
+static void st_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc)
+{
+    if (st->shw && srdi_shxw_apply(st->shw, hash, loc) != SRD_OK)
+        st_shared_drop(st);
+}
+
+/* The loc of entry e and its payload length, in this store's layout
+ * (entries from srdd carry the 64-byte layout's payload). */
+static uint64_t st_entry_loc(const srd_store *st, const srdi_entry *e,
+                             uint64_t *vlen)
+{
+    uint64_t pay = e->start + srdi_format_pad_in(e->start, st->align);
+    *vlen = e->end - SRDI_TRAILER_SIZE - pay;
+    return e->tombstone ? srdi_loc_tomb(e->start)
+                        : srdi_loc_value(pay, *vlen, e->end);
+}
+
 srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                          size_t n)
 {
+    /* Entries the shared index covers need no overlay slot. */
+    uint64_t covered = sn->shx ? srdi_shx_covered(sn->shx) : 0;
     for (size_t i = 0; n > 1 && i < n; i++)
         srdi_index_prefetch(sn->idx, e[i].key_hash);
     for (size_t i = 0; i < n; i++) {
-        uint64_t loc = e[i].tombstone
-                           ? srdi_loc_tomb(e[i].start)
-                           : srdi_loc_value(e[i].payload, e[i].len, e[i].end);
+        uint64_t vlen;
+        uint64_t loc = st_entry_loc(st, &e[i], &vlen);
         uint64_t old;
         bool applied;
+        st->entries++;
+        uint64_t sh = 0;
+        if (sn->shx) {
+            if (e[i].end <= covered)
+                continue;
+            sh = srdi_shx_lookup(sn->shx, e[i].key_hash);
+            if (sh != 0 && srdi_loc_pos(sh) >= srdi_loc_pos(loc))
+                continue; /* the shared index has it or a newer one */
+        }
         srd_err rc = srdi_index_apply(sn->idx, e[i].key_hash, loc, &old,
                                       &applied);
-        if (rc != SRD_OK)
+        if (rc != SRD_OK) {
+            st->entries--;
             return rc;
-        st->entries++;
+        }
+        if (sn->shx && e[i].end > sn->over_max)
+            sn->over_max = e[i].end;
         if (!applied)
             continue;
+        if (sn->shx) { /* live keys: what this entry changes in the merge */
+            uint64_t prior = sh != 0 && (old == 0 || srdi_loc_pos(sh) >
+                                                     srdi_loc_pos(old))
+                                 ? sh
+                                 : old;
+            sn->live_delta += (int64_t)srdi_loc_is_live(loc) -
+                              (int64_t)srdi_loc_is_live(prior);
+        }
+        st_shared_mirror(st, e[i].key_hash, loc);
         if (srdi_loc_is_live(old)) {
             uint64_t len, span;
             loc_size(sn->map, old, &len, &span);
@@ -115,7 +257,7 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
             st->live_span -= span;
         }
         if (!e[i].tombstone) {
-            st->live_bytes += e[i].len;
+            st->live_bytes += vlen;
             st->live_span += e[i].end - e[i].start;
         }
     }
@@ -170,6 +312,8 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                                    &sn->idx);
     if (rc == SRD_OK)
         rc = srdi_map_open(fd, tail, &sn->map);
+    if (rc == SRD_OK)
+        sn->map->align = st->align;
     load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
     if (rc == SRD_OK && !lc)
         rc = SRD_ENOMEM;
@@ -180,7 +324,7 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
         st->live_bytes = 0;
         st->live_span = 0;
         *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-        rc = srdi_recovery_walk(fd, 0, tail, load_entry, lc);
+        rc = srdi_recovery_walk_in(fd, 0, tail, st->align, load_entry, lc);
         if (rc == SRD_OK && lc->n > 0)
             load_flush(lc);
         if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -195,6 +339,259 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
     }
     *out = sn;
     return SRD_OK;
+}
+
+/* ---- reader handles over the shared index --------------------------- */
+
+/* The shared index's covered tail c, checked: the store holds, at c, the
+ * end of an entry with the trailer the index recorded (so the file was not
+ * rewritten or cut under it). */
+static srd_err st_shared_claim_ok(int fd, const srdi_shx *x, uint64_t *c)
+{
+    uint8_t want[SRDI_TRAILER_SIZE], have[SRDI_TRAILER_SIZE] = {0};
+    if (!srdi_shx_covered_at(x, c, want))
+        return SRD_ECORRUPT;
+    if (*c == 0)
+        return SRD_OK;
+    if (*c < SRDI_TRAILER_SIZE)
+        return SRD_ECORRUPT;
+    int err;
+    size_t k = srdi_pread_full(fd, have, sizeof have, *c - SRDI_TRAILER_SIZE,
+                               &err);
+    return k == sizeof have && memcmp(have, want, sizeof have) == 0
+               ? SRD_OK
+               : SRD_ECORRUPT;
+}
+
+/* The writer is ahead of our tail (it covers c > tail): every entry in
+ * (tail, c] must be one recovery would keep, i.e. chained down to tail
+ * and with a good CRC (recovery cut the store short of c otherwise). */
+static srd_err st_shared_ahead_ok(int fd, uint64_t tail, uint64_t c,
+                                  uint32_t align)
+{
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    int err;
+    bool have = tail >= SRDI_TRAILER_SIZE &&
+                srdi_pread_full(fd, tr, sizeof tr, tail - SRDI_TRAILER_SIZE,
+                                &err) == sizeof tr;
+    if (tail > 0 && !have)
+        return SRD_ECORRUPT;
+    uint64_t good = 0, t = tail;
+    bool reached = false;
+    /* find_tail checks c's own CRC and chain, check the CRCs below it */
+    srd_err rc = srdi_recovery_find_tail_in(fd, tail, c, align, &t, NULL);
+    if (rc == SRD_OK && t != c)
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK)
+        rc = srdi_recovery_check_in(fd, c, tail, have ? tr : NULL, align,
+                                    &good, &reached);
+    if (rc == SRD_OK && (good != c || (tail > 0 && !reached)))
+        rc = SRD_ECORRUPT;
+    return rc;
+}
+
+/* A snap over the shared index x for fd, whose committed tail is tail:
+ * map is reused (a reference is taken) or, when NULL, opened. The claim
+ * x makes about its covered tail c is checked here: c must be an entry end
+ * of fd's chain, so the chain from tail walks down to c (whose entries go
+ * into the overlay) or, when the writer is ahead, from c down to tail.
+ * Takes x's reference, also on failure. */
+static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
+                              srdi_shx *x, srdi_map *map, st_snap **out)
+{
+    st_snap *sn = calloc(1, sizeof *sn);
+    if (!sn) {
+        srdi_shx_unref(x);
+        return SRD_ENOMEM;
+    }
+    sn->shx = x;
+    sn->shx_fd = dup(fd);
+    sn->own_index = true;
+    srd_err rc = sn->shx_fd >= 0 ? srdi_index_create(64, &sn->idx)
+                                 : srdi_errno(errno);
+    if (sn->shx_fd < 0) {
+        sn->shx = NULL;
+        srdi_shx_unref(x);
+    }
+    if (rc == SRD_OK && map) {
+        srdi_map_ref(map);
+        sn->map = map;
+    } else if (rc == SRD_OK) {
+        rc = srdi_map_open(fd, tail, &sn->map);
+        if (rc == SRD_OK) {
+            sn->map->align = st->align;
+            atomic_store(&sn->map->committed, tail);
+        }
+    }
+    uint64_t c = 0;
+    if (rc == SRD_OK)
+        rc = st_shared_claim_ok(fd, x, &c);
+    if (rc == SRD_OK && c <= tail) {
+        load_ctx *lc = malloc(sizeof *lc);
+        rc = lc ? SRD_OK : SRD_ENOMEM;
+        if (lc) {
+            *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
+            rc = srdi_recovery_walk_in(fd, c, tail, st->align, load_entry,
+                                       lc);
+            if (rc == SRD_OK && lc->n > 0)
+                load_flush(lc);
+            if (rc == SRD_OK || rc == SRD_ECANCELED)
+                rc = lc->rc;
+            free(lc);
+        }
+    } else if (rc == SRD_OK) {
+        rc = st_shared_ahead_ok(fd, tail, c, st->align);
+    }
+    if (rc != SRD_OK) {
+        srdi_store_snap_free(sn);
+        return rc;
+    }
+    *out = sn;
+    return SRD_OK;
+}
+
+/* The shared index of st's store file fd, if one is usable. */
+static srd_err st_shared_open(const srd_store *st, int fd, srdi_shx **x)
+{
+    struct stat sb;
+    *x = NULL;
+    if (!st_shared_enabled())
+        return SRD_ENOENT;
+    if (fstat(fd, &sb) != 0)
+        return srdi_errno(errno);
+    return srdi_shx_open(st->path, &sb, x);
+}
+
+srd_err srdi_store_load_reader(srd_store *st, int fd, uint64_t tail,
+                               uint64_t entries, st_snap **out)
+{
+    srdi_shx *x = NULL;
+    /* a file written for another reading of the store does not apply */
+    if (st_shared_open(st, fd, &x) == SRD_OK && srdi_shx_align(x) == st->align) {
+        srdi_shx_stats s;
+        srdi_shx_stats_get(x, &s);
+        uint64_t e0 = st->entries;
+        st->entries = 0;
+        if (st_shared_snap(st, fd, tail, x, NULL, out) == SRD_OK) {
+            st->entries += s.entries;
+            return SRD_OK;
+        }
+        st->entries = e0;
+    } else {
+        srdi_shx_unref(x);
+    }
+    return srdi_store_load(st, fd, tail, entries, out);
+}
+
+/* The entry ending at c (the shared index's covered tail, whose trailer
+ * matched) decodes and has a good CRC. */
+static srd_err st_entry_ok(int fd, const srdi_shx *x, uint64_t c,
+                           uint32_t align)
+{
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    uint64_t cov, hash, prev, t = 0;
+    uint32_t crc;
+    if (!srdi_shx_covered_at(x, &cov, tr) || cov != c)
+        return SRD_ECORRUPT;
+    srdi_format_get_trailer(tr, &hash, &prev, &crc);
+    if (prev >= c)
+        return SRD_ECORRUPT;
+    srd_err rc = srdi_recovery_find_tail_in(fd, prev, c, align, &t, NULL);
+    return rc == SRD_OK && t != c ? SRD_ECORRUPT : rc;
+}
+
+/* The entries of fd in (from, t] that the synced-tail sidecar does not
+ * vouch for have good CRCs (t's own is checked); SRD_ECORRUPT when one
+ * does not, or the sidecar is missing or is not of this file (then only
+ * the whole recovery may decide). */
+static srd_err st_unsynced_ok(const srd_store *st, const struct stat *sb,
+                              int fd, uint64_t t, uint32_t align)
+{
+    srdi_synced rec;
+    if (!srdi_synced_read(st->path, &rec) || !srdi_synced_applies(&rec, sb))
+        return SRD_ECORRUPT;
+    bool written = rec.written >= rec.synced && srdi_synced_this_boot(&rec);
+    uint64_t v = written ? rec.written : rec.synced;
+    const uint8_t *vt = written ? rec.written_trailer : rec.synced_trailer;
+    if (v > t)
+        return SRD_ECORRUPT;
+    if (v == t)
+        return SRD_OK;
+    uint64_t good = 0;
+    bool reached = false;
+    srd_err rc = srdi_recovery_check_in(fd, t, v, v ? vt : NULL, align, &good,
+                                        &reached);
+    return rc == SRD_OK && (good != t || (v > 0 && !reached)) ? SRD_ECORRUPT
+                                                              : rc;
+}
+
+/*
+ * A read-only open through the shared index, without walking the store:
+ * the file vouches (checked as in st_shared_snap) for the chain up to its
+ * covered tail c > 0, so recovery only searches for the tail t past c;
+ * the entries the synced-tail sidecar does not vouch for must have good
+ * CRCs. Any doubt (no sidecar, a bad CRC, anything odd): SRD_ECORRUPT,
+ * and the caller runs the whole recovery, which decides and reports.
+ */
+static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
+{
+    struct stat sb;
+    srdi_shx *x = NULL;
+    uint64_t c = 0, t = 0;
+    srd_err rc = st_shared_open(st, fd, &x);
+    if (rc == SRD_OK && fstat(fd, &sb) != 0)
+        rc = srdi_errno(errno);
+    if (rc == SRD_OK)
+        rc = st_shared_claim_ok(fd, x, &c);
+    if (rc == SRD_OK && c == 0)
+        rc = SRD_ECORRUPT; /* nothing to gain; the full rules apply */
+    uint32_t align = rc == SRD_OK ? srdi_shx_align(x) : SRDI_ALIGN;
+    if (rc == SRD_OK) /* the entry ending at c: sound, good CRC */
+        rc = st_entry_ok(fd, x, c, align);
+    if (rc == SRD_OK)
+        rc = srdi_recovery_find_tail_in(fd, c, (uint64_t)sb.st_size, align,
+                                        &t, NULL);
+    if (rc == SRD_OK)
+        rc = st_unsynced_ok(st, &sb, fd, t, align);
+    if (rc != SRD_OK) {
+        srdi_shx_unref(x);
+        return rc;
+    }
+    st->align = align;
+    st->entries = 0;
+    srdi_shx_stats s;
+    srdi_shx_stats_get(x, &s);
+    rc = st_shared_snap(st, fd, t, x, NULL, out);
+    st->entries += s.entries;
+    return rc;
+}
+
+/* Reader side, under mu: follow a replaced shared index (growth, a new
+ * writer) when the new one is usable for our file, and drop an overlay the
+ * shared index has caught up with. Failures keep the current snap: it
+ * stays correct, the overlay just keeps what the index lacks. */
+static void st_shared_follow(srd_store *st)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    if (!sn->shx || st->ro_fd < 0)
+        return;
+    uint64_t committed = atomic_load(&sn->map->committed);
+    srdi_shx *x = NULL;
+    if (srdi_shx_superseded(sn->shx)) {
+        if (st_shared_open(st, st->ro_fd, &x) != SRD_OK)
+            return;
+    } else if (sn->over_max == 0 || srdi_shx_covered(sn->shx) < sn->over_max) {
+        return;
+    } else {
+        srdi_shx_ref(sn->shx);
+        x = sn->shx;
+    }
+    uint64_t entries = st->entries;
+    st_snap *next;
+    if (st_shared_snap(st, st->ro_fd, committed, x, sn->map, &next) ==
+        SRD_OK)
+        srdi_store_publish(st, next);
+    st->entries = entries; /* the walk counted entries already known */
 }
 
 /* Make sure the mapping covers tail, remapping into a larger reservation
@@ -214,9 +611,23 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
         return rc;
     }
     atomic_store(&next->map->committed, atomic_load(&cur->map->committed));
+    next->map->align = cur->map->align;
     next->idx = cur->idx;
     next->own_index = cur->own_index; /* ownership moves to the new snap */
     cur->own_index = false;
+    if (cur->shx) { /* readers may still be in cur: share, do not move */
+        next->shx_fd = dup(cur->shx_fd);
+        if (next->shx_fd < 0) {
+            int e = errno;
+            cur->own_index = true;
+            srdi_map_unref(next->map);
+            free(next);
+            return srdi_errno(e);
+        }
+        srdi_shx_ref(cur->shx);
+        next->shx = cur->shx;
+        next->over_max = cur->over_max;
+    }
     srdi_store_publish(st, next);
     return SRD_OK;
 }
@@ -224,6 +635,8 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
 srd_err srdi_store_adopt(srd_store *st, const srdi_entry *e, size_t n,
                          uint64_t tail)
 {
+    if (!st->w)
+        st_shared_follow(st);
     srd_err rc = st_cover(st, tail);
     if (rc != SRD_OK)
         return rc;
@@ -244,36 +657,7 @@ void srd_options_init(srd_options *opts)
     opts->flags = SRD_OPEN_CREATE;
     opts->sync = SRD_SYNC_ALWAYS;
     opts->sync_interval_ms = 100;
-}
-
-/* Keep the bytes about to be cut in "<path>.cut-<tail>" (SRD_OPEN_REPAIR,
- * or whole entries cut past the synced tail). */
-static srd_err st_save_cut(const char *path, int fd, uint64_t tail,
-                           uint64_t size)
-{
-    char name[4096];
-    if (snprintf(name, sizeof name, "%s.cut-%llu", path,
-                 (unsigned long long)tail) >= (int)sizeof name)
-        return SRD_EINVAL;
-    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                   0600);
-    if (out < 0)
-        return srdi_errno(errno);
-    srd_err rc = SRD_OK;
-    char buf[65536];
-    for (uint64_t off = tail; off < size && rc == SRD_OK;) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off)
-                                              : sizeof buf;
-        int err;
-        size_t k = srdi_pread_full(fd, buf, want, off, &err);
-        if (k < want || write(out, buf, k) != (ssize_t)k)
-            rc = srdi_errno(err);
-        off += k;
-    }
-    if (rc == SRD_OK && fsync(out) != 0)
-        rc = srdi_errno(errno);
-    close(out);
-    return rc;
+    opts->layout = SRD_LAYOUT_ALIGNED64;
 }
 
 static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
@@ -310,70 +694,6 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     return rc;
 }
 
-/* Entries past the prefix the sidecar vouches for (synced.h: its synced
- * tail, or its written tail when that is of the running boot) are
- * CRC-checked, all of them when it is missing, damaged or names another
- * file; the store ends before the oldest bad one (an OS crash lost its
- * pages: in SRD_SYNC_ALWAYS it and what follows were never acknowledged).
- * *trusted: the record, when the check found it true of this file.
- * Reads only. */
-static srd_err st_check_unsynced(srd_store *st, int fd, const struct stat *sb,
-                                 uint64_t *tail, srdi_synced *rec,
-                                 bool *trusted)
-{
-    *trusted = false;
-    if (!srdi_synced_read(st->path, rec) || !srdi_synced_applies(rec, sb))
-        return *tail == 0 ? SRD_OK : srdi_recovery_check(fd, *tail, 0, NULL,
-                                                          tail, trusted);
-    uint64_t from = UINT64_MAX;
-    const uint8_t *tr = NULL;
-    if (rec->written >= rec->synced && rec->written <= *tail &&
-        srdi_synced_this_boot(rec)) {
-        from = rec->written;
-        tr = rec->written_trailer;
-    } else if (rec->synced <= *tail) {
-        from = rec->synced;
-        tr = rec->synced_trailer;
-    }
-    if (*tail == 0) {
-        *trusted = from == 0;
-        return SRD_OK;
-    }
-    bool ok;
-    srd_err rc = srdi_recovery_check(fd, *tail, from, tr, tail, &ok);
-    *trusted = rc == SRD_OK && ok && tr != NULL;
-    return rc;
-}
-
-/* Recover the tail, cut (writer) or ignore (reader) what follows it. */
-static srd_err st_recover(srd_store *st, const srd_options *o, int fd,
-                          uint64_t *tail, uint64_t *entries, srdi_synced *rec,
-                          bool *trusted)
-{
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
-        return srdi_errno(errno);
-    uint64_t size = (uint64_t)sb.st_size;
-    srd_err rc = srdi_recovery_find_tail_n(fd, 0, size, tail, entries);
-    uint64_t found = *tail;
-    if (rc == SRD_OK)
-        rc = st_check_unsynced(st, fd, &sb, tail, rec, trusted);
-    if (rc != SRD_OK)
-        return rc;
-    if (*tail < found)
-        *entries = 0; /* the count was of the longer chain */
-    bool repair = o->flags & SRD_OPEN_REPAIR;
-    if (*tail == 0 && size > 0 && !repair)
-        return SRD_ECORRUPT;
-    /* Cutting whole entries (not just a torn tail) keeps them in a file:
-     * written in SRD_SYNC_NEVER or _INTERVAL, or with no sidecar to tell,
-     * they may have been acknowledged. */
-    if (*tail < size && (repair || *tail < found) &&
-        !(o->flags & SRD_OPEN_READONLY))
-        return st_save_cut(st->path, fd, *tail, size);
-    return SRD_OK;
-}
-
 srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
 {
     srd_options o;
@@ -386,6 +706,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     else
         srd_options_init(&o);
     if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER ||
+        (unsigned)o.layout > SRD_LAYOUT_UNPADDED ||
         !srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
     srd_store *st = calloc(1, sizeof *st);
@@ -394,14 +715,13 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         return SRD_ENOMEM;
     }
     st->flags = o.flags;
+    st->sync_never = o.sync == SRD_SYNC_NEVER;
     st->ro_fd = -1;
     st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
-    uint64_t tail = 0, entries = 0;
-    srdi_synced rec;
-    bool trusted = false;
+    srdi_openrec rec = {0};
     st_snap *sn = NULL;
     srd_err rc = (o.flags & SRD_OPEN_CLIENT)
                      ? SRD_EBUSY
@@ -416,19 +736,30 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         *out = st;
         return SRD_OK;
     }
-    if (rc == SRD_OK)
-        rc = st_recover(st, &o, fd, &tail, &entries, &rec, &trusted);
-    if (rc == SRD_OK)
-        rc = srdi_store_load(st, fd, tail, entries, &sn);
+    bool fast = rc == SRD_OK && (o.flags & SRD_OPEN_READONLY) &&
+                st_open_ro_shared(st, fd, &sn) == SRD_OK;
+    if (rc == SRD_OK && !fast)
+        rc = srdi_openrec_run(st->path, fd, o.flags,
+                              srdi_format_align(o.layout), &rec);
+    if (!fast)
+        st->align = rec.align;
+    if (rc == SRD_OK && !fast)
+        rc = (o.flags & SRD_OPEN_READONLY)
+                 ? srdi_store_load_reader(st, fd, rec.tail, rec.entries, &sn)
+                 : srdi_store_load(st, fd, rec.tail, rec.entries, &sn);
     if (rc == SRD_OK) {
         atomic_init(&st->snap, sn);
         if (o.flags & SRD_OPEN_READONLY) {
             st->ro_fd = fd;
         } else {
-            rc = srdi_writer_start(st->path, lfd, fd, tail,
-                                   trusted ? &rec : NULL, o.sync,
+            rc = srdi_writer_start(st->path, lfd, fd, rec.tail,
+                                   rec.trusted ? &rec.rec : NULL, o.sync,
                                    o.sync_interval_ms, &st->w);
             lfd = fd = -1; /* owned by the writer now, also on failure */
+            if (rc == SRD_OK) {
+                srdi_writer_set_align(st->w, st->align);
+                srdi_store_shared_open(st);
+            }
         }
     }
     if (rc != SRD_OK) {
@@ -453,6 +784,15 @@ srd_err srd_close(srd_store *st)
         srdi_writer_abandon(st->w); /* the parent's to sync and record */
     else if (st->w)
         rc = srdi_writer_stop(st->w);
+    if (st->shw && srdi_store_forked(st)) {
+        srdi_shxw_forget(st->shw); /* the parent's file: leave it as it is */
+    } else if (st->shw) {
+        st->n_pend = 0; /* nothing is in flight any more */
+        st_shared_cover(st);
+        /* clean vouches for the store too: only after a syncing close */
+        srdi_shxw_close(st->shw, rc == SRD_OK && !st->sync_never);
+    }
+    free(st->pend);
     if (st->ro_fd >= 0)
         close(st->ro_fd);
     srdi_ebr_drain(&st->retired);
@@ -481,12 +821,13 @@ void srd_view_release(srd_view *view)
     memset(view, 0, sizeof *view);
 }
 
-/* Fill *v from a live loc of sn (inside an EBR section). */
+/* Fill *v from a live loc of sn whose entry ends at or below bound
+ * (inside an EBR section). */
 static srd_err view_from_loc(const st_snap *sn, uint64_t hash, uint64_t loc,
-                             srd_view *v)
+                             uint64_t bound, srd_view *v)
 {
     uint64_t payload, len;
-    if (!srdi_store_resolve(sn->map, loc, &payload, &len))
+    if (!st_resolve_below(sn->map, loc, bound, &payload, &len))
         return SRD_ECORRUPT;
     srdi_map_ref(sn->map);
     v->data = sn->map->base + payload;
@@ -504,10 +845,12 @@ srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view)
     memset(view, 0, sizeof *view);
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
-    uint64_t loc = srdi_index_lookup(sn->idx, key_hash);
-    srd_err rc = srdi_loc_is_live(loc)
-                     ? view_from_loc(sn, key_hash, loc, view)
-                     : SRD_ENOTFOUND;
+    uint64_t loc, bound;
+    srd_err rc = st_find(sn, key_hash, &loc, &bound);
+    if (rc == SRD_OK)
+        rc = srdi_loc_is_live(loc)
+                 ? view_from_loc(sn, key_hash, loc, bound, view)
+                 : SRD_ENOTFOUND;
     srdi_ebr_leave(r);
     return rc;
 }
@@ -555,11 +898,15 @@ srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
     for (size_t g = 0; g < n; g += MANY_GROUP) {
         size_t m = n - g < MANY_GROUP ? n - g : MANY_GROUP;
-        uint64_t locs[MANY_GROUP];
-        for (size_t i = 0; i < m; i++)
-            srdi_index_prefetch(sn->idx, hashes[g + i]);
+        uint64_t locs[MANY_GROUP], bounds[MANY_GROUP];
+        srd_err errs[MANY_GROUP] = {SRD_OK};
         for (size_t i = 0; i < m; i++) {
-            locs[i] = srdi_index_lookup(sn->idx, hashes[g + i]);
+            srdi_index_prefetch(sn->idx, hashes[g + i]);
+            if (sn->shx)
+                srdi_shx_prefetch(sn->shx, hashes[g + i]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            errs[i] = st_find(sn, hashes[g + i], &locs[i], &bounds[i]);
             if (srdi_loc_is_live(locs[i]) && !(locs[i] & SRDI_LOC_LARGE))
                 __builtin_prefetch(sn->map->base +
                                    (locs[i] & ((1ull << 42) - 1)) * 64);
@@ -567,9 +914,12 @@ srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
         for (size_t i = 0; i < m; i++) {
             srd_view *v = &views[g + i];
             memset(v, 0, sizeof *v);
-            if (!srdi_loc_is_live(locs[i]))
+            if (errs[i] != SRD_OK)
+                rc = errs[i];
+            if (errs[i] != SRD_OK || !srdi_loc_is_live(locs[i]))
                 continue;
-            srd_err e = view_from_loc(sn, hashes[g + i], locs[i], v);
+            srd_err e = view_from_loc(sn, hashes[g + i], locs[i], bounds[i],
+                                      v);
             if (e == SRD_OK)
                 hits++;
             else
@@ -619,9 +969,11 @@ srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists)
         return SRD_EINVAL;
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
-    *exists = srdi_loc_is_live(srdi_index_lookup(sn->idx, key_hash));
+    uint64_t loc, bound;
+    srd_err rc = st_find(sn, key_hash, &loc, &bound);
+    *exists = rc == SRD_OK && srdi_loc_is_live(loc);
     srdi_ebr_leave(r);
-    return SRD_OK;
+    return rc;
 }
 
 srd_err srd_exists(srd_store *st, srd_val key, bool *exists)
@@ -724,6 +1076,140 @@ void srdi_store_end_exclusive(srd_store *st)
     pthread_mutex_unlock(&st->mu);
 }
 
+/* ---- the shared index's covered tail (writer, under mu) ---------------- */
+
+/* Invariant 2 of shindex.c: units finish out of order (group commit), so
+ * the covered tail is the start of the oldest unit still to be indexed,
+ * or the committed tail when none is. */
+static void st_pend_push(srd_store *st, uint64_t start)
+{
+    if (!st->shw)
+        return;
+    if (st->n_pend == st->cap_pend) {
+        size_t cap = st->cap_pend ? st->cap_pend * 2 : 16;
+        uint64_t *p = realloc(st->pend, cap * sizeof *p);
+        if (!p) {
+            st_shared_drop(st);
+            return;
+        }
+        st->pend = p;
+        st->cap_pend = cap;
+    }
+    st->pend[st->n_pend++] = start;
+}
+
+static void st_pend_pop(srd_store *st, uint64_t start)
+{
+    for (size_t i = 0; i < st->n_pend; i++) {
+        if (st->pend[i] == start) {
+            memmove(&st->pend[i], &st->pend[i + 1],
+                    (st->n_pend - i - 1) * sizeof *st->pend);
+            st->n_pend--;
+            return;
+        }
+    }
+}
+
+static void st_shared_cover(srd_store *st)
+{
+    if (!st->shw)
+        return;
+    st_snap *sn = atomic_load(&st->snap);
+    uint64_t covered = st->n_pend ? st->pend[0]
+                                  : atomic_load(&sn->map->committed);
+    uint8_t tr[SRDI_TRAILER_SIZE] = {0};
+    if (covered >= SRDI_TRAILER_SIZE) /* below committed: mapped */
+        memcpy(tr, sn->map->base + covered - SRDI_TRAILER_SIZE, sizeof tr);
+    srdi_shx_stats s = {0, st->entries, st->live_bytes, st->live_span};
+    srdi_shxw_set_covered(st->shw, covered, tr, &s);
+}
+
+static int st_shared_fill(void *ctx, uint64_t hash, uint64_t loc)
+{
+    return srdi_shxw_apply(ctx, hash, loc) != SRD_OK;
+}
+
+typedef struct replay_ctx {
+    const srd_store *st;
+    srdi_shxw *w;
+    srd_err rc;
+} replay_ctx;
+
+static int st_replay_entry(void *ctx, const srdi_entry *e)
+{
+    replay_ctx *rc = ctx;
+    uint64_t vlen;
+    rc->rc = srdi_shxw_apply(rc->w, e->key_hash, st_entry_loc(rc->st, e, &vlen));
+    return rc->rc != SRD_OK;
+}
+
+/* Take over the index file the last writer left, when it describes this
+ * store up to a tail c at or below ours (the entry ending at c is the one
+ * it recorded), replaying the entries in (c, tail] into it. */
+static srd_err st_shared_reuse(srd_store *st)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    uint64_t tail = atomic_load(&sn->map->committed), c = 0;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    int fd = srdi_writer_fd(st->w);
+    srdi_shxw *w = NULL;
+    srd_err rc = srdi_shxw_reuse(st->path, fd, st->align, tail, &w, &c, tr);
+    if (rc != SRD_OK)
+        return rc;
+    /* c <= tail: below the committed tail, so mapped */
+    if (c > 0 && (c < SRDI_TRAILER_SIZE ||
+                  memcmp(sn->map->base + c - SRDI_TRAILER_SIZE, tr,
+                         sizeof tr) != 0))
+        rc = SRD_ECORRUPT;
+    replay_ctx ctx = {st, w, SRD_OK};
+    if (rc == SRD_OK && c < tail) {
+        rc = srdi_recovery_walk_in(fd, c, tail, st->align, st_replay_entry,
+                                   &ctx);
+        if (rc == SRD_ECANCELED)
+            rc = ctx.rc;
+    }
+    if (rc != SRD_OK) {
+        srdi_shxw_close(w, false); /* replaced (and flagged) next */
+        return rc;
+    }
+    st->shw = w;
+    st_shared_cover(st);
+    return SRD_OK;
+}
+
+void srdi_store_shared_open(srd_store *st)
+{
+    if (st_shared_enabled() && st_shared_reuse(st) == SRD_OK)
+        return;
+    srdi_store_shared_rebuild(st);
+}
+
+void srdi_store_shared_rebuild(srd_store *st)
+{
+    if (st->shw) {
+        srdi_shxw_close(st->shw, false);
+        st->shw = NULL;
+    }
+    if (!st_shared_enabled())
+        return; /* an old file stays: readers check it against the store */
+    st_snap *sn = atomic_load(&st->snap);
+    srdi_shxw *w = NULL;
+    srd_err rc = srdi_shxw_create(st->path, srdi_writer_fd(st->w), st->align,
+                                  srdi_index_live(sn->idx), &w);
+    if (rc == SRD_OK && srdi_index_each(sn->idx, st_shared_fill, w) != 0)
+        rc = SRD_ENOMEM;
+    if (rc == SRD_OK) {
+        st->shw = w;
+        st_shared_cover(st);
+        rc = srdi_shxw_publish(w);
+    }
+    if (rc != SRD_OK) {
+        srdi_shxw_abandon(w);
+        st->shw = NULL;
+        srdi_shx_retire(st->path);
+    }
+}
+
 bool srdi_store_forked(const srd_store *st)
 {
     return st->pid != getpid();
@@ -747,8 +1233,10 @@ static void st_append_enter(srd_store *st)
         pthread_cond_wait(&st->cv, &st->mu);
 }
 
-static void st_append_leave(srd_store *st)
+static void st_append_leave(srd_store *st, bool placed, uint64_t start)
 {
+    if (placed)
+        st_pend_push(st, start);
     st->inflight++;
     pthread_mutex_unlock(&st->mu);
 }
@@ -758,7 +1246,8 @@ srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
 {
     st_append_enter(st);
     srd_err rc = srdi_writer_append(st->w, ops, n, placed);
-    st_append_leave(st);
+    st_append_leave(st, rc == SRD_OK && n > 0,
+                    rc == SRD_OK && n > 0 ? placed[0].start : 0);
     return rc;
 }
 
@@ -768,7 +1257,7 @@ srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,
     st_append_enter(st);
     srd_err rc = srdi_writer_append_file(st->w, key_hash, src_fd, len, crc,
                                          placed);
-    st_append_leave(st);
+    st_append_leave(st, rc == SRD_OK, rc == SRD_OK ? placed->start : 0);
     return rc;
 }
 
@@ -780,6 +1269,10 @@ srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
     pthread_mutex_lock(&st->mu);
     if (rc == SRD_OK && n > 0)
         rc = srdi_store_adopt(st, placed, n, placed[n - 1].end);
+    if (n > 0) {
+        st_pend_pop(st, placed[0].start);
+        st_shared_cover(st);
+    }
     if (--st->inflight == 0)
         pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
@@ -981,6 +1474,8 @@ srd_err srd_stream_commit(srd_stream *s)
     srd_err rc = srdi_writer_stream_commit(s->ws, &placed);
     free(s);
     pthread_mutex_lock(&st->mu);
+    if (rc == SRD_OK)
+        st_pend_push(st, placed.start);
     st->busy = false;
     st->inflight++;
     pthread_cond_broadcast(&st->cv);
@@ -1082,10 +1577,59 @@ srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
     return SRD_OK;
 }
 
+/* The live set of a snap with a shared index: every key the shared index
+ * or the overlay holds, as st_find resolves it (checked locs only). */
+typedef struct merged_ctx {
+    const st_snap *sn;
+    live_list l;
+    bool overlay;  /* second pass: keys only the overlay holds */
+    srd_err rc;
+} merged_ctx;
+
+static int merged_add(void *ctx, uint64_t hash, uint64_t loc)
+{
+    merged_ctx *mc = ctx;
+    (void)loc;
+    if (mc->overlay && srdi_shx_lookup(mc->sn->shx, hash) != 0)
+        return 0; /* the first pass resolved it */
+    uint64_t found, bound;
+    mc->rc = st_find(mc->sn, hash, &found, &bound);
+    if (mc->rc != SRD_OK)
+        return 1;
+    if (!srdi_loc_is_live(found))
+        return 0;
+    if (live_collect(&mc->l, hash, found)) {
+        mc->rc = SRD_ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
+static srd_err st_live_merged(const st_snap *sn, srdi_live_item **items,
+                              size_t *n)
+{
+    merged_ctx mc = {.sn = sn, .l = {.below = UINT64_MAX}, .rc = SRD_OK};
+    if (srdi_shx_each(sn->shx, merged_add, &mc) == 0) {
+        mc.overlay = true;
+        srdi_index_each(sn->idx, merged_add, &mc);
+    }
+    if (mc.rc != SRD_OK) {
+        free(mc.l.v);
+        return mc.rc;
+    }
+    if (mc.l.n > 1)
+        qsort(mc.l.v, mc.l.n, sizeof *mc.l.v, cmp_item);
+    *items = mc.l.v;
+    *n = mc.l.n;
+    return SRD_OK;
+}
+
 struct srd_iter {
     srdi_map *map; /* reference: the locs below point into it */
     srdi_live_item *items;
     size_t n, next;
+    bool checked;  /* items were checked against the file (shared index):
+                      entries past the committed tail may be read */
 };
 
 srd_err srd_iter_open(srd_store *st, srd_iter **out)
@@ -1099,7 +1643,10 @@ srd_err srd_iter_open(srd_store *st, srd_iter **out)
     /* Under mu the table cannot be rebuilt or swapped under us. */
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
-    srd_err rc = srdi_store_live_sorted(sn, UINT64_MAX, &it->items, &it->n);
+    srd_err rc = sn->shx ? st_live_merged(sn, &it->items, &it->n)
+                         : srdi_store_live_sorted(sn, UINT64_MAX, &it->items,
+                                                  &it->n);
+    it->checked = sn->shx != NULL;
     it->map = sn->map;
     srdi_map_ref(it->map);
     pthread_mutex_unlock(&st->mu);
@@ -1119,8 +1666,11 @@ srd_err srd_iter_next(srd_iter *it, srd_view *view)
     if (it->next >= it->n)
         return SRD_ENOTFOUND;
     srdi_live_item *x = &it->items[it->next++];
-    st_snap tmp = {NULL, it->map, false};
-    return view_from_loc(&tmp, x->hash, x->loc, view);
+    st_snap tmp = {.idx = NULL, .map = it->map, .own_index = false};
+    uint64_t bound = atomic_load(&it->map->committed);
+    if (it->checked && st_loc_end(x->loc) > bound)
+        bound = st_loc_end(x->loc);
+    return view_from_loc(&tmp, x->hash, x->loc, bound, view);
 }
 
 void srd_iter_close(srd_iter *it)
@@ -1149,10 +1699,18 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     info->live_bytes = st->live_bytes;
     info->index_bytes = srdi_index_memory(sn->idx);
     uint64_t live_span = st->live_span;
+    if (sn->shx) { /* the writer's figures, as of the tail it covers */
+        srdi_shx_stats s;
+        srdi_shx_stats_get(sn->shx, &s);
+        info->live_keys = (uint64_t)((int64_t)s.live + sn->live_delta);
+        info->live_bytes = s.live_bytes;
+        live_span = s.live_span;
+    }
     /* fstat under mu: a compaction switching files closes the old fd */
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
     struct stat sb;
     info->file_size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : info->tail;
+    info->layout = srdi_format_layout(st->align); /* compaction sets it */
     pthread_mutex_unlock(&st->mu);
     info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
     info->readonly = st->w == NULL && st->client == NULL;
@@ -1188,6 +1746,29 @@ srd_err srd_sync(srd_store *st)
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }
 
+/* The layout of the chain of fd ending at tail (vote; 64 when its
+ * entries do not tell, as both readings then agree). */
+static srd_err st_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    uint32_t vote = 0;
+    srd_err rc = tail ? srdi_recovery_vote(fd, tail, &vote) : SRD_OK;
+    *align = vote ? vote : SRDI_ALIGN;
+    return rc;
+}
+
+uint32_t srdi_store_align(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    uint32_t a = st->align;
+    pthread_mutex_unlock(&st->mu);
+    return a;
+}
+
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align)
+{
+    return st_layout_of(fd, tail, align);
+}
+
 /* A handle without writer whose file was replaced (compaction by the
  * writer) reloads everything from the new file. */
 srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
@@ -1198,15 +1779,22 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
     struct stat sb;
     uint64_t entries = 0;
     srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : srdi_errno(errno);
+    uint32_t align = st->align;
     if (rc == SRD_OK && tail == UINT64_MAX)
-        rc = srdi_recovery_find_tail_n(fd, 0, (uint64_t)sb.st_size, &tail,
-                                       &entries);
+        rc = srdi_recovery_detect(fd, (uint64_t)sb.st_size, st->align, &align,
+                                  &tail, &entries);
     else if (rc == SRD_OK && tail > (uint64_t)sb.st_size)
         rc = SRD_ECORRUPT;
+    else if (rc == SRD_OK)
+        rc = st_layout_of(fd, tail, &align);
     st_snap *sn = NULL;
     uint64_t before = st->entries;
+    uint32_t old_align = st->align;
+    st->align = align; /* a compaction may have changed it (upgrade) */
     if (rc == SRD_OK)
-        rc = srdi_store_load(st, fd, tail, entries, &sn);
+        rc = srdi_store_load_reader(st, fd, tail, entries, &sn);
+    if (rc != SRD_OK)
+        st->align = old_align;
     if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
         close(st->ro_fd);
@@ -1234,7 +1822,8 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     /* Newest first is fine: the index keeps the newest by position. */
     uint64_t before = st->entries;
     *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
-    rc = srdi_recovery_walk(st->ro_fd, base, tail, load_entry, lc);
+    rc = srdi_recovery_walk_in(st->ro_fd, base, tail, st->align, load_entry,
+                               lc);
     if (rc == SRD_OK && lc->n > 0)
         load_flush(lc);
     if (rc == SRD_ECANCELED || rc == SRD_OK)
@@ -1268,8 +1857,9 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
         uint64_t base = atomic_load(&sn->map->committed), tail = base;
         rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : srdi_errno(errno);
         if (rc == SRD_OK)
-            rc = srdi_recovery_find_tail(st->ro_fd, base,
-                                         (uint64_t)ours.st_size, &tail);
+            rc = srdi_recovery_find_tail_in(st->ro_fd, base,
+                                            (uint64_t)ours.st_size,
+                                            st->align, &tail, NULL);
         if (rc == SRD_OK)
             rc = srdi_store_catch_up(st, base, tail, added);
     }

@@ -21,12 +21,20 @@
 #include "ebr.h"
 #include "index.h"
 #include "map.h"
+#include "shindex.h"
 #include "writer.h"
 
+/* With shx (reader handles), idx is only an overlay for entries the shared
+ * index does not cover yet; a lookup takes the newer of the two, and a loc
+ * from shx is checked against the store before use (store.c). */
 typedef struct st_snap {
     srdi_index *idx;
     srdi_map *map;   /* one reference held by the snap */
     bool own_index;  /* free idx with the snap */
+    srdi_shx *shx;   /* shared index (one reference), or NULL */
+    int shx_fd;      /* with shx: the snap's own dup of the store fd */
+    uint64_t over_max; /* with shx: highest entry end in idx (under mu) */
+    int64_t live_delta; /* with shx: live keys idx adds to shx's count */
 } st_snap;
 
 struct srd_store {
@@ -49,8 +57,22 @@ struct srd_store {
                                  trailers included (under mu) */
     struct srdi_client *client; /* client mode (client.c): writes go to
                                    srdd; ro_fd is the store fd */
+    srdi_shxw *shw;           /* writer: the shared index file (under mu),
+                                 NULL when there is none */
+    uint64_t *pend;           /* writer: starts of appended units whose
+                                 index update is to come, ascending */
+    size_t n_pend, cap_pend;
+    uint32_t align;           /* the file's layout (format.h): 64 or 1 */
+    bool sync_never;          /* opened with SRD_SYNC_NEVER (close does not
+                                 sync) */
 };
 
+/* The layout (format.h align) of the chain of fd ending at tail, from its
+ * entries (recovery.h's vote): for handles that learn the tail elsewhere
+ * (client mode). */
+srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align);
+/* st->align read under st->mu (a compaction or a reload may change it). */
+uint32_t srdi_store_align(srd_store *st);
 
 /* Resolve a live loc against map into payload offset and length; false
  * when it points outside the committed bytes (a corrupt file). */
@@ -117,6 +139,20 @@ typedef struct srdi_live_item {
 } srdi_live_item;
 srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
                                srdi_live_item **items, size_t *n);
+
+/* A handle without writer: {shared index + overlay, map} for fd at tail
+ * when a usable shared index matches the file, else srdi_store_load. */
+srd_err srdi_store_load_reader(srd_store *st, int fd, uint64_t tail,
+                               uint64_t entries, st_snap **out);
+
+/* Writer open: take over the shared index file the last writer left when
+ * it matches the store (replaying what it lacks), else as below. */
+void srdi_store_shared_open(srd_store *st);
+
+/* Writer: write a new shared index file from the private table of the
+ * current snap and publish it (after open and compaction; caller holds mu
+ * or is alone). On failure the store carries on without one. */
+void srdi_store_shared_rebuild(srd_store *st);
 
 /* Build {index, map} for fd whose valid tail is tail (recovery walk). */
 /* entries: expected entry count (0: unknown), sizes the index. */

@@ -163,7 +163,13 @@ static bool ref_to_entry(const Srd__V1__EntryRef *r, srdi_entry *e)
     e->end = r->end;
     e->tombstone = r->tombstone;
     e->crc = 0;
-    e->payload = r->tombstone ? r->start : r->start + srdi_format_pad(r->start);
+    /* The 64-byte layout's payload when it fits, else the unpadded one:
+     * a receiving store derives it again in its own layout
+     * (srdi_store_apply). */
+    uint64_t pad = r->tombstone ? 0 : srdi_format_pad(r->start);
+    if (r->end < r->start + pad + tail_room)
+        pad = 0;
+    e->payload = r->start + pad;
     if (r->tombstone ? r->end != r->start + tail_room
                      : r->end < e->payload + tail_room)
         return false;

@@ -59,6 +59,7 @@ struct srdi_writer {
     bool rec_mine;              /* ... and its trailers were read by us */
     bool ident_ok;              /* rec.dev/ino describe fd (else no record) */
     uint8_t boot[SRDI_BOOT_ID_SIZE]; /* the running boot's id */
+    uint32_t align;             /* the file's layout (format.h) */
     uint8_t *scratch;           /* staging for small entries */
     size_t scratch_cap;
     bool ticker_running;        /* SRD_SYNC_INTERVAL background thread */
@@ -396,6 +397,7 @@ srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
     w->lock_fd = lock_fd;
     w->fd = fd;
     w->sfd = -1;
+    w->align = SRDI_ALIGN;
     atomic_init(&w->tail, tail);
     atomic_init(&w->failed, false);
     w->mode = mode;
@@ -491,6 +493,11 @@ uint64_t srdi_writer_tail(const srdi_writer *w)
     return atomic_load(&w->tail);
 }
 
+void srdi_writer_set_align(srdi_writer *w, uint32_t align)
+{
+    w->align = align;
+}
+
 int srdi_writer_fd(const srdi_writer *w)
 {
     return w->fd;
@@ -573,7 +580,8 @@ static bool wr_reserve_scratch(srdi_writer *w, size_t need)
 
 /* Lay the unit out: placed[], staging bytes needed and iovec count. */
 static void wr_plan(const srdi_op *ops, size_t n, uint64_t tail,
-                    srdi_entry *placed, size_t *scratch, size_t *niov)
+                    uint32_t align, srdi_entry *placed, size_t *scratch,
+                    size_t *niov)
 {
     uint64_t prev = tail;
     *scratch = 0;
@@ -588,7 +596,7 @@ static void wr_plan(const srdi_op *ops, size_t n, uint64_t tail,
             e->len = 1;
             e->crc = SRDI_TOMBSTONE_CRC;
         } else {
-            e->payload = prev + srdi_format_pad(prev);
+            e->payload = prev + srdi_format_pad_in(prev, align);
             e->len = ops[i].len;
             e->crc = srdi_crc32(0, ops[i].val, ops[i].len);
         }
@@ -649,7 +657,7 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
         return SRD_OK;
     uint64_t tail = atomic_load(&w->tail);
     size_t scratch, niov;
-    wr_plan(ops, n, tail, placed, &scratch, &niov);
+    wr_plan(ops, n, tail, w->align, placed, &scratch, &niov);
     struct iovec small[8];
     struct iovec *iov = niov <= 8 ? small : malloc(niov * sizeof *iov);
     if (!iov || !wr_reserve_scratch(w, scratch)) {
@@ -738,7 +746,7 @@ srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
         return SRD_EFAILED;
     uint64_t tail = atomic_load(&w->tail);
     placed->start = tail;
-    placed->payload = tail + srdi_format_pad(tail);
+    placed->payload = tail + srdi_format_pad_in(tail, w->align);
     placed->len = len;
     placed->end = placed->payload + len + SRDI_TRAILER_SIZE;
     placed->key_hash = key_hash;
@@ -790,7 +798,7 @@ srd_err srdi_writer_stream_begin(srdi_writer *w, uint64_t key_hash,
     s->w = w;
     s->key_hash = key_hash;
     s->start = atomic_load(&w->tail);
-    s->payload = s->start + srdi_format_pad(s->start);
+    s->payload = s->start + srdi_format_pad_in(s->start, w->align);
     s->flushed = s->start;
     s->blen = (size_t)(s->payload - s->start);
     memset(s->buf, 0, s->blen);

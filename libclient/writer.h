@@ -79,6 +79,10 @@ void srdi_writer_abandon(srdi_writer *w);
 
 uint64_t srdi_writer_tail(const srdi_writer *w);
 int srdi_writer_fd(const srdi_writer *w);
+/* Append in the layout of align (format.h; SRDI_ALIGN unless set): the
+ * store's own. Set before the first write, or under the writer (a
+ * compaction that changes the layout). */
+void srdi_writer_set_align(srdi_writer *w, uint32_t align);
 
 /*
  * Append n entries as one atomic unit: all or nothing, also across a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin.c -- DataStore state and maintenance: info(), verify(), compact(),
- * sync() and refresh(). Each is one library call made with the GIL
+ * admin.c -- DataStore state and maintenance: info(), file_size(),
+ * is_empty(), verify(), compact(), sync() and refresh(). Each is one library call made with the GIL
  * released while the method holds a use of the store.
  */
 #include "pysrd.h"
@@ -34,19 +34,23 @@ PyObject *pysrd_admin_info(pysrd_store *s, PyObject *unused)
     if (admin_call(s, 0, admin_info_fn, &i) < 0)
         return NULL;
     return Py_BuildValue(
-        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O,s:O}", "live_keys",
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O,s:O,s:s}", "live_keys",
         (unsigned long long)i.live_keys, "entries",
         (unsigned long long)i.entries, "tail", (unsigned long long)i.tail,
         "file_size", (unsigned long long)i.file_size, "live_bytes",
         (unsigned long long)i.live_bytes, "dead_bytes",
         (unsigned long long)i.dead_bytes, "index_bytes",
         (unsigned long long)i.index_bytes, "readonly",
-        i.readonly ? Py_True : Py_False, "path", s->path);
+        i.readonly ? Py_True : Py_False, "path", s->path, "layout",
+        i.layout == SRD_LAYOUT_UNPADDED ? "unpadded" : "aligned64");
 }
 
+/* A chain broken past the tail is a result too (break_offset says it). */
 static srd_err admin_verify_fn(srd_store *st, void *out)
 {
-    return srd_verify(st, out, NULL, NULL);
+    srd_verify_report *r = out;
+    srd_err rc = srd_verify(st, r, NULL, NULL);
+    return rc == SRD_ECORRUPT && r->break_offset ? SRD_ECHECKSUM : rc;
 }
 
 PyObject *pysrd_admin_verify(pysrd_store *s, PyObject *unused)
@@ -55,12 +59,15 @@ PyObject *pysrd_admin_verify(pysrd_store *s, PyObject *unused)
     (void)unused;
     if (admin_call(s, 0, admin_verify_fn, &r) < 0)
         return NULL;
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:O}", "entries",
-                         (unsigned long long)r.entries, "bad_entries",
-                         (unsigned long long)r.bad_entries, "first_bad_offset",
-                         (unsigned long long)r.first_bad_offset, "bytes",
-                         (unsigned long long)r.bytes, "ok",
-                         r.bad_entries == 0 ? Py_True : Py_False);
+    return Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:O}", "entries",
+        (unsigned long long)r.entries, "bad_entries",
+        (unsigned long long)r.bad_entries, "first_bad_offset",
+        (unsigned long long)r.first_bad_offset, "bytes",
+        (unsigned long long)r.bytes, "past_tail_bytes",
+        (unsigned long long)r.past_tail_bytes, "break_offset",
+        (unsigned long long)r.break_offset, "ok",
+        r.bad_entries == 0 && r.break_offset == 0 ? Py_True : Py_False);
 }
 
 static srd_err admin_compact_fn(srd_store *st, void *out)
@@ -106,4 +113,22 @@ PyObject *pysrd_admin_refresh(pysrd_store *s, PyObject *unused)
 {
     (void)unused;
     return admin_u64(s, 0, admin_refresh_fn);
+}
+
+PyObject *pysrd_admin_file_size(pysrd_store *s, PyObject *unused)
+{
+    srd_info i;
+    (void)unused;
+    if (admin_call(s, 0, admin_info_fn, &i) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong((unsigned long long)i.file_size);
+}
+
+PyObject *pysrd_admin_is_empty(pysrd_store *s, PyObject *unused)
+{
+    srd_info i;
+    (void)unused;
+    if (admin_call(s, 0, admin_info_fn, &i) < 0)
+        return NULL;
+    return PyBool_FromLong(i.live_keys == 0);
 }

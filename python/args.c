@@ -3,7 +3,8 @@
  * args.c -- keys and values from Python: any C-contiguous bytes-like object
  * (bytes, bytearray, memoryview, array...). A str or other object is a
  * TypeError, as in the original bindings; a value the format cannot hold
- * (empty, or the lone byte 0x00) is a ValueError that says why.
+ * (empty, or the lone byte 0x00) is a StoreValueError (an OSError, as the
+ * reference raises, and a ValueError) that says why.
  */
 #include "pysrd.h" /* Python.h first, as CPython requires */
 
@@ -44,7 +45,7 @@ static int args_value(PyObject *obj, Py_buffer *buf, const char *what,
         return 0;
     PyObject *name = PyUnicode_FromFormat(what, i);
     if (name) {
-        PyErr_Format(PyExc_ValueError, "%U %s", name, why);
+        pysrd_errors_value("%U %s", name, why);
         Py_DECREF(name);
     }
     PyBuffer_Release(buf);

@@ -200,6 +200,9 @@ static PyGetSetDef entry_getset[] = {
     {"size", (getter)entry_get_size, NULL, "Payload bytes.", NULL},
     {"size_with_metadata", (getter)entry_get_size_meta, NULL,
      "Payload bytes plus the 20-byte trailer.", NULL},
+    {"file_size", (getter)entry_get_size_meta, NULL,
+     "Payload bytes plus the 20-byte trailer (the reference's name for\n"
+     "size_with_metadata).", NULL},
     {"key_hash", (getter)entry_get_key_hash, NULL,
      "XXH3-64 of the key (keys themselves are not stored).", NULL},
     {"checksum", (getter)entry_get_checksum, NULL,

@@ -1,16 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * errors.c -- srd_err codes as Python exceptions. Every library failure is
- * a simd_r_drive.StoreError (an OSError) carrying the SRD_E* name, its
- * message (which names the store path) and, where one fits, the POSIX
- * errno; SRD_ENOMEM
- * is MemoryError. Misuse caught before the library is TypeError/ValueError.
+ * a simd_r_drive.StoreError (an OSError, as the reference bindings raise)
+ * carrying the SRD_E* name, its message (which names the store path) and,
+ * where one fits, the POSIX errno; SRD_ENOMEM is MemoryError.
+ * StoreValueError is a StoreError that is also a ValueError: raised for a
+ * value the format cannot hold (the reference raises OSError there) and
+ * by write_stream (the reference raises ValueError there), so code written
+ * for either keeps catching it. Other misuse is TypeError/ValueError.
  */
 #include "pysrd.h" /* Python.h first, as CPython requires */
 
 #include <errno.h>
+#include <stdarg.h>
 
 PyObject *pysrd_store_error;
+PyObject *pysrd_store_value_error;
+
+static int errors_add(PyObject *module, const char *name, PyObject *exc)
+{
+    Py_INCREF(exc);
+    if (PyModule_AddObject(module, name, exc) < 0) {
+        Py_DECREF(exc);
+        return -1;
+    }
+    return 0;
+}
 
 int pysrd_errors_init(PyObject *module)
 {
@@ -23,12 +38,23 @@ int pysrd_errors_init(PyObject *module)
         PyExc_OSError, NULL);
     if (!pysrd_store_error)
         return -1;
-    Py_INCREF(pysrd_store_error);
-    if (PyModule_AddObject(module, "StoreError", pysrd_store_error) < 0) {
-        Py_DECREF(pysrd_store_error);
+    PyObject *bases = PyTuple_Pack(2, pysrd_store_error, PyExc_ValueError);
+    if (!bases)
         return -1;
-    }
-    return 0;
+    pysrd_store_value_error = PyErr_NewExceptionWithDoc(
+        "simd_r_drive.StoreValueError",
+        "A StoreError that is also a ValueError: a value the store format\n"
+        "cannot hold (empty, or the single byte 0x00), or a failed\n"
+        "write_stream. Same attributes as StoreError.",
+        bases, NULL);
+    Py_DECREF(bases);
+    if (!pysrd_store_value_error)
+        return -1;
+    return errors_add(module, "StoreError", pysrd_store_error) < 0 ||
+                   errors_add(module, "StoreValueError",
+                              pysrd_store_value_error) < 0
+               ? -1
+               : 0;
 }
 
 /* The errno that best matches rc, or 0 when none does: the reverse of
@@ -75,24 +101,45 @@ static int errors_fill(PyObject *exc, srd_err rc, PyObject *msg)
     return 0;
 }
 
-/* Raises the exception for rc (never SRD_OK) and returns NULL. */
-PyObject *pysrd_errors_raise(srd_err rc, PyObject *path)
+/* Raises an exception of type (a StoreError class) for rc with message
+ * msg (stolen; NULL: an exception is already set) and returns NULL. */
+static PyObject *errors_raise_msg(PyObject *type, srd_err rc, PyObject *msg)
 {
-    if (rc == SRD_ENOMEM)
-        return PyErr_NoMemory();
-    PyObject *msg = path ? PyUnicode_FromFormat("%s: %s (store %R)",
-                                                srd_errname(rc),
-                                                srd_strerror(rc), path)
-                         : PyUnicode_FromFormat("%s: %s", srd_errname(rc),
-                                                srd_strerror(rc));
     if (!msg)
         return NULL;
-    PyObject *exc = PyObject_CallOneArg(pysrd_store_error, msg);
+    PyObject *exc = PyObject_CallOneArg(type, msg);
     if (exc && errors_fill(exc, rc, msg) == 0)
-        PyErr_SetObject(pysrd_store_error, exc);
+        PyErr_SetObject(type, exc);
     Py_XDECREF(exc);
     Py_DECREF(msg);
     return NULL;
+}
+
+PyObject *pysrd_errors_raise_as(PyObject *type, srd_err rc, PyObject *path)
+{
+    if (rc == SRD_ENOMEM)
+        return PyErr_NoMemory();
+    return errors_raise_msg(
+        type, rc,
+        path ? PyUnicode_FromFormat("%s: %s (store %R)", srd_errname(rc),
+                                    srd_strerror(rc), path)
+             : PyUnicode_FromFormat("%s: %s", srd_errname(rc),
+                                    srd_strerror(rc)));
+}
+
+/* Raises the exception for rc (never SRD_OK) and returns NULL. */
+PyObject *pysrd_errors_raise(srd_err rc, PyObject *path)
+{
+    return pysrd_errors_raise_as(pysrd_store_error, rc, path);
+}
+
+PyObject *pysrd_errors_value(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PyObject *msg = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    return errors_raise_msg(pysrd_store_value_error, SRD_EINVAL, msg);
 }
 
 /* 0 when rc is SRD_OK, else raises it and returns -1. */

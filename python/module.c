@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * module.c -- the simd_r_drive module: registers DataStore, EntryHandle,
- * EntryStream, the entry iterator and StoreError, and the key_hash()
- * function. The API is the SIMD R Drive Python bindings' one, on top of
+ * module.c -- the simd_r_drive.simd_r_drive extension: registers
+ * DataStore, EntryHandle, EntryStream, the entry iterator,
+ * NamespaceHasher, StoreError and StoreValueError, and the key_hash()
+ * function (the package's __init__.py re-exports them). The API is the SIMD R Drive Python bindings' one, on top of
  * libsrdclient (see docs/PYTHON.md).
  */
 #include "pysrd.h"
@@ -28,7 +29,7 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "simd_r_drive",
+    .m_name = "simd_r_drive.simd_r_drive",
     .m_doc = "SIMD R Drive key/value stores, backed by srd's libsrdclient.\n\n"
              "DataStore(path) opens or creates a store: one append-only file "
              "whose\nvalues are read in place, zero-copy. Thread-safe; "
@@ -59,6 +60,7 @@ PyMODINIT_FUNC PyInit_simd_r_drive(void)
         module_add_type(m, &pysrd_entry_type, "EntryHandle") < 0 ||
         module_add_type(m, &pysrd_rstream_type, "EntryStream") < 0 ||
         module_add_type(m, &pysrd_iter_type, "EntryIterator") < 0 ||
+        module_add_type(m, &pysrd_hasher_type, "NamespaceHasher") < 0 ||
         pysrd_errors_init(m) < 0 ||
         PyModule_AddStringConstant(m, "__version__", PYSRD_VERSION) < 0) {
         Py_DECREF(m);

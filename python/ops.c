@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ops.c -- DataStore methods that read and write values: write,
- * batch_write, read, read_entry, read_stream, exists, `in`, delete, len().
+ * batch_write, read, read_entry, read_stream, batch_read,
+ * batch_read_structured, exists, `in`, delete, len().
  * Each holds a use of the store (pysrd.h) for as long as it touches the
  * handle or a view from it, and runs the library call with the GIL released.
  */
@@ -36,6 +37,12 @@ static srd_err ops_del(srd_store *st, srd_val key, void *out)
 int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
                        void *out)
 {
+    return pysrd_ops_key_call_as(s, key, fn, out, pysrd_store_error);
+}
+
+int pysrd_ops_key_call_as(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
+                          void *out, PyObject *exc)
+{
     Py_buffer kb;
     srd_err rc;
     if (pysrd_args_key(key, &kb) < 0)
@@ -49,7 +56,11 @@ int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
     PyBuffer_Release(&kb);
     if (rc == SRD_ENOTFOUND)
         return 0;
-    return pysrd_errors_check(rc, s->path) < 0 ? -1 : 1;
+    if (rc != SRD_OK) {
+        pysrd_errors_raise_as(exc, rc, s->path);
+        return -1;
+    }
+    return 1;
 }
 
 /* ======================================================================== */
@@ -95,6 +106,73 @@ PyObject *pysrd_ops_read(pysrd_store *s, PyObject *key)
 PyObject *pysrd_ops_read_entry(pysrd_store *s, PyObject *key)
 {
     return ops_lookup(s, key, OPS_AS_ENTRY);
+}
+
+/* batch_read(keys): [read(k) for k in keys], one list. */
+PyObject *pysrd_ops_batch_read(pysrd_store *s, PyObject *keys)
+{
+    if (PyObject_CheckBuffer(keys) || PyUnicode_Check(keys))
+        return PyErr_Format(PyExc_TypeError,
+                            "batch_read expects a list of keys, not '%.100s'",
+                            Py_TYPE(keys)->tp_name);
+    PyObject *seq = PySequence_Fast(keys, "batch_read expects a list of keys");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *v = ops_lookup(s, PySequence_Fast_GET_ITEM(seq, i),
+                                 OPS_AS_BYTES);
+        if (!v)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, v);
+    }
+    Py_DECREF(seq);
+    return out;
+}
+
+/* A new dict with d's keys and the values read for d's values. */
+static PyObject *ops_read_dict(pysrd_store *s, PyObject *d)
+{
+    if (!PyDict_Check(d))
+        return PyErr_Format(PyExc_TypeError,
+                            "batch_read_structured: all items in the list must "
+                            "be dictionaries, not '%.100s'",
+                            Py_TYPE(d)->tp_name);
+    PyObject *out = PyDict_New();
+    PyObject *k, *key;
+    Py_ssize_t pos = 0;
+    while (out && PyDict_Next(d, &pos, &k, &key)) {
+        PyObject *v = ops_lookup(s, key, OPS_AS_BYTES);
+        if (!v || PyDict_SetItem(out, k, v) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(v);
+    }
+    return out;
+}
+
+/* batch_read_structured(data): data (a dict, or a list of dicts) with
+ * every value, a key, replaced by what read() returns for it. */
+PyObject *pysrd_ops_batch_read_structured(pysrd_store *s, PyObject *data)
+{
+    if (PyDict_Check(data))
+        return ops_read_dict(s, data);
+    PyObject *seq = PySequence_Fast(
+        data, "batch_read_structured expects a dict or a list of dicts");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *d = ops_read_dict(s, PySequence_Fast_GET_ITEM(seq, i));
+        if (!d)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, d);
+    }
+    Py_DECREF(seq);
+    return out;
 }
 
 PyObject *pysrd_ops_read_stream(pysrd_store *s, PyObject *key)
@@ -166,10 +244,12 @@ static int ops_put(pysrd_store *s, PyObject *key, PyObject *data)
     return pysrd_errors_check(rc, s->path);
 }
 
-PyObject *pysrd_ops_write(pysrd_store *s, PyObject *args)
+PyObject *pysrd_ops_write(pysrd_store *s, PyObject *args, PyObject *kw)
 {
+    static char *kwlist[] = {"key", "data", NULL};
     PyObject *key, *data;
-    if (!PyArg_ParseTuple(args, "OO:write", &key, &data))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:write", kwlist, &key,
+                                     &data))
         return NULL;
     if (pysrd_store_acquire_write(s) < 0)
         return NULL;

@@ -39,7 +39,9 @@ extern PyTypeObject pysrd_store_type;
 extern PyTypeObject pysrd_entry_type;
 extern PyTypeObject pysrd_rstream_type;
 extern PyTypeObject pysrd_iter_type;
-extern PyObject *pysrd_store_error; /* simd_r_drive.StoreError */
+extern PyObject *pysrd_store_error;       /* simd_r_drive.StoreError */
+extern PyObject *pysrd_store_value_error; /* StoreValueError */
+extern PyTypeObject pysrd_hasher_type;
 
 /* Values of at least this many bytes are copied with the GIL released. */
 #define PYSRD_BIG_COPY ((size_t)64 << 10)
@@ -54,6 +56,11 @@ extern PyObject *pysrd_store_error; /* simd_r_drive.StoreError */
 /* errors.c */
 int pysrd_errors_init(PyObject *module);
 PyObject *pysrd_errors_raise(srd_err rc, PyObject *path);
+/* Same, as an exception of type (pysrd_store_error or a subclass). */
+PyObject *pysrd_errors_raise_as(PyObject *type, srd_err rc, PyObject *path);
+/* Raises StoreValueError (code SRD_EINVAL) with a PyUnicode_FromFormat
+ * message; returns NULL. */
+PyObject *pysrd_errors_value(const char *fmt, ...);
 int pysrd_errors_check(srd_err rc, PyObject *path);
 PyObject *pysrd_errors_closed(void);
 
@@ -75,11 +82,16 @@ void pysrd_store_release(pysrd_store *s);
 typedef srd_err (*pysrd_key_fn)(srd_store *st, srd_val key, void *out);
 int pysrd_ops_key_call(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
                        void *out);
-PyObject *pysrd_ops_write(pysrd_store *s, PyObject *args);
+/* Same, raising exc (pysrd_store_error or a subclass) for a failure. */
+int pysrd_ops_key_call_as(pysrd_store *s, PyObject *key, pysrd_key_fn fn,
+                          void *out, PyObject *exc);
+PyObject *pysrd_ops_write(pysrd_store *s, PyObject *args, PyObject *kw);
 PyObject *pysrd_ops_batch_write(pysrd_store *s, PyObject *items);
 PyObject *pysrd_ops_read(pysrd_store *s, PyObject *key);
 PyObject *pysrd_ops_read_entry(pysrd_store *s, PyObject *key);
 PyObject *pysrd_ops_read_stream(pysrd_store *s, PyObject *key);
+PyObject *pysrd_ops_batch_read(pysrd_store *s, PyObject *keys);
+PyObject *pysrd_ops_batch_read_structured(pysrd_store *s, PyObject *data);
 PyObject *pysrd_ops_exists(pysrd_store *s, PyObject *key);
 int pysrd_ops_contains(pysrd_store *s, PyObject *key);
 PyObject *pysrd_ops_delete(pysrd_store *s, PyObject *key);
@@ -91,9 +103,11 @@ PyObject *pysrd_admin_verify(pysrd_store *s, PyObject *unused);
 PyObject *pysrd_admin_compact(pysrd_store *s, PyObject *unused);
 PyObject *pysrd_admin_sync(pysrd_store *s, PyObject *unused);
 PyObject *pysrd_admin_refresh(pysrd_store *s, PyObject *unused);
+PyObject *pysrd_admin_file_size(pysrd_store *s, PyObject *unused);
+PyObject *pysrd_admin_is_empty(pysrd_store *s, PyObject *unused);
 
 /* wstream.c */
-PyObject *pysrd_wstream_write(pysrd_store *s, PyObject *args);
+PyObject *pysrd_wstream_write(pysrd_store *s, PyObject *args, PyObject *kw);
 int pysrd_wstream_busy(const pysrd_store *s);
 
 /* entry.c: takes over *view on success and on failure; the entry takes a

@@ -211,41 +211,76 @@ static PyObject *store_repr(pysrd_store *s)
 /* Type                                                                     */
 /* ======================================================================== */
 
-#define M_O(name, fn, doc) {name, (PyCFunction)(void (*)(void))(fn), METH_O, doc}
+/* Methods of one argument take it by position or by the reference
+ * bindings' keyword (read(key=...), batch_write(items=...)). */
+#define STORE_ONE_ARG(wrapper, fn, kwname, label)                             \
+    static PyObject *wrapper(pysrd_store *s, PyObject *args, PyObject *kw)    \
+    {                                                                         \
+        static char *kwlist[] = {kwname, NULL};                               \
+        PyObject *arg;                                                        \
+        if (!PyArg_ParseTupleAndKeywords(args, kw, "O:" label, kwlist, &arg)) \
+            return NULL;                                                      \
+        return fn(s, arg);                                                    \
+    }
+STORE_ONE_ARG(store_batch_write, pysrd_ops_batch_write, "items", "batch_write")
+STORE_ONE_ARG(store_read, pysrd_ops_read, "key", "read")
+STORE_ONE_ARG(store_read_entry, pysrd_ops_read_entry, "key", "read_entry")
+STORE_ONE_ARG(store_read_stream, pysrd_ops_read_stream, "key", "read_stream")
+STORE_ONE_ARG(store_batch_read, pysrd_ops_batch_read, "keys", "batch_read")
+STORE_ONE_ARG(store_batch_read_structured, pysrd_ops_batch_read_structured,
+              "data", "batch_read_structured")
+STORE_ONE_ARG(store_exists, pysrd_ops_exists, "key", "exists")
+STORE_ONE_ARG(store_delete, pysrd_ops_delete, "key", "delete")
+
+#define M_K(name, fn, doc)                                                    \
+    {name, (PyCFunction)(void (*)(void))(fn), METH_VARARGS | METH_KEYWORDS,   \
+     doc}
 #define M_V(name, fn, doc)                                                    \
     {name, (PyCFunction)(void (*)(void))(fn), METH_VARARGS, doc}
 #define M_N(name, fn, doc)                                                    \
     {name, (PyCFunction)(void (*)(void))(fn), METH_NOARGS, doc}
 
 static PyMethodDef store_methods[] = {
-    M_V("write", pysrd_ops_write,
+    M_K("write", pysrd_ops_write,
         "write(key, data) -> None\n\nStore data under key, replacing any "
         "previous value.\nReturns once the entry is in the file (durable in "
         "sync='always').\nkey and data are bytes-like; data must not be "
         "empty or b'\\x00'."),
-    M_O("batch_write", pysrd_ops_batch_write,
+    M_K("batch_write", store_batch_write,
         "batch_write(items) -> None\n\nStore a list of (key, value) pairs "
         "atomically: all or none, also\nacross a crash. Later pairs win over "
         "earlier ones with the same key."),
-    M_V("write_stream", pysrd_wstream_write,
+    M_K("write_stream", pysrd_wstream_write,
         "write_stream(key, reader) -> None\n\nStore the bytes of "
         "reader.read(n), called until it returns b''.\nThe value becomes "
-        "visible only once complete; other writers wait."),
-    M_O("read", pysrd_ops_read,
+        "visible only once complete; other writers wait.\nA reader with no "
+        "data stores nothing (as the reference does)."),
+    M_K("read", store_read,
         "read(key) -> bytes | None\n\nA copy of the value, or None when the "
         "key is absent."),
-    M_O("read_entry", pysrd_ops_read_entry,
+    M_K("read_entry", store_read_entry,
         "read_entry(key) -> EntryHandle | None\n\nA zero-copy handle on the "
         "value (entry.as_memoryview()), or None.\nIt stays valid while "
         "referenced, across writes and compaction."),
-    M_O("read_stream", pysrd_ops_read_stream,
+    M_K("read_stream", store_read_stream,
         "read_stream(key) -> EntryStream | None\n\nA file-like reader over "
         "the value (read(n), iteration in chunks), or None."),
-    M_O("exists", pysrd_ops_exists,
+    M_K("exists", store_exists,
         "exists(key) -> bool\n\nWhether key has a live value."),
-    M_O("delete", pysrd_ops_delete,
+    M_K("delete", store_delete,
         "delete(key) -> None\n\nRemove key (writes a tombstone; nothing when "
         "absent)."),
+    M_K("batch_read", store_batch_read,
+        "batch_read(keys) -> list[bytes | None]\n\nThe values of a list of "
+        "keys, in order; None for an absent key."),
+    M_K("batch_read_structured", store_batch_read_structured,
+        "batch_read_structured(data) -> dict | list[dict]\n\nA dict (or a "
+        "list of dicts) whose values are keys, with each value\nreplaced by "
+        "read() of it (None when absent); same shape as data."),
+    M_N("is_empty", pysrd_admin_is_empty,
+        "is_empty() -> bool\n\nWhether no key has a live value."),
+    M_N("file_size", pysrd_admin_file_size,
+        "file_size() -> int\n\nBytes in the store file."),
     M_N("info", pysrd_admin_info,
         "info() -> dict\n\nLive keys, entries, tail, file size, live and "
         "dead bytes, index memory,\nread-only flag and path."),

@@ -3,7 +3,10 @@
  * wstream.c -- DataStore.write_stream(key, reader): pushes reader.read(n)
  * chunks through srd_stream_begin/write/commit until the reader returns
  * b''. Any failure, including an exception raised by the reader, aborts
- * the stream so that nothing of the value remains. While a thread streams
+ * the stream so that nothing of the value remains. As in the reference
+ * bindings, a reader with no data at all stores nothing and is no error,
+ * and library failures are ValueErrors (StoreValueError, which is also
+ * the StoreError the rest of the module raises). While a thread streams
  * into a store it holds that store's writer, so a write from inside its
  * reader would wait forever: wstream_owner lets store.c refuse it.
  */
@@ -26,6 +29,15 @@ typedef struct wstream_state {
     unsigned long long total;
     unsigned char first;
 } wstream_state;
+
+/* 0 when rc is SRD_OK, else raises StoreValueError for it and returns -1. */
+static int wstream_check(const pysrd_store *s, srd_err rc)
+{
+    if (rc == SRD_OK)
+        return 0;
+    pysrd_errors_raise_as(pysrd_store_value_error, rc, s->path);
+    return -1;
+}
 
 /* Reads one chunk and pushes it. 1: pushed, 0: end of input, -1: error. */
 static int wstream_chunk(pysrd_store *s, wstream_state *w)
@@ -57,11 +69,12 @@ static int wstream_chunk(pysrd_store *s, wstream_state *w)
     srd_stream *ws = w->ws;
     PYSRD_NOGIL(rc = srd_stream_write(ws, b.buf, (size_t)b.len));
     PyBuffer_Release(&b);
-    return pysrd_errors_check(rc, s->path) < 0 ? -1 : 1;
+    return wstream_check(s, rc) < 0 ? -1 : 1;
 }
 
 /* Pumps the reader dry; 0 when every byte was pushed and the value can be
- * stored, -1 with an exception. */
+ * stored, 1 when the reader had no data (nothing to store), -1 with an
+ * exception. */
 static int wstream_pump(pysrd_store *s, wstream_state *w)
 {
     int r;
@@ -70,15 +83,11 @@ static int wstream_pump(pysrd_store *s, wstream_state *w)
     while ((r = wstream_chunk(s, w)) > 0)
         ;
     wstream_owner = prev;
-    if (r == 0 && w->total == 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "write_stream: the reader returned no data: the "
-                        "store format cannot hold an empty value");
-        r = -1;
-    } else if (r == 0 && w->total == 1 && w->first == 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "write_stream: the value is the single byte 0x00, "
-                        "which the store format reserves for deletions");
+    if (r == 0 && w->total == 0)
+        return 1;
+    if (r == 0 && w->total == 1 && w->first == 0) {
+        pysrd_errors_value("write_stream: the value is the single byte 0x00, "
+                           "which the store format reserves for deletions");
         r = -1;
     }
     return r;
@@ -93,26 +102,32 @@ static srd_err wstream_begin_fn(srd_store *st, srd_val key, void *out)
  * 0, or -1 with an exception. */
 static int wstream_begin(pysrd_store *s, PyObject *key, srd_stream **ws)
 {
-    return pysrd_ops_key_call(s, key, wstream_begin_fn, ws) < 0 ? -1 : 0;
+    return pysrd_ops_key_call_as(s, key, wstream_begin_fn, ws,
+                                 pysrd_store_value_error) < 0
+               ? -1
+               : 0;
 }
 
-/* Commits after a good pump, aborts otherwise; frees the stream. */
-static int wstream_finish(pysrd_store *s, srd_stream *ws, int ok)
+/* Commits after a pump that got data (pumped == 0), aborts otherwise (an
+ * empty reader stores nothing); frees the stream. 0 or -1. */
+static int wstream_finish(pysrd_store *s, srd_stream *ws, int pumped)
 {
     srd_err rc = SRD_OK;
-    if (!ok) {
+    if (pumped != 0) {
         PYSRD_NOGIL(srd_stream_abort(ws));
-        return -1;
+        return pumped < 0 ? -1 : 0;
     }
     PYSRD_NOGIL(rc = srd_stream_commit(ws));
-    return pysrd_errors_check(rc, s->path);
+    return wstream_check(s, rc);
 }
 
-PyObject *pysrd_wstream_write(pysrd_store *s, PyObject *args)
+PyObject *pysrd_wstream_write(pysrd_store *s, PyObject *args, PyObject *kw)
 {
+    static char *kwlist[] = {"key", "reader", NULL};
     PyObject *key, *reader;
     wstream_state w = {0};
-    if (!PyArg_ParseTuple(args, "OO:write_stream", &key, &reader))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:write_stream", kwlist, &key,
+                                     &reader))
         return NULL;
     w.read = PyObject_GetAttrString(reader, "read");
     if (!w.read) {
@@ -125,7 +140,7 @@ PyObject *pysrd_wstream_write(pysrd_store *s, PyObject *args)
     int r = -1;
     if (pysrd_store_acquire_write(s) == 0) {
         if (wstream_begin(s, key, &w.ws) == 0)
-            r = wstream_finish(s, w.ws, wstream_pump(s, &w) == 0);
+            r = wstream_finish(s, w.ws, wstream_pump(s, &w));
         pysrd_store_release(s);
     }
     Py_DECREF(w.read);

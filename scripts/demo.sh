@@ -122,7 +122,7 @@ for w in "${!pids[@]}"; do
 done
 cat "$dir"/worker*.out
 
-pymod=$(ls "$build"/python/simd_r_drive*.so 2>/dev/null | head -n1 || true)
+pymod=$(ls "$build"/python/simd_r_drive/simd_r_drive*.so 2>/dev/null | head -n1 || true)
 if [[ -n "$pymod" ]] && command -v python3 >/dev/null; then
   title "A Python client through the same daemon (the SIMD R Drive Python API)"
   cat >"$dir/client.py" <<'PY'

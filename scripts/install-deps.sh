@@ -13,7 +13,10 @@ PACKAGES=(
   libxxhash-dev libisal-dev zlib1g-dev
   check libsubunit-dev
   liblmdb-dev libjson-c-dev
+  libsystemd-dev
   python3-dev python3-pytest
+  python3-venv python3-setuptools python3-wheel dpkg-dev
+  lmdb-utils
   clang
 )
 

@@ -28,6 +28,20 @@ char *tu_tmpdir(void)
     return strdup(d);
 }
 
+void tu_fixture_begin(char **dir, char **store)
+{
+    *dir = tu_tmpdir();
+    *store = tu_join(*dir, "store.srd");
+}
+
+void tu_fixture_end(char **dir, char **store)
+{
+    tu_rmtree(*dir);
+    free(*dir);
+    free(*store);
+    *dir = *store = NULL;
+}
+
 static int tu_rm_one(const char *p, const struct stat *sb, int flag,
                      struct FTW *ftw)
 {

@@ -19,6 +19,10 @@
 char *tu_tmpdir(void);
 /* rm -rf path (best effort). */
 void tu_rmtree(const char *path);
+/* A fixture's folder: a fresh tu_tmpdir() in *dir and "<dir>/store.srd"
+ * in *store; tu_fixture_end removes the folder and frees both. */
+void tu_fixture_begin(char **dir, char **store);
+void tu_fixture_end(char **dir, char **store);
 /* path joined with name, malloc'd. */
 char *tu_join(const char *dir, const char *name);
 

@@ -45,17 +45,11 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
-/* Start srdd on a new store and wait until its discovery file exists. */
-static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
-                         const char *sync)
+/* Start srdd on d->store and wait until its discovery file exists. */
+static void daemon_exec(daemon_proc *d, const char *srdd, const char *sync)
 {
     char disc[PATH_MAX + 8];
-    wpath(d->store, name);
     snprintf(disc, sizeof disc, "%s.srdd", d->store);
-    int fd = open(d->store, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0)
-        die("create %s: %s", d->store, strerror(errno));
-    close(fd);
     d->pid = fork();
     if (d->pid < 0)
         die("fork: %s", strerror(errno));
@@ -67,7 +61,7 @@ static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
               "--log-level", "error", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < 6000; i++) { /* a large store takes srdd a while */
         if (access(disc, F_OK) == 0)
             return;
         int st;
@@ -75,7 +69,19 @@ static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
             die("srdd (%s) exited before serving %s", srdd, d->store);
         sleep_ms(10);
     }
-    die("srdd did not serve %s within 5 s", d->store);
+    die("srdd did not serve %s within 60 s", d->store);
+}
+
+/* Start srdd on a new store. */
+static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
+                         const char *sync)
+{
+    wpath(d->store, name);
+    int fd = open(d->store, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        die("create %s: %s", d->store, strerror(errno));
+    close(fd);
+    daemon_exec(d, srdd, sync);
 }
 
 static void daemon_stop(daemon_proc *d)
@@ -550,4 +556,57 @@ void bench_daemon(const bench_daemon_cfg *c)
     progress("daemon: group commit, sync always, 1/4/16 writers");
     bench_group_commit(sh, c);
     munmap(sh, sizeof *sh);
+}
+
+/* ---- open of an existing store in client mode ---------------------------- */
+
+typedef struct open_arg {
+    const char *path;
+    srd_val key;
+    unsigned reps;
+} open_arg;
+
+/* result[0]: median ms of open + get + close; result[1]: index bytes. */
+static void open_child(shared *sh, int id, const void *arg)
+{
+    const open_arg *a = arg;
+    double ms[32];
+    unsigned reps = a->reps < 31 ? a->reps : 31;
+    (void)id;
+    child_wait_go(sh);
+    for (unsigned i = 0; i <= reps; i++) { /* the first one warms */
+        srd_view v;
+        srd_info info;
+        uint64_t t0 = now_ns();
+        srd_store *st = client_open(a->path);
+        SRD_CHECK(srd_get(st, a->key, &v));
+        srd_view_release(&v);
+        ms[i] = (double)(now_ns() - t0) / 1e6;
+        SRD_CHECK(srd_get_info(st, &info));
+        sh->result[1] = (double)info.index_bytes;
+        SRD_CHECK(srd_close(st));
+    }
+    sh->result[0] = median(ms + 1, reps);
+}
+
+bool bench_daemon_open(const char *srdd, const char *path, srd_val key,
+                       unsigned reps, double *ms, double *index_bytes)
+{
+    if (access(srdd, X_OK) != 0) {
+        progress("open: no srdd at %s: client open skipped", srdd);
+        return false;
+    }
+    daemon_proc d = {.pid = -1};
+    snprintf(d.store, sizeof d.store, "%s", path);
+    daemon_exec(&d, srdd, "never");
+    shared *sh = shared_new();
+    open_arg a = {path, key, reps};
+    run_children(sh, 1, open_child, &a);
+    *ms = sh->result[0];
+    *index_bytes = sh->result[1];
+    munmap(sh, sizeof *sh);
+    int st;
+    kill(d.pid, SIGTERM);
+    waitpid(d.pid, &st, 0);
+    return true;
 }

@@ -203,6 +203,16 @@ static srd_store *srd_open_mode(const char *path, unsigned flags,
 }
 
 /* mapsize 0: keep the size recorded in an existing environment. */
+/* A read-only handle that builds its own index (SRD_SHARED_INDEX=0), the
+ * way every process did before the shared index file. */
+static srd_store *srd_open_private(const char *path)
+{
+    setenv("SRD_SHARED_INDEX", "0", 1);
+    srd_store *st = srd_open_mode(path, SRD_OPEN_READONLY, SRD_SYNC_NEVER);
+    unsetenv("SRD_SHARED_INDEX");
+    return st;
+}
+
 static MDB_env *lmdb_open(const char *path, size_t mapsize, unsigned flags,
                           MDB_dbi *dbi)
 {
@@ -539,21 +549,28 @@ static void bench_get(const bench_cfg *cfg, const kv_data *kv,
     srd_store *st;
     MDB_env *env;
     MDB_dbi dbi;
-    double s[16], l[16];
+    double s[16], l[16], p[16];
     row *r;
 
     progress("get: %zu-byte values, %u passes of %zu random gets", sp->vlen,
              cfg->reps, kv->n);
     open_pair(sp, kv, &st, &env, &dbi);
-    for (unsigned i = 0; i < cfg->reps; i++) {
+    srd_store *priv = srd_open_private(sp->srd);
+    for (unsigned i = 0; i < cfg->reps; i++) { /* interleaved: same caches */
         s[i] = srd_gets_ns(st, kv, sp->vlen);
         l[i] = lmdb_gets_ns(env, dbi, kv, sp->vlen, 1);
+        p[i] = srd_gets_ns(priv, kv, sp->vlen);
     }
+    SRD_CHECK(srd_close(priv));
     double sn = median(s, cfg->reps), ln = median(l, cfg->reps);
+    double pn = median(p, cfg->reps);
     row_add("get", "ns/get", -1, sn, ln, "random get, %zu B values", sp->vlen);
     r = row_add("get", "gets/s", +1, 1e9 / sn, 1e9 / ln,
                 "random get, %zu B values", sp->vlen);
     row_target(r, ln / sn >= 1.5, ">= 1.5x LMDB");
+    r = row_add("get", "gets/s", +1, 1e9 / sn, 1e9 / pn,
+                "random get, %zu B, shared index vs private (base)", sp->vlen);
+    row_target(r, pn / sn >= 0.9, ">= 0.9x private");
     if (!isnan(miss)) {
         r = row_add("get", "x 2 miss", 0, sn / (2 * miss), NAN,
                     "random get %zu B / two DRAM misses", sp->vlen);
@@ -745,13 +762,32 @@ static void bench_batch(const bench_cfg *cfg, const kv_data *kv)
 /* 6. Open                                                                  */
 /* ======================================================================== */
 
+/* srdd from --srdd, else beside srd-bench in the build tree
+ * (build/tools/srd-bench -> build/daemon/srdd); guess holds the latter. */
+static const char *srdd_path(const bench_cfg *cfg, char *guess, size_t cap)
+{
+    if (cfg->srdd)
+        return cfg->srdd;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(guess, cap, "%s/../daemon/srdd", n > 0 ? self : ".");
+    return guess;
+}
+
+
 /* ms for srd_open + one srd_get + srd_close. */
 static double srd_open_ms(const store_pair *sp, const kv_data *kv,
                           unsigned flags)
 {
     srd_view v;
     uint64_t t0 = now_ns();
-    srd_store *st = srd_open_mode(sp->srd, flags, SRD_SYNC_NEVER);
+    /* the default mode: a writer's close syncs, which lets its shared
+     * index file and synced-tail record vouch for the store */
+    srd_store *st = srd_open_mode(sp->srd, flags, SRD_SYNC_ALWAYS);
     SRD_CHECK(srd_get(st, kv->qk[0], &v));
     g_sink += v.data[0];
     srd_view_release(&v);
@@ -779,28 +815,67 @@ static double lmdb_open_ms(const store_pair *sp, const kv_data *kv,
     return (double)(now_ns() - t0) / 1e6;
 }
 
+/* The client-of-srdd open row (srdd serving the same store). */
+static void bench_open_client(const bench_cfg *cfg, const kv_data *kv,
+                              const store_pair *sp, double lmdb_ms)
+{
+#ifdef SRD_BENCH_DAEMON
+    char guess[PATH_MAX + 32];
+    double ms, bytes;
+    if (!bench_daemon_open(srdd_path(cfg, guess, sizeof guess), sp->srd,
+                           kv->qk[0], cfg->reps, &ms, &bytes))
+        return;
+    row *r = row_add("open", "ms", -1, ms, lmdb_ms,
+                     "open+get+close %zu keys, client of srdd", kv->n);
+    row_target(r, ms <= 5.0, "<= 5 ms");
+    r = row_add("open", "KiB", 0, bytes / 1024.0, NAN,
+                "client process index memory, %zu keys", kv->n);
+    row_target(r, bytes <= 4.0 * MIB, "<= 4 MiB");
+#else
+    (void)cfg;
+    (void)kv;
+    (void)sp;
+    (void)lmdb_ms;
+#endif
+}
+
 static void bench_open(const bench_cfg *cfg, const kv_data *kv,
                        const store_pair *sp)
 {
-    double s[16], l[16];
+    double s[16], l[16], ro_lmdb = NAN;
     static const struct {
         unsigned srd_flags, mdb_flags;
+        bool private_index;
+        double target;
         const char *what;
-    } modes[] = {{0, 0, "writer"}, {SRD_OPEN_READONLY, MDB_RDONLY, "read-only"}};
+    } modes[] = {
+        {0, 0, false, 50.0, "writer after a clean close"},
+        {SRD_OPEN_READONLY, MDB_RDONLY, false, 5.0, "read-only"},
+        {SRD_OPEN_READONLY, MDB_RDONLY, true, NAN,
+         "read-only, private index (SRD_SHARED_INDEX=0)"},
+    };
 
     progress("open: %zu-entry store, median of %u", kv->n, cfg->reps);
-    for (size_t m = 0; m < 2; m++) {
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        if (modes[m].private_index)
+            setenv("SRD_SHARED_INDEX", "0", 1);
         srd_open_ms(sp, kv, modes[m].srd_flags); /* warm */
         lmdb_open_ms(sp, kv, modes[m].mdb_flags);
         for (unsigned i = 0; i < cfg->reps; i++) {
             s[i] = srd_open_ms(sp, kv, modes[m].srd_flags);
             l[i] = lmdb_open_ms(sp, kv, modes[m].mdb_flags);
         }
+        unsetenv("SRD_SHARED_INDEX");
         double sm = median(s, cfg->reps), lm = median(l, cfg->reps);
+        if (modes[m].srd_flags & SRD_OPEN_READONLY)
+            ro_lmdb = lm;
         row *r = row_add("open", "ms", -1, sm, lm,
                          "open+get+close %zu keys, %s", kv->n, modes[m].what);
-        row_target(r, sm <= 100.0, "<= 100 ms");
+        if (!isnan(modes[m].target))
+            row_target(r, sm <= modes[m].target, "<= %.0f ms",
+                       modes[m].target);
     }
+    bench_open_client(cfg, kv, sp, ro_lmdb);
 }
 
 /* ======================================================================== */
@@ -1021,6 +1096,18 @@ static void bench_index(const kv_data *kv, const store_pair *sp)
     double live = (double)info.live_keys;
     row_add("index", "B/key", 0, (double)info.index_bytes / live, NAN,
             "index bytes per live key, %zu keys", kv->n);
+    srd_info ro, priv;
+    st = srd_open_mode(sp->srd, SRD_OPEN_READONLY, SRD_SYNC_NEVER);
+    SRD_CHECK(srd_get_info(st, &ro));
+    SRD_CHECK(srd_close(st));
+    st = srd_open_private(sp->srd);
+    SRD_CHECK(srd_get_info(st, &priv));
+    SRD_CHECK(srd_close(st));
+    row *r = row_add("index", "KiB", -1, (double)ro.index_bytes / 1024.0,
+                     (double)priv.index_bytes / 1024.0,
+                     "reader process index memory, %zu keys, vs private "
+                     "(base)", kv->n);
+    row_target(r, (double)ro.index_bytes <= 4.0 * MIB, "<= 4 MiB");
     row_add("index", "B/key", -1, (double)info.tail / live,
             (double)(ei.me_last_pgno + 1) * ms.ms_psize / (double)ms.ms_entries,
             "file bytes per key, %zu B values", sp->vlen);
@@ -1111,18 +1198,7 @@ static void cfg_sizes(bench_cfg *c)
 static void run_daemon_section(const bench_cfg *cfg)
 {
     char guess[PATH_MAX + 32];
-    const char *srdd = cfg->srdd;
-    if (!srdd) {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(guess, sizeof guess, "%s/../daemon/srdd",
-                 n > 0 ? self : ".");
-        srdd = guess;
-    }
+    const char *srdd = srdd_path(cfg, guess, sizeof guess);
     bench_daemon_cfg d = {
         .srdd = srdd,
         .keys = cfg->quick ? 20000 : 200000,

@@ -175,10 +175,17 @@ static uint64_t admin_torn(const srd_info *in)
     return in->file_size > in->tail ? in->file_size - in->tail : 0;
 }
 
+/* The layout's name (docs/FORMAT.md section 10). */
+static const char *admin_layout(srd_layout l)
+{
+    return l == SRD_LAYOUT_UNPADDED ? "unpadded" : "aligned64";
+}
+
 static void admin_status_text(const ctl_ctx *cx, const srd_info *in,
                               const admin_daemon *d)
 {
     printf("path:         %s\n"
+           "layout:       %s\n"
            "mode:         %s\n"
            "file size:    %llu\n"
            "tail:         %llu\n"
@@ -188,8 +195,11 @@ static void admin_status_text(const ctl_ctx *cx, const srd_info *in,
            "dead bytes:   %llu\n"
            "torn bytes:   %llu\n"
            "index bytes:  %llu\n",
-           cx->path, d->have ? "daemon" : "direct",
-           (unsigned long long)in->file_size, (unsigned long long)in->tail,
+           cx->path,
+           in->layout == SRD_LAYOUT_UNPADDED
+               ? "unpadded (simd-r-drive <= 0.13, simd_r_drive_py 0.4)"
+               : "aligned64",
+           d->have ? "daemon" : "direct", (unsigned long long)in->file_size, (unsigned long long)in->tail,
            (unsigned long long)in->entries, (unsigned long long)in->live_keys,
            (unsigned long long)in->live_bytes,
            (unsigned long long)in->dead_bytes,
@@ -203,6 +213,7 @@ static int admin_status_json(const ctl_ctx *cx, const srd_info *in,
 {
     json_object *o = json_object_new_object();
     bool ok = o && out_json_str(o, "path", cx->path) &&
+              out_json_str(o, "layout", admin_layout(in->layout)) &&
               out_json_str(o, "mode", d->have ? "daemon" : "direct") &&
               out_json_u64(o, "file_size", in->file_size) &&
               out_json_u64(o, "tail", in->tail) &&
@@ -311,7 +322,13 @@ static void admin_verify_summary(const ctl_ctx *cx, const srd_verify_report *r,
            "bad entries:  %llu\n",
            cx->path, (unsigned long long)r->entries,
            (unsigned long long)r->bytes, (unsigned long long)r->bad_entries);
-    if (in->file_size > in->tail)
+    if (r->break_offset)
+        printf("cut off:      %llu bytes past the tail, %llu intact entries "
+               "among them, unreachable through damage at offset %llu\n",
+               (unsigned long long)r->past_tail_bytes,
+               (unsigned long long)r->past_tail_entries,
+               (unsigned long long)r->break_offset);
+    else if (in->file_size > in->tail)
         printf("torn bytes:   %llu (past the tail, not part of the store)\n",
                (unsigned long long)admin_torn(in));
 }
@@ -343,6 +360,16 @@ int admin_verify(ctl_ctx *cx)
                 srd_strerror(e), (unsigned long long)r.bad_entries,
                 r.bad_entries == 1 ? "y" : "ies",
                 (unsigned long long)r.first_bad_offset);
+        return CTL_EXIT_STORE;
+    }
+    if (e == SRD_ECORRUPT && r.break_offset) {
+        printf("result:       BAD (the chain breaks at offset %llu)\n",
+               (unsigned long long)r.break_offset);
+        cli_err("verify: %s: the chain breaks at offset %llu: %llu bytes "
+                "past it (%llu intact entries) are unreachable",
+                srd_strerror(e), (unsigned long long)r.break_offset,
+                (unsigned long long)r.past_tail_bytes,
+                (unsigned long long)r.past_tail_entries);
         return CTL_EXIT_STORE;
     }
     printf("result:       FAILED (%s)\n", srd_strerror(e));
@@ -411,6 +438,30 @@ static int admin_compact_daemon(ctl_ctx *cx, srd_daemon *dm)
     return CTL_EXIT_OK;
 }
 
+/* The store of cx (opened with the command's mode) and its state. */
+static int admin_writer_info(ctl_ctx *cx, srd_store **st, srd_info *in)
+{
+    memset(in, 0, sizeof *in);
+    *st = cli_store(cx);
+    if (!*st)
+        return cx->fail != CTL_EXIT_OK ? cx->fail : CTL_EXIT_STORE;
+    srd_err e = srd_get_info(*st, in);
+    return e == SRD_OK ? CTL_EXIT_OK : cli_fail(e, "%s", cx->name);
+}
+
+/* Compact st into layout with progress on stderr; *after: the new state. */
+static srd_err admin_compact_run(ctl_ctx *cx, srd_store *st, srd_layout layout,
+                                 const srd_info *before,
+                                 srd_compact_report *rep, srd_info *after)
+{
+    out_progress pg;
+    out_progress_init(&pg, cx->name, cx->progress);
+    srd_err e = srd_compact_to(st, layout, pg.show ? out_progress_cb : NULL,
+                               &pg, rep);
+    out_progress_end(&pg, e == SRD_OK, before->live_bytes);
+    return e == SRD_OK ? srd_get_info(st, after) : e;
+}
+
 int admin_compact(ctl_ctx *cx)
 {
     srd_daemon *dm = NULL;
@@ -422,20 +473,13 @@ int admin_compact(ctl_ctx *cx)
         srd_daemon_close(dm);
         return rc;
     }
-    srd_store *st = cli_store(cx);
-    if (!st)
-        return cx->fail;
+    srd_store *st;
     srd_info before, after;
-    srd_err e = srd_get_info(st, &before);
-    if (e != SRD_OK)
-        return cli_fail(e, "compact");
-    out_progress pg;
-    out_progress_init(&pg, "compact", cx->progress);
+    int rc = admin_writer_info(cx, &st, &before);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     srd_compact_report rep;
-    e = srd_compact_ex(st, pg.show ? out_progress_cb : NULL, &pg, &rep);
-    out_progress_end(&pg, e == SRD_OK, before.live_bytes);
-    if (e == SRD_OK)
-        e = srd_get_info(st, &after);
+    srd_err e = admin_compact_run(cx, st, before.layout, &before, &rep, &after);
     if (e != SRD_OK)
         return cli_fail(e, "compact: store '%s'", cx->path);
     uint64_t b[2] = {before.file_size, before.entries};
@@ -452,5 +496,39 @@ int admin_sync(ctl_ctx *cx)
     srd_err e = srd_sync(st);
     if (e != SRD_OK)
         return cli_fail(e, "sync: store '%s'", cx->path);
+    return CTL_EXIT_OK;
+}
+
+/* ======================================================================== */
+/* upgrade                                                                   */
+/* ======================================================================== */
+
+int admin_upgrade(ctl_ctx *cx)
+{
+    srd_store *st;
+    srd_info before, after;
+    int rc = admin_writer_info(cx, &st, &before);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    if (before.layout == SRD_LAYOUT_ALIGNED64) {
+        printf("'%s' is in the aligned64 layout already: nothing to do\n",
+               cx->path);
+        return CTL_EXIT_OK;
+    }
+    if (before.daemon)
+        return cli_fail(SRD_ESTATE, "upgrade: srdd serves '%s' (its "
+                        "compaction keeps the layout): stop srdd first",
+                        cx->path);
+    srd_compact_report rep;
+    srd_err e = admin_compact_run(cx, st, SRD_LAYOUT_ALIGNED64, &before, &rep,
+                                  &after);
+    if (e != SRD_OK)
+        return cli_fail(e, "upgrade: store '%s' (it is as before)", cx->path);
+    printf("Upgraded '%s' from the %s to the %s layout: %llu -> %llu bytes, "
+           "%llu live keys\n",
+           cx->path, admin_layout(before.layout), admin_layout(after.layout),
+           (unsigned long long)before.file_size,
+           (unsigned long long)after.file_size,
+           (unsigned long long)after.live_keys);
     return CTL_EXIT_OK;
 }

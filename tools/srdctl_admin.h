@@ -12,6 +12,7 @@
 int admin_status(ctl_ctx *cx);
 int admin_verify(ctl_ctx *cx);
 int admin_compact(ctl_ctx *cx);
+int admin_upgrade(ctl_ctx *cx);
 int admin_sync(ctl_ctx *cx);
 
 #endif

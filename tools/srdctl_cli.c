@@ -139,6 +139,12 @@ static bool cli_regular_or_missing(const char *path)
 
 int cli_open(const char *path, unsigned mode, srd_store **out)
 {
+    return cli_open_layout(path, mode, SRD_LAYOUT_ALIGNED64, out);
+}
+
+int cli_open_layout(const char *path, unsigned mode, srd_layout layout,
+                    srd_store **out)
+{
     *out = NULL;
     if (!cli_regular_or_missing(path))
         return CTL_EXIT_STORE;
@@ -152,6 +158,9 @@ int cli_open(const char *path, unsigned mode, srd_store **out)
         o.flags |= SRD_OPEN_READONLY;
     else if (mode & CLI_OPEN_CREATE)
         o.flags |= SRD_OPEN_CREATE;
+    o.layout = layout;
+    if (mode & CLI_OPEN_BULK)
+        o.sync = SRD_SYNC_NEVER;
     srd_err e = srd_open(path, &o, out);
     if (e == SRD_OK)
         return CTL_EXIT_OK;
@@ -166,10 +175,30 @@ int cli_open(const char *path, unsigned mode, srd_store **out)
     return e == SRD_EUNREACHABLE ? CTL_EXIT_UNREACHABLE : CTL_EXIT_STORE;
 }
 
+/* --layout names the layout of a store the command creates: a store
+ * that holds entries in another one is refused (srdctl upgrade converts). */
+static int cli_check_layout(const ctl_ctx *cx)
+{
+    srd_info in;
+    if (!cx->layout_set || srd_get_info(cx->st, &in) != SRD_OK ||
+        in.tail == 0 || in.layout == cx->layout)
+        return CTL_EXIT_OK;
+    return cli_usage("%s: '%s' is a store in the %s layout; --layout applies "
+                     "to a new store only (srdctl upgrade converts)",
+                     cx->name, cx->path,
+                     in.layout == SRD_LAYOUT_UNPADDED ? "unpadded"
+                                                      : "aligned64");
+}
+
 srd_store *cli_store_mode(ctl_ctx *cx, unsigned mode)
 {
-    if (!cx->st)
-        cx->fail = cli_open(cx->path, mode, &cx->st);
+    if (!cx->st) {
+        cx->fail = cli_open_layout(cx->path, mode, cx->layout, &cx->st);
+        if (cx->st && (cx->fail = cli_check_layout(cx)) != CTL_EXIT_OK) {
+            srd_close(cx->st);
+            cx->st = NULL;
+        }
+    }
     return cx->st;
 }
 

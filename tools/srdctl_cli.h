@@ -49,6 +49,8 @@ typedef struct ctl_ctx {
     bool progress;     /* --progress */
     bool force;        /* --force */
     bool skip_unkeyed; /* --skip-unkeyed */
+    bool layout_set;   /* --layout given */
+    srd_layout layout; /* --layout: of a store the command creates */
     bool watch;        /* --watch */
     double interval;   /* --watch SECONDS (default 2) */
     long count;        /* --count N (0: unlimited) */
@@ -95,10 +97,15 @@ const char *cli_key_repr(srd_val key, char buf[CLI_KEY_REPR]);
 /* cli_open() modes */
 #define CLI_OPEN_WRITE 0x1u  /* as the writer (takes the lock) */
 #define CLI_OPEN_CREATE 0x2u /* create a missing file (writers only) */
+#define CLI_OPEN_BULK 0x4u   /* embedded writer without a sync per write
+                                (SRD_SYNC_NEVER): the caller srd_syncs */
 
 /* Open the store at path. On failure prints why, naming path, and returns
  * the exit status; CTL_EXIT_OK with *out set on success. */
 int cli_open(const char *path, unsigned mode, srd_store **out);
+/* The same, creating a new store in layout. */
+int cli_open_layout(const char *path, unsigned mode, srd_layout layout,
+                    srd_store **out);
 
 /* The store of cx, opened on first use with the mode of cx->cmd (read-only
  * unless the command writes). NULL after an error: return cx->fail. */

@@ -25,7 +25,8 @@
 
 static const ctl_cmd cmds_table[] = {
     {"status", admin_status, "", "show the state of the store",
-     "Show the state of the store: path, mode (\"direct\": srdctl reads the\n"
+     "Show the state of the store: path, layout (aligned64, or unpadded as\n"
+     "simd-r-drive <= 0.13 wrote), mode (\"direct\": srdctl reads the\n"
      "file itself), file size, committed tail, entries (tombstones included),\n"
      "live keys, live bytes, dead bytes (what compaction can reclaim), torn\n"
      "bytes (past the tail) and srdctl's index memory. Figures only srdd\n"
@@ -48,8 +49,10 @@ static const ctl_cmd cmds_table[] = {
      "standard input, which is streamed in 1 MiB chunks and never held in\n"
      "memory whole. Standard input must not be a terminal. An empty value\n"
      "and the single byte 0x00 cannot be stored (usage error). Creates the\n"
-     "store file if it does not exist. Prints nothing on success.",
-     CLI_OPEN_WRITE | CLI_OPEN_CREATE, 0, CMDS_OPT_FILE, 1, 2},
+     "store file if it does not exist (in the layout of --layout). Prints\n"
+     "nothing on success.",
+     CLI_OPEN_WRITE | CLI_OPEN_CREATE, 0, CMDS_OPT_FILE | CMDS_OPT_LAYOUT, 1,
+     2},
     {"del", keys_del, "KEY", "delete KEY",
      "Delete KEY (write a tombstone) and print \"Deleted key 'KEY'\". Exit 1,\n"
      "writing nothing, if KEY has no value.",
@@ -80,6 +83,16 @@ static const ctl_cmd cmds_table[] = {
      "rename it over the store, then print what was reclaimed and how long\n"
      "writers waited. Progress goes to stderr when stderr is a terminal (a\n"
      "bar), or always with --progress (lines). Needs the writer lock.",
+     CLI_OPEN_WRITE, 0, CMDS_OPT_PROGRESS, 0, 0},
+    {"upgrade", admin_upgrade, "",
+     "convert an unpadded store to the 64-byte-aligned layout",
+     "Rewrite a store of the unpadded layout (simd-r-drive up to 0.13, the\n"
+     "Python bindings simd_r_drive_py 0.4) in today's 64-byte-aligned one, as\n"
+     "a compaction does: live entries only, into a new file renamed over the\n"
+     "store (a crash leaves the old or the new file whole). Programs that\n"
+     "read only the old layout cannot read the result. A store already in\n"
+     "the aligned layout is left as it is. Needs the writer: stop srdd first.\n"
+     "--progress shows progress on stderr.",
      CLI_OPEN_WRITE, 0, CMDS_OPT_PROGRESS, 0, 0},
     {"sync", admin_sync, "", "flush the store file to stable storage",
      "Flush everything written to the store file to stable storage\n"
@@ -120,7 +133,8 @@ static const ctl_cmd cmds_table[] = {
      "streamed. Nothing is written when the check fails. Entries without a\n"
      "key are refused (usage error) unless --skip-unkeyed. Creates the store\n"
      "if it does not exist. FILE must be a regular file.",
-     CLI_OPEN_WRITE | CLI_OPEN_CREATE, 0, CMDS_OPT_SKIP, 1, 1},
+     CLI_OPEN_WRITE | CLI_OPEN_CREATE, 0, CMDS_OPT_SKIP | CMDS_OPT_LAYOUT, 1,
+     1},
     {"help", cmds_help, "[COMMAND]", "show help for srdctl or a command",
      "Show the global help, or the help of COMMAND.", 0, CMDS_NOSTORE, 0, 0,
      1},
@@ -169,6 +183,8 @@ static const cmds_opt cmds_opts[] = {
      "skip the entries the dump holds without their key"},
     {CMDS_OPT_DETAILED, "detailed", no_argument, 0, NULL,
      "accepted for the simd-r-drive CLI (info --detailed); no effect"},
+    {CMDS_OPT_LAYOUT, "layout", required_argument, 0, "LAYOUT",
+     "layout of a store this creates: aligned64 (default) or unpadded"},
 };
 
 #define CMDS_NOPTS (sizeof cmds_opts / sizeof cmds_opts[0])
@@ -205,8 +221,14 @@ void cmds_print_global_help(FILE *f)
             "       srdctl help COMMAND | srdctl COMMAND --help\n"
             "       srdctl --help | --version\n"
             "\n"
-            "Administer an srd store. This version works on the store file\n"
-            "directly (mode \"direct\").\n"
+            "Administer an srd store.\n"
+            "\n"
+            "Daemon mode: when srdd serves the store (PATH.srdd names it and it\n"
+            "holds the lock), write commands go through srdd and are group-\n"
+            "committed with every other client's; status adds srdd's figures\n"
+            "and compact runs online in srdd. Otherwise srdctl works on the\n"
+            "file directly (mode \"direct\") and write commands need the\n"
+            "writer lock. Read commands always read the file in place.\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < CMDS_N; i++) {
@@ -366,6 +388,16 @@ static int cmds_set(ctl_ctx *cx, const cmds_opt *o, const char *arg)
         cx->skip_unkeyed = true;
         return -1;
     case CMDS_OPT_DETAILED:
+        return -1;
+    case CMDS_OPT_LAYOUT:
+        cx->layout_set = true;
+        if (strcmp(arg, "aligned64") == 0)
+            cx->layout = SRD_LAYOUT_ALIGNED64;
+        else if (strcmp(arg, "unpadded") == 0)
+            cx->layout = SRD_LAYOUT_UNPADDED;
+        else
+            return cli_usage("%s: bad --layout '%s' (aligned64 or unpadded)",
+                             cx->name, arg);
         return -1;
     case CMDS_OPT_WATCH:
         cx->watch = true;

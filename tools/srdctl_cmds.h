@@ -24,6 +24,7 @@
 #define CMDS_OPT_FORCE 0x100u
 #define CMDS_OPT_SKIP 0x200u
 #define CMDS_OPT_DETAILED 0x400u
+#define CMDS_OPT_LAYOUT 0x800u
 
 /* ctl_cmd.flags */
 #define CMDS_NOSTORE 0x1u /* needs no store at all (help) */

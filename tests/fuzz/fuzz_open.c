@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_open.c -- libFuzzer target: an arbitrary file opened as a store.
+ * fuzz_open.c -- libFuzzer target: an arbitrary file opened as a store, in
+ * either layout (the corpus has unpadded and 64-byte-aligned stores).
  * The input is opened read-only (which must not change the file), as the
- * writer (which must see the same live set and cut only past the tail) and
+ * writer (which must see the same live set, cut only past the tail and
+ * keep what it cut in a .cut file, or refuse what is not a torn write) and
  * with SRD_OPEN_REPAIR (which must always open); every live value is read
  * through iteration and looked up again, the chain verified, and a writer
  * appends, compacts and reopens. Anything but a crash, a leak, a sanitizer
@@ -10,6 +12,7 @@
  */
 #define _GNU_SOURCE 1
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +29,7 @@ typedef struct fo_item {
 typedef struct fo_live {
     fo_item *v;
     size_t n;
+    bool broken; /* verify: bytes past the tail are not a torn write */
 } fo_live;
 
 static char fo_store[4200];
@@ -51,10 +55,11 @@ static bool fo_known_err(srd_err e)
 }
 
 /* One iterated view: well formed, and srd_get_hash agrees with it. */
-static void fo_check_view(srd_store *st, const srd_view *v)
+static void fo_check_view(srd_store *st, const srd_view *v, bool aligned)
 {
     fz_require(v->data != NULL && v->len > 0, "empty live view");
-    fz_require(((uintptr_t)v->data & 63) == 0, "payload not 64-aligned");
+    fz_require(!aligned || ((uintptr_t)v->data & 63) == 0,
+               "payload not 64-aligned");
     fz_require(!(v->len == 1 && v->data[0] == 0),
                "a tombstone byte is shown as a value");
     srd_view again;
@@ -75,11 +80,11 @@ static fo_live fo_collect(srd_store *st)
     srd_iter *it = NULL;
     srd_err rc = srd_iter_open(st, &it);
     fz_require(rc == SRD_OK, "srd_iter_open: %s", srd_errname(rc));
-    fo_live l = {NULL, 0};
+    fo_live l = {NULL, 0, false};
     size_t cap = 0;
     srd_view v;
     while ((rc = srd_iter_next(it, &v)) == SRD_OK) {
-        fo_check_view(st, &v);
+        fo_check_view(st, &v, info.layout == SRD_LAYOUT_ALIGNED64);
         if (l.n == cap) {
             cap = cap ? cap * 2 : 16;
             l.v = realloc(l.v, cap * sizeof *l.v);
@@ -94,8 +99,11 @@ static fo_live fo_collect(srd_store *st)
                l.n, (unsigned long long)info.live_keys);
     srd_verify_report r;
     rc = srd_verify(st, &r, NULL, NULL);
-    fz_require(rc == SRD_OK || rc == SRD_ECHECKSUM,
+    l.broken = rc == SRD_ECORRUPT && r.break_offset == info.tail;
+    fz_require(rc == SRD_OK || rc == SRD_ECHECKSUM || l.broken,
                "srd_verify of a recovered chain: %s", srd_errname(rc));
+    fz_require(!l.broken || info.file_size > info.tail,
+               "verify names a break with nothing past the tail");
     fz_require(r.bytes == info.tail, "verify covered %llu of %llu bytes",
                (unsigned long long)r.bytes, (unsigned long long)info.tail);
     if (l.n > 1)
@@ -173,6 +181,21 @@ static void fo_append_and_reopen(srd_store *st, const fo_live *before)
     srd_close(st);
 }
 
+/* What left the file is exactly what "<store>.cut-<tail>" holds. */
+static void fo_check_cut(const uint8_t *data, size_t size, uint64_t tail)
+{
+    char name[4300];
+    snprintf(name, sizeof name, "%s.cut-%llu", fo_store,
+             (unsigned long long)tail);
+    size_t n = 0;
+    uint8_t *cut = fz_read_file(name, &n);
+    fz_require(tail == size ? cut == NULL
+                            : cut && n == size - tail &&
+                                  memcmp(cut, data + tail, n) == 0,
+               "the bytes cut are not what the .cut file holds");
+    free(cut);
+}
+
 /* The writer agrees with the reader, or refuses when the reader did. */
 static void fo_writer(const uint8_t *data, size_t size, srd_err ro_rc,
                       const fo_live *ro)
@@ -181,9 +204,14 @@ static void fo_writer(const uint8_t *data, size_t size, srd_err ro_rc,
     srd_store *st = NULL;
     srd_err rc = fo_open(0, &st);
     fz_require(fo_known_err(rc), "unknown error %d", (int)rc);
+    /* The writer refuses what the reader could not open, and bytes past
+     * the tail that are not a torn write (the reader's verify says so). */
+    fz_require(ro_rc != SRD_OK || (rc == SRD_ECORRUPT) == ro->broken,
+               "writer %s but the reader's verify %s", srd_errname(rc),
+               ro->broken ? "names a break" : "found none");
     if (ro_rc == SRD_ECORRUPT || rc == SRD_ECORRUPT) {
-        fz_require(rc == ro_rc, "writer %s but reader %s", srd_errname(rc),
-                   srd_errname(ro_rc));
+        fz_require(rc == ro_rc || ro->broken, "writer %s but reader %s",
+                   srd_errname(rc), srd_errname(ro_rc));
         size_t n = 0;
         uint8_t *now = fz_read_file(fo_store, &n);
         fz_require(now && n == size && memcmp(now, data, n) == 0,
@@ -203,6 +231,7 @@ static void fo_writer(const uint8_t *data, size_t size, srd_err ro_rc,
     fz_require(now && n == info.tail && (n == 0 || memcmp(now, data, n) == 0),
                "opening as the writer changed bytes before the tail");
     free(now);
+    fo_check_cut(data, size, info.tail);
     fo_append_and_reopen(st, &w);
     free(w.v);
 }
@@ -217,7 +246,7 @@ static void fo_repair(const uint8_t *data, size_t size, srd_err ro_rc,
     srd_err rc = fo_open(SRD_OPEN_REPAIR, &st);
     fz_require(rc == SRD_OK, "repair open: %s", srd_errname(rc));
     fo_live w = fo_collect(st);
-    fo_live none = {NULL, 0};
+    fo_live none = {NULL, 0, false};
     fz_require(fo_same(&w, ro_rc == SRD_OK ? ro : &none),
                "repair shows a different store than the reader");
     free(w.v);
@@ -236,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_clear_scratch();
     fz_write_file(fo_store, data, size);
-    fo_live ro = {NULL, 0};
+    fo_live ro = {NULL, 0, false};
     srd_err ro_rc = fo_reader(data, size, &ro);
     fo_writer(data, size, ro_rc, &ro);
     fo_repair(data, size, ro_rc, &ro);

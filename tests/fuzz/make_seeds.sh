@@ -38,6 +38,14 @@ flip "$m" $(( $(size "$m") - 1 )) "$open/flip-mixed-last-crc"
 flip "$m" $(( $(size "$m") - 21 )) "$open/flip-mixed-last-payload"
 flip "$m" 70 "$open/flip-mixed-old-entry"
 flip "$golden/small.bin" 10 "$open/flip-small-first-payload"
+# the unpadded layout (simd-r-drive <= 0.13, simd_r_drive_py 0.4):
+# whole, torn, a flipped payload byte, a flipped back pointer
+u=$here/../layouts/unpadded-0.4.bin
+install -m 644 "$u" "$open/golden-unpadded-0.4"
+cut_to "$u" $(( $(size "$u") - 7 )) "$open/torn-unpadded-last-entry"
+cut_to "$u" 1100 "$open/torn-unpadded-mid"
+flip "$u" 30 "$open/flip-unpadded-old-payload"
+flip "$u" $(( $(size "$u") - 9 )) "$open/flip-unpadded-last-prev"
 # zero and garbage tails
 { cat "$golden/small.bin"; head -c 4096 /dev/zero; } >"$open/zero-tail-small"
 { cat "$golden/basic.bin"; head -c 300 "$golden/batch.bin"; } \

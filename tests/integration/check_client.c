@@ -896,6 +896,28 @@ START_TEST(test_one_client_handle_is_shared_by_many_threads)
 }
 END_TEST
 
+/* Close wakes the subscriber thread instead of waiting for its next
+ * look around (100 ms by default): with the tick an hour long, closing
+ * would take an hour; each open-put-close must finish at once. */
+START_TEST(test_close_does_not_wait_for_the_subscriber_tick)
+{
+    start_srdd(NULL);
+    setenv("SRD_SUB_TICK_MS", "3600000", 1);
+    setenv("SRD_POLL_MS", "3600000", 1);
+    for (int i = 0; i < 20; i++) {
+        srd_store *st = open_client();
+        ck_assert(is_daemon(st));
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        ck_srd(srd_put(st, tu_s(k), tu_s("v")));
+        ck_srd(srd_close(st));
+    }
+    srd_store *st = open_client();
+    expect_value(st, "k19", "v");
+    ck_srd(srd_close(st));
+}
+END_TEST
+
 /* ======================================================================== */
 /* Runner                                                                   */
 /* ======================================================================== */
@@ -932,6 +954,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);
     ADD_TEST(tc, test_queued_async_puts_leave_batched_and_all_complete);
     ADD_TEST(tc, test_one_client_handle_is_shared_by_many_threads);
+    ADD_TEST(tc, test_close_does_not_wait_for_the_subscriber_tick);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -683,7 +683,20 @@ START_TEST(test_torn_tail_is_ignored_by_readers_and_cut_by_put)
     res_free(&r);
     ck_assert_int_eq(tu_file_size(g_store), torn); /* readers cut nothing */
 
-    ck_ok("put", "k3", "x");
+    /* the writer cuts the 7 bytes, saves them first and says so */
+    r = RUN("put", "k3", "x");
+    ck_rc(r, 0);
+    char *cut = tu_join(g_dir, "store.bin.cut-212");
+    ck_assert_msg(strstr(r.err, "cut 7 bytes") && strstr(r.err, cut),
+                  "the cut is not announced: %s", r.err);
+    res_free(&r);
+    size_t cn = 0;
+    uint8_t *cb = tu_read_file(cut, &cn);
+    ck_assert_ptr_nonnull(cb);
+    ck_assert_uint_eq(cn, 7);
+    ck_assert_mem_eq(cb, "CORRUPT", 7);
+    free(cb);
+    free(cut);
     uint64_t tail = (uint64_t)torn - 7;
     uint64_t want = tail + ((64 - tail % 64) & 63) + 1 + 20;
     ck_assert_int_eq(tu_file_size(g_store), (long long)want);
@@ -756,6 +769,134 @@ START_TEST(test_verify_detects_corrupted_earlier_entry)
     ck_assert(memcmp(b, b2, n) == 0);
     free(b);
     free(b2);
+}
+END_TEST
+
+/* Names of the files in g_dir, sorted, one per line (malloc'd). */
+static char *dir_listing(void)
+{
+    char *argv[] = {"/bin/ls", "-a", g_dir, NULL};
+    char *out = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(tu_run(argv, NULL, NULL, 0, &out, &n, NULL), 0);
+    return out;
+}
+
+/* A copied store (no sidecar) whose chain is cut in the middle by a
+ * flipped prev_offset bit: every reading command leaves the directory as
+ * it was (no lock, sidecar or .cut file, the store byte for byte), verify
+ * fails naming where the chain breaks, and a writer refuses the store
+ * (issue 12 item 6, issue 17 item 2). */
+START_TEST(test_read_commands_never_write_a_damaged_store)
+{
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE, &st));
+    srd_entry_meta m, m19;
+    for (int i = 0; i < 40; i++) {
+        char k[16], v[32];
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "value number %d", i);
+        ck_srd(srd_put(st, tu_s(k), tu_s(v)));
+        if (i == 19)
+            ck_srd(srd_meta(st, tu_s(k), &m19));
+        if (i == 20)
+            ck_srd(srd_meta(st, tu_s(k), &m));
+    }
+    ck_srd(srd_close(st));
+    char *side = tu_join(g_dir, "store.bin.synced");
+    ck_assert_int_eq(unlink(side), 0);
+    free(side);
+    uint64_t trailer = m.payload_offset + m.len;
+    size_t n;
+    uint8_t *b = store_bytes(&n);
+    b[trailer + 8 + 5] ^= 0x01; /* k20's back pointer: far past the end */
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    char *before = dir_listing();
+    size_t n2;
+    static const char *const reads[][3] = {
+        {"get", "k3", NULL}, {"get", "k30", NULL}, {"exists", "k30", NULL},
+        {"meta", "k3", NULL}, {"ls", NULL, NULL}, {"status", NULL, NULL},
+        {"verify", NULL, NULL}, {"export", "/dev/null", NULL}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        ctl_res r = run_ctl(g_store, NULL, NULL, 0,
+                            (const char *[]){reads[i][0], reads[i][1], NULL});
+        ck_assert_msg(r.rc <= 3, "%s: exit %d: %s", reads[i][0], r.rc, r.err);
+        res_free(&r);
+        char *now = dir_listing();
+        ck_assert_msg(strcmp(before, now) == 0, "%s changed the folder:\n%s",
+                      reads[i][0], now);
+        free(now);
+        uint8_t *b2 = store_bytes(&n2);
+        ck_assert_msg(n2 == n && memcmp(b, b2, n) == 0, "%s changed the store",
+                      reads[i][0]);
+        free(b2);
+    }
+    ctl_res g = RUN("get", "k3");
+    ck_rc(g, 0);
+    ck_assert_mem_eq(g.out, "value number 3", 14);
+    ck_assert_msg(strstr(g.err, "not a torn write"), "get: %s", g.err);
+    res_free(&g);
+    ck_exit(1, "get", "k30"); /* past the damage: a read stops there */
+    char brk[80];
+    snprintf(brk, sizeof brk, "BAD (the chain breaks at offset %llu)",
+             (unsigned long long)(m19.payload_offset + m19.len + 20));
+    ctl_res r = RUN("verify");
+    ck_rc(r, 3);
+    ck_assert_msg(strstr(r.out, brk), "verify: %s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.err, "intact entries"));
+    res_free(&r);
+    r = RUN("put", "new", "value");
+    ck_assert_int_ne(r.rc, 0);
+    ck_assert_msg(strstr(r.err, "refused") && strstr(r.err, "not a torn"),
+                  "put: %s", r.err);
+    res_free(&r);
+    uint8_t *b2 = store_bytes(&n2);
+    ck_assert(n2 == n && memcmp(b, b2, n) == 0);
+    free(b2);
+    free(before);
+    free(b);
+}
+END_TEST
+
+/* An unpadded store (simd_r_drive_py 0.4, tests/layouts): srdctl reads it,
+ * status names the layout, writes keep it, --layout cannot change it, and
+ * upgrade converts it losing nothing. */
+START_TEST(test_unpadded_store_reads_writes_and_upgrades)
+{
+    size_t n = 0;
+    uint8_t *b = tu_read_file(SRD_LAYOUTS_DIR "/unpadded-0.4.bin", &n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    free(b);
+    ctl_res r = RUN("status");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       unpadded"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("alpha", "uno", 3);
+    ck_exit(1, "get", "beta");
+    ck_ok("put", "new", "appended in the unpadded layout");
+    ck_exit(2, "put", "--layout", "aligned64", "x", "y");
+    r = RUN("status", "--json");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"layout\":\"unpadded\""));
+    res_free(&r);
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "from the unpadded to the aligned64"));
+    res_free(&r);
+    r = RUN("status");
+    ck_assert_ptr_nonnull(strstr(r.out, "layout:       aligned64"));
+    res_free(&r);
+    ck_get("omega", "the last value", 14);
+    ck_get("new", "appended in the unpadded layout", 31);
+    ck_get("", "the empty key", 13);
+    ck_exit(1, "get", "beta");
+    ck_ok("verify");
+    r = RUN("upgrade");
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "nothing to do"));
+    res_free(&r);
 }
 END_TEST
 
@@ -1677,6 +1818,35 @@ static char *write_mixed_keys(void)
     return kf;
 }
 
+/* Import dump into a fresh store: it prints imported (and nothing on
+ * stderr: no progress bar off a terminal), is the compacted g_store byte
+ * for byte, and has want under key. */
+static void import_is_compacted_source(const char *dump, const char *imported,
+                                       const char *key, const char *want)
+{
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"import", dump, NULL});
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, imported));
+    ck_assert_str_eq(r.err, "");
+    res_free(&r);
+    ck_ok("compact");
+    size_t na, nb;
+    uint8_t *a = store_bytes(&na);
+    uint8_t *b = tu_read_file(fresh, &nb);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
+    free(a);
+    free(b);
+    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"get", key, NULL});
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, want);
+    res_free(&r);
+    free(fresh);
+}
+
 /* Export → import into a fresh store gives the compacted source byte for
  * byte: same entries, same order, same hashes and pads. */
 START_TEST(test_export_import_round_trip_is_byte_exact)
@@ -1692,26 +1862,122 @@ START_TEST(test_export_import_round_trip_is_byte_exact)
     ck_assert_ptr_nonnull(strstr(r.out, "5 with their key, 0 by key hash"));
     res_free(&r);
 
-    char *fresh = tu_join(g_dir, "fresh.bin");
-    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Imported 5 entries"));
-    res_free(&r);
+    import_is_compacted_source(dump, "Imported 5 entries", "alpha",
+                               "one, updated");
+    free(dump);
+    free(kf);
+}
+END_TEST
 
-    ck_ok("compact");
-    size_t na, nb;
-    uint8_t *a = store_bytes(&na);
-    uint8_t *b = tu_read_file(fresh, &nb);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(na, nb);
-    ck_assert_msg(memcmp(a, b, na) == 0, "imported store differs");
-    free(a);
-    free(b);
-    ctl_res g = run_ctl(fresh, NULL, NULL, 0,
-                        (const char *[]){"get", "alpha", NULL});
-    ck_rc(g, 0);
-    ck_assert_str_eq(g.out, "one, updated");
-    res_free(&g);
+/* A store of IMP_N values of IMP_LEN bytes (more than one import batch
+ * of 32 MiB), then a value too big to batch (streamed) between
+ * overwrites of batched keys; keys listed in the returned file. */
+#define IMP_N 700
+#define IMP_LEN 50000
+static char *fill_batch_store(void)
+{
+    srd_store *st;
+    ck_assert_int_eq(tu_open(g_store, SRD_OPEN_CREATE, &st), SRD_OK);
+    char *kf = tu_join(g_dir, "keys.txt");
+    FILE *f = fopen(kf, "w");
+    ck_assert_ptr_nonnull(f);
+    static char names[IMP_N][8];
+    uint8_t *v = pattern(IMP_LEN + IMP_N);
+    for (int i = 0; i < IMP_N; i++) {
+        snprintf(names[i], sizeof names[i], "k%03d", i);
+        fprintf(f, "%s\n", names[i]);
+        ck_assert_int_eq(srd_put(st, tu_s(names[i]),
+                                 (srd_val){v + i, IMP_LEN}), SRD_OK);
+    }
+    fprintf(f, "mid\n");
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(srd_put(st, tu_s("k001"), tu_s("small, newer")), SRD_OK);
+    uint8_t *big = pattern(300000); /* over the batched size: streamed */
+    ck_assert_int_eq(srd_put(st, tu_s("mid"), (srd_val){big, 300000}), SRD_OK);
+    free(big);
+    ck_assert_int_eq(srd_put(st, tu_s("k002"), tu_s("after the big one")),
+                     SRD_OK);
+    free(v);
+    ck_assert_int_eq(srd_close(st), SRD_OK);
+    return kf;
+}
+
+/* fill_batch_store(), exported with every key: the dump's path (*kf: the
+ * key list's). */
+static char *dump_batch_store(char **kf)
+{
+    *kf = fill_batch_store();
+    char *dump = tu_join(g_dir, "store.dump");
+    ctl_res r = RUN("export", dump, "--keys", *kf);
+    ck_rc(r, 0);
+    res_free(&r);
+    return dump;
+}
+
+/* Import stores small values in batches and large ones streamed, in file
+ * order: the result is still the compacted source byte for byte. */
+START_TEST(test_import_in_batches_keeps_order_and_bytes)
+{
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
+    import_is_compacted_source(dump, "Imported 701 entries", "k001",
+                               "small, newer");
+    free(dump);
+    free(kf);
+}
+END_TEST
+
+/* Runs srdctl --store store ARGS with its stderr on a pseudo-terminal
+ * (stdout to /dev/null) and returns its exit status; what it wrote on
+ * the terminal goes to buf (NUL-terminated). */
+static int run_ctl_tty_stderr(const char *store, const char *const *args,
+                              char *buf, size_t cap)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_msg(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pty");
+    const char *tty = ptsname(m);
+    ck_assert_ptr_nonnull(tty);
+    const char *argv[16] = {SRDCTL_PATH, "--store", store};
+    size_t n = 3;
+    while (*args && n < 15)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int t = open(tty, O_RDWR | O_NOCTTY), dn = open("/dev/null", O_RDWR);
+        if (t < 0 || dn < 0 || dup2(dn, 0) < 0 || dup2(dn, 1) < 0 ||
+            dup2(t, 2) < 0)
+            _exit(126);
+        execv(SRDCTL_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    size_t got = 0;
+    struct pollfd pf = {m, POLLIN, 0};
+    while (got + 1 < cap && poll(&pf, 1, 60000) > 0) {
+        ssize_t r = read(m, buf + got, cap - 1 - got);
+        if (r <= 0)
+            break; /* EIO once the child closed the terminal */
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(m);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* On a terminal, import draws a progress bar on stderr up to 100 %. */
+START_TEST(test_import_shows_progress_on_a_terminal)
+{
+    char *kf = NULL;
+    char *dump = dump_batch_store(&kf);
+    char *fresh = tu_join(g_dir, "fresh.bin");
+    static char tty[65536];
+    const char *args[] = {"import", dump, NULL};
+    ck_assert_int_eq(run_ctl_tty_stderr(fresh, args, tty, sizeof tty), 0);
+    ck_assert_msg(strstr(tty, "import: [") != NULL, "no bar: '%s'", tty);
+    ck_assert_msg(strstr(tty, "100%") != NULL, "no 100 %%: '%s'", tty);
     free(fresh);
     free(dump);
     free(kf);
@@ -2000,6 +2266,8 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_verify_good_store_exits_0);
     tcase_add_test(tc, test_verify_progress_option_reports_on_stderr_only);
     tcase_add_test(tc, test_verify_detects_corrupted_earlier_entry);
+    tcase_add_test(tc, test_read_commands_never_write_a_damaged_store);
+    tcase_add_test(tc, test_unpadded_store_reads_writes_and_upgrades);
     tcase_add_test(tc, test_compact_shrinks_file_and_keeps_values);
     tcase_add_test(tc, test_locked_store_refuses_writes_but_serves_reads);
     tcase_add_test(tc, test_non_store_file_is_refused_and_left_unmodified);
@@ -2029,6 +2297,8 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_reference_syntax_commands_work_as_in_simd_r_drive);
     tcase_add_test(tc, test_reference_syntax_errors);
     tcase_add_test(tc, test_export_import_round_trip_is_byte_exact);
+    tcase_add_test(tc, test_import_in_batches_keeps_order_and_bytes);
+    tcase_add_test(tc, test_import_shows_progress_on_a_terminal);
     tcase_add_test(tc, test_export_to_stdout_equals_export_to_file);
     tcase_add_test(tc, test_import_of_hash_only_entries_is_refused_or_skipped);
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);

@@ -179,6 +179,26 @@ static char *path_plus(const char *path, const char *suffix)
     return p;
 }
 
+/* What left the store is exactly what "<path>.cut-<off>" holds: bytes
+ * [off, off + len) of the old file (none: no such file). The file is then
+ * removed, so that the next cut at off gets the plain name again. */
+static void assert_cut_holds(const char *path, uint64_t off,
+                             const uint8_t *bytes, size_t len,
+                             const char *what)
+{
+    char *cut = NULL;
+    ck_assert_int_gt(asprintf(&cut, "%s.cut-%llu", path,
+                              (unsigned long long)off), 0);
+    if (len == 0) {
+        tu_require(access(cut, F_OK) != 0, "%s: %s made, nothing cut", what,
+                   cut);
+    } else {
+        assert_file_bytes(cut, bytes, len, what);
+        ck_assert_int_eq(unlink(cut), 0);
+    }
+    free(cut);
+}
+
 /*
  * Write data to path and open it read-only, then as writer. The file must
  * read as g's first k entries; the reader must leave it unmodified and
@@ -204,6 +224,7 @@ static void open_both_ways(const char *path, const uint8_t *data,
     ck_assert_int_eq(tu_file_size(path), (long long)tail);
     ck_srd(srd_close(st));
     assert_file_bytes(path, data, (size_t)tail, what);
+    assert_cut_holds(path, tail, data + tail, len - (size_t)tail, what);
 }
 
 /* Write data to path: both kinds of open are refused with SRD_ECORRUPT and
@@ -902,14 +923,17 @@ START_TEST(test_written_tail_is_trusted_only_in_its_boot)
 }
 END_TEST
 
-/* Without a record that applies to the file, every entry is checked: a
- * missing, damaged or foreign sidecar, or one naming an entry the file
- * does not have there. The writer then records the tail (the full pass is
- * done once). */
-/* Checked in full (no sidecar), a store whose first entry is damaged has
- * no good prefix at all: like a file with no valid chain, the writer
- * refuses it unmodified (it does not cut it to nothing) and
- * SRD_OPEN_REPAIR saves it whole to "<path>.cut-0" and opens it empty. */
+/* Without a record that applies to the file (a missing, damaged or
+ * foreign sidecar, or one naming an entry the file does not have there),
+ * nothing tells a lost write from bit rot: every entry is checked, a bad
+ * one is kept and reported (verify), never cut (issue 12: a copied store
+ * lost half its entries this way). The writer then records the tail. */
+/* Checked in full (no sidecar), a store whose first entry is damaged
+ * keeps it: both entries read, verify names the damaged one, the file is
+ * not changed. With the sidecar, the first entry past a synced tail of 0
+ * that fails its CRC leaves no good prefix: the writer refuses the store
+ * unmodified (it does not cut it to nothing) and SRD_OPEN_REPAIR saves it
+ * whole to "<path>.cut-0" and opens it empty. */
 START_TEST(test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut)
 {
     char *p = tu_join(tmp_dir, "first.srd");
@@ -925,10 +949,27 @@ START_TEST(test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut)
     ck_assert_ptr_nonnull(b);
     b[0] ^= 0x01; /* the first payload starts at 0 */
     ck_assert_int_eq(tu_write_file(p, b, len), 0);
+    ck_srd(tu_open(p, 0, &st));
+    uint64_t n;
+    ck_srd(srd_count(st, &n));
+    ck_assert_uint_eq(n, 2);
+    srd_verify_report r;
+    ck_assert_int_eq(srd_verify(st, &r, NULL, NULL), SRD_ECHECKSUM);
+    ck_assert_uint_eq(r.first_bad_offset, 0);
+    ck_srd(srd_close(st));
+    assert_file_bytes(p, b, len, "kept store");
+
+    /* A record that says nothing was synced: past it, a torn first entry */
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    rec.synced = rec.written = 0;
+    memset(rec.synced_trailer, 0, sizeof rec.synced_trailer);
+    memset(rec.written_trailer, 0, sizeof rec.written_trailer);
+    sy_write_record(p, &rec);
+    ck_assert_int_eq(tu_write_file(p, b, len), 0);
     ck_assert_int_eq(tu_open(p, 0, &st), SRD_ECORRUPT);
     assert_file_bytes(p, b, len, "refused store");
     ck_srd(tu_open(p, SRD_OPEN_REPAIR, &st));
-    uint64_t n;
     ck_srd(srd_count(st, &n));
     ck_assert_uint_eq(n, 0);
     ck_srd(srd_close(st));
@@ -986,11 +1027,13 @@ START_TEST(test_missing_or_foreign_sidecar_checks_every_entry)
             ck_assert_int_eq(tu_write_file(side, junk, sizeof junk), 0);
         }
         free(raw);
+        long long size = tu_file_size(p);
         sy_flip(p, 1);
-        sy_expect(p, 1u, false, how[i]);
+        sy_expect(p, 7u, true, how[i]);
+        ck_assert_int_eq(tu_file_size(p), size);
         ck_assert(sy_record(p, &rec));
-        ck_assert_uint_eq(rec.synced, a_end);
-        ck_assert_int_eq(rec.synced, tu_file_size(p));
+        ck_assert_int_eq(rec.synced, size);
+        ck_assert_uint_lt(a_end, rec.synced);
         free(side);
         free(p);
     }
@@ -998,8 +1041,7 @@ START_TEST(test_missing_or_foreign_sidecar_checks_every_entry)
 END_TEST
 
 /* A copy of a store with its sidecar is another file: the record names the
- * original's inode, so the copy is checked in full (a copy that is not yet
- * on disk may be torn anywhere). */
+ * original's inode, so the copy is checked in full, and its damage kept. */
 START_TEST(test_copied_store_is_checked_in_full)
 {
     char *p = tu_join(tmp_dir, "orig.srd"), *q = tu_join(tmp_dir, "copy.srd");
@@ -1008,7 +1050,7 @@ START_TEST(test_copied_store_is_checked_in_full)
     ck_assert_int_eq(tu_copy_file(p, q), 0);
     ck_assert_int_eq(tu_copy_file(ps, qs), 0);
     sy_flip(q, 1);
-    sy_expect(q, 1u, false, "copy");
+    sy_expect(q, 7u, true, "copy");
     sy_flip(p, 1);
     sy_expect(p, 7u, true, "original");
     free(ps);
@@ -1689,6 +1731,12 @@ START_TEST(test_unfinished_batch_at_the_end_of_a_large_store_is_dropped)
     }
     uint64_t before;
     ck_srd(srd_tail(st, &before));
+    /* The sidecar as it was before the last batch: a writer that died
+     * before fixing the batch never recorded it as synced. */
+    char *side = srdi_synced_path(p);
+    size_t side_len = 0;
+    uint8_t *side_before = tu_read_file(side, &side_len);
+    ck_assert_ptr_nonnull(side_before);
     /* The last batch: value i = 12 bytes, the end of early entry i as a
      * little-endian u64, 4 bytes. */
     static uint8_t lv[EARLY][VLEN];
@@ -1710,6 +1758,9 @@ START_TEST(test_unfinished_batch_at_the_end_of_a_large_store_is_dropped)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pwrite(fd, poison, 8, (off_t)(first_end - 12)), 8);
     close(fd);
+    ck_assert_int_eq(tu_write_file(side, side_before, side_len), 0);
+    free(side_before);
+    free(side);
 
     ck_srd(tu_open(p, 0, &st));
     uint64_t tail;

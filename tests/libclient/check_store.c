@@ -1003,6 +1003,11 @@ END_TEST
 
 /* srd: the tail entry's CRC must match; a last entry whose payload is
  * damaged is treated like a torn write (the previous tail is recovered). */
+/* A flipped byte in the newest entry, inside the range the sidecar says
+ * was synced, is damage, not a torn write (issue 12): a reader stops
+ * before it, a writer refuses the store and changes nothing. Without the
+ * sidecar the same bytes cannot be told from a torn last write: the writer
+ * cuts them, and the .cut file holds exactly the bytes that left. */
 START_TEST(test_last_entry_with_bad_crc_is_treated_as_torn)
 {
     srd_store *st = open_rw(g_path);
@@ -1013,18 +1018,37 @@ START_TEST(test_last_entry_with_bad_crc_is_treated_as_torn)
     ck_srd(srd_meta(st, tu_s("second"), &m));
     ck_srd(srd_close(st));
     flip_byte(g_path, m.payload_offset + 3);
+    snap s = snap_file(g_path);
 
     st = open_ro(g_path);
     ck_assert_uint_eq(tail_of(st), t1);
     expect_absent(st, "second");
     ck_srd(srd_close(st));
+    expect_file_is(g_path, s);
 
+    ck_assert_int_eq(try_open(g_path, 0), SRD_ECORRUPT);
+    expect_file_is(g_path, s);
+
+    char *side = tu_join(g_dir, "store.srd.synced");
+    ck_assert_int_eq(unlink(side), 0);
+    free(side);
     st = open_rw(g_path);
     ck_assert_uint_eq(tail_of(st), t1);
     ck_assert_int_eq(tu_file_size(g_path), (long long)t1);
     expect_str(st, "first", "first value");
     expect_absent(st, "second");
     ck_srd(srd_close(st));
+    char name[64];
+    snprintf(name, sizeof name, "store.srd.cut-%llu", (unsigned long long)t1);
+    char *cut = tu_join(g_dir, name);
+    size_t n = 0;
+    uint8_t *b = tu_read_file(cut, &n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(n, s.n - t1);
+    ck_assert_mem_eq(b, s.b + t1, n);
+    free(b);
+    free(cut);
+    free(s.b);
 }
 END_TEST
 

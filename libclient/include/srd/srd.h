@@ -22,6 +22,21 @@
 extern "C" {
 #endif
 
+/*
+ * Library version. The top-level CMakeLists.txt reads project() VERSION
+ * from these lines, so they are the one place to bump it.
+ */
+#define SRD_VERSION_MAJOR 0
+#define SRD_VERSION_MINOR 1
+#define SRD_VERSION_PATCH 0
+#define SRD_VERSION_STRING "0.1.0"
+/* SRD_VERSION_AT_LEAST(0, 2, 0): compile-time check for a consumer. */
+#define SRD_VERSION_AT_LEAST(maj, min, pat)                                   \
+    (SRD_VERSION_MAJOR > (maj) ||                                             \
+     (SRD_VERSION_MAJOR == (maj) &&                                           \
+      (SRD_VERSION_MINOR > (min) ||                                           \
+       (SRD_VERSION_MINOR == (min) && SRD_VERSION_PATCH >= (pat)))))
+
 #if defined(__GNUC__)
 #define SRD_API __attribute__((visibility("default")))
 #else
@@ -125,10 +140,22 @@ typedef enum srd_sync_mode {
                                   the file's group (0640); without it,
                                   by its owner only (0600) */
 
+/* On-disk layouts (docs/FORMAT.md section 10). Opening finds a store's
+ * layout from its entries; srd_options.layout only chooses it for a new
+ * or empty store. Views of an unpadded store are not 64-byte aligned. */
+typedef enum srd_layout {
+    SRD_LAYOUT_ALIGNED64 = 0, /* payloads at multiples of 64: simd-r-drive
+                                 0.15 and later; the default */
+    SRD_LAYOUT_UNPADDED = 1   /* no pad: simd-r-drive 0.1-0.13, the Python
+                                 bindings simd_r_drive_py 0.4 */
+} srd_layout;
+
 typedef struct srd_options {
     unsigned flags;               /* SRD_OPEN_* */
     srd_sync_mode sync;           /* default SRD_SYNC_ALWAYS */
     unsigned sync_interval_ms;    /* for SRD_SYNC_INTERVAL; default 100 */
+    srd_layout layout;            /* for a new or empty store; default
+                                     SRD_LAYOUT_ALIGNED64 */
 } srd_options;
 
 /* Fill *opts with the defaults: SRD_OPEN_CREATE, SRD_SYNC_ALWAYS, 100 ms. */
@@ -217,6 +244,12 @@ SRD_API void srd_view_release(srd_view *view);
 
 /* XXH3-64 (seed 0) of a key: the key hash the format stores. */
 SRD_API uint64_t srd_key_hash(const void *key, size_t len);
+
+/* CRC-32/IEEE (the checksum the format stores), chainable: start from 0
+ * and pass the previous result, crc = srd_crc32(crc, data, len). The
+ * library's own implementation (isa-l when built with it). data may be
+ * NULL only if len is 0. Thread-safe, never fails. */
+SRD_API uint32_t srd_crc32(uint32_t crc, const void *data, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Writes                                                                    */
@@ -431,6 +464,7 @@ typedef struct srd_info {
     uint64_t index_bytes;  /* memory used by the in-process index */
     bool readonly;         /* the handle cannot write */
     bool daemon;           /* client mode: writes go through srdd */
+    srd_layout layout;     /* the file's on-disk layout */
 } srd_info;
 /* Errors: SRD_EINVAL (NULL st or info); file_size comes from fstat, whose
  * failure leaves it at the tail. */
@@ -450,7 +484,9 @@ SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
  * client mode also SRD_ETIMEDOUT, SRD_EPROTO. */
 SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
 
-/* Walk the whole chain and check every entry's structure and CRC.
+/* Walk the whole chain and check every entry's structure and CRC; on a
+ * read-only handle, also every byte of the file past the tail (where an
+ * open stopped at damage, or a torn write waits for the next writer).
  * progress (may be NULL) is called with (bytes checked, tail) now and then;
  * returning non-zero stops the walk (SRD_ECANCELED). */
 typedef struct srd_verify_report {
@@ -458,12 +494,21 @@ typedef struct srd_verify_report {
     uint64_t bad_entries;      /* entries whose CRC does not match */
     uint64_t first_bad_offset; /* lowest payload offset of a bad entry */
     uint64_t bytes;            /* bytes covered (== tail) */
+    uint64_t past_tail_bytes;  /* bytes of the file past the tail */
+    uint64_t past_tail_entries; /* whole entries with a good CRC among them
+                                   that no chain from the tail reaches */
+    uint64_t break_offset;     /* when those bytes are not a torn write: the
+                                  tail, where the chain breaks; else 0 */
 } srd_verify_report;
 typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
-/* SRD_OK when every entry is good, SRD_ECHECKSUM when report->bad_entries
- * is non-zero, SRD_ECORRUPT when the chain itself is broken, SRD_ECANCELED
- * when progress stopped it, SRD_EINVAL for NULL st or report, SRD_ENOMEM
- * and the I/O errors of reading the file. Any handle, any mode. */
+/* SRD_OK when every entry is good (bytes past the tail that are only a
+ * torn write are counted in past_tail_bytes, not an error), SRD_ECHECKSUM
+ * when report->bad_entries is non-zero (an entry past the tail whose
+ * trailer chains to it but whose CRC fails counts too), SRD_ECORRUPT when
+ * the chain itself is broken: entries past the tail are cut off by
+ * damage at report->break_offset. Also SRD_ECANCELED when progress
+ * stopped it, SRD_EINVAL for NULL st or report, SRD_ENOMEM and the I/O
+ * errors of reading the file. Any handle, any mode. */
 SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
                            srd_progress_fn progress, void *ctx);
 
@@ -489,9 +534,9 @@ SRD_API srd_err srd_sync(srd_store *st);
  * srdd's, and progress gets srdd's figures as srd_daemon_compact reports
  * them (polled every 100 ms over a connection of its own, on this
  * thread; its return value is ignored: srdd's compaction cannot be
- * cancelled; if that connection cannot be made, progress is not called). Errors: SRD_EINVAL (NULL st),
- * SRD_EREADONLY (read-only handle), SRD_EFORKED, SRD_ESTATE (a compaction
- * is already running), SRD_ECANCELED (progress stopped it), SRD_ENOMEM
+ * cancelled; if that connection cannot be made, progress is not called).
+ * Errors: SRD_EINVAL (NULL st), SRD_EREADONLY (read-only handle),
+ * SRD_EFORKED, SRD_ESTATE (a compaction is already running), SRD_ECANCELED (progress stopped it), SRD_ENOMEM
  * and the I/O errors, a full disk at any write or sync of the new file
  * included (SRD_ENOSPC; the store is unchanged, except that a failure of
  * the final directory fsync comes after the switch); in client mode also
@@ -509,6 +554,14 @@ typedef struct srd_compact_report {
 } srd_compact_report;
 SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
                                void *ctx, srd_compact_report *report);
+/* srd_compact_ex writing the new file in `layout`: SRD_LAYOUT_ALIGNED64
+ * converts an unpadded store (srdctl upgrade), atomically like any
+ * compaction. srd_compact_ex keeps the store's layout. In client mode
+ * only the store's own layout (SRD_ESTATE otherwise: stop srdd first).
+ * Errors: those of srd_compact_ex, and SRD_EINVAL for an unknown layout. */
+SRD_API srd_err srd_compact_to(srd_store *st, srd_layout layout,
+                               srd_progress_fn progress, void *ctx,
+                               srd_compact_report *report);
 /* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
  * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);

@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shindex.c -- the shared index file (see shindex.h).
+ *
+ * Layout (native byte order, checked through `order`):
+ *   0   header, SRDI_SHX_HDR bytes
+ *       0 magic "SRDINDEX"  8 u32 version  12 u32 header size
+ *      16 u64 order (0x0102030405060708)  24 u64 st_dev  32 u64 st_ino
+ *      40 u64 cap  48 u64 align (the store's layout, format.h)
+ *      56 boot id (16)  72 u64 XXH3 of bytes 0..71
+ *     128 mutable u64s: cover_seq, covered, superseded, clean, used, live,
+ *         entries, live_bytes, live_span; 200 the trailer (20 bytes, in
+ *         three u64s) of the store entry ending at covered; 224 u64 one
+ *         past the highest position (srdi_loc_pos) any slot holds; 232
+ *         summed, 240 the XXH3-64 of the slots when summed
+ *   4096 cap slots {u64 hash, u64 loc}, loc 0 = empty, home slot
+ *        (hash * cap) >> 64, linear probing
+ *
+ * Invariants
+ *   1. A slot's hash is written before its loc (release); once claimed a
+ *      slot keeps its hash until the file is replaced.
+ *   2. covered is raised (release) only when every entry below it is in
+ *      the slots; slots may already hold entries past it. covered and the
+ *      trailer of the entry ending there change together under the
+ *      seqlock cover_seq (odd while they change), so a reader can check
+ *      the store still holds that entry at that offset.
+ *   3. The writer never shrinks or truncates a file readers may map: a new
+ *      table is a new file renamed over the old one, and then the old one
+ *      gets superseded = 1. A reader maps exactly the size it checked with
+ *      fstat and never reads header fields it did not check (cap is its
+ *      own copy).
+ *   4. clean = 1 is written only after the slots were made durable, and a
+ *      file is not modified after that (but for superseded) until a writer
+ *      takes it over, which first clears clean durably; so a clean file
+ *      describes its covered tail across a reboot, an unclean one only
+ *      within the boot its header names (page cache).
+ *   5. Every close stores the slots' checksum and summed = 1; a writer
+ *      taking a file over checks it (damaged slots: a new file) and clears
+ *      summed before its first change. After kill -9 summed is 0 and the
+ *      next writer writes a new file.
+ */
+#include "srd_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "errno_map.h"
+#include "format.h"
+#include "index.h"
+#include "shindex.h"
+#include "synced.h"
+
+#define SHX_ORDER 0x0102030405060708ull
+#define SHX_CHECKED 72u /* header bytes the checksum covers */
+#define SHX_MIN_CAP 1024u
+
+static const char shx_magic[8] = {'S', 'R', 'D', 'I', 'N', 'D', 'E', 'X'};
+
+typedef struct shx_hdr {
+    char magic[8];
+    uint32_t version;
+    uint32_t hdr_size;
+    uint64_t order;
+    uint64_t dev, ino;
+    uint64_t cap;
+    uint64_t align;
+    uint8_t boot[SRDI_BOOT_ID_SIZE];
+    uint64_t check;
+    uint8_t pad[48];
+    _Atomic uint64_t cover_seq;
+    _Atomic uint64_t covered;
+    _Atomic uint64_t superseded;
+    _Atomic uint64_t clean;
+    _Atomic uint64_t used, live, entries, live_bytes, live_span;
+    _Atomic uint64_t cover_trailer[3];
+    _Atomic uint64_t max_pos1; /* 1 + the highest srdi_loc_pos in a slot */
+    _Atomic uint64_t summed;   /* slots_sum holds for the slots */
+    _Atomic uint64_t slots_sum; /* XXH3-64 of the slots, written at close */
+} shx_hdr;
+
+_Static_assert(offsetof(shx_hdr, check) == SHX_CHECKED, "header layout");
+_Static_assert(offsetof(shx_hdr, cover_seq) == 128, "header layout");
+_Static_assert(offsetof(shx_hdr, cover_trailer) == 200, "header layout");
+_Static_assert(sizeof(shx_hdr) <= SRDI_SHX_HDR, "header layout");
+
+typedef struct shx_slot {
+    _Atomic uint64_t hash;
+    _Atomic uint64_t loc;
+} shx_slot;
+
+struct srdi_shx {
+    const uint8_t *base;
+    size_t len;
+    uint64_t cap;             /* checked against the size; never re-read */
+    uint32_t align;           /* the store's layout it was written for */
+    const shx_hdr *h;
+    const shx_slot *slots;
+    _Atomic long refs;
+};
+
+struct srdi_shxw {
+    char *path, *tmp;
+    int fd;
+    mode_t mode;
+    uint8_t *base;
+    size_t len;
+    uint64_t cap, used, live;
+    uint64_t dev, ino, align;
+    bool published;           /* tmp was renamed to path */
+    shx_hdr *h;
+    shx_slot *slots;
+};
+
+char *srdi_shx_path(const char *store)
+{
+    size_t n = strlen(store) + sizeof SRDI_SHX_SUFFIX + 4;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s", store, SRDI_SHX_SUFFIX);
+    return p;
+}
+
+static inline uint64_t shx_home(uint64_t hash, uint64_t cap)
+{
+    return (uint64_t)(((unsigned __int128)hash * cap) >> 64);
+}
+
+static uint64_t shx_checksum(const shx_hdr *h)
+{
+    return srdi_hash(h, SHX_CHECKED);
+}
+
+/* ======================================================================== */
+/* Reader side                                                              */
+/* ======================================================================== */
+
+/* The checks of srdi_shx_open on a header copy and the file size. */
+static bool shx_header_ok(const shx_hdr *h, uint64_t size,
+                          const struct stat *store_sb)
+{
+    if (memcmp(h->magic, shx_magic, sizeof shx_magic) != 0 ||
+        h->version != SRDI_SHX_VERSION || h->hdr_size != SRDI_SHX_HDR ||
+        h->order != SHX_ORDER || h->check != shx_checksum(h))
+        return false;
+    if ((h->align != SRDI_ALIGN && h->align != SRDI_ALIGN_NONE) ||
+        h->cap == 0 || h->cap > SRDI_SHX_MAX_CAP ||
+        size != SRDI_SHX_HDR + h->cap * sizeof(shx_slot))
+        return false;
+    if (h->dev != (uint64_t)store_sb->st_dev ||
+        h->ino != (uint64_t)store_sb->st_ino)
+        return false;
+    if (atomic_load(&h->superseded) != 0)
+        return false;
+    if (atomic_load(&h->clean) != 0)
+        return true;
+    uint8_t now[SRDI_BOOT_ID_SIZE];
+    return srdi_synced_boot_id(now) &&
+           memcmp(now, h->boot, SRDI_BOOT_ID_SIZE) == 0;
+}
+
+srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
+{
+    *out = NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return srdi_errno(errno);
+    if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)SRDI_SHX_HDR)
+        return SRD_ECORRUPT;
+    shx_hdr h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        return SRD_ECORRUPT;
+    if (!shx_header_ok(&h, (uint64_t)sb.st_size, store_sb))
+        return SRD_ECORRUPT;
+    srdi_shx *x = calloc(1, sizeof *x);
+    if (!x)
+        return SRD_ENOMEM;
+    x->len = (size_t)sb.st_size;
+    void *p = mmap(NULL, x->len, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        free(x);
+        return srdi_errno(e);
+    }
+    x->base = p;
+    x->cap = h.cap;
+    x->align = (uint32_t)h.align;
+    x->h = (const shx_hdr *)x->base;
+    x->slots = (const shx_slot *)(x->base + SRDI_SHX_HDR);
+    atomic_init(&x->refs, 1);
+    *out = x;
+    return SRD_OK;
+}
+
+srd_err srdi_shx_open(const char *store, const struct stat *store_sb,
+                      srdi_shx **out)
+{
+    *out = NULL;
+    char *path = srdi_shx_path(store);
+    if (!path)
+        return SRD_ENOMEM;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    free(path);
+    if (fd < 0)
+        return errno == ENOENT ? SRD_ENOENT : SRD_ECORRUPT;
+    srd_err rc = srdi_shx_open_fd(fd, store_sb, out);
+    close(fd);
+    return rc;
+}
+
+void srdi_shx_ref(srdi_shx *x)
+{
+    atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+}
+
+void srdi_shx_unref(srdi_shx *x)
+{
+    if (!x || atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    munmap((void *)x->base, x->len);
+    free(x);
+}
+
+uint64_t srdi_shx_covered(const srdi_shx *x)
+{
+    return atomic_load_explicit(&x->h->covered, memory_order_acquire);
+}
+
+static bool shx_hdr_covered_at(const shx_hdr *h, uint64_t *covered,
+                               uint8_t trailer[SRDI_TRAILER_SIZE])
+{
+    for (int tries = 0; tries < 100000; tries++) {
+        uint64_t s1 = atomic_load_explicit(&h->cover_seq,
+                                           memory_order_acquire);
+        if (s1 & 1)
+            continue;
+        uint64_t c = atomic_load_explicit(&h->covered, memory_order_acquire);
+        uint64_t t[3];
+        for (int i = 0; i < 3; i++)
+            t[i] = atomic_load_explicit(&h->cover_trailer[i],
+                                        memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&h->cover_seq, memory_order_relaxed) != s1)
+            continue;
+        *covered = c;
+        memcpy(trailer, t, SRDI_TRAILER_SIZE);
+        return true;
+    }
+    return false; /* a writer stuck mid-update: a file not to trust */
+}
+
+bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
+                         uint8_t trailer[SRDI_TRAILER_SIZE])
+{
+    return shx_hdr_covered_at(x->h, covered, trailer);
+}
+
+bool srdi_shx_superseded(const srdi_shx *x)
+{
+    return atomic_load_explicit(&x->h->superseded, memory_order_acquire) != 0;
+}
+
+void srdi_shx_stats_get(const srdi_shx *x, srdi_shx_stats *s)
+{
+    s->live = atomic_load_explicit(&x->h->live, memory_order_relaxed);
+    s->entries = atomic_load_explicit(&x->h->entries, memory_order_relaxed);
+    s->live_bytes = atomic_load_explicit(&x->h->live_bytes,
+                                         memory_order_relaxed);
+    s->live_span = atomic_load_explicit(&x->h->live_span,
+                                        memory_order_relaxed);
+}
+
+uint64_t srdi_shx_lookup(const srdi_shx *x, uint64_t hash)
+{
+    uint64_t i = shx_home(hash, x->cap);
+    for (uint64_t n = 0; n < x->cap; n++) {
+        const shx_slot *s = &x->slots[i];
+        uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
+        if (loc == 0)
+            return 0;
+        if (atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+            return loc;
+        if (++i == x->cap)
+            i = 0;
+    }
+    return 0; /* a full table: only a damaged file has none empty */
+}
+
+void srdi_shx_prefetch(const srdi_shx *x, uint64_t hash)
+{
+    __builtin_prefetch(&x->slots[shx_home(hash, x->cap)]);
+}
+
+int srdi_shx_each(const srdi_shx *x, srdi_shx_fn fn, void *ctx)
+{
+    for (uint64_t i = 0; i < x->cap; i++) {
+        uint64_t loc = atomic_load_explicit(&x->slots[i].loc,
+                                            memory_order_acquire);
+        if (loc == 0)
+            continue;
+        int rc = fn(ctx, atomic_load_explicit(&x->slots[i].hash,
+                                              memory_order_relaxed), loc);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+uint32_t srdi_shx_align(const srdi_shx *x)
+{
+    return x->align;
+}
+
+size_t srdi_shx_mapped(const srdi_shx *x)
+{
+    return x->len;
+}
+
+/* ======================================================================== */
+/* Writer side                                                              */
+/* ======================================================================== */
+
+/* A zeroed, fully allocated, mapped file at w->tmp for cap slots, with its
+ * header written; w's mapping fields describe it. */
+static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
+{
+    if (cap > SRDI_SHX_MAX_CAP)
+        return SRD_ENOMEM;
+    unlink(w->tmp); /* a leftover of a crash: never reused */
+    int fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, w->mode);
+    if (fd < 0)
+        return srdi_errno(errno);
+    size_t len = SRDI_SHX_HDR + (size_t)cap * sizeof(shx_slot);
+    int e = posix_fallocate(fd, 0, (off_t)len);
+    void *p = e == 0 ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                            fd, 0)
+                     : MAP_FAILED;
+    if (p == MAP_FAILED) {
+        e = e ? e : errno;
+        close(fd);
+        unlink(w->tmp);
+        return srdi_errno(e);
+    }
+    w->fd = fd;
+    w->base = p;
+    w->len = len;
+    w->cap = cap;
+    w->used = 0;
+    w->h = p;
+    w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    shx_hdr *h = w->h;
+    memcpy(h->magic, shx_magic, sizeof shx_magic);
+    h->version = SRDI_SHX_VERSION;
+    h->hdr_size = SRDI_SHX_HDR;
+    h->order = SHX_ORDER;
+    h->dev = w->dev;
+    h->ino = w->ino;
+    h->cap = cap;
+    h->align = w->align;
+    srdi_synced_boot_id(h->boot); /* zeros (never trusted) if unknown */
+    h->check = shx_checksum(h);
+    return SRD_OK;
+}
+
+static void shxw_unmap(srdi_shxw *w)
+{
+    if (w->base)
+        munmap(w->base, w->len);
+    if (w->fd >= 0)
+        close(w->fd);
+    w->base = NULL;
+    w->fd = -1;
+}
+
+static void shxw_free(srdi_shxw *w);
+
+/* A writer handle for store's index file, no file yet. */
+static srd_err shxw_handle(const char *store, int store_fd, uint32_t align,
+                           srdi_shxw **out)
+{
+    struct stat sb;
+    if (fstat(store_fd, &sb) != 0)
+        return srdi_errno(errno);
+    srdi_shxw *w = calloc(1, sizeof *w);
+    if (!w)
+        return SRD_ENOMEM;
+    w->fd = -1;
+    w->path = srdi_shx_path(store);
+    w->tmp = w->path ? malloc(strlen(w->path) + 5) : NULL;
+    if (!w->tmp) {
+        free(w->path);
+        free(w);
+        return SRD_ENOMEM;
+    }
+    snprintf(w->tmp, strlen(w->path) + 5, "%s.tmp", w->path);
+    w->mode = sb.st_mode & 0666;
+    w->dev = (uint64_t)sb.st_dev;
+    w->ino = (uint64_t)sb.st_ino;
+    w->align = align;
+    *out = w;
+    return SRD_OK;
+}
+
+srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
+                         uint64_t expected, srdi_shxw **out)
+{
+    *out = NULL;
+    srdi_shxw *w = NULL;
+    srd_err rc = shxw_handle(store, store_fd, align, &w);
+    if (rc == SRD_OK)
+        rc = shxw_new_file(w, expected + expected / 2 + SHX_MIN_CAP);
+    if (rc != SRD_OK) {
+        if (w)
+            shxw_free(w);
+        return rc;
+    }
+    *out = w;
+    return SRD_OK;
+}
+
+/* Map the published file fd for the writer (fields of w from it). */
+static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
+                                 uint64_t size)
+{
+    int e = posix_fallocate(fd, 0, (off_t)size); /* a sparse file: fill */
+    void *p = e == 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+                            MAP_SHARED, fd, 0)
+                     : MAP_FAILED;
+    if (p == MAP_FAILED)
+        return srdi_errno(e ? e : errno);
+    w->fd = fd;
+    w->base = p;
+    w->len = (size_t)size;
+    w->cap = h->cap;
+    w->h = p;
+    w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    w->used = atomic_load(&w->h->used);
+    w->live = atomic_load(&w->h->live);
+    if (w->used > w->cap)
+        w->used = w->cap;
+    w->published = true;
+    return SRD_OK;
+}
+
+static uint64_t shxw_slots_sum(const srdi_shxw *w)
+{
+    return srdi_hash(w->slots, (size_t)w->cap * sizeof(shx_slot));
+}
+
+/* Invariant 4: the file stops vouching (durably) before it changes; then
+ * it names the running boot, so it is trusted while this boot lasts. */
+static srd_err shxw_make_unclean(srdi_shxw *w)
+{
+    atomic_store(&w->h->summed, 0);
+    if (atomic_load(&w->h->clean) != 0) {
+        atomic_store(&w->h->clean, 0);
+        if (msync(w->base, SRDI_SHX_HDR, MS_SYNC) != 0)
+            return srdi_errno(errno);
+    }
+    srdi_synced_boot_id(w->h->boot);
+    w->h->check = shx_checksum(w->h);
+    return SRD_OK;
+}
+
+srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
+                        uint64_t tail, srdi_shxw **out, uint64_t *covered,
+                        uint8_t trailer[SRDI_TRAILER_SIZE])
+{
+    srdi_shxw *w = NULL;
+    *out = NULL;
+    srd_err rc = shxw_handle(store, store_fd, align, &w);
+    if (rc != SRD_OK)
+        return rc;
+    struct stat sb, ssb;
+    shx_hdr h;
+    int fd = open(w->path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    rc = fd >= 0 ? SRD_OK : SRD_ECORRUPT;
+    if (rc == SRD_OK &&
+        (fstat(fd, &sb) != 0 || fstat(store_fd, &ssb) != 0 ||
+         !S_ISREG(sb.st_mode) || sb.st_size < (off_t)SRDI_SHX_HDR ||
+         pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+         !shx_header_ok(&h, (uint64_t)sb.st_size, &ssb) || h.align != align))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK)
+        rc = shxw_map_existing(w, fd, &h, (uint64_t)sb.st_size);
+    else if (fd >= 0)
+        close(fd);
+    if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK && (atomic_load(&w->h->summed) != 1 ||
+                         shxw_slots_sum(w) != atomic_load(&w->h->slots_sum)))
+        rc = SRD_ECORRUPT; /* invariant 5 */
+    /* A slot past tail names bytes recovery cut: new entries will land
+     * there, and position order would keep the stale slot. */
+    if (rc == SRD_OK && (*covered > tail || atomic_load(&w->h->max_pos1) > tail))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK)
+        rc = shxw_make_unclean(w);
+    if (rc != SRD_OK) {
+        shxw_free(w);
+        return rc;
+    }
+    *out = w;
+    return SRD_OK;
+}
+
+/* Slot of hash in w: its own, else the empty one where it goes; NULL
+ * when the table is full (a reused file whose counts were wrong). */
+static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
+{
+    uint64_t i = shx_home(hash, w->cap);
+    for (uint64_t n = 0; n < w->cap; n++) {
+        shx_slot *s = &w->slots[i];
+        uint64_t loc = atomic_load_explicit(&s->loc, memory_order_relaxed);
+        if (loc == 0 ||
+            atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+            return s;
+        if (++i == w->cap)
+            i = 0;
+    }
+    return NULL;
+}
+
+static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
+{
+    uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    if (cur == 0) {
+        w->used++;
+        atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->loc, loc, memory_order_release);
+    w->live += (uint64_t)srdi_loc_is_live(loc) - (uint64_t)srdi_loc_is_live(cur);
+    uint64_t p1 = srdi_loc_pos(loc) + 1;
+    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
+        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
+}
+
+/* Invariant 3: copy every slot into a new, larger file, rename it over the
+ * published one, then flag the old one superseded. */
+static srd_err shxw_grow(srdi_shxw *w)
+{
+    srdi_shxw old = *w;
+    uint64_t cap = w->used + w->used / 2 + SHX_MIN_CAP;
+    srd_err rc = shxw_new_file(w, cap);
+    if (rc != SRD_OK) {
+        *w = old;
+        return rc;
+    }
+    w->live = 0;
+    for (uint64_t i = 0; i < old.cap; i++) {
+        uint64_t loc = atomic_load_explicit(&old.slots[i].loc,
+                                            memory_order_relaxed);
+        if (loc == 0)
+            continue;
+        uint64_t h = atomic_load_explicit(&old.slots[i].hash,
+                                          memory_order_relaxed);
+        shx_slot *s = shxw_find(w, h); /* cap > old used: never full */
+        if (s)
+            shxw_put(w, s, h, loc);
+    }
+    atomic_store(&w->h->covered, atomic_load(&old.h->covered));
+    for (int i = 0; i < 3; i++)
+        atomic_store(&w->h->cover_trailer[i],
+                     atomic_load(&old.h->cover_trailer[i]));
+    atomic_store(&w->h->entries, atomic_load(&old.h->entries));
+    atomic_store(&w->h->live_bytes, atomic_load(&old.h->live_bytes));
+    atomic_store(&w->h->live_span, atomic_load(&old.h->live_span));
+    atomic_store(&w->h->used, w->used);
+    atomic_store(&w->h->live, w->live);
+    if (w->published && rename(w->tmp, w->path) != 0) {
+        int e = errno;
+        shxw_unmap(w);
+        unlink(w->tmp);
+        *w = old;
+        return srdi_errno(e);
+    }
+    atomic_store_explicit(&old.h->superseded, 1, memory_order_release);
+    shxw_unmap(&old);
+    return SRD_OK;
+}
+
+srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
+{
+    shx_slot *s = shxw_find(w, hash);
+    uint64_t cur = s ? atomic_load_explicit(&s->loc, memory_order_relaxed)
+                     : 0;
+    if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
+        return SRD_OK;
+    if (!s || (cur == 0 && (w->used + 1) * 5 > w->cap * 4)) {
+        if (!s)
+            w->used = w->cap; /* the counts lied: grow to fit what is there */
+        srd_err rc = shxw_grow(w);
+        if (rc != SRD_OK)
+            return rc;
+        s = shxw_find(w, hash);
+        if (!s)
+            return SRD_ENOMEM;
+    }
+    shxw_put(w, s, hash, loc);
+    return SRD_OK;
+}
+
+void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
+                           const uint8_t trailer[SRDI_TRAILER_SIZE],
+                           const srdi_shx_stats *s)
+{
+    shx_hdr *h = w->h;
+    uint64_t t[3] = {0, 0, 0};
+    memcpy(t, trailer, SRDI_TRAILER_SIZE);
+    uint64_t seq = atomic_load_explicit(&h->cover_seq, memory_order_relaxed);
+    atomic_store_explicit(&h->cover_seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (int i = 0; i < 3; i++)
+        atomic_store_explicit(&h->cover_trailer[i], t[i],
+                              memory_order_relaxed);
+    atomic_store_explicit(&h->used, w->used, memory_order_relaxed);
+    atomic_store_explicit(&h->live, w->live, memory_order_relaxed);
+    if (s) {
+        atomic_store_explicit(&h->entries, s->entries, memory_order_relaxed);
+        atomic_store_explicit(&h->live_bytes, s->live_bytes,
+                              memory_order_relaxed);
+        atomic_store_explicit(&h->live_span, s->live_span,
+                              memory_order_relaxed);
+    }
+    atomic_store_explicit(&h->covered, covered, memory_order_release);
+    atomic_store_explicit(&h->cover_seq, seq + 2, memory_order_release);
+}
+
+/* Flag the regular file open as fd superseded (it may be anything). */
+static void shx_flag_superseded(int fd)
+{
+    struct stat sb;
+    uint64_t one = 1;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_size >= (off_t)SRDI_SHX_HDR)
+        (void)!pwrite(fd, &one, sizeof one, offsetof(shx_hdr, superseded));
+}
+
+srd_err srdi_shxw_publish(srdi_shxw *w)
+{
+    int old = open(w->path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    srd_err rc = rename(w->tmp, w->path) == 0 ? SRD_OK : srdi_errno(errno);
+    if (old >= 0) {
+        if (rc == SRD_OK)
+            shx_flag_superseded(old);
+        close(old);
+    }
+    w->published = rc == SRD_OK;
+    return rc;
+}
+
+void srdi_shx_retire(const char *store)
+{
+    char *path = srdi_shx_path(store);
+    if (!path)
+        return;
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd >= 0) {
+        shx_flag_superseded(fd);
+        close(fd);
+    }
+    unlink(path);
+    free(path);
+}
+
+static void shxw_free(srdi_shxw *w)
+{
+    shxw_unmap(w);
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+void srdi_shxw_close(srdi_shxw *w, bool clean)
+{
+    if (!w)
+        return;
+    atomic_store(&w->h->slots_sum, shxw_slots_sum(w)); /* invariant 5 */
+    atomic_store(&w->h->summed, 1);
+    /* Invariant 4: slots durable before the flag that vouches for them. */
+    if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
+        fdatasync(w->fd) == 0) {
+        atomic_store(&w->h->clean, 1);
+        msync(w->base, SRDI_SHX_HDR, MS_SYNC);
+    }
+    shxw_free(w);
+}
+
+void srdi_shxw_forget(srdi_shxw *w)
+{
+    if (w)
+        shxw_free(w);
+}
+
+void srdi_shxw_abandon(srdi_shxw *w)
+{
+    if (!w)
+        return;
+    atomic_store_explicit(&w->h->superseded, 1, memory_order_release);
+    struct stat ours, there;
+    /* Unlink the path only if it still names our file. */
+    if (fstat(w->fd, &ours) == 0 && stat(w->path, &there) == 0 &&
+        ours.st_ino == there.st_ino && ours.st_dev == there.st_dev)
+        unlink(w->path);
+    unlink(w->tmp);
+    shxw_free(w);
+}
+
+uint64_t srdi_shxw_capacity(const srdi_shxw *w)
+{
+    return w->cap;
+}

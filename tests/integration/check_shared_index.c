@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_shared_index.c -- the shared index file (libclient/shindex.c)
+ * between real processes. Reader processes (read-only handles, and client
+ * handles of srdd) open and read over and over while one writer grows the
+ * index several times and compacts: every read must give the newest
+ * acknowledged value of its key or a newer one, never another key's. And
+ * a writer process killed with SIGKILL at random moments while it grows
+ * or rewrites the index: the next open (read-only, then as writer) shows
+ * every acknowledged write. Children re-run this binary ("child"); the
+ * processes share what was acknowledged through a mapped file.
+ */
+#define _GNU_SOURCE 1
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "client_harness.h"
+
+#define MAX_KEYS 65536u
+#define READERS 4
+
+/* The mapped file: a stop flag, the keys written so far, how many reader
+ * opens used the shared index, and the acknowledged version of each key. */
+typedef struct acked {
+    _Atomic uint64_t stop;
+    _Atomic uint64_t nkeys;
+    _Atomic uint64_t shared_opens;
+    _Atomic uint64_t reads;
+    _Atomic uint64_t ver[MAX_KEYS];
+} acked;
+
+static acked *acked_map(const char *path, bool create)
+{
+    int fd = open(path, O_RDWR | (create ? O_CREAT | O_TRUNC : 0), 0600);
+    if (fd < 0 || (create && ftruncate(fd, sizeof(acked)) != 0))
+        return NULL;
+    void *p = mmap(NULL, sizeof(acked), PROT_READ | PROT_WRITE, MAP_SHARED,
+                   fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void key_name(char *buf, size_t cap, unsigned i)
+{
+    snprintf(buf, cap, "key-%u", i);
+}
+
+static size_t make_value(char *buf, size_t cap, unsigned i, unsigned ver)
+{
+    int n = snprintf(buf, cap, "k%u:v%u:", i, ver);
+    size_t fill = (i * 7u + ver * 13u) % 90u;
+    memset(buf + n, 'a' + (int)(ver % 26u), fill);
+    return (size_t)n + fill;
+}
+
+/* 0 when v is key i's value at a version >= want; else a message. */
+static const char *check_value(const srd_view *v, unsigned i, uint64_t want)
+{
+    unsigned id, ver;
+    char buf[64];
+    size_t n = v->len < sizeof buf - 1 ? v->len : sizeof buf - 1;
+    memcpy(buf, v->data, n);
+    buf[n] = '\0';
+    if (sscanf(buf, "k%u:v%u:", &id, &ver) != 2)
+        return "unparseable value";
+    if (id != i)
+        return "another key's value";
+    if (ver < want)
+        return "older than acknowledged";
+    return NULL;
+}
+
+static void put_version(srd_store *st, acked *a, unsigned i, unsigned ver)
+{
+    char k[32], v[160];
+    key_name(k, sizeof k, i);
+    size_t n = make_value(v, sizeof v, i, ver);
+    ck_srd(srd_put(st, tu_s(k), (srd_val){v, n}));
+    atomic_store(&a->ver[i], ver);
+}
+
+/* ======================================================================== */
+/* Children                                                                 */
+/* ======================================================================== */
+
+static srd_store *reader_open(const char *store, bool client)
+{
+    if (client)
+        return ch_child_open(store);
+    srd_store *st = NULL;
+    srd_err rc = tu_open(store, SRD_OPEN_READONLY, &st);
+    if (rc != SRD_OK) {
+        printf("read-only open: %s\n", srd_errname(rc));
+        fflush(stdout);
+        _exit(3);
+    }
+    return st;
+}
+
+/* One round: refresh, then read keys whose acknowledged version was
+ * noted before the refresh. 0, or 1 with a message printed. */
+static int reader_round(srd_store *st, acked *a, uint64_t *seed)
+{
+    unsigned idx[8];
+    uint64_t want[8];
+    uint64_t n = atomic_load(&a->nkeys);
+    if (n == 0)
+        return 0;
+    for (int j = 0; j < 8; j++) {
+        idx[j] = (unsigned)(tu_rand(seed) % n);
+        want[j] = atomic_load(&a->ver[idx[j]]);
+    }
+    srd_err rc = srd_refresh(st, NULL);
+    if (rc != SRD_OK) {
+        printf("refresh: %s\n", srd_errname(rc));
+        return 1;
+    }
+    for (int j = 0; j < 8; j++) {
+        char k[32];
+        key_name(k, sizeof k, idx[j]);
+        srd_view v;
+        rc = srd_get(st, tu_s(k), &v);
+        if (rc != SRD_OK) {
+            printf("get %s (acked v%llu): %s\n", k,
+                   (unsigned long long)want[j], srd_errname(rc));
+            return 1;
+        }
+        const char *bad = check_value(&v, idx[j], want[j]);
+        if (bad) {
+            printf("get %s (acked v%llu): %s: %.*s\n", k,
+                   (unsigned long long)want[j], bad, (int)v.len, v.data);
+            return 1;
+        }
+        srd_view_release(&v);
+        atomic_fetch_add(&a->reads, 1);
+    }
+    return 0;
+}
+
+static int reader_main(char **argv, bool client)
+{
+    acked *a = acked_map(argv[1], false);
+    if (!a)
+        return 2;
+    uint64_t seed = (uint64_t)atoi(argv[2]) * 7919u + 1;
+    while (!atomic_load(&a->stop)) {
+        srd_store *st = reader_open(argv[0], client);
+        srd_info info;
+        if (srd_get_info(st, &info) == SRD_OK && info.index_bytes < 65536)
+            atomic_fetch_add(&a->shared_opens, 1);
+        for (int r = 0; r < 50 && !atomic_load(&a->stop); r++) {
+            if (reader_round(st, a, &seed)) {
+                fflush(stdout);
+                return 1;
+            }
+        }
+        srd_close(st);
+    }
+    return 0;
+}
+
+static int child_roreader(char **argv)
+{
+    return reader_main(argv, false);
+}
+
+static int child_clreader(char **argv)
+{
+    return reader_main(argv, true);
+}
+
+/* Put new keys for ever, compacting now and then; SIGKILL ends it. */
+static int child_killwriter(char **argv)
+{
+    acked *a = acked_map(argv[1], false);
+    srd_store *st = NULL;
+    if (!a || tu_open(argv[0], SRD_OPEN_CREATE, &st) != SRD_OK)
+        return 2;
+    char k[32], v[160];
+    for (unsigned i = (unsigned)atomic_load(&a->nkeys); i < MAX_KEYS; i++) {
+        key_name(k, sizeof k, i);
+        size_t n = make_value(v, sizeof v, i, 1);
+        if (srd_put(st, tu_s(k), (srd_val){v, n}) != SRD_OK)
+            return 1;
+        atomic_store(&a->nkeys, i + 1);
+        if (i % 2500 == 2499 && srd_compact(st, NULL) != SRD_OK)
+            return 1;
+    }
+    for (;;) /* all keys written: wait for the signal */
+        pause();
+}
+
+/* ======================================================================== */
+/* The tests                                                                */
+/* ======================================================================== */
+
+static ino_t inode_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static void spawn_readers(ch_child *kids, const char *role,
+                          const char *acked_path)
+{
+    for (int r = 0; r < READERS; r++) {
+        char seed[16];
+        snprintf(seed, sizeof seed, "%d", r);
+        const char *argv[] = {role, g_store, acked_path, seed, NULL};
+        kids[r] = ch_spawn(argv);
+    }
+}
+
+static void reap_readers(ch_child *kids, acked *a)
+{
+    atomic_store(&a->stop, 1);
+    for (int r = 0; r < READERS; r++) {
+        char line[512] = "";
+        bool said = ch_line(&kids[r], line, sizeof line);
+        int rc = ch_wait(&kids[r]);
+        ck_assert_msg(rc == 0, "reader %d exited %d: %s", r, rc,
+                      said ? line : "");
+    }
+    ck_assert_uint_gt(atomic_load(&a->reads), 0);
+    ck_assert_uint_gt(atomic_load(&a->shared_opens), 0);
+}
+
+/* Rounds of new keys (growth) and overwrites; a compaction every third
+ * round. Returns how many times the index file was replaced. */
+static unsigned write_rounds(srd_store *w, acked *a, unsigned rounds)
+{
+    char *idx = tu_join(g_dir, "s.srd.idx");
+    ino_t ino = inode_of(idx);
+    unsigned replaced = 0;
+    uint64_t seed = 99;
+    for (unsigned round = 0; round < rounds; round++) {
+        unsigned n = (unsigned)atomic_load(&a->nkeys);
+        for (unsigned j = 0; j < 2000; j++) {
+            put_version(w, a, n + j, 1);
+            atomic_store(&a->nkeys, n + j + 1);
+        }
+        for (unsigned j = 0; j < 300; j++) {
+            unsigned i = (unsigned)(tu_rand(&seed) % (n + 2000));
+            put_version(w, a, i, (unsigned)atomic_load(&a->ver[i]) + 1);
+        }
+        if (round % 3 == 2)
+            ck_srd(srd_compact(w, NULL));
+        replaced += inode_of(idx) != ino;
+        ino = inode_of(idx);
+    }
+    free(idx);
+    return replaced;
+}
+
+START_TEST(test_readonly_readers_while_the_writer_grows_and_compacts)
+{
+    char *ap = tu_join(g_dir, "acked");
+    acked *a = acked_map(ap, true);
+    ck_assert_ptr_nonnull(a);
+    srd_store *w = NULL;
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE, &w));
+    ch_child kids[READERS];
+    spawn_readers(kids, "roreader", ap);
+    unsigned replaced = write_rounds(w, a, 9);
+    reap_readers(kids, a);
+    ck_assert_uint_ge(replaced, 4); /* growths and compactions */
+    ck_srd(srd_close(w));
+    free(ap);
+}
+END_TEST
+
+START_TEST(test_client_readers_while_srdd_grows_and_compacts)
+{
+    char *ap = tu_join(g_dir, "acked");
+    acked *a = acked_map(ap, true);
+    ck_assert_ptr_nonnull(a);
+    start_srdd(NULL);
+    srd_store *w = NULL;
+    srd_options o;
+    srd_options_init(&o);
+    o.flags = SRD_OPEN_CLIENT;
+    ck_srd(srd_open(g_store, &o, &w));
+    ch_child kids[READERS];
+    spawn_readers(kids, "clreader", ap);
+    unsigned replaced = write_rounds(w, a, 6);
+    reap_readers(kids, a);
+    ck_assert_uint_ge(replaced, 3);
+    ck_srd(srd_close(w));
+    free(ap);
+}
+END_TEST
+
+/* Every key below n reads as its version-1 value through st. */
+static void expect_all(srd_store *st, unsigned n, const char *what)
+{
+    for (unsigned i = 0; i < n; i++) {
+        char k[32];
+        key_name(k, sizeof k, i);
+        srd_view v;
+        srd_err rc = srd_get(st, tu_s(k), &v);
+        tu_require(rc == SRD_OK, "%s: acknowledged %s: %s", what, k,
+                   srd_errname(rc));
+        const char *bad = check_value(&v, i, 1);
+        tu_require(bad == NULL, "%s: %s: %s", what, k, bad);
+        srd_view_release(&v);
+    }
+}
+
+START_TEST(test_writer_killed_while_growing_or_rewriting_loses_nothing)
+{
+    char *ap = tu_join(g_dir, "acked");
+    acked *a = acked_map(ap, true);
+    ck_assert_ptr_nonnull(a);
+    uint64_t seed = (uint64_t)getpid();
+    for (int round = 0; round < 6; round++) {
+        const char *argv[] = {"killwriter", g_store, ap, NULL};
+        ch_child c = ch_spawn(argv);
+        uint64_t before = atomic_load(&a->nkeys);
+        /* Let it get going (its open writes a fresh index), then kill. */
+        while (atomic_load(&a->nkeys) < before + 200)
+            ch_sleep_ms(1);
+        ch_sleep_ms((unsigned)(tu_rand(&seed) % 150));
+        kill(c.pid, SIGKILL);
+        ck_assert_int_eq(ch_wait(&c), 128 + SIGKILL);
+        unsigned n = (unsigned)atomic_load(&a->nkeys);
+        srd_store *st = NULL;
+        ck_srd(tu_open(g_store, SRD_OPEN_READONLY, &st));
+        expect_all(st, n, "read-only after kill -9");
+        ck_srd(srd_close(st));
+        ck_srd(tu_open(g_store, SRD_OPEN_CREATE, &st));
+        expect_all(st, n, "writer after kill -9");
+        ck_srd(srd_close(st));
+    }
+    ck_assert_uint_gt(atomic_load(&a->nkeys), 2500); /* compacted at least once */
+    free(ap);
+}
+END_TEST
+
+static Suite *shared_index_suite(void)
+{
+    Suite *s = suite_create("shared_index");
+    TCase *tc = tcase_create("processes");
+    tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_readonly_readers_while_the_writer_grows_and_compacts);
+    tcase_add_test(tc, test_client_readers_while_srdd_grows_and_compacts);
+    tcase_add_test(tc, test_writer_killed_while_growing_or_rewriting_loses_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    static const ch_role roles[] = {
+        {"roreader", 3, child_roreader},
+        {"clreader", 3, child_clreader},
+        {"killwriter", 2, child_killwriter},
+        {NULL, 0, NULL},
+    };
+    return ch_main(argc, argv, roles, shared_index_suite);
+}

@@ -1,0 +1,862 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_shindex.c -- tests of libclient/shindex.c (the shared index file)
+ * and of how store.c uses it: the header checks, lookups that terminate
+ * whatever the file holds, growth by a new file that flags the old one
+ * superseded, read-only handles that use the file instead of building a
+ * private table, and damaged, stale or foreign index files that never
+ * make a read return another key's value.
+ */
+#define _GNU_SOURCE 1
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "index.h"
+#include "shindex.h"
+#include "testutil.h"
+
+/* Header offsets as shindex.c documents them (an independent oracle). */
+#define H_DEV 24
+#define H_INO 32
+#define H_CAP 40
+#define H_ALIGN 48
+#define H_BOOT 56
+#define H_CHECK 72
+#define H_COVERED 136
+#define H_SUPERSEDED 144
+#define H_CLEAN 152
+
+static char *g_dir;
+static char *g_path;  /* g_dir/store.srd */
+static char *g_idx;   /* g_dir/store.srd.idx */
+
+static void setup(void)
+{
+    g_dir = tu_tmpdir();
+    g_path = tu_join(g_dir, "store.srd");
+    g_idx = tu_join(g_dir, "store.srd.idx");
+    unsetenv("SRD_SHARED_INDEX");
+}
+
+static void teardown(void)
+{
+    tu_rmtree(g_dir);
+    free(g_path);
+    free(g_idx);
+    free(g_dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static srd_store *open_flags(const char *path, unsigned flags)
+{
+    srd_store *st = NULL;
+    ck_srd(tu_open(path, flags, &st));
+    return st;
+}
+
+static srd_store *open_w(const char *path)
+{
+    return open_flags(path, SRD_OPEN_CREATE);
+}
+
+static srd_store *open_ro(const char *path)
+{
+    return open_flags(path, SRD_OPEN_READONLY);
+}
+
+static void key_of(char *buf, size_t cap, unsigned i)
+{
+    snprintf(buf, cap, "key-%u", i);
+}
+
+static void val_of(char *buf, size_t cap, unsigned i, unsigned ver)
+{
+    snprintf(buf, cap, "value-%u-v%u-%0*u", i, ver, (int)(i % 50), 7u);
+}
+
+static void put_n(srd_store *st, unsigned from, unsigned to, unsigned ver)
+{
+    char k[64], v[128];
+    for (unsigned i = from; i < to; i++) {
+        key_of(k, sizeof k, i);
+        val_of(v, sizeof v, i, ver);
+        tu_require(srd_put(st, tu_s(k), tu_s(v)) == SRD_OK, "put %u", i);
+    }
+}
+
+/* Every key in [from, to) reads as version ver. */
+static void expect_n(srd_store *st, unsigned from, unsigned to, unsigned ver)
+{
+    char k[64], v[128];
+    for (unsigned i = from; i < to; i++) {
+        key_of(k, sizeof k, i);
+        val_of(v, sizeof v, i, ver);
+        srd_view view;
+        srd_err rc = srd_get(st, tu_s(k), &view);
+        tu_require(rc == SRD_OK, "get %u: %s", i, srd_errname(rc));
+        tu_require(view.len == strlen(v) && memcmp(view.data, v, view.len) == 0,
+                   "key %u: wrong value %.*s", i, (int)view.len, view.data);
+        srd_view_release(&view);
+    }
+}
+
+static size_t index_bytes(srd_store *st)
+{
+    srd_info i;
+    ck_srd(srd_get_info(st, &i));
+    return i.index_bytes;
+}
+
+/* A private table for n keys takes at least 16 bytes a key; the overlay
+ * of a handle on the shared index stays at its minimum. */
+#define OVERLAY_MAX (16u * 1024u)
+
+static void patch64(const char *path, long off, uint64_t v)
+{
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, &v, 8, off), 8);
+    close(fd);
+}
+
+static uint64_t read64(const char *path, long off)
+{
+    uint64_t v = 0;
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, &v, 8, off), 8);
+    close(fd);
+    return v;
+}
+
+/* Recompute the header checksum after patching checked fields. */
+static void reseal(const char *path)
+{
+    uint8_t h[H_CHECK];
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, h, sizeof h, 0), (ssize_t)sizeof h);
+    uint64_t c = srdi_hash(h, sizeof h);
+    ck_assert_int_eq(pwrite(fd, &c, 8, H_CHECK), 8);
+    close(fd);
+}
+
+static ino_t inode_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* A bare file standing in for a store (the module needs its identity). */
+static int make_store_file(struct stat *sb)
+{
+    int fd = open(g_path, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, sb), 0);
+    return fd;
+}
+
+static srdi_shxw *new_writer(int fd, uint64_t expected)
+{
+    srdi_shxw *w = NULL;
+    ck_srd(srdi_shxw_create(g_path, fd, SRDI_ALIGN, expected, &w));
+    return w;
+}
+
+/* The published index file of g_path, mapped as a reader would. */
+static srdi_shx *map_reader(const struct stat *sb)
+{
+    srdi_shx *x = NULL;
+    ck_srd(srdi_shx_open(g_path, sb, &x));
+    return x;
+}
+
+static uint64_t hash_n(unsigned i)
+{
+    return srdi_hash(&i, sizeof i);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The module                                                                */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_writer_slots_are_found_by_a_reader_mapping)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    srdi_shxw *w = new_writer(fd, 100);
+    for (unsigned i = 0; i < 500; i++)
+        ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(i * 64 + 64)));
+    srdi_shx_stats s = {0, 500, 0, 0};
+    uint8_t tr[SRDI_TRAILER_SIZE] = {1, 2, 3};
+    srdi_shxw_set_covered(w, 7777, tr, &s);
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shx *x = map_reader(&sb);
+    ck_assert_uint_eq(srdi_shx_covered(x), 7777);
+    uint64_t c = 0;
+    uint8_t got_tr[SRDI_TRAILER_SIZE];
+    ck_assert(srdi_shx_covered_at(x, &c, got_tr));
+    ck_assert_uint_eq(c, 7777);
+    ck_assert_mem_eq(got_tr, tr, sizeof tr);
+    for (unsigned i = 0; i < 500; i++)
+        ck_assert_uint_eq(srdi_shx_lookup(x, hash_n(i)),
+                          srdi_loc_tomb(i * 64 + 64));
+    ck_assert_uint_eq(srdi_shx_lookup(x, hash_n(100000)), 0);
+    srdi_shx_stats got;
+    srdi_shx_stats_get(x, &got);
+    ck_assert_uint_eq(got.entries, 500);
+    ck_assert(!srdi_shx_superseded(x));
+    srdi_shx_unref(x);
+    srdi_shxw_close(w, true);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_newest_position_wins_in_the_file)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    srdi_shxw *w = new_writer(fd, 0);
+    ck_srd(srdi_shxw_apply(w, 42, srdi_loc_tomb(6400)));
+    ck_srd(srdi_shxw_apply(w, 42, srdi_loc_tomb(640))); /* older: ignored */
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shx *x = map_reader(&sb);
+    ck_assert_uint_eq(srdi_shx_lookup(x, 42), srdi_loc_tomb(6400));
+    srdi_shx_unref(x);
+    srdi_shxw_close(w, false);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_growth_writes_new_files_old_mapping_stays_valid)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    srdi_shxw *w = new_writer(fd, 0);
+    ck_srd(srdi_shxw_apply(w, hash_n(0), srdi_loc_tomb(64)));
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shx *first = map_reader(&sb);
+    uint64_t cap0 = srdi_shxw_capacity(w);
+    unsigned grows = 0;
+    ino_t ino = inode_of(g_idx);
+    for (unsigned i = 1; i < 20000; i++) {
+        ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(64 * (i + 1))));
+        if (inode_of(g_idx) != ino) {
+            grows++;
+            ino = inode_of(g_idx);
+        }
+    }
+    ck_assert_uint_ge(grows, 3);
+    ck_assert_uint_gt(srdi_shxw_capacity(w), cap0 * 4);
+    /* The first mapping was replaced but still answers what it held. */
+    ck_assert(srdi_shx_superseded(first));
+    ck_assert_uint_eq(srdi_shx_lookup(first, hash_n(0)), srdi_loc_tomb(64));
+    srdi_shx *now = map_reader(&sb);
+    for (unsigned i = 0; i < 20000; i++)
+        tu_require(srdi_shx_lookup(now, hash_n(i)) ==
+                       srdi_loc_tomb(64 * (i + 1)),
+                   "key %u lost in growth", i);
+    srdi_shx_unref(first);
+    srdi_shx_unref(now);
+    srdi_shxw_close(w, true);
+    close(fd);
+}
+END_TEST
+
+/* A file whose header was made by hand from a published one. */
+static void publish_small(int fd)
+{
+    srdi_shxw *w = new_writer(fd, 10);
+    ck_srd(srdi_shxw_apply(w, 1, srdi_loc_tomb(64)));
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shxw_close(w, true);
+}
+
+static srd_err open_status(const struct stat *sb)
+{
+    srdi_shx *x = NULL;
+    srd_err rc = srdi_shx_open(g_path, sb, &x);
+    srdi_shx_unref(x);
+    return rc;
+}
+
+START_TEST(test_header_checks_reject_every_mismatch)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    ck_assert_int_eq(open_status(&sb), SRD_ENOENT);
+    publish_small(fd);
+    ck_assert_int_eq(open_status(&sb), SRD_OK);
+    size_t len;
+    uint8_t *good = tu_read_file(g_idx, &len);
+    ck_assert_ptr_nonnull(good);
+    /* byte offset to flip, whether to reseal the checksum afterwards */
+    struct { long off; int reseal; } flips[] = {
+        {0, 0}, {0, 1}, {8, 1}, {12, 1}, {16, 1}, {H_DEV, 1}, {H_INO, 1},
+        {H_CAP, 1}, {H_CAP, 0}, {H_ALIGN, 1}, {H_CHECK, 0}, {60, 0},
+    };
+    for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
+        uint8_t *b = malloc(len);
+        memcpy(b, good, len);
+        b[flips[i].off] ^= 0x01;
+        ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+        if (flips[i].reseal)
+            reseal(g_idx);
+        ck_assert_msg(open_status(&sb) == SRD_ECORRUPT, "flip at %ld", flips[i].off);
+        free(b);
+    }
+    /* truncated, grown, zeroed, empty */
+    ck_assert_int_eq(tu_write_file(g_idx, good, len - 16), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    ck_assert_int_eq(tu_write_file(g_idx, good, 100), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    uint8_t *z = calloc(1, len + 16);
+    memcpy(z, good, len);
+    ck_assert_int_eq(tu_write_file(g_idx, z, len + 16), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    memset(z, 0, len);
+    ck_assert_int_eq(tu_write_file(g_idx, z, len), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    ck_assert_int_eq(tu_write_file(g_idx, z, 0), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    /* superseded */
+    ck_assert_int_eq(tu_write_file(g_idx, good, len), 0);
+    patch64(g_idx, H_SUPERSEDED, 1);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    /* a directory, a symlink */
+    unlink(g_idx);
+    ck_assert_int_eq(mkdir(g_idx, 0755), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    rmdir(g_idx);
+    char *other = tu_join(g_dir, "other.idx");
+    ck_assert_int_eq(tu_write_file(other, good, len), 0);
+    ck_assert_int_eq(symlink(other, g_idx), 0);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    free(other);
+    free(z);
+    free(good);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_unclean_file_of_another_boot_is_not_trusted)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    srdi_shxw *w = new_writer(fd, 10);
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shxw_close(w, false); /* as after kill -9 */
+    ck_assert_int_eq(open_status(&sb), SRD_OK); /* same boot: page cache */
+    patch64(g_idx, H_BOOT, read64(g_idx, H_BOOT) ^ 1);
+    reseal(g_idx);
+    ck_assert_int_eq(open_status(&sb), SRD_ECORRUPT);
+    patch64(g_idx, H_CLEAN, 1); /* made durable by a clean close */
+    ck_assert_int_eq(open_status(&sb), SRD_OK);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_lookup_in_a_full_table_terminates)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    publish_small(fd);
+    size_t len;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    for (size_t off = SRDI_SHX_HDR; off + 16 <= len; off += 16) {
+        uint64_t h = off, loc = 1;
+        memcpy(b + off, &h, 8);
+        memcpy(b + off + 8, &loc, 8);
+    }
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    srdi_shx *x = map_reader(&sb);
+    ck_assert_uint_eq(srdi_shx_lookup(x, 3), 0); /* absent, no empty slot */
+    srdi_shx_unref(x);
+    free(b);
+    close(fd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Store handles on the shared index                                         */
+/* ------------------------------------------------------------------------ */
+
+#define N_KEYS 20000u
+
+START_TEST(test_first_writer_open_creates_the_index_file)
+{
+    srd_store *st = open_w(g_path); /* SRD_SYNC_NEVER */
+    ck_assert_int_ge(tu_file_size(g_idx), (long long)SRDI_SHX_HDR);
+    put_n(st, 0, 10, 1);
+    ck_srd(srd_close(st));
+    /* a close that did not sync the store does not vouch for it */
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    srd_options o;
+    srd_options_init(&o); /* SRD_SYNC_ALWAYS */
+    ck_srd(srd_open(g_path, &o, &st));
+    ck_srd(srd_close(st));
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 1);
+    /* A store from elsewhere (no index file) gets one too. */
+    unlink(g_idx);
+    st = open_w(g_path);
+    ck_assert_int_ge(tu_file_size(g_idx), (long long)SRDI_SHX_HDR);
+    ck_srd(srd_close(st));
+    st = open_ro(g_path);
+    expect_n(st, 0, 10, 1);
+    ck_assert_uint_lt(index_bytes(st), OVERLAY_MAX);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+START_TEST(test_readonly_open_maps_the_index_instead_of_building_one)
+{
+    srd_store *st = open_w(g_path);
+    put_n(st, 0, N_KEYS, 1);
+    ck_srd(srd_close(st));
+    st = open_ro(g_path);
+    expect_n(st, 0, N_KEYS, 1);
+    ck_assert_uint_lt(index_bytes(st), OVERLAY_MAX);
+    uint64_t n = 0;
+    ck_srd(srd_count(st, &n));
+    ck_assert_uint_eq(n, N_KEYS);
+    ck_srd(srd_close(st));
+    /* Without it (SRD_SHARED_INDEX=0) the handle builds a private table. */
+    setenv("SRD_SHARED_INDEX", "0", 1);
+    st = open_ro(g_path);
+    expect_n(st, 0, N_KEYS, 1);
+    ck_assert_uint_ge(index_bytes(st), 16u * N_KEYS);
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+START_TEST(test_readonly_follows_the_writer_through_growth)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 100, 1);
+    srd_store *r = open_ro(g_path);
+    ino_t ino = inode_of(g_idx);
+    unsigned grows = 0;
+    for (unsigned round = 0; round < 8; round++) {
+        unsigned to = 100 + (round + 1) * 4000;
+        put_n(w, 0, to, round + 2);
+        grows += inode_of(g_idx) != ino;
+        ino = inode_of(g_idx);
+        ck_srd(srd_refresh(r, NULL));
+        expect_n(r, 0, to, round + 2);
+        ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    }
+    ck_assert_uint_ge(grows, 3);
+    /* Writes the reader has not refreshed for: the old or a newer value. */
+    put_n(w, 0, 10, 99);
+    expect_n(r, 0, 10, 99);
+    /* Compaction gives the new file its own index; the reader follows. */
+    ck_srd(srd_compact(w, NULL));
+    put_n(w, 0, 5, 100);
+    ck_srd(srd_refresh(r, NULL));
+    expect_n(r, 0, 5, 100);
+    expect_n(r, 10, 100 + 8 * 4000, 9);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    ck_srd(srd_close(r));
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+START_TEST(test_iteration_over_the_shared_index_sees_every_live_key)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 1000, 1);
+    char k[64];
+    for (unsigned i = 0; i < 1000; i += 3) {
+        key_of(k, sizeof k, i);
+        ck_srd(srd_delete(w, tu_s(k), NULL));
+    }
+    srd_store *r = open_ro(g_path);
+    put_n(w, 1000, 1010, 1); /* past the reader's tail */
+    srd_iter *it;
+    ck_srd(srd_iter_open(r, &it));
+    size_t n = 0;
+    srd_view v;
+    while (srd_iter_next(it, &v) == SRD_OK) {
+        n++;
+        srd_view_release(&v);
+    }
+    srd_iter_close(it);
+    ck_assert_uint_ge(n, 1000 - 334);
+    ck_assert_uint_le(n, 1010 - 334);
+    ck_srd(srd_close(r));
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* Slot index of hash in the file (its first match), or -1. */
+static long slot_of(const uint8_t *b, size_t len, uint64_t hash)
+{
+    for (size_t off = SRDI_SHX_HDR; off + 16 <= len; off += 16) {
+        uint64_t h, loc;
+        memcpy(&h, b + off, 8);
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0 && h == hash)
+            return (long)off;
+    }
+    return -1;
+}
+
+START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    size_t len;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    char k0[64], k1[64];
+    key_of(k0, sizeof k0, 0);
+    key_of(k1, sizeof k1, 1);
+    long s0 = slot_of(b, len, srd_key_hash(k0, strlen(k0)));
+    long s1 = slot_of(b, len, srd_key_hash(k1, strlen(k1)));
+    ck_assert(s0 > 0 && s1 > 0);
+    memcpy(b + s0 + 8, b + s1 + 8, 8); /* key 0 -> key 1's entry */
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    srd_store *r = open_ro(g_path);
+    srd_view v;
+    ck_assert_int_eq(srd_get(r, tu_s(k0), &v), SRD_ECORRUPT);
+    bool there = true;
+    ck_assert_int_eq(srd_exists(r, tu_s(k0), &there), SRD_ECORRUPT);
+    expect_n(r, 1, 2, 1);
+    ck_srd(srd_close(r));
+    /* A loc past the end of the store: an error, no fault. */
+    uint64_t far = srdi_loc_tomb(1ull << 40);
+    memcpy(b + s0 + 8, &far, 8);
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    r = open_ro(g_path);
+    ck_assert_int_eq(srd_get(r, tu_s(k0), &v), SRD_ECORRUPT);
+    ck_srd(srd_close(r));
+    /* The writer rebuilds the file: everything reads right again. */
+    w = open_w(g_path);
+    ck_srd(srd_close(w));
+    r = open_ro(g_path);
+    expect_n(r, 0, 2, 1);
+    ck_srd(srd_close(r));
+    free(b);
+}
+END_TEST
+
+/* Reads of [0, n) right through a read-only handle, whatever the file. */
+static void expect_ro_right(unsigned n)
+{
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, n, 1);
+    ck_srd(srd_close(r));
+}
+
+START_TEST(test_damaged_index_files_fall_back_and_the_writer_rebuilds)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 3000, 1);
+    ck_srd(srd_close(w));
+    size_t len;
+    uint8_t *good = tu_read_file(g_idx, &len);
+    uint64_t seed = 7;
+    for (int variant = 0; variant < 6; variant++) {
+        uint8_t *b = malloc(len);
+        memcpy(b, good, len);
+        size_t n = len;
+        switch (variant) {
+        case 0: memset(b, 0, len); break;                  /* zeroed */
+        case 1: n = len / 2; break;                        /* truncated */
+        case 2: tu_fill_random(&seed, b, len); break;      /* random */
+        case 3: b[H_COVERED] ^= 0x40; break;               /* bad covered */
+        case 4: { /* a covered tail past the end of the store */
+            uint64_t c = 1ull << 40;
+            memcpy(b + H_COVERED, &c, 8);
+            break;
+        }
+        default: tu_fill_random(&seed, b + SRDI_SHX_HDR, len - SRDI_SHX_HDR);
+        }
+        ck_assert_int_eq(tu_write_file(g_idx, b, n), 0);
+        if (variant == 5) { /* random slots: errors allowed, never a wrong value */
+            srd_store *r = open_ro(g_path);
+            char k[64], v[128];
+            for (unsigned i = 0; i < 3000; i++) {
+                key_of(k, sizeof k, i);
+                val_of(v, sizeof v, i, 1);
+                srd_view view;
+                srd_err rc = srd_get(r, tu_s(k), &view);
+                if (rc == SRD_OK) {
+                    tu_require(view.len == strlen(v) &&
+                                   memcmp(view.data, v, view.len) == 0,
+                               "random slots gave key %u a wrong value", i);
+                    srd_view_release(&view);
+                }
+            }
+            ck_srd(srd_close(r));
+        } else {
+            expect_ro_right(3000);
+        }
+        free(b);
+        w = open_w(g_path); /* rebuilds */
+        ck_srd(srd_close(w));
+        srd_store *r = open_ro(g_path);
+        expect_n(r, 0, 3000, 1);
+        ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+        ck_srd(srd_close(r));
+    }
+    free(good);
+}
+END_TEST
+
+START_TEST(test_index_of_another_store_is_not_used)
+{
+    char *other = tu_join(g_dir, "other.srd");
+    char *other_idx = tu_join(g_dir, "other.srd.idx");
+    srd_store *w = open_w(other);
+    put_n(w, 0, 500, 7); /* same keys, other values */
+    ck_srd(srd_close(w));
+    w = open_w(g_path);
+    put_n(w, 0, 500, 1);
+    ck_srd(srd_close(w));
+    ck_assert_int_eq(tu_copy_file(other_idx, g_idx), 0);
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 500, 1);
+    ck_assert_uint_ge(index_bytes(r), 16u * 500);
+    ck_srd(srd_close(r));
+    w = open_w(g_path);
+    ck_srd(srd_close(w));
+    r = open_ro(g_path);
+    expect_n(r, 0, 500, 1);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    ck_srd(srd_close(r));
+    free(other);
+    free(other_idx);
+}
+END_TEST
+
+START_TEST(test_stale_index_covering_less_is_caught_up_by_the_reader)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 1000, 1);
+    ck_srd(srd_close(w));
+    size_t len;
+    uint8_t *old = tu_read_file(g_idx, &len);
+    w = open_w(g_path);
+    put_n(w, 0, 500, 2);
+    put_n(w, 1000, 1100, 2);
+    char k[64];
+    key_of(k, sizeof k, 999);
+    ck_srd(srd_delete(w, tu_s(k), NULL));
+    ck_srd(srd_close(w));
+    ck_assert_int_eq(tu_write_file(g_idx, old, len), 0); /* put the old back */
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 500, 2);
+    expect_n(r, 500, 999, 1);
+    expect_n(r, 1000, 1100, 2);
+    bool there = true;
+    ck_srd(srd_exists(r, tu_s(k), &there));
+    ck_assert(!there);
+    ck_srd(srd_close(r));
+    free(old);
+}
+END_TEST
+
+START_TEST(test_index_ahead_of_a_shortened_store_is_not_used)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 100, 1);
+    uint64_t t1;
+    ck_srd(srd_tail(w, &t1));
+    put_n(w, 100, 200, 1);
+    ck_srd(srd_close(w));
+    ck_assert_int_eq(truncate(g_path, (off_t)t1 + 5), 0); /* torn tail */
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 100, 1);
+    char k[64];
+    key_of(k, sizeof k, 150);
+    srd_view v;
+    ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_ENOTFOUND);
+    ck_srd(srd_close(r));
+    /* The writer cuts the torn bytes and does not take the file over: its
+     * slots name entries that are gone. */
+    ino_t before = inode_of(g_idx);
+    srd_store *w2 = open_w(g_path);
+    ck_assert(inode_of(g_idx) != before);
+    put_n(w2, 150, 160, 3);
+    ck_srd(srd_close(w2));
+    r = open_ro(g_path);
+    expect_n(r, 0, 100, 1);
+    expect_n(r, 150, 160, 3);
+    ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_OK); /* key 150, v3 */
+    srd_view_release(&v);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
+/* Damage below the covered tail (bit rot, a third party writing into the
+ * store): a read-only open through the index does not walk there, so it
+ * meets the damage on reads: an error, never another key's value; the
+ * writer's open (the whole recovery) still refuses or cuts as before. */
+START_TEST(test_damage_below_covered_is_an_error_on_read)
+{
+    srd_options o;
+    srd_options_init(&o); /* a syncing close: clean file and sidecar */
+    srd_store *w = NULL;
+    ck_srd(srd_open(g_path, &o, &w));
+    put_n(w, 0, 200, 1);
+    char k[64];
+    key_of(k, sizeof k, 50);
+    srd_entry_meta m;
+    ck_srd(srd_meta(w, tu_s(k), &m));
+    ck_srd(srd_close(w));
+    /* zero key 50's trailer */
+    int fd = open(g_path, O_WRONLY);
+    uint8_t z[SRDI_TRAILER_SIZE] = {0};
+    ck_assert_int_eq(pwrite(fd, z, sizeof z, (off_t)(m.entry_end -
+                                                     SRDI_TRAILER_SIZE)),
+                     (ssize_t)sizeof z);
+    close(fd);
+    srd_store *r = open_ro(g_path);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX); /* took the fast way */
+    srd_view v;
+    ck_assert_int_eq(srd_get(r, tu_s(k), &v), SRD_ECORRUPT);
+    expect_n(r, 0, 50, 1);
+    expect_n(r, 51, 200, 1);
+    srd_verify_report rep;
+    ck_assert_int_ne(srd_verify(r, &rep, NULL, NULL), SRD_OK);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
+START_TEST(test_writer_reopen_takes_over_the_index_file)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 3000, 1);
+    ck_srd(srd_close(w));
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path); /* same file: checked, replayed, reused */
+    ck_assert(inode_of(g_idx) == ino);
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    put_n(w, 0, 100, 2);
+    ck_srd(srd_close(w));
+    ck_assert(inode_of(g_idx) == ino);
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 100, 2);
+    expect_n(r, 100, 3000, 1);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    ck_srd(srd_close(r));
+    /* A store that grew without it (SRD_SHARED_INDEX=0 writer): the next
+     * writer replays what the file lacks. */
+    setenv("SRD_SHARED_INDEX", "0", 1);
+    w = open_w(g_path);
+    put_n(w, 0, 50, 3);
+    put_n(w, 3000, 3100, 3);
+    ck_srd(srd_close(w));
+    unsetenv("SRD_SHARED_INDEX");
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino);
+    ck_srd(srd_close(w));
+    r = open_ro(g_path);
+    expect_n(r, 0, 50, 3);
+    expect_n(r, 50, 100, 2);
+    expect_n(r, 3000, 3100, 3);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
+/* An order-independent fingerprint of what a handle shows. */
+static uint64_t fingerprint(srd_store *st, size_t *count)
+{
+    srd_iter *it;
+    srd_view v;
+    uint64_t sum = 0;
+    *count = 0;
+    ck_srd(srd_iter_open(st, &it));
+    while (srd_iter_next(it, &v) == SRD_OK) {
+        (*count)++;
+        sum += (v.key_hash * 0x9E3779B97F4A7C15ull) ^ srdi_hash(v.data, v.len);
+        srd_view_release(&v);
+    }
+    srd_iter_close(it);
+    return sum;
+}
+
+START_TEST(test_unpadded_store_reads_the_same_through_the_shared_index)
+{
+    ck_assert_int_eq(tu_copy_file(SRD_LAYOUTS_DIR "/unpadded-0.4.bin",
+                                  g_path), 0);
+    setenv("SRD_SHARED_INDEX", "0", 1);
+    srd_store *r = open_ro(g_path);
+    size_t want_n, got_n;
+    uint64_t want = fingerprint(r, &want_n);
+    ck_srd(srd_close(r));
+    unsetenv("SRD_SHARED_INDEX");
+    srd_store *w = open_w(g_path); /* writes the index; appends unpadded */
+    ck_srd(srd_put(w, tu_s("extra"), tu_s("an unaligned payload")));
+    ck_srd(srd_delete(w, tu_s("extra"), NULL));
+    ck_srd(srd_close(w));
+    r = open_ro(g_path);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX);
+    uint64_t got = fingerprint(r, &got_n);
+    ck_assert_uint_eq(got_n, want_n);
+    ck_assert_uint_eq(got, want);
+    /* and key by key: every iterated key reads through srd_get_hash */
+    srd_iter *it;
+    srd_view v;
+    ck_srd(srd_iter_open(r, &it));
+    while (srd_iter_next(it, &v) == SRD_OK) {
+        srd_view again;
+        ck_srd(srd_get_hash(r, v.key_hash, &again));
+        ck_assert_uint_eq(again.len, v.len);
+        ck_assert_ptr_eq(again.data, v.data);
+        srd_view_release(&again);
+        srd_view_release(&v);
+    }
+    srd_iter_close(it);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
+static Suite *shindex_suite(void)
+{
+    Suite *s = suite_create("shindex");
+    TCase *tc = tcase_create("file");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_writer_slots_are_found_by_a_reader_mapping);
+    tcase_add_test(tc, test_newest_position_wins_in_the_file);
+    tcase_add_test(tc, test_growth_writes_new_files_old_mapping_stays_valid);
+    tcase_add_test(tc, test_header_checks_reject_every_mismatch);
+    tcase_add_test(tc, test_unclean_file_of_another_boot_is_not_trusted);
+    tcase_add_test(tc, test_lookup_in_a_full_table_terminates);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_first_writer_open_creates_the_index_file);
+    tcase_add_test(tc, test_readonly_open_maps_the_index_instead_of_building_one);
+    tcase_add_test(tc, test_readonly_follows_the_writer_through_growth);
+    tcase_add_test(tc, test_iteration_over_the_shared_index_sees_every_live_key);
+    tcase_add_test(tc, test_slot_naming_another_keys_entry_is_an_error_not_its_value);
+    tcase_add_test(tc, test_damaged_index_files_fall_back_and_the_writer_rebuilds);
+    tcase_add_test(tc, test_index_of_another_store_is_not_used);
+    tcase_add_test(tc, test_stale_index_covering_less_is_caught_up_by_the_reader);
+    tcase_add_test(tc, test_index_ahead_of_a_shortened_store_is_not_used);
+    tcase_add_test(tc, test_writer_reopen_takes_over_the_index_file);
+    tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
+    tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(shindex_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
