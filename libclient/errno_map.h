@@ -16,8 +16,16 @@
  *   EIO, and 0     -> SRD_EIO (a call that failed without saying why)
  *   anything else  -> SRD_ESYSERR | e
  * Callers with a better code for one errno in their context (EWOULDBLOCK
- * from flock is SRD_EBUSY) test for it before calling this.
+ * from flock is SRD_EBUSY) test for it before calling this. Never SRD_OK:
+ * the table is srdi_errno_map (errors.c); this inline wrapper only makes
+ * that visible to the static analysers at every call site.
  */
-srd_err srdi_errno(int e);
+srd_err srdi_errno_map(int e);
+
+static inline srd_err srdi_errno(int e)
+{
+    srd_err rc = srdi_errno_map(e);
+    return rc != SRD_OK ? rc : SRD_EIO;
+}
 
 #endif

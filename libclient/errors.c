@@ -55,7 +55,7 @@ const char *srd_errname(srd_err err)
     return "SRD_EUNKNOWN";
 }
 
-srd_err srdi_errno(int e)
+srd_err srdi_errno_map(int e)
 {
     switch (e) {
     case ENOSPC:
