@@ -20,6 +20,7 @@
 #include "io.h"
 #include "openrec.h"
 #include "recovery.h"
+#include "srd_assert.h"
 #include "store_impl.h"
 #include "synced.h"
 
@@ -641,6 +642,9 @@ srd_err srdi_store_adopt(srd_store *st, const srdi_entry *e, size_t n,
     if (rc != SRD_OK)
         return rc;
     st_snap *sn = atomic_load(&st->snap);
+    /* invariant 2: the committed tail stays inside the mapping (readers
+     * dereference below it); always on, one compare per update */
+    SRD_ASSERT_ALWAYS(tail <= sn->map->reserved);
     if (atomic_load(&sn->map->committed) < tail)
         atomic_store(&sn->map->committed, tail);
     return n > 0 ? srdi_store_apply(st, sn, e, n) : SRD_OK;
@@ -829,6 +833,10 @@ static srd_err view_from_loc(const st_snap *sn, uint64_t hash, uint64_t loc,
     uint64_t payload, len;
     if (!st_resolve_below(sn->map, loc, bound, &payload, &len))
         return SRD_ECORRUPT;
+    /* invariant 2: a view lies below the bound its checks established
+     * (the committed tail, or a shared-index entry whose CRC was checked)
+     * and inside the mapping */
+    SRD_ASSERT(payload + len <= bound && payload + len <= sn->map->reserved);
     srdi_map_ref(sn->map);
     v->data = sn->map->base + payload;
     v->len = (size_t)len;

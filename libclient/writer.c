@@ -41,6 +41,7 @@
 
 #include "errno_map.h"
 #include "io.h"
+#include "srd_assert.h"
 #include "synced.h"
 #include "writer.h"
 
@@ -648,6 +649,18 @@ static int wr_build(srdi_writer *w, const srdi_op *ops, size_t n,
     return k;
 }
 
+/* The tail after an append: DESIGN.md invariant 1 (only the writer that
+ * holds the lock moves it) and the committed tail never decreases (an
+ * append only adds bytes past it; only switch_file sets another). The
+ * order check is always on: one compare per append. */
+static void wr_advance(srdi_writer *w, uint64_t from, uint64_t to)
+{
+    SRD_ASSERT_ALWAYS(to > from);
+    SRD_ASSERT(w->lock_fd >= 0 && w->fd >= 0);
+    SRD_ASSERT(atomic_load(&w->tail) == from); /* appends are serialized */
+    atomic_store(&w->tail, to);
+}
+
 srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
                            srdi_entry *placed)
 {
@@ -690,7 +703,7 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
         wr_cut(w, tail);
         return rc;
     }
-    atomic_store(&w->tail, placed[n - 1].end);
+    wr_advance(w, tail, placed[n - 1].end);
     return SRD_OK;
 }
 
@@ -764,7 +777,7 @@ srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
         wr_cut(w, tail);
         return rc;
     }
-    atomic_store(&w->tail, placed->end);
+    wr_advance(w, tail, placed->end);
     return SRD_OK;
 }
 
@@ -876,7 +889,7 @@ srd_err srdi_writer_stream_commit(srdi_wstream *s, srdi_entry *placed)
     placed->key_hash = s->key_hash;
     placed->crc = s->crc;
     placed->tombstone = false;
-    atomic_store(&s->w->tail, placed->end);
+    wr_advance(s->w, s->start, placed->end);
     free(s->buf);
     free(s);
     return SRD_OK;
