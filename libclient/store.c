@@ -664,13 +664,14 @@ void srd_options_init(srd_options *opts)
     opts->layout = SRD_LAYOUT_ALIGNED64;
 }
 
+/* *made: the lock file is this open's (removed again if it fails). */
 static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
-                             int *fd)
+                             int *fd, bool *made)
 {
     if (!(o->flags & SRD_OPEN_READONLY)) {
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
                                       o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
-                                      lfd, fd);
+                                      lfd, fd, made);
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */
             char tmp[4096];
@@ -725,11 +726,12 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     int lfd = -1, fd = -1;
+    bool lock_made = false;
     srdi_openrec rec = {0};
     st_snap *sn = NULL;
     srd_err rc = (o.flags & SRD_OPEN_CLIENT)
                      ? SRD_EBUSY
-                     : st_open_files(st, &o, &lfd, &fd);
+                     : st_open_files(st, &o, &lfd, &fd, &lock_made);
     /* ---- client mode: srdd holds the store (client.c) ---- */
     if (srdi_client_wanted(st->path, o.flags, rc)) {
         rc = srdi_client_open(st);
@@ -769,8 +771,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     if (rc != SRD_OK) {
         if (fd >= 0)
             close(fd);
-        if (lfd >= 0)
-            close(lfd);
+        srdi_writer_unlock(st->path, lfd, lock_made); /* a refused path */
         st->ro_fd = -1;
         srd_close(st);
         return rc;

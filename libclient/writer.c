@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -233,11 +234,14 @@ static void wr_identify(srdi_writer *w)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-srd_err srdi_writer_fsync_dir(const char *path)
+/* The directory holding path, opened (-1 with errno set). */
+static int wr_open_dir(const char *path)
 {
     char *dir = strdup(path);
-    if (!dir)
-        return SRD_ENOMEM;
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
     char *slash = strrchr(dir, '/');
     if (slash == dir)
         slash[1] = 0;
@@ -246,7 +250,15 @@ srd_err srdi_writer_fsync_dir(const char *path)
     else
         strcpy(dir, ".");
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
     free(dir);
+    errno = e;
+    return dfd;
+}
+
+srd_err srdi_writer_fsync_dir(const char *path)
+{
+    int dfd = wr_open_dir(path);
     if (dfd < 0)
         return srdi_errno(errno);
     int rc = fsync(dfd);
@@ -255,23 +267,143 @@ srd_err srdi_writer_fsync_dir(const char *path)
     return rc == 0 ? SRD_OK : srdi_errno(e);
 }
 
-/* "<path>.lock", opened (created 0600: a lock file others could open
- * is one they could flock to keep the writer out; never through a
- * symlink planted in its place). */
-static int wr_open_lockfile(const char *path)
+/* "<path>.lock" in a new string (NULL: out of memory, errno set). */
+static char *wr_lock_name(const char *path)
 {
     size_t n = strlen(path);
     char *lpath = malloc(n + sizeof ".lock");
     if (!lpath) {
         errno = ENOMEM;
-        return -1;
+        return NULL;
     }
     /* the second memcpy appends ".lock" and its NUL */
     memcpy(lpath, path, n); // NOLINT(bugprone-not-null-terminated-result)
     memcpy(lpath + n, ".lock", sizeof ".lock");
-    int lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    free(lpath);
+    return lpath;
+}
+
+/* A new lock file at lpath that is flocked before it appears there (an
+ * O_TMPFILE linked into place), so no other locker can take it first and
+ * leave it behind when the store is refused: its fd, or -1 (errno EEXIST:
+ * one appeared meanwhile; EOPNOTSUPP and the like: no O_TMPFILE here). */
+static int wr_create_locked(const char *lpath)
+{
+    int dfd = wr_open_dir(lpath);
+    if (dfd < 0)
+        return -1;
+    int lfd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int e = errno;
+    close(dfd);
+    if (lfd < 0) {
+        errno = e;
+        return -1;
+    }
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", lfd);
+    if (flock(lfd, LOCK_EX | LOCK_NB) != 0 ||
+        linkat(AT_FDCWD, proc, AT_FDCWD, lpath, AT_SYMLINK_FOLLOW) != 0) {
+        e = errno;
+        close(lfd);
+        errno = e;
+        return -1;
+    }
     return lfd;
+}
+
+/* Open path read-write (with extra open flags oflags); when it is
+ * missing and make is given, create it with make(path, mode), which must
+ * fail with EEXIST when a file appeared meanwhile (then open again).
+ * *created: make made it. */
+static int wr_open_or_make(const char *path, int oflags,
+                           int (*make)(const char *path, unsigned mode),
+                           unsigned mode, bool *created)
+{
+    *created = false;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = open(path, O_RDWR | O_CLOEXEC | oflags);
+        if (fd >= 0 || errno != ENOENT || !make)
+            return fd;
+        fd = make(path, mode);
+        if (fd >= 0 || errno != EEXIST) {
+            *created = fd >= 0;
+            return fd;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Create a file exclusively (never through a symlink) with mode. */
+static int wr_make_excl(const char *path, unsigned mode)
+{
+    return open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                mode);
+}
+
+/* Create the lock file lpath flocked (wr_create_locked), or plainly
+ * where the file system has no O_TMPFILE. */
+static int wr_make_lock(const char *lpath, unsigned mode)
+{
+    int lfd = wr_create_locked(lpath);
+    return lfd >= 0 || errno == EEXIST ? lfd : wr_make_excl(lpath, mode);
+}
+
+/* Open the lock file lpath, creating it 0600 and exclusively (a lock
+ * file others could open is one they could flock to keep the writer out;
+ * never through a symlink planted in its place). *created: this call
+ * made it, so a refused open may remove it again. */
+static int wr_open_lockfile(const char *lpath, bool *created)
+{
+    return wr_open_or_make(lpath, O_NOFOLLOW, wr_make_lock, 0600, created);
+}
+
+/* Whether lpath still names the file open on lfd. A refused open removes
+ * the lock file it created while holding its flock (srdi_writer_unlock),
+ * so a locker whose flock lands on a removed file must not count it. */
+static bool wr_lock_current(int lfd, const char *lpath)
+{
+    struct stat a, b;
+    return fstat(lfd, &a) == 0 && lstat(lpath, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Open and flock the lock file lpath: its fd, or -1 with *rc set
+ * (SRD_EBUSY: another writer holds it). Again while the file it locked
+ * (or found locked) is one a refused open removed meanwhile. */
+static int wr_take_lockfile(const char *lpath, bool *created, srd_err *rc)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int lfd = wr_open_lockfile(lpath, created);
+        if (lfd < 0) {
+            *rc = srdi_errno(errno);
+            return -1;
+        }
+        bool got = flock(lfd, LOCK_EX | LOCK_NB) == 0;
+        int e = errno;
+        if (wr_lock_current(lfd, lpath)) {
+            if (got)
+                return lfd;
+            close(lfd);
+            *rc = e == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(e);
+            return -1;
+        }
+        close(lfd); /* removed or replaced under us: look again */
+    }
+    *rc = SRD_EBUSY;
+    return -1;
+}
+
+void srdi_writer_unlock(const char *path, int lfd, bool lock_made)
+{
+    if (lfd < 0)
+        return;
+    char *lpath = lock_made ? wr_lock_name(path) : NULL;
+    /* Only while the flock is still ours, and only the file it is on:
+     * every locker checks that the name still names what it locked. */
+    if (lpath && wr_lock_current(lfd, lpath))
+        unlink(lpath);
+    free(lpath);
+    close(lfd);
 }
 
 /* Open the store read-write; a new one is created exclusively (O_EXCL:
@@ -280,20 +412,8 @@ static int wr_open_lockfile(const char *path)
 static int wr_open_store(const char *path, bool create, unsigned mode,
                          bool *created)
 {
-    *created = false;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd >= 0 || errno != ENOENT || !create)
-            return fd;
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  mode);
-        if (fd >= 0 || errno != EEXIST) {
-            *created = fd >= 0;
-            return fd;
-        }
-    }
-    errno = EEXIST;
-    return -1;
+    return wr_open_or_make(path, 0, create ? wr_make_excl : NULL, mode,
+                           created);
 }
 
 /* Lock the store's inode itself (flock on fd): a second writer reaching
@@ -333,32 +453,35 @@ static srd_err wr_open_locked(const char *path, bool create, unsigned mode,
 }
 
 srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
-                         int *lock_fd, int *fd_out)
+                         int *lock_fd, int *fd_out, bool *lock_created)
 {
     struct stat st;
+    *lock_created = false;
     if (!create && stat(path, &st) != 0)
         return srdi_errno(errno);
-    int lfd = wr_open_lockfile(path);
+    char *lpath = wr_lock_name(path);
+    if (!lpath)
+        return SRD_ENOMEM;
+    srd_err rc = SRD_OK;
+    bool made = false;
+    int lfd = wr_take_lockfile(lpath, &made, &rc);
+    free(lpath);
     if (lfd < 0)
-        return srdi_errno(errno);
-    if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(lfd);
-        return e == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(e);
-    }
+        return rc;
     int fd = -1;
     bool created = false;
-    srd_err rc = wr_open_locked(path, create, mode, &fd, &created);
+    rc = wr_open_locked(path, create, mode, &fd, &created);
     if (rc == SRD_OK && created)
         rc = srdi_writer_fsync_dir(path);
     if (rc != SRD_OK) {
         if (fd >= 0)
             close(fd);
-        close(lfd);
+        srdi_writer_unlock(path, lfd, made);
         return rc;
     }
     *lock_fd = lfd;
     *fd_out = fd;
+    *lock_created = made;
     return SRD_OK;
 }
 

@@ -54,9 +54,15 @@ void srdi_writer_set_sys(const srdi_sys *sys);
  * (flock on the store fd: SRD_EBUSY if another writer holds it through
  * another name, a symlink or a hard link). *fd_out is the store fd (owned
  * by the writer once srdi_writer_start succeeds; close it yourself on
- * failure before). */
+ * failure before). *lock_created: this call created the lock file. A
+ * refused call leaves no lock file it created. A locker whose flock lands
+ * on a lock file that was removed meanwhile takes the new one instead. */
 srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
-                         int *lock_fd, int *fd_out);
+                         int *lock_fd, int *fd_out, bool *lock_created);
+/* Give up a lock taken by srdi_writer_lock before srdi_writer_start owns
+ * it (the store was refused): removes the lock file if lock_made (while
+ * still holding its flock), then closes lfd. */
+void srdi_writer_unlock(const char *path, int lfd, bool lock_made);
 
 /* Start a writer on an open, locked store (at path) whose valid tail is
  * tail; bytes past tail are cut. Opens the sidecar "<path>.synced" (the

@@ -15,7 +15,7 @@
 #include "srd/srd.h"
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the returned
- * string is static per call site: copy it. Removed by tu_rmtree. */
+ * path is malloc'd (free it). Removed by tu_rmtree. */
 char *tu_tmpdir(void);
 /* rm -rf path (best effort). */
 void tu_rmtree(const char *path);

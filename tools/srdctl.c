@@ -67,6 +67,14 @@ static int ctl_resolve_store(ctl_ctx *cx)
 {
     if (cx->cmd->flags & CMDS_NOSTORE)
         return -1;
+    if ((cx->cmd->flags & CMDS_STORE_ARG) && cx->argc == cx->cmd->max_args) {
+        if (cx->path)
+            return cli_usage("%s: the store is given twice ('%s' and '%s')",
+                             cx->name, cx->path, cx->argv[0]);
+        cx->path = cx->argv[0];
+        cx->argv++;
+        cx->argc--;
+    }
     if (!cx->path) {
         const char *env = getenv("SRD_STORE");
         if (env && *env)

@@ -333,6 +333,52 @@ static void admin_verify_summary(const ctl_ctx *cx, const srd_verify_report *r,
                (unsigned long long)admin_torn(in));
 }
 
+/* "result" of verify --json for the outcome e. */
+static const char *admin_verify_result(srd_err e, const srd_verify_report *r)
+{
+    if (e == SRD_OK)
+        return "ok";
+    if (e == SRD_ECHECKSUM)
+        return "bad_checksum";
+    return e == SRD_ECORRUPT && r->break_offset ? "broken_chain" : "failed";
+}
+
+/* k: v, or null when have is false (an offset with nothing to name). */
+static bool admin_json_offset(json_object *o, const char *k, bool have,
+                              uint64_t v)
+{
+    if (have)
+        return out_json_u64(o, k, v);
+    return json_object_object_add(o, k, NULL) == 0;
+}
+
+/* verify --json: one object with every field of the report (schema in
+ * docs/srdctl.md); the exit status is the text form's. */
+static int admin_verify_json(const ctl_ctx *cx, srd_err e,
+                             const srd_verify_report *r, const srd_info *in)
+{
+    json_object *o = json_object_new_object();
+    bool ok = o && out_json_str(o, "store", cx->path) &&
+              out_json_str(o, "result", admin_verify_result(e, r)) &&
+              (e == SRD_OK ? json_object_object_add(o, "error", NULL) == 0
+                           : out_json_str(o, "error", srd_strerror(e))) &&
+              out_json_u64(o, "entries", r->entries) &&
+              out_json_u64(o, "bytes", r->bytes) &&
+              out_json_u64(o, "bad_entries", r->bad_entries) &&
+              admin_json_offset(o, "first_bad_offset", r->bad_entries > 0,
+                                r->first_bad_offset) &&
+              out_json_u64(o, "tail", in->tail) &&
+              out_json_u64(o, "file_size", in->file_size) &&
+              out_json_u64(o, "torn_bytes",
+                           r->break_offset ? 0 : admin_torn(in)) &&
+              out_json_u64(o, "past_tail_bytes", r->past_tail_bytes) &&
+              out_json_u64(o, "past_tail_entries", r->past_tail_entries) &&
+              admin_json_offset(o, "break_offset", r->break_offset != 0,
+                                r->break_offset);
+    int rc = out_json_print(o, ok, cx->name);
+    return rc != CTL_EXIT_OK || e == SRD_OK ? rc : cli_exit_for(e);
+}
+
 int admin_verify(ctl_ctx *cx)
 {
     srd_store *st = cli_store(cx);
@@ -348,6 +394,8 @@ int admin_verify(ctl_ctx *cx)
     memset(&r, 0, sizeof r);
     e = srd_verify(st, &r, pg.show ? out_progress_cb : NULL, &pg);
     out_progress_end(&pg, e == SRD_OK || e == SRD_ECHECKSUM, in.tail);
+    if (cx->json)
+        return admin_verify_json(cx, e, &r, &in);
     admin_verify_summary(cx, &r, &in);
     if (e == SRD_OK) {
         printf("result:       OK\n");

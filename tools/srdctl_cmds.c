@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "srdctl_admin.h"
+#include "srdctl_backup.h"
 #include "srdctl_dump.h"
 #include "srdctl_keys.h"
 #include "srdctl_xfer.h"
@@ -76,8 +77,9 @@ static const ctl_cmd cmds_table[] = {
      "Walk the whole entry chain and recompute every checksum. Progress goes\n"
      "to stderr when stderr is a terminal, or always with --progress. Prints\n"
      "a summary; exit 0 when every entry is good, 3 otherwise (the summary\n"
-     "names the first bad payload offset).",
-     0, 0, CMDS_OPT_PROGRESS, 0, 0},
+     "names the first bad payload offset). --json prints the whole report as\n"
+     "one JSON object (schema in srdctl(1) and docs/srdctl.md).",
+     0, 0, CMDS_OPT_PROGRESS | CMDS_OPT_JSON, 0, 0},
     {"compact", admin_compact, "", "rewrite the store with live entries only",
      "Copy the live entries (oldest first) into PATH.compact, sync it and\n"
      "rename it over the store, then print what was reclaimed and how long\n"
@@ -125,8 +127,9 @@ static const ctl_cmd cmds_table[] = {
      "their key hash only and cannot be imported by this version. FILE is\n"
      "written under a temporary name and renamed when complete; an existing\n"
      "FILE is replaced only with --force. Prints a summary (on stderr\n"
-     "when the dump goes to stdout).",
-     0, 0, CMDS_OPT_KEYS | CMDS_OPT_FORCE, 1, 1},
+     "when the dump goes to stdout). Progress (value bytes written) goes to\n"
+     "stderr when stderr is a terminal, or always with --progress.",
+     0, 0, CMDS_OPT_KEYS | CMDS_OPT_FORCE | CMDS_OPT_PROGRESS, 1, 1},
     {"import", dump_import, "FILE", "store the entries of a dump",
      "Check the whole dump FILE (structure, every checksum, every key\n"
      "against its hash), then store its entries in order, each value\n"
@@ -135,6 +138,19 @@ static const ctl_cmd cmds_table[] = {
      "if it does not exist. FILE must be a regular file.",
      CLI_OPEN_WRITE | CLI_OPEN_CREATE, 0, CMDS_OPT_SKIP | CMDS_OPT_LAYOUT, 1,
      1},
+    {"backup", backup_run, "[STORE] DEST",
+     "copy the store online, consistently, to DEST",
+     "Copy the store to DEST while srdd serves it, an embedded writer holds\n"
+     "it, or nothing does, like mdb_copy: the copy holds every entry up to\n"
+     "the tail a read-only open finds at one instant (every write\n"
+     "acknowledged before the backup started, none half-written). The\n"
+     "bytes go to a temporary file next to DEST, which is synced, opened\n"
+     "once as a writer (checking every entry's CRC and recording its own\n"
+     "DEST.synced sidecar), verified, then renamed to DEST. A failure leaves\n"
+     "no DEST. An existing DEST is replaced only with --force, never while\n"
+     "a writer holds it. STORE is the first argument, --store or $SRD_STORE.\n"
+     "Progress goes to stderr on a terminal, or always with --progress.",
+     0, CMDS_STORE_ARG, CMDS_OPT_FORCE | CMDS_OPT_PROGRESS, 1, 2},
     {"help", cmds_help, "[COMMAND]", "show help for srdctl or a command",
      "Show the global help, or the help of COMMAND.", 0, CMDS_NOSTORE, 0, 0,
      1},
@@ -178,7 +194,7 @@ static const cmds_opt cmds_opts[] = {
      "the other store file (created if missing)"},
     {CMDS_OPT_KEYS, "keys", required_argument, 'k', "FILE",
      "keys to name, one per line (\"-\": stdin)"},
-    {CMDS_OPT_FORCE, "force", no_argument, 0, NULL, "replace FILE if it exists"},
+    {CMDS_OPT_FORCE, "force", no_argument, 0, NULL, "replace the output file (FILE, DEST) if it exists"},
     {CMDS_OPT_SKIP, "skip-unkeyed", no_argument, 0, NULL,
      "skip the entries the dump holds without their key"},
     {CMDS_OPT_DETAILED, "detailed", no_argument, 0, NULL,

@@ -28,6 +28,8 @@
 
 /* ctl_cmd.flags */
 #define CMDS_NOSTORE 0x1u /* needs no store at all (help) */
+#define CMDS_STORE_ARG 0x2u /* with max_args arguments and no --store, the
+                               first one is the store (backup STORE DEST) */
 
 struct ctl_cmd {
     const char *name;

@@ -189,12 +189,18 @@ static int dump_out_entries(ctl_ctx *cx, dump_out *o, srd_store *st,
     srd_err e = srd_iter_open(st, &it);
     if (e != SRD_OK)
         return cli_fail(e, "%s: cannot list entries", cx->name);
+    srd_info in;
+    uint64_t total = srd_get_info(st, &in) == SRD_OK ? in.live_bytes : 0;
+    out_progress pg;
+    out_progress_init(&pg, "export", cx->progress);
     srd_view v;
     while (ok && (e = srd_iter_next(it, &v)) == SRD_OK) {
         ok = dump_out_entry(o, &v, kl);
         srd_view_release(&v);
+        out_progress_show(&pg, o->bytes, total);
     }
     srd_iter_close(it);
+    out_progress_end(&pg, ok && e == SRD_ENOTFOUND, o->bytes);
     if (ok && e != SRD_ENOTFOUND)
         return cli_fail(e, "%s: cannot list entries", cx->name);
     dump_rec end = {DUMP_END, 0, 0, o->entries, o->bytes, 0};

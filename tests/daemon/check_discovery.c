@@ -17,6 +17,30 @@
 #include "discovery.h"
 #include "testutil.h"
 
+/* A temp dir with a store path and one sidecar path in it. */
+typedef struct disc_env {
+    char *dir, *abs, *file;
+} disc_env;
+
+static disc_env env_make(const char *suffix)
+{
+    disc_env e;
+    char name[64];
+    snprintf(name, sizeof name, "s.srd%s", suffix);
+    e.dir = tu_tmpdir();
+    e.abs = tu_join(e.dir, "s.srd");
+    e.file = tu_join(e.dir, name);
+    return e;
+}
+
+static void env_free(disc_env *e)
+{
+    tu_rmtree(e->dir);
+    free(e->dir);
+    free(e->abs);
+    free(e->file);
+}
+
 START_TEST(test_discovery_abspath_resolves_the_directory)
 {
     char *dir = tu_tmpdir();
@@ -41,6 +65,8 @@ START_TEST(test_discovery_abspath_resolves_the_directory)
     free(abs);
     free(want_real);
     tu_rmtree(dir);
+    free(sub);
+    free(dir);
 }
 END_TEST
 
@@ -87,9 +113,8 @@ END_TEST
 
 START_TEST(test_discovery_file_names_this_daemon_and_is_world_readable)
 {
-    char *dir = tu_tmpdir();
-    char *abs = tu_join(dir, "s.srd");
-    char *file = tu_join(dir, "s.srd.srdd");
+    disc_env e = env_make(".srdd");
+    const char *abs = e.abs, *file = e.file;
     umask(077);
     ck_assert_int_eq(discovery_write(abs, "ipc:///l", "ipc:///p"), 0);
     size_t len;
@@ -104,15 +129,14 @@ START_TEST(test_discovery_file_names_this_daemon_and_is_world_readable)
     ck_assert_int_eq(stat(file, &sb), 0);
     ck_assert_uint_eq(sb.st_mode & 0777, 0644); /* whatever the umask */
     free(text);
-    tu_rmtree(dir);
+    env_free(&e);
 }
 END_TEST
 
 START_TEST(test_discovery_put_replaces_atomically_and_leaves_no_temp)
 {
-    char *dir = tu_tmpdir();
-    char *abs = tu_join(dir, "s.srd");
-    char *file = tu_join(dir, "s.srd.generation");
+    disc_env e = env_make(".generation");
+    const char *abs = e.abs, *file = e.file;
     ck_assert_int_eq(discovery_put(abs, ".generation", "one\n"), 0);
     ck_assert_int_eq(discovery_put(abs, ".generation", "two\n"), 0);
     size_t len;
@@ -122,10 +146,10 @@ START_TEST(test_discovery_put_replaces_atomically_and_leaves_no_temp)
     free(text);
     /* only the store's sidecar is there: no temporary file left */
     char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "%s/s.srd.generation.tmp-%ld", dir,
+    snprintf(cmd, sizeof cmd, "%s/s.srd.generation.tmp-%ld", e.dir,
              (long)getpid());
     ck_assert_int_ne(access(cmd, F_OK), 0);
-    tu_rmtree(dir);
+    env_free(&e);
 }
 END_TEST
 
@@ -139,9 +163,8 @@ END_TEST
 
 START_TEST(test_discovery_remove_leaves_another_daemons_file)
 {
-    char *dir = tu_tmpdir();
-    char *abs = tu_join(dir, "s.srd");
-    char *file = tu_join(dir, "s.srd.srdd");
+    disc_env e = env_make(".srdd");
+    const char *abs = e.abs, *file = e.file;
     /* A file naming another pid (a newer daemon took over) stays. */
     char other[64];
     snprintf(other, sizeof other, "pid=%ld\nlisten=x\n", (long)getpid() + 1);
@@ -153,7 +176,7 @@ START_TEST(test_discovery_remove_leaves_another_daemons_file)
     discovery_remove(abs);
     ck_assert_int_ne(access(file, F_OK), 0);
     discovery_remove(abs); /* nothing there: harmless */
-    tu_rmtree(dir);
+    env_free(&e);
 }
 END_TEST
 

@@ -29,7 +29,7 @@ static void env_open(gen_env *e)
 
 static void env_setup(gen_env *e)
 {
-    e->dir = strdup(tu_tmpdir());
+    e->dir = tu_tmpdir();
     e->path = tu_join(e->dir, "g.srd");
     e->sidecar = tu_join(e->dir, "g.srd.generation");
     env_open(e);

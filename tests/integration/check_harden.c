@@ -781,6 +781,130 @@ START_TEST(test_new_store_and_lock_are_owner_only)
 }
 END_TEST
 
+/* "<name>.lock" in g_dir exists. */
+static bool lock_left(const char *name)
+{
+    char lname[256];
+    snprintf(lname, sizeof lname, "%s.lock", name);
+    char *lock = tu_join(g_dir, lname);
+    bool there = access(lock, F_OK) == 0;
+    free(lock);
+    return there;
+}
+
+/* An embedded writer's open of g_dir/name with flags: its result. */
+static srd_err embedded_open(const char *name, unsigned flags)
+{
+    char *path = tu_join(g_dir, name);
+    srd_options o;
+    srd_options_init(&o);
+    o.flags = flags | SRD_OPEN_EMBEDDED;
+    srd_store *st = NULL;
+    srd_err rc = srd_open(path, &o, &st);
+    if (rc == SRD_OK)
+        srd_close(st);
+    free(path);
+    return rc;
+}
+
+START_TEST(test_a_refused_path_keeps_no_lock_file)
+{
+    /* a file that is not a store (the issue's /etc/passwd), through srdd */
+    static const char pw[] = "root:x:0:0:root:/root:/bin/bash\n";
+    char *passwd = tu_join(g_dir, "passwd");
+    ck_assert_int_eq(tu_write_file(passwd, pw, sizeof pw - 1), 0);
+    pid_t pid = tu_srdd_spawn(passwd, NULL, NULL);
+    int status = wait_exit(pid);
+    ck_assert_msg(status > 0 && status < 128, "srdd on a non-store: %d",
+                  status);
+    ck_assert_msg(!lock_left("passwd"), "srdd left passwd.lock behind");
+    /* ... and embedded, with and without create */
+    ck_assert_int_ne(embedded_open("passwd", SRD_OPEN_CREATE), SRD_OK);
+    ck_assert_int_ne(embedded_open("passwd", 0), SRD_OK);
+    ck_assert_msg(!lock_left("passwd"), "srd_open left passwd.lock behind");
+    size_t len = 0;
+    uint8_t *text = tu_read_file(passwd, &len);
+    ck_assert_msg(text && len == sizeof pw - 1 && !memcmp(text, pw, len),
+                  "the refused file was changed");
+    free(text);
+    /* a directory */
+    char *dir = tu_join(g_dir, "d");
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    ck_assert_int_ne(embedded_open("d", SRD_OPEN_CREATE), SRD_OK);
+    ck_assert_msg(!lock_left("d"), "srd_open left d.lock behind");
+    /* a lock file this open did not create stays */
+    char *lock = tu_join(g_dir, "passwd.lock");
+    ck_assert_int_eq(tu_write_file(lock, "", 0), 0);
+    ck_assert_int_ne(embedded_open("passwd", SRD_OPEN_CREATE), SRD_OK);
+    ck_assert_msg(lock_left("passwd"), "removed a lock file it did not make");
+    /* a real store keeps its lock file (others probe it) */
+    ck_assert_int_eq(embedded_open("s.srd", SRD_OPEN_CREATE), SRD_OK);
+    ck_assert_msg(lock_left("s.srd"), "a store's own lock file went");
+    free(lock);
+    free(dir);
+    free(passwd);
+}
+END_TEST
+
+/* One racer: rounds of a refused open of "bad" (its lock file made and
+ * removed each time) and a writer open of "s.srd" that, while it holds
+ * the store, must be alone (an O_EXCL marker file). Exit 0 when every
+ * result was the expected one. */
+static int lock_racer(int rounds)
+{
+    char *mark = tu_join(g_dir, "holder");
+    int bad = 0;
+    for (int i = 0; i < rounds && !bad; i++) {
+        srd_err rc = embedded_open("bad", SRD_OPEN_CREATE);
+        if (rc == SRD_OK)
+            bad = 1;
+        char *path = tu_join(g_dir, "s.srd");
+        srd_options o;
+        srd_options_init(&o);
+        o.flags = SRD_OPEN_EMBEDDED | SRD_OPEN_CREATE;
+        o.sync = SRD_SYNC_NEVER;
+        srd_store *st = NULL;
+        rc = srd_open(path, &o, &st);
+        free(path);
+        if (rc == SRD_OK) {
+            int m = open(mark, O_CREAT | O_EXCL | O_WRONLY, 0600);
+            if (m < 0)
+                bad = 2; /* another writer holds the store too */
+            else
+                close(m);
+            unlink(mark);
+            srd_close(st);
+        } else if (rc != SRD_EBUSY) {
+            bad = 3;
+        }
+    }
+    free(mark);
+    return bad;
+}
+
+START_TEST(test_racing_writers_and_refused_opens_stay_exclusive)
+{
+    char *badp = tu_join(g_dir, "bad");
+    ck_assert_int_eq(tu_write_file(badp, "not a store, not at all\n", 24), 0);
+    enum { RACERS = 4 };
+    pid_t kids[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0)
+            _exit(lock_racer(150));
+    }
+    for (int i = 0; i < RACERS; i++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "racer %d failed: status %d", i, status);
+    }
+    ck_assert_msg(!lock_left("bad"), "bad.lock left after the race");
+    free(badp);
+}
+END_TEST
+
 /* The fake daemon: answers Hello as if it served the store at dev/ino
  * and acknowledges every write without storing anything. */
 static void fake_daemon(const char *req_url, const char *pub_url,
@@ -963,6 +1087,8 @@ static Suite *harden_suite(void)
     CH_ADD_TEST(tc, test_one_connection_cannot_take_every_stream_slot);
     CH_ADD_TEST(tc, test_a_full_stream_table_reclaims_idle_slots);
     CH_ADD_TEST(tc, test_new_store_and_lock_are_owner_only);
+    CH_ADD_TEST(tc, test_a_refused_path_keeps_no_lock_file);
+    CH_ADD_TEST(tc, test_racing_writers_and_refused_opens_stay_exclusive);
     CH_ADD_TEST(tc, test_client_refuses_a_daemon_run_by_another_user);
     CH_ADD_TEST(tc, test_file_size_limit_under_srdd_fails_writes_not_srdd);
     suite_add_tcase(s, tc);

@@ -126,6 +126,13 @@ static ctl_res run_ctl(const char *store, char *const env[], const void *in,
         res_free(&ck_exit_r_);                                                 \
     } while (0)
 
+/* Put "first value" under k0 and "second value" under k1. */
+static void put_k0_k1(void)
+{
+    ck_ok("put", "k0", "first value");
+    ck_ok("put", "k1", "second value");
+}
+
 /* `get key` must print exactly want[0..len). */
 static void ck_get(const char *key, const void *want, size_t len)
 {
@@ -197,18 +204,26 @@ static srd_err api_meta(const char *path, const char *key, srd_entry_meta *m)
     return e;
 }
 
-/* Flip the first payload byte of key's entry on disk; its meta before. */
-static srd_entry_meta corrupt_payload(const char *key)
+/* Flip the first payload byte of key's entry in the store at path; its
+ * meta before. */
+static srd_entry_meta corrupt_payload_at(const char *path, const char *key)
 {
     srd_entry_meta m;
-    ck_srd(api_meta(g_store, key, &m));
+    ck_srd(api_meta(path, key, &m));
     size_t n;
-    uint8_t *b = store_bytes(&n);
+    uint8_t *b = tu_read_file(path, &n);
+    ck_assert_ptr_nonnull(b);
     ck_assert_uint_lt(m.payload_offset, n);
     b[m.payload_offset] ^= 0xFF;
-    ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
+    ck_assert_int_eq(tu_write_file(path, b, n), 0);
     free(b);
     return m;
+}
+
+/* The same in g_store. */
+static srd_entry_meta corrupt_payload(const char *key)
+{
+    return corrupt_payload_at(g_store, key);
 }
 
 /* ======================================================================== */
@@ -738,8 +753,7 @@ END_TEST
  * still opens, get still returns the bytes, verify names the offset. */
 START_TEST(test_verify_detects_corrupted_earlier_entry)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     ck_ok("put", "k2", "third value");
     srd_entry_meta m = corrupt_payload("k1");
     ck_assert_uint_gt(m.payload_offset, 0);
@@ -1094,7 +1108,7 @@ START_TEST(test_usage_errors_exit_2_and_print_nothing_to_stdout)
         (const char *[]){"get", "-x", "k", NULL},
         (const char *[]){"info", "--json=1", NULL},
         (const char *[]){"info", "extra", NULL},
-        (const char *[]){"verify", "--json", NULL},
+        (const char *[]){"verify", "--watch", NULL},
         (const char *[]){"put", "k", "--file", NULL},
         (const char *[]){"help", "nosuch", NULL},
         (const char *[]){"copy", "k", NULL},
@@ -1425,8 +1439,7 @@ END_TEST
 
 START_TEST(test_meta_reports_bad_checksum_and_missing_key)
 {
-    ck_ok("put", "k0", "first value");
-    ck_ok("put", "k1", "second value");
+    put_k0_k1();
     corrupt_payload("k0");
     ctl_res r = RUN("meta", "k0");
     ck_rc(r, 0); /* reported, not an error: verify is the check */
@@ -2228,6 +2241,251 @@ END_TEST
 #endif
 
 /* ======================================================================== */
+/* verify --json, export progress                                            */
+/* ======================================================================== */
+
+/* Whether member k of o is JSON null (and present). */
+static bool json_is_null(json_object *o, const char *k)
+{
+    json_object *v = (json_object *)1;
+    return json_object_object_get_ex(o, k, &v) && v == NULL;
+}
+
+START_TEST(test_verify_json_reports_every_field)
+{
+    put_k0_k1();
+    ctl_res r = RUN("verify", "--json");
+    json_object *o = out_json(&r);
+    ck_assert_str_eq(json_str(o, "store"), g_store);
+    ck_assert_str_eq(json_str(o, "result"), "ok");
+    ck_assert(json_is_null(o, "error"));
+    ck_assert_uint_eq(json_u64(o, "entries"), 2);
+    ck_assert_uint_eq(json_u64(o, "bytes"), (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "tail"), (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "file_size"),
+                      (uint64_t)tu_file_size(g_store));
+    ck_assert_uint_eq(json_u64(o, "bad_entries"), 0);
+    ck_assert(json_is_null(o, "first_bad_offset"));
+    ck_assert_uint_eq(json_u64(o, "torn_bytes"), 0);
+    ck_assert_uint_eq(json_u64(o, "past_tail_bytes"), 0);
+    ck_assert_uint_eq(json_u64(o, "past_tail_entries"), 0);
+    ck_assert(json_is_null(o, "break_offset"));
+    ck_assert_int_eq(json_object_object_length(o), 13);
+    json_object_put(o);
+    res_free(&r);
+    /* a bad entry: still one JSON object, exit 3 */
+    srd_entry_meta m = corrupt_payload("k0");
+    r = RUN("verify", "--json");
+    ck_rc(r, 3);
+    o = json_tokener_parse(r.out);
+    ck_assert_msg(o != NULL, "not JSON: %s", r.out);
+    ck_assert_str_eq(json_str(o, "result"), "bad_checksum");
+    ck_assert_str_eq(json_str(o, "error"), srd_strerror(SRD_ECHECKSUM));
+    ck_assert_uint_eq(json_u64(o, "bad_entries"), 1);
+    ck_assert_uint_eq(json_u64(o, "first_bad_offset"), m.payload_offset);
+    json_object_put(o);
+    res_free(&r);
+}
+END_TEST
+
+START_TEST(test_export_shows_progress_on_a_terminal_or_when_asked)
+{
+    put_k0_k1();
+    char *dump = tu_join(g_dir, "d.dump");
+    ctl_res r = RUN("export", dump);
+    ck_rc(r, 0);
+    ck_assert_ptr_null(strstr(r.err, "export:")); /* not a terminal */
+    res_free(&r);
+    r = RUN("export", dump, "--force", "--progress");
+    ck_rc(r, 0);
+    ck_assert_msg(strstr(r.err, "export: 100% (23 of 23 bytes)") != NULL,
+                  "no progress: '%s'", r.err);
+    res_free(&r);
+    static char tty[65536];
+    const char *args[] = {"export", dump, "--force", NULL};
+    ck_assert_int_eq(run_ctl_tty_stderr(g_store, args, tty, sizeof tty), 0);
+    ck_assert_msg(strstr(tty, "export: [") != NULL, "no bar: '%s'", tty);
+    free(dump);
+}
+END_TEST
+
+/* ======================================================================== */
+/* backup                                                                    */
+/* ======================================================================== */
+
+/* The names in g_dir that start with prefix, counted. */
+static int names_starting(const char *prefix)
+{
+    DIR *d = opendir(g_dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_backup_copies_a_store_that_keeps_its_protection)
+{
+    ck_ok("put", "a", "alpha");
+    ck_ok("put", "b", "beta");
+    char *dest = tu_join(g_dir, "copy.bin");
+    srd_store *w = NULL; /* an embedded writer holds the store meanwhile */
+    ck_srd(tu_open(g_store, SRD_OPEN_EMBEDDED, &w));
+    ctl_res r = RUN_RAW(NULL, "backup", g_store, dest); /* STORE DEST */
+    ck_rc(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "backed up"));
+    res_free(&r);
+    ck_srd(srd_close(w));
+    ck_assert_int_eq(tu_file_size(dest), tu_file_size(g_store));
+    r = run_ctl(dest, NULL, NULL, 0, (const char *[]){"verify", NULL});
+    ck_rc(r, 0);
+    res_free(&r);
+    /* DEST exists: refused, unchanged, unless --force */
+    ck_ok("put", "c", "gamma");
+    r = RUN("backup", dest);
+    ck_rc(r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "exists (use --force"));
+    res_free(&r);
+    ck_assert_int_lt(tu_file_size(dest), tu_file_size(g_store));
+    r = run_ctl(NULL, NULL, NULL, 0,
+                (const char *[]){"--store", g_store, "backup", dest,
+                                 "--force", NULL});
+    ck_rc(r, 0);
+    res_free(&r);
+    ck_assert_int_eq(tu_file_size(dest), tu_file_size(g_store));
+    ck_assert_int_eq(names_starting("copy.bin.backup-"), 0);
+    /* without its sidecar the copy opens whole (every entry checked) */
+    char *side = tu_join(g_dir, "copy.bin.synced");
+    char *bare = tu_join(g_dir, "bare.bin");
+    size_t n = 0;
+    uint8_t *bytes = tu_read_file(dest, &n);
+    ck_assert_int_eq(tu_write_file(bare, bytes, n), 0);
+    free(bytes);
+    r = run_ctl(bare, NULL, NULL, 0, (const char *[]){"get", "c", NULL});
+    ck_rc(r, 0);
+    ck_assert_str_eq(r.out, "gamma");
+    res_free(&r);
+    /* with it, a damaged newest entry is refused, not cut as torn */
+    ck_assert_int_eq(access(side, F_OK), 0);
+    corrupt_payload_at(dest, "c");
+    long long before = tu_file_size(dest);
+    srd_store *st = NULL;
+    ck_assert_int_eq(tu_open(dest, SRD_OPEN_EMBEDDED, &st), SRD_ECORRUPT);
+    ck_assert_int_eq(tu_file_size(dest), before);
+    free(bare);
+    free(side);
+    free(dest);
+}
+END_TEST
+
+START_TEST(test_a_failing_backup_leaves_no_dest)
+{
+    ck_ok("put", "a", "alpha");
+    ck_ok("put", "b", "beta");
+    corrupt_payload("a"); /* an old entry: the store opens, verify fails */
+    char *dest = tu_join(g_dir, "copy.bin");
+    ctl_res r = RUN("backup", dest);
+    ck_rc(r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "bad entr"));
+    res_free(&r);
+    ck_assert_int_eq(names_starting("copy.bin"), 0);
+    /* not a store at all */
+    char *junk = tu_join(g_dir, "junk");
+    ck_assert_int_eq(tu_write_file(junk, "no store here\n", 14), 0);
+    r = run_ctl(junk, NULL, NULL, 0, (const char *[]){"backup", dest, NULL});
+    ck_rc(r, 3);
+    res_free(&r);
+    ck_assert_int_eq(names_starting("copy.bin"), 0);
+    /* the store twice, and no DEST */
+    r = run_ctl(g_store, NULL, NULL, 0,
+                (const char *[]){"backup", g_store, dest, NULL});
+    ck_rc(r, 2);
+    res_free(&r);
+    r = RUN("backup");
+    ck_rc(r, 2);
+    res_free(&r);
+    ck_assert_int_eq(names_starting("copy.bin"), 0);
+    free(junk);
+    free(dest);
+}
+END_TEST
+
+#ifdef SRDD_PATH
+/* A client of srdd putting k0, k1, ... until killed; one byte on ack for
+ * each acknowledged put. */
+static void backup_writer(int ack)
+{
+    srd_store *st = NULL;
+    if (tu_open(g_store, SRD_OPEN_CLIENT, &st) != SRD_OK) /* srdd syncs */
+        _exit(5);
+    char key[32], val[64];
+    for (unsigned i = 0;; i++) {
+        snprintf(key, sizeof key, "k%u", i);
+        snprintf(val, sizeof val, "value of %u, padded out a little", i);
+        if (srd_put(st, tu_s(key), tu_s(val)) != SRD_OK)
+            _exit(6);
+        if (write(ack, "a", 1) != 1)
+            _exit(7);
+    }
+}
+
+/* Read acknowledgements from fd until at least want came; their count. */
+static unsigned read_acks(int fd, unsigned want)
+{
+    unsigned got = 0;
+    char buf[256];
+    while (got < want) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        ck_assert_int_gt(n, 0);
+        got += (unsigned)n;
+    }
+    return got;
+}
+
+START_TEST(test_backup_during_writes_through_srdd_holds_every_acked_key)
+{
+    pid_t srdd = start_srdd();
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t w = fork();
+    ck_assert_int_ge(w, 0);
+    if (w == 0) {
+        close(p[0]);
+        backup_writer(p[1]);
+    }
+    close(p[1]);
+    unsigned acked = read_acks(p[0], 200); /* all before the backup */
+    char *dest = tu_join(g_dir, "copy.bin");
+    ctl_res r = RUN("backup", dest);
+    ck_rc(r, 0);
+    res_free(&r);
+    unsigned more = read_acks(p[0], 1); /* the writer went on meanwhile */
+    ck_assert_uint_gt(more, 0);
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    close(p[0]);
+    r = run_ctl(dest, NULL, NULL, 0, (const char *[]){"verify", NULL});
+    ck_rc(r, 0);
+    res_free(&r);
+    srd_store *st = NULL;
+    ck_srd(tu_open(dest, SRD_OPEN_READONLY, &st));
+    char key[32];
+    for (unsigned i = 0; i < acked; i++) {
+        snprintf(key, sizeof key, "k%u", i);
+        bool there = false;
+        ck_srd(srd_exists(st, tu_s(key), &there));
+        ck_assert_msg(there, "%s, acknowledged before the backup, is "
+                      "missing from the copy", key);
+    }
+    ck_srd(srd_close(st));
+    stop_srdd(srdd);
+    free(dest);
+}
+END_TEST
+#endif
+
+/* ======================================================================== */
 /* Suite                                                                     */
 /* ======================================================================== */
 
@@ -2304,6 +2562,14 @@ static Suite *srdctl_suite(void)
     tcase_add_test(tc, test_import_of_damaged_dump_writes_nothing);
     tcase_add_test(tc, test_export_and_import_argument_errors);
     tcase_add_test(tc, test_every_command_and_alias_has_help);
+    tcase_add_test(tc, test_verify_json_reports_every_field);
+    tcase_add_test(tc, test_export_shows_progress_on_a_terminal_or_when_asked);
+    tcase_add_test(tc, test_backup_copies_a_store_that_keeps_its_protection);
+    tcase_add_test(tc, test_a_failing_backup_leaves_no_dest);
+#ifdef SRDD_PATH
+    tcase_add_test(tc,
+                   test_backup_during_writes_through_srdd_holds_every_acked_key);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
