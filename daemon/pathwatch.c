@@ -54,6 +54,11 @@ void pathwatch_destroy(pathwatch *w)
     free(w);
 }
 
+/* Added to what pw_wrong found. The why goes to clients in SRDI_WIRE_WHY
+ * bytes, so it does not name the path (of any length, the client knows
+ * it): the log line does. */
+#define PW_VERDICT "; srdd acknowledges no more writes: restart it"
+
 /* What is wrong with the path (into why), or false when nothing is. */
 static bool pw_wrong(pathwatch *w, char *why, size_t cap)
 {
@@ -70,14 +75,14 @@ static bool pw_wrong(pathwatch *w, char *why, size_t cap)
         snprintf(why, cap, "cannot stat the store file srdd writes: %s",
                  strerror(fe));
     else if (se)
-        snprintf(why, cap, "the store path %s is gone (%s): it was removed "
-                 "or moved away under srdd", w->path, strerror(se));
+        snprintf(why, cap, "the store path is gone (%s): it was removed "
+                 "or moved away under srdd", strerror(se));
     else if (named.st_dev != have.st_dev || named.st_ino != have.st_ino)
-        snprintf(why, cap, "the store path %s names another file now "
-                 "(replaced under srdd)", w->path);
+        snprintf(why, cap, "the store path names another file now "
+                 "(replaced under srdd)");
     else if ((uint64_t)have.st_size < tail)
-        snprintf(why, cap, "the store file %s was cut to %" PRIu64 " bytes "
-                 "by someone else (srdd wrote %" PRIu64 ")", w->path,
+        snprintf(why, cap, "the store file was cut to %" PRIu64 " bytes "
+                 "by someone else (srdd wrote %" PRIu64 ")",
                  (uint64_t)have.st_size, tail);
     else
         return false;
@@ -104,14 +109,13 @@ bool pathwatch_failed(pathwatch *w, char *why)
 bool pathwatch_ok(pathwatch *w, char *why)
 {
     if (!atomic_load(&w->lost)) {
-        char what[SRDI_WIRE_WHY - 64]; /* room for the sentence added */
+        char what[SRDI_WIRE_WHY + 1 - sizeof PW_VERDICT];
         if (!pw_wrong(w, what, sizeof what))
             return true;
         pthread_mutex_lock(&w->mu);
         if (!atomic_load(&w->lost)) {
-            snprintf(w->why, sizeof w->why, "%s; srdd acknowledges no more "
-                     "writes: restart it", what);
-            log_error("%s", w->why);
+            snprintf(w->why, sizeof w->why, "%s" PW_VERDICT, what);
+            log_error("%s (store %s)", w->why, w->path);
             atomic_store(&w->lost, true);
         }
         pthread_mutex_unlock(&w->mu);

@@ -261,6 +261,26 @@ bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
     return shx_hdr_covered_at(x->h, covered, trailer);
 }
 
+bool srdi_shx_live_at(const srdi_shx *x, uint64_t *covered, uint64_t *live)
+{
+    const shx_hdr *h = x->h;
+    for (int tries = 0; tries < 100000; tries++) {
+        uint64_t s1 = atomic_load_explicit(&h->cover_seq,
+                                           memory_order_acquire);
+        if (s1 & 1)
+            continue;
+        uint64_t c = atomic_load_explicit(&h->covered, memory_order_acquire);
+        uint64_t l = atomic_load_explicit(&h->live, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&h->cover_seq, memory_order_relaxed) != s1)
+            continue;
+        *covered = c;
+        *live = l;
+        return true;
+    }
+    return false;
+}
+
 bool srdi_shx_superseded(const srdi_shx *x)
 {
     return atomic_load_explicit(&x->h->superseded, memory_order_acquire) != 0;

@@ -65,6 +65,9 @@ uint64_t srdi_shx_covered(const srdi_shx *x);
  * read consistently; false when the writer never finished updating them. */
 bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
                          uint8_t trailer[SRDI_TRAILER_SIZE]);
+/* covered with the live-key count of the slots as of it, read together
+ * (the writer publishes both in one update); false as above. */
+bool srdi_shx_live_at(const srdi_shx *x, uint64_t *covered, uint64_t *live);
 /* Whether a newer index file replaced this one (the reader should remap). */
 bool srdi_shx_superseded(const srdi_shx *x);
 void srdi_shx_stats_get(const srdi_shx *x, srdi_shx_stats *s);

@@ -51,6 +51,7 @@ void srdi_store_snap_free(void *p)
         return;
     if (sn->own_index)
         srdi_index_destroy(sn->idx);
+    free(sn->deltas); /* NULL unless it still owns the overlay's */
     if (sn->shx) {
         srdi_shx_unref(sn->shx);
         close(sn->shx_fd);
@@ -200,6 +201,45 @@ static void st_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc)
         st_shared_drop(st);
 }
 
+/* Record what the overlay entry ending at end changes in the live-key
+ * count (caller holds mu). */
+static srd_err st_delta_add(st_snap *sn, uint64_t end, int64_t d)
+{
+    if (d == 0)
+        return SRD_OK;
+    if (sn->n_deltas == sn->cap_deltas) {
+        size_t cap = sn->cap_deltas ? 2 * sn->cap_deltas : 64;
+        st_delta *p = realloc(sn->deltas, cap * sizeof *p);
+        if (!p)
+            return SRD_ENOMEM;
+        sn->deltas = p;
+        sn->cap_deltas = cap;
+    }
+    sn->deltas[sn->n_deltas++] = (st_delta){end, d};
+    return SRD_OK;
+}
+
+/* Live keys of a snap with a shared index: the writer's count as of its
+ * covered tail plus what the overlay's entries past that tail change
+ * (caller holds mu). Entries the covered tail has passed are in the
+ * writer's count already: counting them again would promise keys a read
+ * cannot find yet. */
+static uint64_t st_shared_live(const st_snap *sn)
+{
+    uint64_t covered = 0, live = 0;
+    if (!srdi_shx_live_at(sn->shx, &covered, &live)) {
+        srdi_shx_stats s;
+        srdi_shx_stats_get(sn->shx, &s);
+        live = s.live;
+        covered = 0;
+    }
+    int64_t n = (int64_t)live;
+    for (size_t i = 0; i < sn->n_deltas; i++)
+        if (sn->deltas[i].end > covered)
+            n += sn->deltas[i].d;
+    return n > 0 ? (uint64_t)n : 0;
+}
+
 /* The loc of entry e and its payload length, in this store's layout
  * (entries from srdd carry the 64-byte layout's payload). */
 static uint64_t st_entry_loc(const srd_store *st, const srdi_entry *e,
@@ -247,8 +287,11 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                                                      srdi_loc_pos(old))
                                  ? sh
                                  : old;
-            sn->live_delta += (int64_t)srdi_loc_is_live(loc) -
-                              (int64_t)srdi_loc_is_live(prior);
+            rc = st_delta_add(sn, e[i].end,
+                              (int64_t)srdi_loc_is_live(loc) -
+                                  (int64_t)srdi_loc_is_live(prior));
+            if (rc != SRD_OK)
+                return rc;
         }
         st_shared_mirror(st, e[i].key_hash, loc);
         if (srdi_loc_is_live(old)) {
@@ -628,6 +671,11 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
         srdi_shx_ref(cur->shx);
         next->shx = cur->shx;
         next->over_max = cur->over_max;
+        next->deltas = cur->deltas; /* they describe idx: move with it */
+        next->n_deltas = cur->n_deltas;
+        next->cap_deltas = cur->cap_deltas;
+        cur->deltas = NULL;
+        cur->n_deltas = cur->cap_deltas = 0;
     }
     srdi_store_publish(st, next);
     return SRD_OK;
@@ -1711,7 +1759,7 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     if (sn->shx) { /* the writer's figures, as of the tail it covers */
         srdi_shx_stats s;
         srdi_shx_stats_get(sn->shx, &s);
-        info->live_keys = (uint64_t)((int64_t)s.live + sn->live_delta);
+        info->live_keys = st_shared_live(sn);
         info->live_bytes = s.live_bytes;
         live_span = s.live_span;
     }

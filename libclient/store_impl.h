@@ -34,8 +34,18 @@ typedef struct st_snap {
     srdi_shx *shx;   /* shared index (one reference), or NULL */
     int shx_fd;      /* with shx: the snap's own dup of the store fd */
     uint64_t over_max; /* with shx: highest entry end in idx (under mu) */
-    int64_t live_delta; /* with shx: live keys idx adds to shx's count */
+    /* With shx: what each entry of idx changed in the live-key count, by
+     * entry end (under mu). The shared count includes an entry once the
+     * writer's covered tail passes its end, so the entries past it are
+     * the ones idx adds; moves with idx (own_index). */
+    struct st_delta *deltas;
+    size_t n_deltas, cap_deltas;
 } st_snap;
+
+typedef struct st_delta {
+    uint64_t end;
+    int64_t d;
+} st_delta;
 
 struct srd_store {
     char *path;

@@ -118,6 +118,27 @@ static ctl_res run_ctl(const char *store, char *const env[], const void *in,
         res_free(&ck_ok_r_);                                                   \
     } while (0)
 
+/* Run a command that must exit with rc and print exactly want, and free it. */
+#define ck_out(rc, want, ...)                                                  \
+    do {                                                                       \
+        ctl_res ck_out_r_ = RUN(__VA_ARGS__);                                  \
+        ck_rc(ck_out_r_, rc);                                                  \
+        ck_assert_str_eq(ck_out_r_.out, want);                                 \
+        res_free(&ck_out_r_);                                                  \
+    } while (0)
+
+/* Run a command that must exit with rc and print needle on stream (out or
+ * err), and free it. */
+#define ck_has_(stream, rc, needle, ...)                                       \
+    do {                                                                       \
+        ctl_res ck_has_r_ = RUN(__VA_ARGS__);                                  \
+        ck_rc(ck_has_r_, rc);                                                  \
+        ck_assert_ptr_nonnull(strstr(ck_has_r_.stream, needle));               \
+        res_free(&ck_has_r_);                                                  \
+    } while (0)
+#define ck_out_has(rc, needle, ...) ck_has_(out, rc, needle, __VA_ARGS__)
+#define ck_err_has(rc, needle, ...) ck_has_(err, rc, needle, __VA_ARGS__)
+
 /* Run a command and check only its exit status. */
 #define ck_exit(want, ...)                                                     \
     do {                                                                       \
@@ -463,10 +484,7 @@ START_TEST(test_put_empty_file_is_rejected)
     long long before = tu_file_size(g_store);
     char *f = tu_join(g_dir, "empty.dat");
     ck_assert_int_eq(tu_write_file(f, "", 0), 0);
-    ctl_res r = RUN("put", "k", "--file", f);
-    ck_rc(r, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "No value provided"));
-    res_free(&r);
+    ck_err_has(2, "No value provided", "put", "k", "--file", f);
     ck_assert_int_eq(tu_file_size(g_store), before);
     free(f);
 }
@@ -503,11 +521,8 @@ END_TEST
 START_TEST(test_put_missing_input_file_exits_2)
 {
     char *f = tu_join(g_dir, "no-such-file");
-    ctl_res r = RUN("put", "k", "--file", f);
-    ck_rc(r, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "No such file"));
-    res_free(&r);
-    r = RUN("put", "k", "--file", g_dir); /* a directory */
+    ck_err_has(2, "No such file", "put", "k", "--file", f);
+    ctl_res r = RUN("put", "k", "--file", g_dir); /* a directory */
     ck_rc(r, 2);
     res_free(&r);
     ck_assert_int_eq(tu_file_size(g_store), -1);
@@ -523,11 +538,8 @@ END_TEST
 START_TEST(test_del_removes_key_and_later_get_fails)
 {
     ck_ok("put", "delete_key", "delete_test");
-    ctl_res r = RUN("del", "delete_key");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "Deleted key 'delete_key'\n");
-    res_free(&r);
-    r = RUN("get", "delete_key");
+    ck_out(0, "Deleted key 'delete_key'\n", "del", "delete_key");
+    ctl_res r = RUN("get", "delete_key");
     ck_rc(r, 1);
     ck_assert_uint_eq(r.out_len, 0);
     res_free(&r);
@@ -551,20 +563,11 @@ END_TEST
 START_TEST(test_exists_answers_yes_no_with_exit_status)
 {
     ck_assert_int_eq(tu_write_file(g_store, "", 0), 0);
-    ctl_res r = RUN("exists", "exists_key");
-    ck_rc(r, 1);
-    ck_assert_str_eq(r.out, "no\n");
-    res_free(&r);
+    ck_out(1, "no\n", "exists", "exists_key");
     ck_ok("put", "exists_key", "v");
-    r = RUN("exists", "exists_key");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "yes\n");
-    res_free(&r);
+    ck_out(0, "yes\n", "exists", "exists_key");
     ck_ok("del", "exists_key");
-    r = RUN("exists", "exists_key");
-    ck_rc(r, 1);
-    ck_assert_str_eq(r.out, "no\n");
-    res_free(&r);
+    ck_out(1, "no\n", "exists", "exists_key");
 }
 END_TEST
 
@@ -692,14 +695,11 @@ START_TEST(test_torn_tail_is_ignored_by_readers_and_cut_by_put)
     ck_assert_uint_eq(json_u64(o, "torn_bytes"), 7);
     ck_assert_uint_eq(json_u64(o, "tail"), (uint64_t)torn - 7);
     json_object_put(o);
-    ctl_res r = RUN("verify");
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "torn bytes:   7"));
-    res_free(&r);
+    ck_out_has(0, "torn bytes:   7", "verify");
     ck_assert_int_eq(tu_file_size(g_store), torn); /* readers cut nothing */
 
     /* the writer cuts the 7 bytes, saves them first and says so */
-    r = RUN("put", "k3", "x");
+    ctl_res r = RUN("put", "k3", "x");
     ck_rc(r, 0);
     char *cut = tu_join(g_dir, "store.bin.cut-212");
     ck_assert_msg(strstr(r.err, "cut 7 bytes") && strstr(r.err, cut),
@@ -882,23 +882,17 @@ START_TEST(test_unpadded_store_reads_writes_and_upgrades)
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(tu_write_file(g_store, b, n), 0);
     free(b);
-    ctl_res r = RUN("status");
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "layout:       unpadded"));
-    res_free(&r);
+    ck_out_has(0, "layout:       unpadded", "status");
     ck_get("omega", "the last value", 14);
     ck_get("alpha", "uno", 3);
     ck_exit(1, "get", "beta");
     ck_ok("put", "new", "appended in the unpadded layout");
     ck_exit(2, "put", "--layout", "aligned64", "x", "y");
-    r = RUN("status", "--json");
+    ctl_res r = RUN("status", "--json");
     ck_rc(r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "\"layout\":\"unpadded\""));
     res_free(&r);
-    r = RUN("upgrade");
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "from the unpadded to the aligned64"));
-    res_free(&r);
+    ck_out_has(0, "from the unpadded to the aligned64", "upgrade");
     r = RUN("status");
     ck_assert_ptr_nonnull(strstr(r.out, "layout:       aligned64"));
     res_free(&r);
@@ -907,10 +901,7 @@ START_TEST(test_unpadded_store_reads_writes_and_upgrades)
     ck_get("", "the empty key", 13);
     ck_exit(1, "get", "beta");
     ck_ok("verify");
-    r = RUN("upgrade");
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "nothing to do"));
-    res_free(&r);
+    ck_out_has(0, "nothing to do", "upgrade");
 }
 END_TEST
 
@@ -1021,10 +1012,7 @@ START_TEST(test_locked_store_refuses_writes_but_serves_reads)
         res_free(&r);
     }
     /* import writes: refused, after checking the dump. */
-    ctl_res r = RUN("import", dump);
-    ck_rc(r, 3);
-    ck_assert_ptr_nonnull(strstr(r.err, "store is locked by another writer"));
-    res_free(&r);
+    ck_err_has(3, "store is locked by another writer", "import", dump);
     ck_get("held", "by the test", 11);
     ck_exit(0, "exists", "held");
     ck_exit(0, "verify");
@@ -1507,20 +1495,14 @@ END_TEST
 START_TEST(test_ls_on_empty_store_and_bad_key_list)
 {
     ck_assert_int_eq(tu_write_file(g_store, "", 0), 0);
-    ctl_res r = RUN("ls");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "");
-    res_free(&r);
-    r = RUN("ls", "--json");
+    ck_out(0, "", "ls");
+    ctl_res r = RUN("ls", "--json");
     json_object *o = out_json(&r);
     ck_assert_uint_eq(json_object_array_length(o), 0);
     json_object_put(o);
     res_free(&r);
     char *missing = tu_join(g_dir, "no-such-keys");
-    r = RUN("ls", "--keys", missing);
-    ck_rc(r, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "no-such-keys"));
-    res_free(&r);
+    ck_err_has(2, "no-such-keys", "ls", "--keys", missing);
     free(missing);
 }
 END_TEST
@@ -1559,25 +1541,17 @@ END_TEST
 START_TEST(test_copy_move_rename_within_store)
 {
     ck_ok("put", "src", "the value");
-    ctl_res r = RUN("copy", "src", "dup");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "Copied key 'src' to 'dup'\n");
-    res_free(&r);
+    ck_out(0, "Copied key 'src' to 'dup'\n", "copy", "src", "dup");
     ck_get("src", "the value", 9);
     ck_get("dup", "the value", 9);
 
-    r = RUN("move", "dup", "moved");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "Moved key 'dup' to 'moved'\n");
-    res_free(&r);
+    ck_out(0, "Moved key 'dup' to 'moved'\n", "move", "dup", "moved");
     ck_get("moved", "the value", 9);
     ck_exit(1, "exists", "dup");
 
     /* Reference storage_operation_tests.rs test_rename. */
-    r = RUN("rename", "moved", "renamed");
-    ck_rc(r, 0);
-    ck_assert_str_eq(r.out, "Renamed key 'moved' to 'renamed'\n");
-    res_free(&r);
+    ck_out(0, "Renamed key 'moved' to 'renamed'\n", "rename", "moved",
+           "renamed");
     ck_get("renamed", "the value", 9);
     ck_exit(1, "get", "moved");
     json_object *o = info_json();
@@ -1685,10 +1659,7 @@ START_TEST(test_move_to_other_store_removes_source_key)
     ck_ok("put", "mv", "moving value");
     ck_ok("put", "stay", "x");
     char *target = tu_join(g_dir, "target.bin");
-    ctl_res r = RUN("move", "mv", "--to", target);
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Moved key 'mv' to store"));
-    res_free(&r);
+    ck_out_has(0, "Moved key 'mv' to store", "move", "mv", "--to", target);
     ck_exit(1, "get", "mv");
     srd_entry_meta m;
     ck_srd(api_meta(target, "mv", &m));
@@ -2027,12 +1998,11 @@ START_TEST(test_import_of_hash_only_entries_is_refused_or_skipped)
     char *kf = tu_join(g_dir, "keys.txt");
     ck_assert_int_eq(tu_write_file(kf, "named", 5), 0); /* no final LF */
     char *dump = tu_join(g_dir, "d.dump");
-    ctl_res r = RUN("export", dump, "--keys", kf);
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "1 with their key, 1 by key hash"));
-    res_free(&r);
+    ck_out_has(0, "1 with their key, 1 by key hash", "export", dump,
+               "--keys", kf);
     char *fresh = tu_join(g_dir, "fresh.bin");
-    r = run_ctl(fresh, NULL, NULL, 0, (const char *[]){"import", dump, NULL});
+    ctl_res r = run_ctl(fresh, NULL, NULL, 0,
+                        (const char *[]){"import", dump, NULL});
     ck_rc(r, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "--skip-unkeyed"));
     res_free(&r);
@@ -2118,10 +2088,7 @@ START_TEST(test_export_and_import_argument_errors)
     res_free(&r);
     char *copy = tu_join(g_dir, "copy.bin");
     ck_assert_int_eq(tu_copy_file(g_store, copy), 0);
-    r = RUN("import", copy);
-    ck_rc(r, 3);
-    ck_assert_ptr_nonnull(strstr(r.err, "SRDDUMP"));
-    res_free(&r);
+    ck_err_has(3, "SRDDUMP", "import", copy);
     /* No temporary file is left behind by any of it. */
     DIR *d = opendir(g_dir);
     ck_assert_ptr_nonnull(d);
@@ -2221,10 +2188,7 @@ START_TEST(test_every_command_works_through_a_running_srdd)
     ck_assert_msg(strstr(r.out, "\"pid\"") != NULL, "no daemon figures: %s",
                   r.out);
     res_free(&r);
-    r = RUN("compact");
-    ck_rc(r, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "reclaimed"));
-    res_free(&r);
+    ck_out_has(0, "reclaimed", "compact");
     ck_ok("del", "a");
     ck_ok("import", dump);
     ck_get("a", "alpha", 5);

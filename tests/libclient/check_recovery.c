@@ -38,6 +38,25 @@ static void rec_teardown(void)
     free(tmp_dir);
 }
 
+/* Key/value string pairs for store_with. */
+static const char *const key1_valid[] = {"key1", "Valid Entry"};
+static const char *const k_payload[] = {"k", "payload"};
+static const char *const two_values[] = {"a", "first value", "b",
+                                         "second value"};
+
+/* A new store tmp_dir/name holding the n key/value pairs of kv, written
+ * and closed; its path (malloc'd). */
+static char *store_with(const char *name, const char *const *kv, size_t n)
+{
+    char *p = tu_join(tmp_dir, name);
+    srd_store *st = NULL;
+    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
+    for (size_t i = 0; i < n; i++)
+        ck_srd(srd_put(st, tu_s(kv[2 * i]), tu_s(kv[2 * i + 1])));
+    ck_srd(srd_close(st));
+    return p;
+}
+
 /* A store image and its entries, parsed by testutil (not by srd). */
 typedef struct image {
     uint8_t *img;
@@ -260,6 +279,31 @@ static void with_junk(const char *path, const image *g, const uint8_t *junk,
 static const char *const torn_files[] = {"basic.bin", "batch.bin",
                                          "mixed.bin", "small.bin"};
 
+/* Each of torn_files in turn, loaded, with the path in tmp_dir (named
+ * after it) that a test may write:
+ *     for (torn t = {0}; torn_next(&t);) ...
+ * (no break: torn_next frees the previous file's image and path). */
+typedef struct torn {
+    size_t f;         /* how many were loaded */
+    image g;
+    char *p;
+    const char *name;
+} torn;
+
+static bool torn_next(torn *t)
+{
+    if (t->f > 0) {
+        free(t->p);
+        image_free(&t->g);
+    }
+    if (t->f == sizeof torn_files / sizeof torn_files[0])
+        return false;
+    t->name = torn_files[t->f++];
+    image_load(&t->g, t->name);
+    t->p = tu_join(tmp_dir, t->name);
+    return true;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Torn tails                                                                */
 /* ------------------------------------------------------------------------ */
@@ -332,19 +376,14 @@ START_TEST(test_random_garbage_tail_is_ignored_and_cut)
 {
     uint64_t rs = 0x5eed;
     uint8_t junk[300];
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
+    for (torn t = {0}; torn_next(&t);) {
         for (size_t len = 1; len <= sizeof junk; len++) {
             char what[96];
             snprintf(what, sizeof what, "%s + %zu random bytes",
-                     torn_files[f], len);
+                     t.name, len);
             tu_fill_random(&rs, junk, len);
-            with_junk(p, &g, junk, len, what);
+            with_junk(t.p, &t.g, junk, len, what);
         }
-        free(p);
-        image_free(&g);
     }
 }
 END_TEST
@@ -352,19 +391,14 @@ END_TEST
 START_TEST(test_zero_tail_never_yields_a_phantom_entry)
 {
     uint8_t *zeros = calloc(1, 65536);
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
+    for (torn t = {0}; torn_next(&t);) {
         for (size_t len = 1; len <= 300; len++) {
             char what[96];
-            snprintf(what, sizeof what, "%s + %zu zeros", torn_files[f],
+            snprintf(what, sizeof what, "%s + %zu zeros", t.name,
                      len);
-            with_junk(p, &g, zeros, len, what);
+            with_junk(t.p, &t.g, zeros, len, what);
         }
-        with_junk(p, &g, zeros, 65536, "64 KiB of zeros");
-        free(p);
-        image_free(&g);
+        with_junk(t.p, &t.g, zeros, 65536, "64 KiB of zeros");
     }
     free(zeros);
 }
@@ -410,35 +444,27 @@ END_TEST
 
 START_TEST(test_copied_earlier_trailer_tail_is_ignored)
 {
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
-        long step = g.n > 50 ? 37 : 1;
-        for (long i = 0; i < g.n; i += step) {
+    for (torn t = {0}; torn_next(&t);) {
+        long step = t.g.n > 50 ? 37 : 1;
+        for (long i = 0; i < t.g.n; i += step) {
             char what[96];
             snprintf(what, sizeof what, "%s + trailer of entry %ld",
-                     torn_files[f], i);
-            with_junk(p, &g, g.img + g.ents[i].end - 20, 20, what);
+                     t.name, i);
+            with_junk(t.p, &t.g, t.g.img + t.g.ents[i].end - 20, 20, what);
         }
-        with_junk(p, &g, g.img + g.size - 20, 20, "last trailer again");
-        free(p);
-        image_free(&g);
+        with_junk(t.p, &t.g, t.g.img + t.g.size - 20, 20,
+                  "last trailer again");
     }
 }
 END_TEST
 
 START_TEST(test_copied_last_entry_tail_is_ignored)
 {
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
-        const tu_entry *e = &g.ents[g.n - 1];
-        with_junk(p, &g, g.img + e->start, (size_t)(e->end - e->start),
+    for (torn t = {0}; torn_next(&t);) {
+        const tu_entry *e = &t.g.ents[t.g.n - 1];
+        with_junk(t.p, &t.g, t.g.img + e->start,
+                  (size_t)(e->end - e->start),
                   "raw copy of the last entry");
-        free(p);
-        image_free(&g);
     }
 }
 END_TEST
@@ -475,23 +501,18 @@ static const tu_entry *last_value(const image *g)
 
 START_TEST(test_rechained_last_entry_with_flipped_bit_is_ignored)
 {
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
-        const tu_entry *e = last_value(&g);
+    for (torn t = {0}; torn_next(&t);) {
+        const tu_entry *e = last_value(&t.g);
         const long bits[] = {0, 7, (long)e->len * 8 - 1, (long)e->len * 4};
         for (size_t i = 0; i < 4; i++) {
             size_t len;
-            uint8_t *b = rechain(&g, e, bits[i], &len);
+            uint8_t *b = rechain(&t.g, e, bits[i], &len);
             char what[96];
             snprintf(what, sizeof what, "%s + copy with bit %ld flipped",
-                     torn_files[f], bits[i]);
-            open_both_ways(p, b, len, &g, g.n, what);
+                     t.name, bits[i]);
+            open_both_ways(t.p, b, len, &t.g, t.g.n, what);
             free(b);
         }
-        free(p);
-        image_free(&g);
     }
 }
 END_TEST
@@ -500,32 +521,22 @@ START_TEST(test_rechained_last_entry_intact_is_a_new_entry)
 {
     /* Control for the tests above: the same entry, unflipped, is a valid
      * entry and becomes the tail. */
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
+    for (torn t = {0}; torn_next(&t);) {
         size_t len;
-        uint8_t *b = rechain(&g, last_value(&g), -1, &len);
+        uint8_t *b = rechain(&t.g, last_value(&t.g), -1, &len);
         image h;
         image_from(&h, b, len);
-        ck_assert_int_eq(h.n, g.n + 1);
-        open_both_ways(p, h.img, len, &h, h.n, "re-chained intact copy");
-        free(p);
+        ck_assert_int_eq(h.n, t.g.n + 1);
+        open_both_ways(t.p, h.img, len, &h, h.n, "re-chained intact copy");
         image_free(&h);
-        image_free(&g);
     }
 }
 END_TEST
 
 START_TEST(test_corrupt_text_tail_is_ignored_and_cut)
 {
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
-        with_junk(p, &g, (const uint8_t *)"CORRUPT", 7, "CORRUPT");
-        free(p);
-        image_free(&g);
+    for (torn t = {0}; torn_next(&t);) {
+        with_junk(t.p, &t.g, (const uint8_t *)"CORRUPT", 7, "CORRUPT");
     }
 }
 END_TEST
@@ -533,11 +544,8 @@ END_TEST
 START_TEST(test_interrupted_write_is_cut_and_store_stays_usable)
 {
     /* Port of the reference's test_recovery_from_interrupted_write. */
-    char *p = tu_join(tmp_dir, "store.bin");
+    char *p = store_with("store.bin", key1_valid, 1);
     srd_store *st = NULL;
-    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
-    ck_srd(srd_put(st, tu_s("key1"), tu_s("Valid Entry")));
-    ck_srd(srd_close(st));
     long long good = tu_file_size(p);
     int fd = open(p, O_WRONLY | O_APPEND);
     ck_assert_int_ge(fd, 0);
@@ -594,23 +602,18 @@ START_TEST(test_batch_with_poisoned_first_prev_is_dropped_whole)
     /* A batch is written with its first back pointer UINT64_MAX and fixed
      * afterwards; a crash in between must lose the whole batch, although
      * every entry of it is complete and has a good CRC. */
-    for (size_t f = 0; f < 4; f++) {
-        image g;
-        image_load(&g, torn_files[f]);
-        char *p = tu_join(tmp_dir, torn_files[f]);
+    for (torn t = {0}; torn_next(&t);) {
         size_t len;
-        uint8_t *b = append_batch(&g, 3, UINT64_MAX, &len);
-        open_both_ways(p, b, len, &g, g.n, "poisoned batch");
+        uint8_t *b = append_batch(&t.g, 3, UINT64_MAX, &len);
+        open_both_ways(t.p, b, len, &t.g, t.g.n, "poisoned batch");
         free(b);
         /* Control: the same batch with its back pointer fixed is whole. */
-        b = append_batch(&g, 3, g.size, &len);
+        b = append_batch(&t.g, 3, t.g.size, &len);
         image h;
         image_from(&h, b, len);
-        ck_assert_int_eq(h.n, g.n + 3);
-        open_both_ways(p, h.img, len, &h, h.n, "fixed batch");
+        ck_assert_int_eq(h.n, t.g.n + 3);
+        open_both_ways(t.p, h.img, len, &h, h.n, "fixed batch");
         image_free(&h);
-        free(p);
-        image_free(&g);
     }
 }
 END_TEST
@@ -645,11 +648,7 @@ START_TEST(test_single_entry_store_with_bad_crc_is_refused)
 {
     /* Departure from the reference (which opened it): the only entry's
      * CRC does not match, so there is no valid chain. */
-    char *p = tu_join(tmp_dir, "one.bin");
-    srd_store *st = NULL;
-    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
-    ck_srd(srd_put(st, tu_s("k"), tu_s("payload")));
-    ck_srd(srd_close(st));
+    char *p = store_with("one.bin", k_payload, 1);
     size_t n;
     uint8_t *b = tu_read_file(p, &n);
     b[0] ^= 0xff;
@@ -742,6 +741,15 @@ static void sy_put(const char *path, srd_sync_mode m, int first, int n)
     for (int i = first; i < n; i++)
         ck_srd(srd_put(st, tu_s(sy_keys[i]), sy_val(i)));
     ck_srd(srd_close(st));
+}
+
+/* A store tmp_dir/name holding a, b and c, put in mode m; its path
+ * (malloc'd). */
+static char *sy_store(const char *name, srd_sync_mode m)
+{
+    char *p = tu_join(tmp_dir, name);
+    sy_put(p, m, 0, 3);
+    return p;
 }
 
 static uint64_t sy_payload(const char *path, int i)
@@ -883,8 +891,7 @@ END_TEST
  * kept, readable, reported by verify (as for an older entry today). */
 START_TEST(test_damage_below_the_synced_tail_is_kept_and_reported)
 {
-    char *p = tu_join(tmp_dir, "below.srd");
-    sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+    char *p = sy_store("below.srd", SRD_SYNC_ALWAYS);
     srdi_synced rec;
     ck_assert(sy_record(p, &rec));
     ck_assert_int_eq(rec.synced, tu_file_size(p));
@@ -900,8 +907,7 @@ END_TEST
  * torn write after a reboot (nothing was synced). */
 START_TEST(test_written_tail_is_trusted_only_in_its_boot)
 {
-    char *p = tu_join(tmp_dir, "boot.srd");
-    sy_put(p, SRD_SYNC_NEVER, 0, 3);
+    char *p = sy_store("boot.srd", SRD_SYNC_NEVER);
     srdi_synced rec;
     ck_assert(sy_record(p, &rec));
     ck_assert_uint_eq(rec.synced, 0);
@@ -914,8 +920,7 @@ START_TEST(test_written_tail_is_trusted_only_in_its_boot)
     sy_expect(p, 7u, true, "synced since");
     free(p);
 
-    p = tu_join(tmp_dir, "boot2.srd");
-    sy_put(p, SRD_SYNC_NEVER, 0, 3);
+    p = sy_store("boot2.srd", SRD_SYNC_NEVER);
     sy_reboot(p);
     sy_flip(p, 1);
     sy_expect(p, 1u, false, "another boot");
@@ -936,12 +941,8 @@ END_TEST
  * whole to "<path>.cut-0" and opens it empty. */
 START_TEST(test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut)
 {
-    char *p = tu_join(tmp_dir, "first.srd");
+    char *p = store_with("first.srd", two_values, 2);
     srd_store *st;
-    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
-    ck_srd(srd_put(st, tu_s("a"), tu_s("first value")));
-    ck_srd(srd_put(st, tu_s("b"), tu_s("second value")));
-    ck_srd(srd_close(st));
     char *side = path_plus(p, ".synced");
     unlink(side);
     size_t len = 0;
@@ -1121,8 +1122,7 @@ END_TEST
  * trailer there matches, and reports the oldest bad entry's start. */
 START_TEST(test_check_stops_at_the_trusted_end_and_finds_the_oldest_bad)
 {
-    char *p = tu_join(tmp_dir, "direct.srd");
-    sy_put(p, SRD_SYNC_ALWAYS, 0, 3);
+    char *p = sy_store("direct.srd", SRD_SYNC_ALWAYS);
     size_t n;
     uint8_t *b = tu_read_file(p, &n);
     uint64_t a_end = sy_payload(p, 0) + sy_lens[0] + 20;
@@ -1566,40 +1566,36 @@ START_TEST(test_walk_from_a_non_entry_offset_is_corrupt)
 }
 END_TEST
 
+/* The oracle finds no chain in g's image, and the walk reports it. */
+static void expect_broken_chain(const image *g)
+{
+    static walk_ctx w;
+    tu_entry *chk;
+    ck_assert_int_eq(tu_chain(g->img, g->size, &chk), -1); /* oracle agrees */
+    int fd = image_fd(g->img, g->size);
+    memset(&w, 0, sizeof w);
+    ck_assert_int_eq(srdi_recovery_walk(fd, 0, g->size, walk_fn, &w),
+                     SRD_ECORRUPT);
+    close(fd);
+}
+
 START_TEST(test_walk_detects_broken_chain_in_the_middle)
 {
     image g;
     image_load(&g, "basic.bin");
-    static walk_ctx w;
     /* gamma (entry 2) points back at 87; make it point at 86. */
     uint8_t *prevp = g.img + g.ents[2].end - 12;
     ck_assert_uint_eq(tu_get_le64(prevp), 87);
     tu_put_le64(prevp, 86);
-    tu_entry *chk;
-    ck_assert_int_eq(tu_chain(g.img, g.size, &chk), -1); /* oracle agrees */
-    int fd = image_fd(g.img, g.size);
-    memset(&w, 0, sizeof w);
-    ck_assert_int_eq(srdi_recovery_walk(fd, 0, g.size, walk_fn, &w),
-                     SRD_ECORRUPT);
-    close(fd);
+    expect_broken_chain(&g);
     /* Restore it and dirty gamma's pad instead. */
     tu_put_le64(prevp, 87);
     g.img[100] = 0x20;
-    ck_assert_int_eq(tu_chain(g.img, g.size, &chk), -1);
-    fd = image_fd(g.img, g.size);
-    memset(&w, 0, sizeof w);
-    ck_assert_int_eq(srdi_recovery_walk(fd, 0, g.size, walk_fn, &w),
-                     SRD_ECORRUPT);
-    close(fd);
+    expect_broken_chain(&g);
     /* A back pointer that goes forwards. */
     g.img[100] = 0;
     tu_put_le64(prevp, g.size - 21);
-    ck_assert_int_eq(tu_chain(g.img, g.size, &chk), -1);
-    fd = image_fd(g.img, g.size);
-    memset(&w, 0, sizeof w);
-    ck_assert_int_eq(srdi_recovery_walk(fd, 0, g.size, walk_fn, &w),
-                     SRD_ECORRUPT);
-    close(fd);
+    expect_broken_chain(&g);
     image_free(&g);
 }
 END_TEST
@@ -1666,12 +1662,8 @@ END_TEST
  * budget the store was refused. It must open fast to its real tail. */
 START_TEST(test_torn_tail_with_zero_runs_opens_to_real_tail)
 {
-    char *p = tu_join(tmp_dir, "zeros.srd");
+    char *p = store_with("zeros.srd", two_values, 2);
     srd_store *st = NULL;
-    ck_srd(tu_open(p, SRD_OPEN_CREATE, &st));
-    ck_srd(srd_put(st, tu_s("a"), tu_s("first value")));
-    ck_srd(srd_put(st, tu_s("b"), tu_s("second value")));
-    ck_srd(srd_close(st));
     long long good = tu_file_size(p);
     const size_t junk = 4u << 20;
     uint8_t *j = malloc(junk);
