@@ -68,19 +68,6 @@ void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
     memcpy(out + 16, &c, 4);
 }
 
-void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
-                             uint64_t *key_hash, uint64_t *prev, uint32_t *crc)
-{
-    uint64_t h, p;
-    uint32_t c;
-    memcpy(&h, in, 8);
-    memcpy(&p, in + 8, 8);
-    memcpy(&c, in + 16, 4);
-    *key_hash = le64toh(h);
-    *prev = le64toh(p);
-    *crc = le32toh(c);
-}
-
 static bool all_zero(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)

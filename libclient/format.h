@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "srd/srd.h"
 
@@ -61,8 +62,25 @@ srd_err srdi_format_check_value(const void *p, size_t len);
 /* Little-endian trailer encode/decode. */
 void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
                              uint64_t prev, uint32_t crc);
-void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
-                             uint64_t *key_hash, uint64_t *prev, uint32_t *crc);
+/* Inline: every read through a shared index decodes one (store.c). */
+static inline void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
+                                           uint64_t *key_hash, uint64_t *prev,
+                                           uint32_t *crc)
+{
+    uint64_t h, p;
+    uint32_t c;
+    memcpy(&h, in, 8);
+    memcpy(&p, in + 8, 8);
+    memcpy(&c, in + 16, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    h = __builtin_bswap64(h);
+    p = __builtin_bswap64(p);
+    c = __builtin_bswap32(c);
+#endif
+    *key_hash = h;
+    *prev = p;
+    *crc = c;
+}
 
 /*
  * Decode the entry that ends at end, given its trailer bytes and a way to see

@@ -9,11 +9,18 @@
  * release store; the old table is retired through EBR. Publication order
  * inside a slot: hash first, then loc with release, so a reader that sees a
  * non-zero loc (acquire) sees the right hash.
+ *
+ * A table may also be borrowed: a private (copy-on-write) mapping of a
+ * file that holds one laid out the same way, cap then the slots (the
+ * shared index file, shindex.h), so a writer opens without copying it.
+ * Pages it changes become its own; growth leaves the mapping (retired
+ * through EBR, then unmapped).
  */
 #include "srd_features.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "index.h"
 
@@ -32,6 +39,8 @@ struct srdi_index {
     uint64_t used;      /* non-empty slots, tombstones included */
     uint64_t live;      /* slots holding a live value */
     srdi_ebr_list *retired;
+    idx_table *borrowed;       /* the table, while it is borrowed */
+    struct idx_borrow *borrow; /* its mapping */
 };
 
 #define IDX_MIN_CAP 64u
@@ -112,12 +121,77 @@ srd_err srdi_index_create(size_t expected, srdi_index **out)
     return SRD_OK;
 }
 
+/* A table borrowed from a private mapping (srdi_index_borrow). */
+typedef struct idx_borrow {
+    void *base;
+    size_t len;
+} idx_borrow;
+
+static void idx_borrow_free(void *p)
+{
+    idx_borrow *b = p;
+    munmap(b->base, b->len);
+    free(b);
+}
+
+/* Free the table t of idx now, or later through EBR (retire). */
+static void idx_table_drop(srdi_index *idx, idx_table *t, bool retire)
+{
+    if (idx->borrowed == NULL || t != idx->borrowed) {
+        if (retire)
+            srdi_ebr_retire(&idx->retired, t, idx_table_free);
+        else
+            free(t);
+        return;
+    }
+    idx->borrowed = NULL;
+    if (retire)
+        srdi_ebr_retire(&idx->retired, idx->borrow, idx_borrow_free);
+    else
+        idx_borrow_free(idx->borrow);
+    idx->borrow = NULL;
+}
+
+srd_err srdi_index_borrow(int fd, size_t len, size_t off, uint64_t used,
+                          uint64_t live, srdi_index **out)
+{
+    *out = NULL;
+    if (off % 16 != 8 || len < off + sizeof(idx_table) ||
+        (len - off - sizeof(idx_table)) % sizeof(idx_slot) != 0)
+        return SRD_ECORRUPT;
+    uint64_t cap = (len - off - sizeof(idx_table)) / sizeof(idx_slot);
+    srdi_index *idx = calloc(1, sizeof *idx);
+    idx_borrow *b = malloc(sizeof *b);
+    void *p = idx && b ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                              fd, 0)
+                       : MAP_FAILED;
+    if (p == MAP_FAILED) {
+        free(idx);
+        free(b);
+        return SRD_ENOMEM;
+    }
+    *b = (idx_borrow){p, len};
+    idx_table *t = (idx_table *)(void *)((uint8_t *)p + off);
+    if (t->cap != cap || cap < IDX_MIN_CAP || used >= cap || live > used) {
+        idx_borrow_free(b); /* lookups need an empty slot */
+        free(idx);
+        return SRD_ECORRUPT;
+    }
+    idx->used = used;
+    idx->live = live;
+    idx->borrowed = t;
+    idx->borrow = b;
+    atomic_init(&idx->table, t);
+    *out = idx;
+    return SRD_OK;
+}
+
 void srdi_index_destroy(srdi_index *idx)
 {
     if (!idx)
         return;
     srdi_ebr_drain(&idx->retired);
-    free(atomic_load(&idx->table));
+    idx_table_drop(idx, atomic_load(&idx->table), false);
     free(idx);
 }
 
@@ -164,7 +238,7 @@ static srd_err idx_grow(srdi_index *idx)
         atomic_store_explicit(&s->loc, loc, memory_order_relaxed);
     }
     atomic_store_explicit(&idx->table, t, memory_order_seq_cst);
-    srdi_ebr_retire(&idx->retired, old, idx_table_free);
+    idx_table_drop(idx, old, true);
     return SRD_OK;
 }
 

@@ -43,6 +43,15 @@ static inline bool srdi_loc_is_live(uint64_t loc)
 
 /* A new empty index sized for about expected keys. */
 srd_err srdi_index_create(size_t expected, srdi_index **out);
+/* An index whose table is the one fd holds at off (a u64 capacity, then
+ * that many 16-byte slots {hash, loc} up to len, laid out as this table
+ * lays them out), mapped privately: copy-on-write, nothing is copied or
+ * read at open (the shared index file, shindex.h). used and live: its
+ * used (tombstones included) and live slots, counted by the caller.
+ * SRD_ECORRUPT when it cannot be a table (capacity not matching len, no
+ * empty slot); SRD_ENOMEM when it cannot be mapped. */
+srd_err srdi_index_borrow(int fd, size_t len, size_t off, uint64_t used,
+                          uint64_t live, srdi_index **out);
 /* Frees the index and its current table immediately (no readers left). */
 void srdi_index_destroy(srdi_index *idx);
 

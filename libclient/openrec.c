@@ -337,6 +337,49 @@ srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
     return rc;
 }
 
+/* The decision once the tail search found r->found: the unsynced
+ * entries' CRCs (checked: done already, the oldest bad one, with
+ * out->trusted), then the bytes past the tail. */
+static srd_err or_finish(or_run *r, bool have, srdi_openrec *out,
+                         const uint64_t *checked)
+{
+    const char *path = r->path;
+    int fd = r->fd;
+    srd_err rc = SRD_OK;
+    r->vouched = or_vouched_above(fd, have, &out->rec, r->found);
+    uint64_t good = checked ? *checked : 0;
+    if (!checked)
+        rc = or_check_unsynced(fd, r->found, r->align, have, &out->rec,
+                               &good, &out->trusted);
+    if (rc != SRD_OK)
+        return rc;
+    uint64_t tail = r->found;
+    const char *why = "past the last synced entry";
+    if (good < r->found && out->trusted && !r->vouched) {
+        tail = good; /* written after the last sync, then torn */
+        why = "(an entry there written after the last sync fails its CRC)";
+    } else if (good < r->found) {
+        fprintf(stderr,
+                "srd: %s: an entry starting at offset %llu fails its CRC; "
+                "it is kept (srdctl verify lists the damage)\n",
+                path, (unsigned long long)good);
+    }
+    if (r->repair)
+        why = "(SRD_OPEN_REPAIR)";
+    if (tail < r->found)
+        out->entries = 0; /* the count was of the longer chain */
+    if (tail == 0 && r->size > 0 && !r->repair) {
+        fprintf(stderr,
+                "srd: %s: no valid entry chain (%llu bytes): refused, the "
+                "file is not changed (SRD_OPEN_REPAIR would save it to "
+                "%s.cut-0 and open it empty)\n",
+                path, (unsigned long long)r->size, path);
+        return SRD_ECORRUPT;
+    }
+    out->tail = tail;
+    return or_decide_end(r, tail, out->trusted, why);
+}
+
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
                          uint32_t prefer, srdi_openrec *out)
 {
@@ -355,35 +398,39 @@ srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
     r.align = out->align;
     bool have = srdi_synced_read(path, &out->rec) &&
                 srdi_synced_applies(&out->rec, &sb);
-    r.vouched = or_vouched_above(fd, have, &out->rec, r.found);
-    uint64_t good;
-    rc = or_check_unsynced(fd, r.found, r.align, have, &out->rec, &good,
+    return or_finish(&r, have, out, NULL);
+}
+
+srd_err srdi_openrec_run_from(const char *path, int fd, unsigned flags,
+                              uint32_t align, uint64_t base,
+                              srdi_openrec *out)
+{
+    memset(out, 0, sizeof *out);
+    struct stat sb;
+    if (base == 0 || (flags & SRD_OPEN_REPAIR) || fstat(fd, &sb) != 0)
+        return SRD_ENOENT;
+    or_run r = {.path = path, .fd = fd, .align = align,
+                .writer = !(flags & SRD_OPEN_READONLY),
+                .size = (uint64_t)sb.st_size};
+    out->align = align;
+    bool have = srdi_synced_read(path, &out->rec) &&
+                srdi_synced_applies(&out->rec, &sb);
+    const uint8_t *tr;
+    if (!have)
+        return SRD_ENOENT; /* every entry would need its CRC checked */
+    srd_err rc = srdi_recovery_find_tail_in(fd, base, r.size, align, &r.found,
+                                            NULL);
+    if (rc != SRD_OK || r.found < base)
+        return SRD_ENOENT;
+    uint64_t point = or_point(&out->rec, r.found, &tr), good;
+    if (point > r.found)
+        return SRD_ENOENT; /* the whole search decides what to keep */
+    /* The chain down to the record's point must walk (below base too, when
+     * the last writer did not sync since): else the store changed under
+     * the index file, and the whole search decides. */
+    rc = or_check_unsynced(fd, r.found, align, have, &out->rec, &good,
                            &out->trusted);
-    if (rc != SRD_OK)
-        return rc;
-    uint64_t tail = r.found;
-    const char *why = "past the last synced entry";
-    if (good < r.found && out->trusted && !r.vouched) {
-        tail = good; /* written after the last sync, then torn */
-        why = "(an entry there written after the last sync fails its CRC)";
-    } else if (good < r.found) {
-        fprintf(stderr,
-                "srd: %s: an entry starting at offset %llu fails its CRC; "
-                "it is kept (srdctl verify lists the damage)\n",
-                path, (unsigned long long)good);
-    }
-    if (r.repair)
-        why = "(SRD_OPEN_REPAIR)";
-    if (tail < r.found)
-        out->entries = 0; /* the count was of the longer chain */
-    if (tail == 0 && r.size > 0 && !r.repair) {
-        fprintf(stderr,
-                "srd: %s: no valid entry chain (%llu bytes): refused, the "
-                "file is not changed (SRD_OPEN_REPAIR would save it to "
-                "%s.cut-0 and open it empty)\n",
-                path, (unsigned long long)r.size, path);
-        return SRD_ECORRUPT;
-    }
-    out->tail = tail;
-    return or_decide_end(&r, tail, out->trusted, why);
+    if (rc == SRD_ECORRUPT || (rc == SRD_OK && !out->trusted))
+        return SRD_ENOENT;
+    return rc == SRD_OK ? or_finish(&r, have, out, &good) : rc;
 }

@@ -49,6 +49,18 @@ typedef struct srdi_openrec {
 srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
                          uint32_t prefer, srdi_openrec *out);
 
+/* The same for a writer whose shared index file vouches for the chain of
+ * fd up to base (an entry end whose trailer it recorded), of layout align:
+ * the tail search walks only past base and the unsynced entries' CRCs are
+ * checked as in srdi_openrec_run (down to the record's point, below base
+ * too when the last writer did not sync since). SRD_ENOENT, nothing done,
+ * when this shortcut does not apply (base 0, SRD_OPEN_REPAIR, no
+ * synced-tail record of this file, one vouching past the tail found):
+ * run srdi_openrec_run. */
+srd_err srdi_openrec_run_from(const char *path, int fd, unsigned flags,
+                              uint32_t align, uint64_t base,
+                              srdi_openrec *out);
+
 /* The same rule for the bytes of fd past tail, for srd_verify of a
  * read-only handle: *torn is whether a writer open may cut them (then they
  * are not damage); *scan counts what they hold. Reads only, prints

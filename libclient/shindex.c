@@ -36,8 +36,15 @@
  *      within the boot its header names (page cache).
  *   5. Every close stores the slots' checksum and summed = 1; a writer
  *      taking a file over checks it (damaged slots: a new file) and clears
- *      summed before its first change. After kill -9 summed is 0 and the
- *      next writer writes a new file.
+ *      summed before its first change.
+ *   6. exact = 1 + covered is stored (after covered) only when no index
+ *      update is in flight, so the slots and statistics describe exactly
+ *      the entries below covered; it is cleared before any slot changes.
+ *      After kill -9 a file of the running boot with exact = 1 + covered
+ *      (the page cache holds every store the writer made) may be taken
+ *      over without a checksum; else the next writer writes a new one.
+ *   7. max_pos1 is raised before the loc that needs it is stored, so
+ *      after kill -9 no slot names a position at or past max_pos1.
  */
 #include "srd_features.h"
 
@@ -50,6 +57,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "errno_map.h"
 #include "format.h"
@@ -83,11 +91,13 @@ typedef struct shx_hdr {
     _Atomic uint64_t max_pos1; /* 1 + the highest srdi_loc_pos in a slot */
     _Atomic uint64_t summed;   /* slots_sum holds for the slots */
     _Atomic uint64_t slots_sum; /* XXH3-64 of the slots, written at close */
+    _Atomic uint64_t exact;    /* 1 + covered: invariant 6 */
 } shx_hdr;
 
 _Static_assert(offsetof(shx_hdr, check) == SHX_CHECKED, "header layout");
 _Static_assert(offsetof(shx_hdr, cover_seq) == 128, "header layout");
 _Static_assert(offsetof(shx_hdr, cover_trailer) == 200, "header layout");
+_Static_assert(offsetof(shx_hdr, exact) == 248, "header layout");
 _Static_assert(sizeof(shx_hdr) <= SRDI_SHX_HDR, "header layout");
 
 typedef struct shx_slot {
@@ -114,6 +124,8 @@ struct srdi_shxw {
     uint64_t cap, used, live;
     uint64_t dev, ino, align;
     bool published;           /* tmp was renamed to path */
+    bool dirty;               /* a slot changed since sum was computed */
+    uint64_t sum;             /* XXH3-64 of the slots unless dirty */
     shx_hdr *h;
     shx_slot *slots;
 };
@@ -374,6 +386,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     w->used = 0;
     w->h = p;
     w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    w->dirty = true;
     shx_hdr *h = w->h;
     memcpy(h->magic, shx_magic, sizeof shx_magic);
     h->version = SRDI_SHX_VERSION;
@@ -385,6 +398,10 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     h->align = w->align;
     srdi_synced_boot_id(h->boot); /* zeros (never trusted) if unknown */
     h->check = shx_checksum(h);
+    /* cap again just before the slots: the layout of index.c's table, so
+     * a writer can map the file as its own table (srdi_index_borrow) */
+    uint64_t c64 = cap;
+    memcpy(w->base + SRDI_SHX_CAP_AT, &c64, sizeof c64);
     return SRD_OK;
 }
 
@@ -465,6 +482,7 @@ static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
     if (w->used > w->cap)
         w->used = w->cap;
     w->published = true;
+    w->dirty = true; /* no sum yet */
     return SRD_OK;
 }
 
@@ -486,6 +504,55 @@ static srd_err shxw_make_unclean(srdi_shxw *w)
     srdi_synced_boot_id(w->h->boot);
     w->h->check = shx_checksum(w->h);
     return SRD_OK;
+}
+
+/* One pass over the slots, in chunks that stay in cache: their checksum
+ * when sum is not NULL (the one shxw_slots_sum computes) and w's used and
+ * live counts. false on ENOMEM. */
+static bool shxw_scan(srdi_shxw *w, uint64_t *sum)
+{
+    enum { CHUNK = 4096 }; /* slots */
+    XXH3_state_t *xs = sum ? XXH3_createState() : NULL;
+    if (sum && (!xs || XXH3_64bits_reset(xs) != XXH_OK)) {
+        XXH3_freeState(xs);
+        return false;
+    }
+    const uint64_t *p = (const uint64_t *)(const void *)w->slots;
+    uint64_t used = 0, live = 0;
+    for (uint64_t i = 0; i < w->cap; i += CHUNK) {
+        uint64_t n = w->cap - i < CHUNK ? w->cap - i : CHUNK;
+        for (uint64_t j = i; j < i + n; j++) {
+            uint64_t loc = p[2 * j + 1];
+            used += loc != 0;
+            live += (loc != 0) & !(loc >> 63);
+        }
+        if (xs)
+            XXH3_64bits_update(xs, p + 2 * i, (size_t)n * sizeof(shx_slot));
+    }
+    if (xs) {
+        *sum = XXH3_64bits_digest(xs);
+        XXH3_freeState(xs);
+    }
+    w->used = used;
+    w->live = live;
+    return true;
+}
+
+/* Invariants 5 and 6: the slots are the last writer's, whole. A clean
+ * file must match its checksum; an unclean one (header_ok: of this boot)
+ * its checksum, or be exact at covered. Counts used and live on the way;
+ * a table must keep an empty slot (lookups end there). */
+static bool shxw_trusted(srdi_shxw *w, uint64_t covered)
+{
+    bool summed = atomic_load(&w->h->summed) == 1;
+    if (!summed && (atomic_load(&w->h->clean) != 0 ||
+                    atomic_load(&w->h->exact) != covered + 1))
+        return false;
+    /* the sum also serves the close if no slot changes until then */
+    if (!shxw_scan(w, &w->sum) || w->used >= w->cap)
+        return false;
+    w->dirty = false;
+    return !summed || w->sum == atomic_load(&w->h->slots_sum);
 }
 
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
@@ -513,9 +580,8 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
         close(fd);
     if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer))
         rc = SRD_ECORRUPT;
-    if (rc == SRD_OK && (atomic_load(&w->h->summed) != 1 ||
-                         shxw_slots_sum(w) != atomic_load(&w->h->slots_sum)))
-        rc = SRD_ECORRUPT; /* invariant 5 */
+    if (rc == SRD_OK && !shxw_trusted(w, *covered))
+        rc = SRD_ECORRUPT; /* invariants 5 and 6 */
     /* A slot past tail names bytes recovery cut: new entries will land
      * there, and position order would keep the stale slot. */
     if (rc == SRD_OK && (*covered > tail || atomic_load(&w->h->max_pos1) > tail))
@@ -550,15 +616,18 @@ static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
 static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
 {
     uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    w->dirty = true;
+    if (atomic_load_explicit(&w->h->exact, memory_order_relaxed) != 0)
+        atomic_store_explicit(&w->h->exact, 0, memory_order_relaxed);
+    uint64_t p1 = srdi_loc_pos(loc) + 1; /* invariant 7: before the loc */
+    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
+        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
     if (cur == 0) {
         w->used++;
         atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
     }
     atomic_store_explicit(&s->loc, loc, memory_order_release);
     w->live += (uint64_t)srdi_loc_is_live(loc) - (uint64_t)srdi_loc_is_live(cur);
-    uint64_t p1 = srdi_loc_pos(loc) + 1;
-    if (p1 > atomic_load_explicit(&w->h->max_pos1, memory_order_relaxed))
-        atomic_store_explicit(&w->h->max_pos1, p1, memory_order_relaxed);
 }
 
 /* Invariant 3: copy every slot into a new, larger file, rename it over the
@@ -593,6 +662,7 @@ static srd_err shxw_grow(srdi_shxw *w)
     atomic_store(&w->h->live_span, atomic_load(&old.h->live_span));
     atomic_store(&w->h->used, w->used);
     atomic_store(&w->h->live, w->live);
+    atomic_store(&w->h->exact, 0); /* the grow was asked for by an update */
     if (w->published && rename(w->tmp, w->path) != 0) {
         int e = errno;
         shxw_unmap(w);
@@ -628,7 +698,7 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
 
 void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
                            const uint8_t trailer[SRDI_TRAILER_SIZE],
-                           const srdi_shx_stats *s)
+                           const srdi_shx_stats *s, bool exact)
 {
     shx_hdr *h = w->h;
     uint64_t t[3] = {0, 0, 0};
@@ -650,6 +720,8 @@ void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
     }
     atomic_store_explicit(&h->covered, covered, memory_order_release);
     atomic_store_explicit(&h->cover_seq, seq + 2, memory_order_release);
+    if (exact && s) /* invariant 6: after covered and the statistics */
+        atomic_store_explicit(&h->exact, covered + 1, memory_order_release);
 }
 
 /* Flag the regular file open as fd superseded (it may be anything). */
@@ -701,7 +773,8 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
 {
     if (!w)
         return;
-    atomic_store(&w->h->slots_sum, shxw_slots_sum(w)); /* invariant 5 */
+    /* invariant 5 (the sum of the takeover when no slot changed since) */
+    atomic_store(&w->h->slots_sum, w->dirty ? shxw_slots_sum(w) : w->sum);
     atomic_store(&w->h->summed, 1);
     /* Invariant 4: slots durable before the flag that vouches for them. */
     if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
@@ -735,4 +808,27 @@ void srdi_shxw_abandon(srdi_shxw *w)
 uint64_t srdi_shxw_capacity(const srdi_shxw *w)
 {
     return w->cap;
+}
+
+uint64_t srdi_shxw_used(const srdi_shxw *w)
+{
+    return w->used;
+}
+
+int srdi_shxw_fd(const srdi_shxw *w)
+{
+    return w->fd;
+}
+
+size_t srdi_shxw_len(const srdi_shxw *w)
+{
+    return w->len;
+}
+
+void srdi_shxw_stats_get(const srdi_shxw *w, srdi_shx_stats *s)
+{
+    s->live = w->live;
+    s->entries = atomic_load(&w->h->entries);
+    s->live_bytes = atomic_load(&w->h->live_bytes);
+    s->live_span = atomic_load(&w->h->live_span);
 }

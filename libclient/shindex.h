@@ -26,7 +26,8 @@
 
 #define SRDI_SHX_SUFFIX ".idx"
 #define SRDI_SHX_HDR 4096u     /* header bytes before the slots */
-#define SRDI_SHX_VERSION 1u    /* bump with any change of layout or of the
+#define SRDI_SHX_CAP_AT (SRDI_SHX_HDR - 8u) /* a copy of cap, then slots */
+#define SRDI_SHX_VERSION 2u    /* bump with any change of layout or of the
                                   loc encoding (index.h) */
 #define SRDI_SHX_MAX_CAP (1ull << 36)
 
@@ -103,6 +104,9 @@ srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
  * makes the file unclean, durably, and stamps the running boot (a file
  * being changed vouches only within this boot). SRD_ECORRUPT when it may
  * not be reused (then create a new one). */
+/* The file must also be whole: a clean one must match the checksum every
+ * close stores; an unclean one (of this boot) that checksum, or be exact
+ * at its covered tail (set_covered). */
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
                         uint64_t tail, srdi_shxw **out, uint64_t *covered,
                         uint8_t trailer[SRDI_TRAILER_SIZE]);
@@ -110,10 +114,12 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
  * table: a new file replaces the published one (readers remap). */
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc);
 /* Publish the tail covered, the trailer of the store entry ending there
- * and the statistics (release). */
+ * and the statistics (release). exact (with s): no index update is in
+ * flight, so the slots and s hold exactly the entries below covered (a
+ * writer may take the file over after kill -9, shindex.c invariant 6). */
 void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
                            const uint8_t trailer[SRDI_TRAILER_SIZE],
-                           const srdi_shx_stats *s);
+                           const srdi_shx_stats *s, bool exact);
 /* Rename the file into place as "<store>.idx", flagging the one it
  * replaces superseded. */
 srd_err srdi_shxw_publish(srdi_shxw *w);
@@ -126,8 +132,16 @@ void srdi_shxw_forget(srdi_shxw *w);
 /* Give up on the shared index (a failure): flag it superseded, unlink it
  * and close, so readers fall back to building their own. */
 void srdi_shxw_abandon(srdi_shxw *w);
-/* Slots of the current file (tests). */
+/* Slots of the current file (tests, and the count for srdi_shxw_slots). */
 uint64_t srdi_shxw_capacity(const srdi_shxw *w);
+/* The current file (open read-write) and its size: the writer maps it
+ * privately as its own table (index.h, srdi_index_borrow). */
+int srdi_shxw_fd(const srdi_shxw *w);
+/* Used slots (tombstones included); after srdi_shxw_reuse, counted. */
+uint64_t srdi_shxw_used(const srdi_shxw *w);
+size_t srdi_shxw_len(const srdi_shxw *w);
+/* Live keys and the statistics the file holds for its covered tail. */
+void srdi_shxw_stats_get(const srdi_shxw *w, srdi_shx_stats *s);
 
 /* Flag the index file of store superseded and unlink it (a writer that
  * cannot keep one: readers must not trust a stale one). */

@@ -116,25 +116,29 @@ static uint64_t st_loc_end(uint64_t loc)
 }
 
 /*
- * Whether loc, read from sn's shared index for hash, names an entry of that
- * key the reader may read. Inside the committed bytes it knows: the
+ * Whether loc, read from a shared index for hash, names an entry of that
+ * key the reader of m may read. Inside the committed bytes it knows: the
  * trailer's key hash must be hash and the entry well formed. Past them
- * (written since): also inside the file (a pread reaches its end) and with
- * a matching CRC. Never reads a byte the checks have not bounded.
+ * (written since): also inside the file fd (a pread reaches its end; fd
+ * -1: never) and with a matching CRC. Never reads a byte the checks have
+ * not bounded.
  */
-static bool st_shared_ok(const st_snap *sn, uint64_t hash, uint64_t loc,
-                         uint64_t *bound)
+static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
+                      uint64_t *bound)
 {
-    const srdi_map *m = sn->map;
     uint64_t committed = atomic_load_explicit(&m->committed,
                                               memory_order_acquire);
     uint64_t end = st_loc_end(loc);
     if (end <= SRDI_TRAILER_SIZE || end > m->reserved)
         return false;
     bool fresh = end > committed;
+    if (!(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE))) /* the value's first line,
+        which the caller reads next: its miss overlaps the trailer's */
+        __builtin_prefetch(m->base + (loc & ((1ull << 42) - 1)) * 64);
     uint8_t tr[SRDI_TRAILER_SIZE];
-    if (fresh && pread(sn->shx_fd, tr, sizeof tr,
-                       (off_t)(end - SRDI_TRAILER_SIZE)) != (ssize_t)sizeof tr)
+    if (fresh && (fd < 0 || pread(fd, tr, sizeof tr,
+                                  (off_t)(end - SRDI_TRAILER_SIZE)) !=
+                                (ssize_t)sizeof tr))
         return false;
     uint64_t h, prev, p, len;
     uint32_t crc;
@@ -162,12 +166,15 @@ static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
     uint64_t own = srdi_index_lookup(sn->idx, hash);
     *out = own;
     *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
-    if (!sn->shx)
-        return SRD_OK;
+    if (!sn->shx) /* checked: a writer's table taken from the file */
+        return sn->checked && own != 0 &&
+                       !st_loc_ok(sn->map, -1, hash, own, bound)
+                   ? SRD_ECORRUPT
+                   : SRD_OK;
     uint64_t sh = srdi_shx_lookup(sn->shx, hash);
     if (sh == 0 || (own != 0 && srdi_loc_pos(own) >= srdi_loc_pos(sh)))
         return SRD_OK;
-    if (!st_shared_ok(sn, hash, sh, bound))
+    if (!st_loc_ok(sn->map, sn->shx_fd, hash, sh, bound))
         return SRD_ECORRUPT;
     *out = sh;
     return SRD_OK;
@@ -343,6 +350,24 @@ static int load_entry(void *ctx, const srdi_entry *e)
     return lc->n == LOAD_GROUP ? load_flush(lc) : 0;
 }
 
+/* Apply the entries of fd's chain in (base, tail] to sn (newest first). */
+static srd_err st_load_walk(srd_store *st, st_snap *sn, int fd, uint64_t base,
+                            uint64_t tail)
+{
+    load_ctx *lc = malloc(sizeof *lc);
+    if (!lc)
+        return SRD_ENOMEM;
+    *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
+    srd_err rc = srdi_recovery_walk_in(fd, base, tail, st->align, load_entry,
+                                       lc);
+    if (rc == SRD_OK && lc->n > 0)
+        load_flush(lc);
+    if (rc == SRD_ECANCELED || rc == SRD_OK)
+        rc = lc->rc;
+    free(lc);
+    return rc;
+}
+
 srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                         uint64_t entries, st_snap **out)
 {
@@ -356,25 +381,15 @@ srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                                    &sn->idx);
     if (rc == SRD_OK)
         rc = srdi_map_open(fd, tail, &sn->map);
-    if (rc == SRD_OK)
-        sn->map->align = st->align;
-    load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
-    if (rc == SRD_OK && !lc)
-        rc = SRD_ENOMEM;
     if (rc == SRD_OK) {
+        sn->map->align = st->align;
         /* Entries being loaded are committed: the map may show them. */
         atomic_store(&sn->map->committed, tail);
         st->entries = 0;
         st->live_bytes = 0;
         st->live_span = 0;
-        *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-        rc = srdi_recovery_walk_in(fd, 0, tail, st->align, load_entry, lc);
-        if (rc == SRD_OK && lc->n > 0)
-            load_flush(lc);
-        if (rc == SRD_ECANCELED || rc == SRD_OK)
-            rc = lc->rc;
+        rc = st_load_walk(st, sn, fd, 0, tail);
     }
-    free(lc);
     if (rc == SRD_OK)
         rc = srdi_index_fit(sn->idx);
     if (rc != SRD_OK) {
@@ -471,18 +486,7 @@ static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
     if (rc == SRD_OK)
         rc = st_shared_claim_ok(fd, x, &c);
     if (rc == SRD_OK && c <= tail) {
-        load_ctx *lc = malloc(sizeof *lc);
-        rc = lc ? SRD_OK : SRD_ENOMEM;
-        if (lc) {
-            *lc = (load_ctx){.st = st, .sn = sn, .rc = SRD_OK, .n = 0};
-            rc = srdi_recovery_walk_in(fd, c, tail, st->align, load_entry,
-                                       lc);
-            if (rc == SRD_OK && lc->n > 0)
-                load_flush(lc);
-            if (rc == SRD_OK || rc == SRD_ECANCELED)
-                rc = lc->rc;
-            free(lc);
-        }
+        rc = st_load_walk(st, sn, fd, c, tail);
     } else if (rc == SRD_OK) {
         rc = st_shared_ahead_ok(fd, tail, c, st->align);
     }
@@ -577,21 +581,36 @@ static srd_err st_unsynced_ok(const srd_store *st, const struct stat *sb,
  * CRCs. Any doubt (no sidecar, a bad CRC, anything odd): SRD_ECORRUPT,
  * and the caller runs the whole recovery, which decides and reports.
  */
+/* The shared index file of fd when it vouches for a chain up to its
+ * covered tail *c > 0: the store holds there the entry it recorded, sound
+ * and with a good CRC; *align is the layout it was written for. */
+static srd_err st_shared_base(const srd_store *st, int fd, srdi_shx **x,
+                              uint64_t *c, uint32_t *align)
+{
+    srd_err rc = st_shared_open(st, fd, x);
+    if (rc == SRD_OK)
+        rc = st_shared_claim_ok(fd, *x, c);
+    if (rc == SRD_OK && *c == 0)
+        rc = SRD_ECORRUPT; /* nothing to gain; the full rules apply */
+    *align = rc == SRD_OK ? srdi_shx_align(*x) : SRDI_ALIGN;
+    if (rc == SRD_OK) /* the entry ending at c: sound, good CRC */
+        rc = st_entry_ok(fd, *x, *c, *align);
+    if (rc != SRD_OK) {
+        srdi_shx_unref(*x);
+        *x = NULL;
+    }
+    return rc;
+}
+
 static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
 {
     struct stat sb;
     srdi_shx *x = NULL;
     uint64_t c = 0, t = 0;
-    srd_err rc = st_shared_open(st, fd, &x);
+    uint32_t align;
+    srd_err rc = st_shared_base(st, fd, &x, &c, &align);
     if (rc == SRD_OK && fstat(fd, &sb) != 0)
         rc = srdi_errno(errno);
-    if (rc == SRD_OK)
-        rc = st_shared_claim_ok(fd, x, &c);
-    if (rc == SRD_OK && c == 0)
-        rc = SRD_ECORRUPT; /* nothing to gain; the full rules apply */
-    uint32_t align = rc == SRD_OK ? srdi_shx_align(x) : SRDI_ALIGN;
-    if (rc == SRD_OK) /* the entry ending at c: sound, good CRC */
-        rc = st_entry_ok(fd, x, c, align);
     if (rc == SRD_OK)
         rc = srdi_recovery_find_tail_in(fd, c, (uint64_t)sb.st_size, align,
                                         &t, NULL);
@@ -608,6 +627,88 @@ static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
     rc = st_shared_snap(st, fd, t, x, NULL, out);
     st->entries += s.entries;
     return rc;
+}
+
+/* ---- the writer's open from the shared index file ------------------- */
+
+/* The writer's snap over fd at tail from the index file st->shw took over
+ * at c: its slots become the private table as they lie (a copy-on-write
+ * mapping of the file: nothing is copied), the statistics it holds for c the store's, and the entries in
+ * (c, tail] are replayed into both. Reads check every loc of that table
+ * against its entry's trailer (checked), as readers of the file do. */
+static srd_err st_snap_from_file(srd_store *st, int fd, uint64_t c,
+                                 uint64_t tail, st_snap **out)
+{
+    st_snap *sn = calloc(1, sizeof *sn);
+    if (!sn)
+        return SRD_ENOMEM;
+    sn->own_index = true;
+    sn->checked = true;
+    srdi_shx_stats s;
+    srdi_shxw_stats_get(st->shw, &s);
+    srd_err rc = srdi_index_borrow(srdi_shxw_fd(st->shw),
+                                   srdi_shxw_len(st->shw), SRDI_SHX_CAP_AT,
+                                   srdi_shxw_used(st->shw), s.live,
+                                   &sn->idx);
+    if (rc == SRD_OK)
+        rc = srdi_map_open(fd, tail, &sn->map);
+    if (rc == SRD_OK) {
+        sn->map->align = st->align;
+        atomic_store(&sn->map->committed, tail);
+        st->entries = s.entries;
+        st->live_bytes = s.live_bytes;
+        st->live_span = s.live_span;
+        if (c < tail)
+            rc = st_load_walk(st, sn, fd, c, tail);
+    }
+    if (rc == SRD_OK && !st->shw)
+        rc = SRD_ENOMEM; /* the replay could not update the file */
+    if (rc != SRD_OK) {
+        srdi_store_snap_free(sn);
+        return rc;
+    }
+    *out = sn;
+    return SRD_OK;
+}
+
+/*
+ * A writer open that does not walk the store: the index file vouches for
+ * the chain up to its covered tail c (checked as for readers), so the
+ * tail search starts at c (srdi_openrec_run_from: the same rules for what
+ * follows), and a file the last writer left whole (a checksum from its
+ * close, or exact at c after kill -9 in this boot: shindex.c invariants 5
+ * and 6) is taken over as the index. *ran: the recovery ran (rec holds
+ * its result, and the open goes on from it even without *sn); otherwise
+ * nothing was done and the whole recovery is to run.
+ */
+static srd_err st_open_writer_shared(srd_store *st, int fd, unsigned flags,
+                                     srdi_openrec *rec, st_snap **sn,
+                                     bool *ran)
+{
+    srdi_shx *x = NULL;
+    uint64_t c = 0, c2 = 0;
+    uint32_t align;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    *ran = false;
+    *sn = NULL;
+    if (st_shared_base(st, fd, &x, &c, &align) != SRD_OK)
+        return SRD_OK;
+    srdi_shx_unref(x);
+    srd_err rc = srdi_openrec_run_from(st->path, fd, flags, align, c, rec);
+    if (rc == SRD_ENOENT)
+        return SRD_OK;
+    *ran = true;
+    if (rc != SRD_OK)
+        return rc;
+    st->align = align;
+    if (srdi_shxw_reuse(st->path, fd, align, rec->tail, &st->shw, &c2, tr) !=
+        SRD_OK)
+        return SRD_OK; /* a new file is written after the load */
+    if (c2 != c || st_snap_from_file(st, fd, c, rec->tail, sn) != SRD_OK) {
+        srdi_shxw_abandon(st->shw); /* not to be taken over again */
+        st->shw = NULL;
+    }
+    return SRD_OK;
 }
 
 /* Reader side, under mu: follow a replaced shared index (growth, a new
@@ -657,6 +758,7 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
     atomic_store(&next->map->committed, atomic_load(&cur->map->committed));
     next->map->align = cur->map->align;
     next->idx = cur->idx;
+    next->checked = cur->checked;
     next->own_index = cur->own_index; /* ownership moves to the new snap */
     cur->own_index = false;
     if (cur->shx) { /* readers may still be in cur: share, do not move */
@@ -792,7 +894,11 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     }
     bool fast = rc == SRD_OK && (o.flags & SRD_OPEN_READONLY) &&
                 st_open_ro_shared(st, fd, &sn) == SRD_OK;
-    if (rc == SRD_OK && !fast)
+    bool ran = false;
+    if (rc == SRD_OK && !(o.flags & SRD_OPEN_READONLY) && st_shared_enabled())
+        rc = st_open_writer_shared(st, fd, o.flags, &rec, &sn, &ran);
+    fast = fast || sn != NULL;
+    if (rc == SRD_OK && !fast && !ran)
         rc = srdi_openrec_run(st->path, fd, o.flags,
                               srdi_format_align(o.layout), &rec);
     if (!fast)
@@ -812,7 +918,10 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
             lfd = fd = -1; /* owned by the writer now, also on failure */
             if (rc == SRD_OK) {
                 srdi_writer_set_align(st->w, st->align);
-                srdi_store_shared_open(st);
+                if (st->shw)
+                    st_shared_cover(st); /* taken over at open */
+                else
+                    srdi_store_shared_open(st);
             }
         }
     }
@@ -1178,7 +1287,7 @@ static void st_shared_cover(srd_store *st)
     if (covered >= SRDI_TRAILER_SIZE) /* below committed: mapped */
         memcpy(tr, sn->map->base + covered - SRDI_TRAILER_SIZE, sizeof tr);
     srdi_shx_stats s = {0, st->entries, st->live_bytes, st->live_span};
-    srdi_shxw_set_covered(st->shw, covered, tr, &s);
+    srdi_shxw_set_covered(st->shw, covered, tr, &s, st->n_pend == 0);
 }
 
 static int st_shared_fill(void *ctx, uint64_t hash, uint64_t loc)
@@ -1594,13 +1703,20 @@ typedef struct live_list {
     srdi_live_item *v;
     size_t n, cap;
     uint64_t below;
+    const srdi_map *check; /* a checked table's map: locs checked on it */
+    bool bad;              /* one failed that check */
 } live_list;
 
 static int live_collect(void *ctx, uint64_t hash, uint64_t loc)
 {
     live_list *l = ctx;
+    uint64_t bound;
     if (srdi_loc_pos(loc) >= l->below)
         return 0;
+    if (l->check && !st_loc_ok(l->check, -1, hash, loc, &bound)) {
+        l->bad = true; /* never copied, never shown as that key's */
+        return 1;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         srdi_live_item *p = realloc(l->v, cap * sizeof *p);
@@ -1622,10 +1738,10 @@ static int cmp_item(const void *a, const void *b)
 srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
                                srdi_live_item **items, size_t *n)
 {
-    live_list l = {.below = below};
+    live_list l = {.below = below, .check = sn->checked ? sn->map : NULL};
     if (srdi_index_each(sn->idx, live_collect, &l)) {
         free(l.v);
-        return SRD_ENOMEM;
+        return l.bad ? SRD_ECORRUPT : SRD_ENOMEM;
     }
     if (l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_item);
@@ -1871,21 +1987,11 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     if (tail <= base)
         return SRD_OK;
     srd_err rc = srdi_store_adopt(st, NULL, 0, tail);
-    load_ctx *lc = rc == SRD_OK ? malloc(sizeof *lc) : NULL;
-    if (rc == SRD_OK && !lc)
-        rc = SRD_ENOMEM;
     if (rc != SRD_OK)
         return rc;
     /* Newest first is fine: the index keeps the newest by position. */
     uint64_t before = st->entries;
-    *lc = (load_ctx){.st = st, .sn = atomic_load(&st->snap), .rc = SRD_OK};
-    rc = srdi_recovery_walk_in(st->ro_fd, base, tail, st->align, load_entry,
-                               lc);
-    if (rc == SRD_OK && lc->n > 0)
-        load_flush(lc);
-    if (rc == SRD_ECANCELED || rc == SRD_OK)
-        rc = lc->rc;
-    free(lc);
+    rc = st_load_walk(st, atomic_load(&st->snap), st->ro_fd, base, tail);
     if (added)
         *added = st->entries - before;
     return rc;

@@ -40,6 +40,8 @@ typedef struct st_snap {
      * the ones idx adds; moves with idx (own_index). */
     struct st_delta *deltas;
     size_t n_deltas, cap_deltas;
+    bool checked;    /* writer: idx came from the shared index file, so a
+                        loc is used only once its entry's trailer agrees */
 } st_snap;
 
 typedef struct st_delta {
@@ -140,7 +142,8 @@ srd_err srdi_store_finish(srd_store *st, const srdi_entry *placed, size_t n,
                           srd_err rc);
 
 /* The live entries of sn's index positioned below `below`, sorted by file
- * position (oldest first). With updates excluded (mu held) this is the
+ * position (oldest first); of a checked table, SRD_ECORRUPT when a loc
+ * does not name an entry of its key (st_find's check). With updates excluded (mu held) this is the
  * exact live set; run concurrently with the updater (inside an EBR
  * section) it is the live set at tail `below` minus keys changed since
  * (whose newer entries lie at or past below). *items is malloc'd. */

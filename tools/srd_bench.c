@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <lmdb.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -795,6 +797,47 @@ static double srd_open_ms(const store_pair *sp, const kv_data *kv,
     return (double)(now_ns() - t0) / 1e6;
 }
 
+/* Keys a writer rewrites (same bytes) before it is killed. */
+#define KILL_TAIL 1000
+
+/* ms for the first writer open (+ get + close) after kill -9 of a writer
+ * process that rewrote KILL_TAIL keys since its open. */
+static double srd_open_killed_ms(const store_pair *sp, const kv_data *kv)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        srd_store *st = srd_open_mode(sp->srd, 0, SRD_SYNC_ALWAYS);
+        uint8_t v[128];
+        for (size_t i = 0; i < KILL_TAIL && i < kv->n; i++) {
+            make_value(i, sp->vlen, v);
+            srd_val k = {kv->keys + i * KEY_SLOT, KEY_LEN};
+            SRD_CHECK(srd_put(st, k, (srd_val){v, sp->vlen}));
+        }
+        raise(SIGKILL);
+        _exit(1);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFSIGNALED(status))
+        die("the writer to kill did not die of SIGKILL");
+    return srd_open_ms(sp, kv, 0);
+}
+
+/* The row for the first open after kill -9 of the writer. */
+static void bench_open_killed(const bench_cfg *cfg, const kv_data *kv,
+                              const store_pair *sp)
+{
+    double s[16];
+    for (unsigned i = 0; i < cfg->reps; i++)
+        s[i] = srd_open_killed_ms(sp, kv);
+    row *r = row_add("open", "ms", -1, median(s, cfg->reps), NAN,
+                     "open+get+close %zu keys, writer after kill -9 of the "
+                     "writer (%d puts since its open)",
+                     kv->n, KILL_TAIL);
+    row_target(r, median(s, cfg->reps) <= 50.0, "<= tail replay + 50 ms");
+}
+
 /* ms for mdb_env_create/open + first read txn with one get + close. */
 static double lmdb_open_ms(const store_pair *sp, const kv_data *kv,
                            unsigned flags)
@@ -875,6 +918,7 @@ static void bench_open(const bench_cfg *cfg, const kv_data *kv,
             row_target(r, sm <= modes[m].target, "<= %.0f ms",
                        modes[m].target);
     }
+    bench_open_killed(cfg, kv, sp);
     bench_open_client(cfg, kv, sp, ro_lmdb);
 }
 

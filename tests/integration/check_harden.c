@@ -287,8 +287,11 @@ static void expect_writes_refused(srd_store *st, const char *needle)
     srd_err rc = srd_put(st, tu_s("after"), tu_s("lost?"));
     ck_assert_msg(rc == SRD_EFAILED, "a put after the damage: %s",
                   srd_errname(rc));
+    /* The client may notice on its own that the file is now shorter than
+     * the tail srdd told it (a cut store): SRD_ECORRUPT, also a refusal. */
     rc = srd_put(st, tu_s("after2"), tu_s("lost?"));
-    ck_assert_msg(rc == SRD_EFAILED, "the next put: %s", srd_errname(rc));
+    ck_assert_msg(rc == SRD_EFAILED || rc == SRD_ECORRUPT,
+                  "the next put: %s", srd_errname(rc));
     ck_assert_msg(srdd_logged(needle), "srdd did not log \"%s\"", needle);
     ck_assert_int_eq(waitpid(g_srdd, NULL, WNOHANG), 0); /* still runs */
 }
@@ -710,19 +713,32 @@ END_TEST
 
 START_TEST(test_a_full_stream_table_reclaims_idle_slots)
 {
-    const char *extra[] = {"--stream-idle-ms", "8000", NULL}; /* 1 s */
+    /* A slot may be taken once idle for an eighth of 40 s, at most 5 s. */
+    const char *extra[] = {"--stream-idle-ms", "40000", NULL};
+    const uint64_t wait_us = 5000000;
     start_srdd(extra);
     enum { CONNS = 16 };
     nng_socket s[CONNS + 1];
     unsigned got = 0;
+    uint64_t first = ch_now_us();
     for (int i = 0; i < CONNS; i++) {
         s[i] = raw_dial();
         got += raw_streams(s[i], 64);
     }
     ck_assert_uint_eq(got, 1024); /* the whole table */
     s[CONNS] = raw_dial();
-    ck_assert_uint_eq(raw_stream_begin(s[CONNS], 1), SRD_EBUSY);
-    ch_sleep_ms(1200); /* every stream is idle for more than 1 s now */
+    /* Refused while no slot has been idle long enough; on a machine so
+     * slow that filling the table took most of the wait, that moment has
+     * passed and only the reclaim below is checked. */
+    uint64_t filled = ch_now_us() - first;
+    if (filled < wait_us * 4 / 5)
+        ck_assert_uint_eq(raw_stream_begin(s[CONNS], 1), SRD_EBUSY);
+    else
+        printf("filling the stream table took %llu ms: refusal not checked\n",
+               (unsigned long long)(filled / 1000));
+    uint64_t idle = ch_now_us() - first;
+    if (idle < wait_us + 200000) /* the oldest stream idle past the wait */
+        ch_sleep_ms((unsigned)((wait_us + 200000 - idle) / 1000));
     ck_assert_uint_eq(raw_stream_begin(s[CONNS], 2), 0);
     ck_assert_msg(srdd_logged("to make room"), "no log of the reclaim");
     for (int i = 0; i <= CONNS; i++)

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shindex.h"
 #include "srdd_proc.h"
 #include "synced.h"
 #include "testutil.h"
@@ -184,6 +185,14 @@ static void dm_damage(dm_case *c)
     if (c->kind != GARBAGE)
         c->cut_at = e->start;
     ck_assert_int_eq(tu_write_file(g_path, c->img, c->len), 0);
+    /* The subject is the whole recovery (what an open finds and may cut):
+     * a shared index file vouching for the chain up to its covered tail
+     * would let the open skip the damage below it (check_shindex tests
+     * that path: nothing is cut, reads and srd_verify meet the damage). */
+    char *idx = srdi_shx_path(g_path);
+    ck_assert_ptr_nonnull(idx);
+    unlink(idx);
+    free(idx);
     if (!c->sidecar) {
         char *side = srdi_synced_path(g_path);
         ck_assert_int_eq(unlink(side), 0);

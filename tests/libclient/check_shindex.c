@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -30,6 +32,8 @@
 #define H_COVERED 136
 #define H_SUPERSEDED 144
 #define H_CLEAN 152
+#define H_EXACT 248
+#define H_SLOTS_SUM 240
 
 static char *g_dir;
 static char *g_path;  /* g_dir/store.srd */
@@ -197,7 +201,7 @@ START_TEST(test_writer_slots_are_found_by_a_reader_mapping)
         ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(i * 64 + 64)));
     srdi_shx_stats s = {0, 500, 0, 0};
     uint8_t tr[SRDI_TRAILER_SIZE] = {1, 2, 3};
-    srdi_shxw_set_covered(w, 7777, tr, &s);
+    srdi_shxw_set_covered(w, 7777, tr, &s, false);
     ck_srd(srdi_shxw_publish(w));
     srdi_shx *x = map_reader(&sb);
     ck_assert_uint_eq(srdi_shx_covered(x), 7777);
@@ -768,6 +772,186 @@ START_TEST(test_writer_reopen_takes_over_the_index_file)
 }
 END_TEST
 
+/* Break the chain at key i's entry (its back pointer past its own end),
+ * below the index file's covered tail; returns the entry's end. The whole
+ * recovery finds the break (the writer's open is refused); an open that
+ * walks only past the covered tail cannot see it. */
+static uint64_t break_chain_at(srd_store *w, unsigned i)
+{
+    char k[64];
+    key_of(k, sizeof k, i);
+    srd_entry_meta m;
+    ck_srd(srd_meta(w, tu_s(k), &m));
+    return m.entry_end;
+}
+
+static void poison_prev(uint64_t end)
+{
+    patch64(g_path, (long)(end - SRDI_TRAILER_SIZE + 8), end + 64);
+}
+
+/* The damaged key's read is an error, never a value; verify finds it. */
+static void expect_damage_seen(srd_store *w, unsigned i)
+{
+    char k[64];
+    key_of(k, sizeof k, i);
+    srd_view v;
+    ck_assert_int_eq(srd_get(w, tu_s(k), &v), SRD_ECORRUPT);
+    srd_verify_report rep;
+    ck_assert_int_eq(srd_verify(w, &rep, NULL, NULL), SRD_ECORRUPT);
+}
+
+/* A writer open after a clean close takes the index file over without
+ * walking the store: damage below its covered tail, which the whole
+ * recovery finds (and refuses the open for), is not seen at open but on
+ * the read of that key (SRD_ECORRUPT) and by srd_verify. Its statistics
+ * are those a walk computes. */
+START_TEST(test_writer_open_after_clean_close_does_not_walk_the_store)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 300, 1);
+    put_n(w, 0, 40, 2); /* overwrites: live bytes and span must be kept */
+    ck_srd(srd_delete(w, tu_s("key-299"), NULL));
+    uint64_t end = break_chain_at(w, 120);
+    srd_info before;
+    ck_srd(srd_get_info(w, &before));
+    ck_srd(srd_close(w));
+    ino_t ino = inode_of(g_idx);
+    poison_prev(end);
+    size_t len0, len1;
+    uint8_t *img = tu_read_file(g_path, &len0);
+    setenv("SRD_SHARED_INDEX", "0", 1); /* the whole recovery: refused */
+    srd_store *x = NULL;
+    ck_assert_int_eq(tu_open(g_path, SRD_OPEN_CREATE, &x), SRD_ECORRUPT);
+    unsetenv("SRD_SHARED_INDEX");
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino); /* taken over, not rewritten */
+    srd_info after;
+    ck_srd(srd_get_info(w, &after));
+    ck_assert_uint_eq(after.live_keys, before.live_keys);
+    ck_assert_uint_eq(after.entries, before.entries);
+    ck_assert_uint_eq(after.live_bytes, before.live_bytes);
+    ck_assert_uint_eq(after.dead_bytes, before.dead_bytes);
+    ck_assert_uint_eq(after.tail, before.tail);
+    expect_n(w, 0, 40, 2);
+    expect_n(w, 40, 120, 1);
+    expect_n(w, 121, 299, 1);
+    expect_damage_seen(w, 120);
+    uint8_t *now = tu_read_file(g_path, &len1); /* nothing was cut */
+    ck_assert(len1 == len0 && memcmp(now, img, len0) == 0);
+    free(now);
+    free(img);
+    put_n(w, 300, 310, 1); /* and it writes on */
+    expect_n(w, 300, 310, 1);
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* A child writer that takes the store over, writes, and is killed. */
+static void write_then_die(void)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        srd_store *w = NULL;
+        if (tu_open(g_path, SRD_OPEN_CREATE, &w) != SRD_OK)
+            _exit(2);
+        put_n(w, 300, 400, 1);
+        put_n(w, 0, 10, 2);
+        raise(SIGKILL);
+        _exit(3);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* After kill -9 of the writer (same boot), the index file is exact at
+ * its covered tail (no update was in flight), so the next writer takes
+ * it over and replays only what follows: damage below is not walked
+ * over, and every acknowledged write of the killed writer is there. */
+START_TEST(test_writer_open_after_kill_replays_only_the_tail)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 300, 1);
+    uint64_t end = break_chain_at(w, 150);
+    ck_srd(srd_close(w));
+    write_then_die();
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    ck_assert_uint_eq(read64(g_idx, H_EXACT), read64(g_idx, H_COVERED) + 1);
+    poison_prev(end);
+    w = open_w(g_path);
+    expect_n(w, 0, 10, 2);
+    expect_n(w, 10, 150, 1);
+    expect_n(w, 151, 400, 1);
+    uint64_t live = 0;
+    ck_srd(srd_count(w, &live));
+    ck_assert_uint_eq(live, 400);
+    expect_damage_seen(w, 150);
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* An unclean file that is not exact (its writer changed slots after the
+ * last covered tail it published) is not taken over: the writer runs the
+ * whole recovery and writes a new file. */
+START_TEST(test_unclean_inexact_file_is_not_taken_over)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 300, 1);
+    ck_srd(srd_close(w));
+    write_then_die();
+    ino_t ino = inode_of(g_idx);
+    patch64(g_idx, H_EXACT, 0);
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) != ino);
+    expect_n(w, 0, 10, 2);
+    expect_n(w, 10, 400, 1);
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* A forged index file that passes every check a takeover makes (its
+ * slot checksum recomputed): the writer takes it over as its table, but
+ * never shows key 0 with key 1's value, nor iterates or compacts it. */
+START_TEST(test_writer_over_a_forged_index_errs_never_shows_another_value)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    size_t len, slen;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    char k0[64], k1[64];
+    key_of(k0, sizeof k0, 0);
+    key_of(k1, sizeof k1, 1);
+    long s0 = slot_of(b, len, srd_key_hash(k0, strlen(k0)));
+    long s1 = slot_of(b, len, srd_key_hash(k1, strlen(k1)));
+    ck_assert(s0 > 0 && s1 > 0);
+    memcpy(b + s0 + 8, b + s1 + 8, 8); /* key 0 -> key 1's entry */
+    uint64_t sum = srdi_hash(b + SRDI_SHX_HDR, len - SRDI_SHX_HDR);
+    memcpy(b + H_SLOTS_SUM, &sum, 8);
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    uint8_t *store = tu_read_file(g_path, &slen);
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino); /* taken over */
+    srd_view v;
+    ck_assert_int_eq(srd_get(w, tu_s(k0), &v), SRD_ECORRUPT);
+    expect_n(w, 1, 2, 1);
+    srd_iter *it = NULL;
+    ck_assert_int_eq(srd_iter_open(w, &it), SRD_ECORRUPT);
+    uint64_t reclaimed = 0;
+    ck_assert_int_eq(srd_compact(w, &reclaimed), SRD_ECORRUPT);
+    ck_srd(srd_close(w));
+    size_t after_len;
+    uint8_t *after = tu_read_file(g_path, &after_len);
+    ck_assert(after_len == slen && memcmp(after, store, slen) == 0);
+    free(after);
+    free(store);
+    free(b);
+}
+END_TEST
+
 /* An order-independent fingerprint of what a handle shows. */
 static uint64_t fingerprint(srd_store *st, size_t *count)
 {
@@ -846,6 +1030,10 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_stale_index_covering_less_is_caught_up_by_the_reader);
     tcase_add_test(tc, test_index_ahead_of_a_shortened_store_is_not_used);
     tcase_add_test(tc, test_writer_reopen_takes_over_the_index_file);
+    tcase_add_test(tc, test_writer_open_after_clean_close_does_not_walk_the_store);
+    tcase_add_test(tc, test_writer_open_after_kill_replays_only_the_tail);
+    tcase_add_test(tc, test_unclean_inexact_file_is_not_taken_over);
+    tcase_add_test(tc, test_writer_over_a_forged_index_errs_never_shows_another_value);
     tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
     tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
     suite_add_tcase(s, tc);
