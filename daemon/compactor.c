@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "compactor.h"
+#include "errno_map.h"
 #include "log.h"
 #include "reply.h"
 
@@ -205,7 +206,7 @@ srd_err compactor_start(const compactor_conf *conf, compactor **out)
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);
         free(c);
-        return (srd_err)(SRD_ESYSERR | e);
+        return srdi_errno(e);
     }
     *out = c;
     return SRD_OK;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errno_map.h"
 #include "group.h"
 #include "keyset.h"
 #include "log.h"
@@ -451,7 +452,7 @@ srd_err group_start(const group_conf *conf, group **out)
         pthread_mutex_destroy(&g->mu);
         pthread_mutex_destroy(&g->gate);
         free(g);
-        return (srd_err)(SRD_ESYSERR | e);
+        return srdi_errno(e);
     }
     *out = g;
     return SRD_OK;

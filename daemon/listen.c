@@ -22,7 +22,7 @@
 #include "discovery.h"
 #include "listen.h"
 #include "log.h"
-#include "nngclose.h"
+#include "nngfix.h"
 #include "probe.h"
 
 /* Probe pipes remembered until NNG reports them gone (one per probe;

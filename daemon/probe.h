@@ -8,7 +8,8 @@
  * connect() + close() on srdd's socket would otherwise shut every new
  * client out. The transport still completes handshakes in that state, so
  * the caller must also see the connection reach its socket (listen.c
- * watches NNG's pipe events for it).
+ * watches NNG's pipe events for it). libclient/nngfix.h lists every NNG
+ * 1.5.2 workaround; this one is srdd's alone.
  */
 #ifndef SRDD_PROBE_H
 #define SRDD_PROBE_H

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errno_map.h"
 #include "format.h"
 #include "log.h"
 #include "stats.h"
@@ -52,7 +53,7 @@ static srd_err streams_syserr(char *why, const char *what)
 {
     int e = errno ? errno : EIO;
     snprintf(why, SRDI_WIRE_WHY, "%s: %s", what, strerror(e));
-    return (srd_err)(SRD_ESYSERR | e);
+    return srdi_errno(e);
 }
 
 /* Unlink s from the list (caller holds mu). */
@@ -168,7 +169,7 @@ srd_err streams_create(const char *store_abs, unsigned idle_ms,
         pthread_mutex_destroy(&ss->mu);
         free(ss->dir);
         free(ss);
-        return (srd_err)(SRD_ESYSERR | e);
+        return srdi_errno(e);
     }
     *out = ss;
     return SRD_OK;

@@ -49,6 +49,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "client_impl.h"
+#include "errno_map.h"
 #include "store_impl.h"
 
 /* ======================================================================== */
@@ -688,7 +689,7 @@ static srd_err cl_open_file(srd_store *st, const cl_hello_info *h)
             close(st->ro_fd);
         st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
         if (st->ro_fd < 0)
-            return srdi_store_errno(errno);
+            return srdi_errno(errno);
         if (cl_same_file(st->ro_fd, h))
             return SRD_OK;
     }

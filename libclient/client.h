@@ -48,6 +48,12 @@ srd_err srdi_client_sync(srdi_client *c);
 /* Ask srdd to compact the store online; *report (may be NULL) gets its
  * report. */
 srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report);
+/* The same, with progress (may be NULL) reported from srdd's figures,
+ * polled over an srd_daemon connection to the srdd serving path
+ * (client_admin.c); without one, no progress. */
+srd_err srdi_client_compact_ex(srdi_client *c, const char *path,
+                               srd_progress_fn progress, void *ctx,
+                               srd_compact_report *report);
 /* Ask srdd for its tail and catch up with it now. */
 srd_err srdi_client_refresh(srdi_client *c, uint64_t *added);
 

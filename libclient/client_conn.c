@@ -19,7 +19,8 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "client_impl.h"
-#include "nngclose.h"
+#include "errno_map.h"
+#include "nngfix.h"
 #include "store_impl.h"
 
 /* "<path><suffix>" into buf; false when it does not fit. */
@@ -45,8 +46,6 @@ bool srdi_client_wanted(const char *path, unsigned flags, srd_err lock_rc)
         return false;
     /* Held, or not ours to take (no write permission, read-only fs). */
     bool denied = lock_rc == SRD_EPERM ||
-                  lock_rc == (srd_err)(SRD_ESYSERR | EACCES) ||
-                  lock_rc == (srd_err)(SRD_ESYSERR | EPERM) ||
                   lock_rc == (srd_err)(SRD_ESYSERR | EROFS);
     if (lock_rc != SRD_EBUSY && !denied)
         return false;
@@ -55,8 +54,7 @@ bool srdi_client_wanted(const char *path, unsigned flags, srd_err lock_rc)
            access(name, F_OK) == 0;
 }
 
-/* Whether some process holds the writer lock of path. */
-static bool cl_writer_alive(const char *path)
+bool srdi_cl_writer_alive(const char *path)
 {
     char name[4096];
     if (!cl_sibling(path, ".lock", name, sizeof name))
@@ -90,11 +88,11 @@ srd_err srdi_cl_discover(const char *path, cl_disc *d)
     memset(d, 0, sizeof *d);
     if (!cl_sibling(path, ".srdd", name, sizeof name))
         return SRD_EINVAL;
-    if (!cl_writer_alive(path))
+    if (!srdi_cl_writer_alive(path))
         return SRD_EUNREACHABLE;
     FILE *f = fopen(name, "re");
     if (!f)
-        return errno == ENOENT ? SRD_EUNREACHABLE : srdi_store_errno(errno);
+        return errno == ENOENT ? SRD_EUNREACHABLE : srdi_errno(errno);
     while (fgets(line, sizeof line, f)) {
         cl_disc_field(line, "listen", d->listen);
         cl_disc_field(line, "publish", d->publish);
@@ -241,8 +239,8 @@ srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d)
                                                : SRD_EUNREACHABLE;
 }
 
-/* Close both sockets, giving up after CL_CLOSE_MS (nngclose.h says why
- * nng_close can hang). Returns false when it gave up: the caller then
+/* Close both sockets, giving up after CL_CLOSE_MS (nngfix.h, item 1, says
+ * why nng_close can hang). Returns false when it gave up: the caller then
  * leaks what NNG may still reference. */
 static bool cl_close_sockets(srdi_client *c)
 {
@@ -254,37 +252,29 @@ static bool cl_close_sockets(srdi_client *c)
     return done;
 }
 
-/* One socket of srdi_cl_redial_stuck. The old dialer is closed only once
- * the new one exists. */
+/* srdi_nng_redial_stuck's peer_alive: srdd holds the writer lock. */
+static bool cl_srdd_alive(void *ctx)
+{
+    const srdi_client *c = ctx;
+    return srdi_cl_writer_alive(c->st->path);
+}
+
+/* One socket of srdi_cl_redial_stuck (nngfix.h says why). */
 static void cl_redial_one(srdi_client *c, nng_socket s, nng_dialer *d,
                           const char *url, int pipes, uint64_t *down_since,
                           uint64_t now)
 {
-    if (nng_dialer_id(*d) <= 0)
-        return; /* never dialled (SRD_SUB_DISABLE) */
-    if (pipes > 0 || *down_since == 0) {
-        *down_since = pipes > 0 ? 0 : now;
-        return;
-    }
-    if (now - *down_since < CL_REDIAL_MS || !cl_writer_alive(c->st->path))
-        return;
-    *down_since = now;
-    nng_dialer fresh;
-    if (nng_dial(s, url, &fresh, NNG_FLAG_NONBLOCK) != 0)
-        return;
-    nng_dialer_close(*d);
-    *d = fresh;
-    if (c->log_errors)
+    srdi_nng_redial r = {s, d, url, down_since};
+    if (srdi_nng_redial_stuck(&r, pipes, now, CL_REDIAL_MS, cl_srdd_alive,
+                              c) &&
+        c->log_errors)
         fprintf(stderr, "srd client: no connection to %s for %u ms while "
                         "srdd runs: dialling afresh\n", url, CL_REDIAL_MS);
 }
 
-/* NNG 1.5.2's dialer can stop redialling for good. Seen in check_client's
- * kill -9 test under ASan, about one run in four: after srdd's restart
- * the REQ dialer's stats showed two failed attempts (counted as "other")
- * and no connect, every thread idle, and that client's writes failed
- * until the test gave up. NNG's dialer_connect_cb takes no further action
- * after NNG_ECLOSED, which "other" includes: the likely path. */
+/* NNG 1.5.2's dialer can stop redialling for good (nngfix.h, item 2):
+ * give either socket a fresh dialer after CL_REDIAL_MS without a pipe
+ * while srdd runs. */
 void srdi_cl_redial_stuck(srdi_client *c, uint64_t now)
 {
     cl_redial_one(c, c->req, &c->req_dialer, c->req_url,

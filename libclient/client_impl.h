@@ -4,7 +4,8 @@
  * handle and lane types, and the few functions one part offers another.
  * client.c holds lanes, the handshake, following the file and the
  * pipelined writes; client_conn.c finds srdd and owns the NNG sockets;
- * client_write.c is the blocking write API and streams. Only client*.c
+ * client_write.c is the blocking write API and streams; client_admin.c
+ * the srd_daemon_* API and compaction with progress. Only client*.c
  * include this; everyone else goes through client.h.
  */
 #ifndef SRD_CLIENT_IMPL_H
@@ -201,6 +202,16 @@ srd_err srdi_cl_hello_if(srdi_client *c, bool force);
 /* Read srdd's discovery file "<path>.srdd"; SRD_EUNREACHABLE when no
  * srdd holds the store. */
 srd_err srdi_cl_discover(const char *path, cl_disc *d);
+
+/* Whether some process holds the writer lock of path (a lock file we may
+ * not open counts as held: it may be srdd's). */
+bool srdi_cl_writer_alive(const char *path);
+
+/* client_admin.c: run(arg) on a thread of its own while this thread
+ * reports srdd's compaction progress from poll's Stats every 100 ms; just
+ * run(arg) when poll or progress is NULL. Returns run's result. */
+srd_err srdi_admin_run_polled(srd_daemon *poll, srd_progress_fn progress,
+                              void *ctx, srd_err (*run)(void *arg), void *arg);
 
 /* Open the subscriber, then the request socket, dialled to d's URLs,
  * with c's pipe events watched. */

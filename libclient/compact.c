@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "errno_map.h"
 #include "format.h"
 #include "openrec.h"
 #include "recovery.h"
@@ -186,9 +187,7 @@ static srd_err cp_flush(cp_out *o)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return k < 0 && errno == ENOSPC ? SRD_ENOSPC
-                   : k < 0               ? (srd_err)(SRD_ESYSERR | errno)
-                                         : SRD_EIO;
+            return k < 0 ? srdi_errno(errno) : SRD_EIO;
         done += (size_t)k;
     }
     o->off += o->n;
@@ -349,12 +348,12 @@ static srd_err cp_create(cp_run *r)
                                                         : 0600;
     r->out.fd = open(r->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (r->out.fd < 0)
-        return (srd_err)(SRD_ESYSERR | errno);
+        return srdi_errno(errno);
     /* The writer's lock on the store's inode (writer.h) must hold on the
      * new file before the rename makes it the store. Nobody else knows
      * this file yet, so the lock cannot be refused but by an error. */
     if (flock(r->out.fd, LOCK_EX | LOCK_NB) != 0)
-        return (srd_err)(SRD_ESYSERR | errno);
+        return srdi_errno(errno);
     r->out.buf = malloc(CP_BUF);
     return r->out.buf ? SRD_OK : SRD_ENOMEM;
 }
@@ -394,7 +393,7 @@ static srd_err cp_phase_live(cp_run *r)
     if (rc == SRD_OK)
         rc = cp_flush(&r->out);
     if (rc == SRD_OK && fdatasync(r->out.fd) != 0)
-        rc = (srd_err)(SRD_ESYSERR | errno);
+        rc = srdi_errno(errno);
     return rc;
 }
 
@@ -408,11 +407,11 @@ static srd_err cp_phase_switch(cp_run *r)
     srd_err rc = cp_catch_up(r, cur, t1);
     uint64_t tail = r->out.off;
     if (rc == SRD_OK && fsync(r->out.fd) != 0)
-        rc = (srd_err)(SRD_ESYSERR | errno);
+        rc = srdi_errno(errno);
     /* The rename is the commit point: before it the old store is intact,
      * after it the path names the new file and we must switch to it. */
     if (rc == SRD_OK && rename(r->tmp, st->path) != 0)
-        rc = (srd_err)(SRD_ESYSERR | errno);
+        rc = srdi_errno(errno);
     if (rc != SRD_OK)
         return rc;
     srdi_writer_switch_file(st->w, r->out.fd, tail);
@@ -458,8 +457,9 @@ srd_err srd_compact_to(srd_store *st, srd_layout layout,
     bool same = srdi_format_align(layout) == srdi_store_align(st);
     if (st->client && !same) /* srdd's compaction keeps the layout */
         return SRD_ESTATE;
-    if (st->client) /* srdd compacts; progress is not reported here */
-        return srdi_client_compact(st->client, report);
+    if (st->client) /* srdd compacts; progress from its figures */
+        return srdi_client_compact_ex(st->client, st->path, progress, ctx,
+                                      report);
     if (!st->w)
         return SRD_EREADONLY;
     if (srdi_store_forked(st))

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * errors.c -- srd_strerror and srd_errname, generated from SRD_ERRNO_MAP so
- * that every code has exactly one message and one name.
+ * that every code has exactly one message and one name, and srdi_errno,
+ * the one errno -> srd_err translation (errno_map.h).
  */
 #include "srd_features.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errno_map.h"
 #include "srd/srd.h"
 
 const char *srd_strerror(srd_err err)
@@ -50,4 +53,25 @@ const char *srd_errname(srd_err err)
     if ((unsigned)err & SRD_ESYSERR)
         return "SRD_ESYSERR";
     return "SRD_EUNKNOWN";
+}
+
+srd_err srdi_errno_map(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        return SRD_ENOSPC;
+    case EACCES:
+    case EPERM:
+        return SRD_EPERM;
+    case ENOENT:
+        return SRD_ENOENT;
+    case ENOMEM:
+        return SRD_ENOMEM;
+    case 0:
+    case EIO:
+        return SRD_EIO;
+    default:
+        return (srd_err)(SRD_ESYSERR | e);
+    }
 }

@@ -38,6 +38,11 @@ uint64_t srdi_hash(const void *p, size_t n)
     return (uint64_t)XXH3_64bits(p, n);
 }
 
+uint32_t srd_crc32(uint32_t crc, const void *data, size_t len)
+{
+    return srdi_crc32(crc, data, len);
+}
+
 uint64_t srd_key_hash(const void *key, size_t len)
 {
     return srdi_hash(len ? key : "", len);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "errno_map.h"
 #include "format.h"
 #include "map.h"
 
@@ -32,7 +33,7 @@ srd_err srdi_map_open(int fd, uint64_t min_size, srdi_map **out)
     if (p == MAP_FAILED) {
         int e = errno;
         free(m);
-        return e == ENOMEM ? SRD_ENOMEM : (srd_err)(SRD_ESYSERR | e);
+        return srdi_errno(e);
     }
     m->base = p;
     m->reserved = want;

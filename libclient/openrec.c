@@ -16,18 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errno_map.h"
 #include "io.h"
 #include "openrec.h"
 #include "recovery.h"
 #include "store_impl.h"
 
 #define OR_NAME_MAX 4096
-
-/* An errno as an srd_err, as everywhere in the store. */
-static srd_err or_errno(int e)
-{
-    return srdi_store_errno(e);
-}
 
 /* Create "<path>.cut-<off>" (or ".cut-<off>.<n>" when that exists: an
  * earlier cut is never overwritten) exclusively; its name in name. */
@@ -59,7 +54,7 @@ static srd_err or_fsync(int fd)
 {
     while (fsync(fd) != 0)
         if (errno != EINTR)
-            return or_errno(errno);
+            return srdi_errno(errno);
     return SRD_OK;
 }
 
@@ -75,7 +70,7 @@ static srd_err or_sync_dir(const char *name)
     while (fd < 0 && errno == EINTR);
     free(copy);
     if (fd < 0)
-        return or_errno(errno);
+        return srdi_errno(errno);
     srd_err rc = or_fsync(fd);
     close(fd);
     return rc;
@@ -89,7 +84,7 @@ static srd_err or_write(int fd, const char *buf, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return k < 0 ? or_errno(errno) : SRD_EIO;
+            return k < 0 ? srdi_errno(errno) : SRD_EIO;
         buf += k;
         n -= (size_t)k;
     }
@@ -106,7 +101,7 @@ static srd_err or_copy(int fd, int out, uint64_t off, uint64_t size)
         int err;
         size_t k = srdi_pread_full(fd, buf, want, off, &err);
         if (k < want)
-            return err ? or_errno(err) : SRD_EIO;
+            return srdi_errno(err);
         srd_err rc = or_write(out, buf, k);
         if (rc != SRD_OK)
             return rc;
@@ -122,7 +117,7 @@ static srd_err or_save_cut(const char *path, int fd, uint64_t off,
 {
     int out = or_cut_create(path, off, name);
     if (out < 0)
-        return or_errno(errno);
+        return srdi_errno(errno);
     srd_err rc = or_copy(fd, out, off, size);
     if (rc == SRD_OK)
         rc = or_fsync(out);
@@ -323,7 +318,7 @@ srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
     *torn = true;
     memset(scan, 0, sizeof *scan);
     if (fstat(fd, &sb) != 0)
-        return or_errno(errno);
+        return srdi_errno(errno);
     or_run r = {.path = path, .fd = fd, .align = align,
                 .size = (uint64_t)sb.st_size, .found = tail};
     if (r.size <= tail)
@@ -391,7 +386,7 @@ srd_err srdi_openrec_run(const char *path, int fd, unsigned flags,
     memset(out, 0, sizeof *out);
     struct stat sb;
     if (fstat(fd, &sb) != 0)
-        return or_errno(errno);
+        return srdi_errno(errno);
     or_run r = {.path = path, .fd = fd,
                 .writer = !(flags & SRD_OPEN_READONLY),
                 .repair = (flags & SRD_OPEN_REPAIR) != 0,

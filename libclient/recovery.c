@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "crcrange.h"
+#include "errno_map.h"
 #include "io.h"
 #include "recovery.h"
 
@@ -163,7 +164,7 @@ srd_err srdi_recovery_crc(int fd, uint64_t off, uint64_t len, uint32_t *crc)
         int err;
         size_t k = srdi_pread_full(fd, buf, n, off, &err);
         if (k < n) /* a failed read, or the file ends too soon */
-            rc = err ? (srd_err)(SRD_ESYSERR | err) : SRD_ECORRUPT;
+            rc = err ? srdi_errno(err) : SRD_ECORRUPT;
         c = srdi_crc32(c, buf, k);
         off += k;
         len -= k;
@@ -197,7 +198,7 @@ static bool rd_crc_ok(rd *r, const srdi_entry *e)
  * would make a writer cut acknowledged entries over a transient EIO. */
 static srd_err rd_read_error(const rd *r)
 {
-    return (srd_err)(SRD_ESYSERR | r->err);
+    return srdi_errno(r->err);
 }
 
 /* ---- memo: sets of offsets proven good or bad ------------------------- */

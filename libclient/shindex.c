@@ -59,6 +59,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "errno_map.h"
 #include "format.h"
 #include "index.h"
 #include "shindex.h"
@@ -181,7 +182,7 @@ srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
     *out = NULL;
     struct stat sb;
     if (fstat(fd, &sb) != 0)
-        return (srd_err)(SRD_ESYSERR | errno);
+        return srdi_errno(errno);
     if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)SRDI_SHX_HDR)
         return SRD_ECORRUPT;
     shx_hdr h;
@@ -197,7 +198,7 @@ srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
     if (p == MAP_FAILED) {
         int e = errno;
         free(x);
-        return (srd_err)(SRD_ESYSERR | e);
+        return srdi_errno(e);
     }
     x->base = p;
     x->cap = h.cap;
@@ -357,11 +358,6 @@ size_t srdi_shx_mapped(const srdi_shx *x)
 /* Writer side                                                              */
 /* ======================================================================== */
 
-static srd_err shx_errno(int e)
-{
-    return e == ENOMEM ? SRD_ENOMEM : (srd_err)(SRD_ESYSERR | e);
-}
-
 /* A zeroed, fully allocated, mapped file at w->tmp for cap slots, with its
  * header written; w's mapping fields describe it. */
 static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
@@ -371,7 +367,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     unlink(w->tmp); /* a leftover of a crash: never reused */
     int fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, w->mode);
     if (fd < 0)
-        return shx_errno(errno);
+        return srdi_errno(errno);
     size_t len = SRDI_SHX_HDR + (size_t)cap * sizeof(shx_slot);
     int e = posix_fallocate(fd, 0, (off_t)len);
     void *p = e == 0 ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -381,7 +377,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
         e = e ? e : errno;
         close(fd);
         unlink(w->tmp);
-        return shx_errno(e);
+        return srdi_errno(e);
     }
     w->fd = fd;
     w->base = p;
@@ -427,7 +423,7 @@ static srd_err shxw_handle(const char *store, int store_fd, uint32_t align,
 {
     struct stat sb;
     if (fstat(store_fd, &sb) != 0)
-        return shx_errno(errno);
+        return srdi_errno(errno);
     srdi_shxw *w = calloc(1, sizeof *w);
     if (!w)
         return SRD_ENOMEM;
@@ -474,7 +470,7 @@ static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
                             MAP_SHARED, fd, 0)
                      : MAP_FAILED;
     if (p == MAP_FAILED)
-        return shx_errno(e ? e : errno);
+        return srdi_errno(e ? e : errno);
     w->fd = fd;
     w->base = p;
     w->len = (size_t)size;
@@ -503,7 +499,7 @@ static srd_err shxw_make_unclean(srdi_shxw *w)
     if (atomic_load(&w->h->clean) != 0) {
         atomic_store(&w->h->clean, 0);
         if (msync(w->base, SRDI_SHX_HDR, MS_SYNC) != 0)
-            return shx_errno(errno);
+            return srdi_errno(errno);
     }
     srdi_synced_boot_id(w->h->boot);
     w->h->check = shx_checksum(w->h);
@@ -672,7 +668,7 @@ static srd_err shxw_grow(srdi_shxw *w)
         shxw_unmap(w);
         unlink(w->tmp);
         *w = old;
-        return shx_errno(e);
+        return srdi_errno(e);
     }
     atomic_store_explicit(&old.h->superseded, 1, memory_order_release);
     shxw_unmap(&old);
@@ -741,7 +737,7 @@ static void shx_flag_superseded(int fd)
 srd_err srdi_shxw_publish(srdi_shxw *w)
 {
     int old = open(w->path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    srd_err rc = rename(w->tmp, w->path) == 0 ? SRD_OK : shx_errno(errno);
+    srd_err rc = rename(w->tmp, w->path) == 0 ? SRD_OK : srdi_errno(errno);
     if (old >= 0) {
         if (rc == SRD_OK)
             shx_flag_superseded(old);

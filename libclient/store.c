@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "errno_map.h"
 #include "format.h"
 #include "io.h"
 #include "openrec.h"
 #include "recovery.h"
+#include "srd_assert.h"
 #include "store_impl.h"
 #include "synced.h"
 
@@ -37,22 +39,6 @@ static uint64_t key_of(srd_val k)
 }
 
 static void st_shared_cover(srd_store *st);
-
-static srd_err sys_err(int e)
-{
-    if (e == ENOENT)
-        return SRD_ENOENT;
-    if (e == ENOMEM)
-        return SRD_ENOMEM;
-    if (e == EACCES || e == EPERM)
-        return SRD_EPERM;
-    return (srd_err)(SRD_ESYSERR | e);
-}
-
-srd_err srdi_store_errno(int e)
-{
-    return sys_err(e);
-}
 
 /* ======================================================================== */
 /* Snaps, index updates                                                     */
@@ -481,7 +467,7 @@ static srd_err st_shared_snap(srd_store *st, int fd, uint64_t tail,
     sn->shx_fd = dup(fd);
     sn->own_index = true;
     srd_err rc = sn->shx_fd >= 0 ? srdi_index_create(64, &sn->idx)
-                                 : sys_err(errno);
+                                 : srdi_errno(errno);
     if (sn->shx_fd < 0) {
         sn->shx = NULL;
         srdi_shx_unref(x);
@@ -520,7 +506,7 @@ static srd_err st_shared_open(const srd_store *st, int fd, srdi_shx **x)
     if (!st_shared_enabled())
         return SRD_ENOENT;
     if (fstat(fd, &sb) != 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     return srdi_shx_open(st->path, &sb, x);
 }
 
@@ -624,7 +610,7 @@ static srd_err st_open_ro_shared(srd_store *st, int fd, st_snap **out)
     uint32_t align;
     srd_err rc = st_shared_base(st, fd, &x, &c, &align);
     if (rc == SRD_OK && fstat(fd, &sb) != 0)
-        rc = sys_err(errno);
+        rc = srdi_errno(errno);
     if (rc == SRD_OK)
         rc = srdi_recovery_find_tail_in(fd, c, (uint64_t)sb.st_size, align,
                                         &t, NULL);
@@ -782,7 +768,7 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
             cur->own_index = true;
             srdi_map_unref(next->map);
             free(next);
-            return sys_err(e);
+            return srdi_errno(e);
         }
         srdi_shx_ref(cur->shx);
         next->shx = cur->shx;
@@ -806,6 +792,9 @@ srd_err srdi_store_adopt(srd_store *st, const srdi_entry *e, size_t n,
     if (rc != SRD_OK)
         return rc;
     st_snap *sn = atomic_load(&st->snap);
+    /* invariant 2: the committed tail stays inside the mapping (readers
+     * dereference below it); always on, one compare per update */
+    SRD_ASSERT_ALWAYS(tail <= sn->map->reserved);
     if (atomic_load(&sn->map->committed) < tail)
         atomic_store(&sn->map->committed, tail);
     return n > 0 ? srdi_store_apply(st, sn, e, n) : SRD_OK;
@@ -844,13 +833,13 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     /* O_NONBLOCK: opening a FIFO must not hang; regular files ignore it. */
     *fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     struct stat sb;
     srd_err rc = SRD_OK;
     if (fstat(*fd, &sb) != 0)
-        rc = sys_err(errno);
+        rc = srdi_errno(errno);
     else if (S_ISDIR(sb.st_mode))
-        rc = sys_err(EISDIR);
+        rc = srdi_errno(EISDIR);
     else if (!S_ISREG(sb.st_mode))
         rc = SRD_EINVAL;
     if (rc != SRD_OK) {
@@ -1002,6 +991,10 @@ static srd_err view_from_loc(const st_snap *sn, uint64_t hash, uint64_t loc,
     uint64_t payload, len;
     if (!st_resolve_below(sn->map, loc, bound, &payload, &len))
         return SRD_ECORRUPT;
+    /* invariant 2: a view lies below the bound its checks established
+     * (the committed tail, or a shared-index entry whose CRC was checked)
+     * and inside the mapping */
+    SRD_ASSERT(payload + len <= bound && payload + len <= sn->map->reserved);
     srdi_map_ref(sn->map);
     v->data = sn->map->base + payload;
     v->len = (size_t)len;
@@ -1955,10 +1948,10 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
 {
     int fd = open(st->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return sys_err(errno);
+        return srdi_errno(errno);
     struct stat sb;
     uint64_t entries = 0;
-    srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : sys_err(errno);
+    srd_err rc = fstat(fd, &sb) == 0 ? SRD_OK : srdi_errno(errno);
     uint32_t align = st->align;
     if (rc == SRD_OK && tail == UINT64_MAX)
         rc = srdi_recovery_detect(fd, (uint64_t)sb.st_size, st->align, &align,
@@ -2025,7 +2018,7 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
     } else {
         st_snap *sn = atomic_load(&st->snap);
         uint64_t base = atomic_load(&sn->map->committed), tail = base;
-        rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : sys_err(errno);
+        rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : srdi_errno(errno);
         if (rc == SRD_OK)
             rc = srdi_recovery_find_tail_in(st->ro_fd, base,
                                             (uint64_t)ours.st_size,

@@ -86,9 +86,6 @@ srd_err srdi_store_layout_of(int fd, uint64_t tail, uint32_t *align);
 /* st->align read under st->mu (a compaction or a reload may change it). */
 uint32_t srdi_store_align(srd_store *st);
 
-/* An errno as an srd_err (ENOENT, ENOMEM, EACCES/EPERM have codes). */
-srd_err srdi_store_errno(int e);
-
 /* Resolve a live loc against map into payload offset and length; false
  * when it points outside the committed bytes (a corrupt file). */
 bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,

@@ -40,7 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errno_map.h"
 #include "io.h"
+#include "srd_assert.h"
 #include "synced.h"
 #include "writer.h"
 
@@ -86,21 +88,6 @@ void srdi_writer_set_sys(const srdi_sys *sys)
     wr_sys = sys ? sys : &wr_default_sys;
 }
 
-static srd_err wr_errno(int e)
-{
-    switch (e) {
-    case ENOSPC:
-    case EDQUOT:
-        return SRD_ENOSPC;
-    case EIO:
-        return SRD_EIO;
-    case ENOMEM:
-        return SRD_ENOMEM;
-    default:
-        return (srd_err)(SRD_ESYSERR | e);
-    }
-}
-
 /* Write all of iov at off, resuming after short writes and EINTR. */
 static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
@@ -115,7 +102,7 @@ static srd_err wr_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            return wr_errno(errno);
+            return srdi_errno(errno);
         }
         if (k == 0)
             return SRD_EIO;
@@ -146,7 +133,7 @@ static srd_err wr_datasync(srdi_writer *w)
             continue;
         int e = errno;
         atomic_store(&w->failed, true);
-        return wr_errno(e);
+        return srdi_errno(e);
     }
     return SRD_OK;
 }
@@ -156,7 +143,7 @@ static srd_err wr_truncate(int fd, uint64_t len)
 {
     while (wr_sys->ftruncate(fd, (off_t)len) != 0)
         if (errno != EINTR)
-            return wr_errno(errno);
+            return srdi_errno(errno);
     return SRD_OK;
 }
 
@@ -273,11 +260,11 @@ srd_err srdi_writer_fsync_dir(const char *path)
 {
     int dfd = wr_open_dir(path);
     if (dfd < 0)
-        return wr_errno(errno);
+        return srdi_errno(errno);
     int rc = fsync(dfd);
     int e = errno;
     close(dfd);
-    return rc == 0 ? SRD_OK : wr_errno(e);
+    return rc == 0 ? SRD_OK : srdi_errno(e);
 }
 
 /* "<path>.lock" in a new string (NULL: out of memory, errno set). */
@@ -388,7 +375,7 @@ static int wr_take_lockfile(const char *lpath, bool *created, srd_err *rc)
     for (int attempt = 0; attempt < 8; attempt++) {
         int lfd = wr_open_lockfile(lpath, created);
         if (lfd < 0) {
-            *rc = errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+            *rc = srdi_errno(errno);
             return -1;
         }
         bool got = flock(lfd, LOCK_EX | LOCK_NB) == 0;
@@ -397,7 +384,7 @@ static int wr_take_lockfile(const char *lpath, bool *created, srd_err *rc)
             if (got)
                 return lfd;
             close(lfd);
-            *rc = e == EWOULDBLOCK ? SRD_EBUSY : wr_errno(e);
+            *rc = e == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(e);
             return -1;
         }
         close(lfd); /* removed or replaced under us: look again */
@@ -437,9 +424,9 @@ static srd_err wr_lock_inode(int fd, const char *path)
 {
     struct stat a, b;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-        return errno == EWOULDBLOCK ? SRD_EBUSY : wr_errno(errno);
+        return errno == EWOULDBLOCK ? SRD_EBUSY : srdi_errno(errno);
     if (fstat(fd, &a) != 0)
-        return wr_errno(errno);
+        return srdi_errno(errno);
     if (!S_ISREG(a.st_mode))
         return SRD_EINVAL;
     if (stat(path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
@@ -455,7 +442,7 @@ static srd_err wr_open_locked(const char *path, bool create, unsigned mode,
     for (int attempt = 0; attempt < 3 && rc == SRD_ESTATE; attempt++) {
         int fd = wr_open_store(path, create, mode, created);
         if (fd < 0)
-            return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+            return srdi_errno(errno);
         rc = wr_lock_inode(fd, path);
         if (rc == SRD_OK)
             *fd_out = fd;
@@ -471,7 +458,7 @@ srd_err srdi_writer_lock(const char *path, bool create, unsigned mode,
     struct stat st;
     *lock_created = false;
     if (!create && stat(path, &st) != 0)
-        return errno == ENOENT ? SRD_ENOENT : wr_errno(errno);
+        return srdi_errno(errno);
     char *lpath = wr_lock_name(path);
     if (!lpath)
         return SRD_ENOMEM;
@@ -547,7 +534,7 @@ srd_err srdi_writer_start(const char *path, int lock_fd, int fd,
     struct stat st;
     srd_err rc = SRD_OK;
     if (fstat(fd, &st) != 0)
-        rc = wr_errno(errno);
+        rc = srdi_errno(errno);
     else if ((uint64_t)st.st_size > tail)
         rc = wr_truncate(fd, tail);
     if (rc == SRD_OK) {
@@ -785,6 +772,18 @@ static int wr_build(srdi_writer *w, const srdi_op *ops, size_t n,
     return k;
 }
 
+/* The tail after an append: DESIGN.md invariant 1 (only the writer that
+ * holds the lock moves it) and the committed tail never decreases (an
+ * append only adds bytes past it; only switch_file sets another). The
+ * order check is always on: one compare per append. */
+static void wr_advance(srdi_writer *w, uint64_t from, uint64_t to)
+{
+    SRD_ASSERT_ALWAYS(to > from);
+    SRD_ASSERT(w->lock_fd >= 0 && w->fd >= 0);
+    SRD_ASSERT(atomic_load(&w->tail) == from); /* appends are serialized */
+    atomic_store(&w->tail, to);
+}
+
 srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
                            srdi_entry *placed)
 {
@@ -827,7 +826,7 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
         wr_cut(w, tail);
         return rc;
     }
-    atomic_store(&w->tail, placed[n - 1].end);
+    wr_advance(w, tail, placed[n - 1].end);
     return SRD_OK;
 }
 
@@ -849,7 +848,7 @@ static srd_err wr_copy_from(srdi_writer *w, int src, uint64_t len,
             break;
         }
         if (k < 0)
-            return wr_errno(errno);
+            return srdi_errno(errno);
         if (k == 0)
             return SRD_EIO; /* the staging file is shorter than len */
     }
@@ -864,7 +863,7 @@ static srd_err wr_copy_from(srdi_writer *w, int src, uint64_t len,
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            rc = k < 0 ? wr_errno(errno) : SRD_EIO;
+            rc = k < 0 ? srdi_errno(errno) : SRD_EIO;
             break;
         }
         rc = wr_pwrite_all(w->fd, buf, (size_t)k, (uint64_t)out);
@@ -901,7 +900,7 @@ srd_err srdi_writer_append_file(srdi_writer *w, uint64_t key_hash, int src_fd,
         wr_cut(w, tail);
         return rc;
     }
-    atomic_store(&w->tail, placed->end);
+    wr_advance(w, tail, placed->end);
     return SRD_OK;
 }
 
@@ -1013,7 +1012,7 @@ srd_err srdi_writer_stream_commit(srdi_wstream *s, srdi_entry *placed)
     placed->key_hash = s->key_hash;
     placed->crc = s->crc;
     placed->tombstone = false;
-    atomic_store(&s->w->tail, placed->end);
+    wr_advance(s->w, s->start, placed->end);
     free(s->buf);
     free(s);
     return SRD_OK;

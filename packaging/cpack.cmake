@@ -39,12 +39,17 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME srd-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION database)
+# srdctl links libsrdclient.so.0 (it uses only srd.h); dpkg-shlibdeps finds
+# the library in the build tree, the exact version pins the pair.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR}/libclient)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libsrdclient0 (${srd_exact_version})")
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION
     "srd store daemon and admin tool\n srdd (the writer daemon, with srdd@.service) and srdctl.")
 
 set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-simd-r-drive)
 set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
-set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3 (>= 3.8)")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+    "python3 (>= 3.8), libsrdclient0 (${srd_exact_version})")
 set(CPACK_COMPONENT_PYTHON_DESCRIPTION
     "srd stores from Python\n The simd_r_drive package (SIMD R Drive Python API).")
 

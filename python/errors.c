@@ -57,7 +57,8 @@ int pysrd_errors_init(PyObject *module)
                : 0;
 }
 
-/* The errno that best matches rc, or 0 when none does. */
+/* The errno that best matches rc, or 0 when none does: the reverse of
+ * libclient's srdi_errno (errno_map.h) for the codes it produces. */
 static int errors_errno(srd_err rc)
 {
     if (rc & SRD_ESYSERR)

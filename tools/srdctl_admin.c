@@ -11,9 +11,7 @@
 #include "srdctl_admin.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +24,7 @@
 /* ======================================================================== */
 
 /*
- * What only srdd knows, from its Stats RPC (cli_daemon_call). In direct
+ * What only srdd knows, from its figures (srd_daemon_stats_get). In direct
  * mode have stays false and none of it is printed.
  */
 typedef struct admin_daemon {
@@ -55,7 +53,7 @@ static double admin_ratio(uint64_t a, uint64_t b)
     return b ? (double)a / (double)b : 0.0;
 }
 
-static void admin_daemon_fill(const srdi_wire_stats *s, admin_daemon *d)
+static void admin_daemon_fill(const srd_daemon_stats *s, admin_daemon *d)
 {
     static uint64_t prev_writes, prev_ms; /* --watch: rate since the last */
     d->have = true;
@@ -79,10 +77,10 @@ static void admin_daemon_fill(const srdi_wire_stats *s, admin_daemon *d)
     d->publish_drops = s->publish_drops;
     d->compacting = s->compacting;
     d->compact_done = admin_ratio(s->compact_done, s->compact_total);
-    if (s->has_last_compact) {
+    if (s->last_compact_unix_ms) {
         d->last_compact_unix = (int64_t)(s->last_compact_unix_ms / 1000u);
-        d->last_compact_reclaimed = s->last_compact.rep.reclaimed;
-        d->last_compact_pause_us = s->last_compact.rep.pause_us;
+        d->last_compact_reclaimed = s->last_compact.reclaimed;
+        d->last_compact_pause_us = s->last_compact.pause_us;
     }
 }
 
@@ -90,16 +88,15 @@ static void admin_daemon_fill(const srdi_wire_stats *s, admin_daemon *d)
 static int admin_daemon_stats(const ctl_ctx *cx, admin_daemon *d)
 {
     memset(d, 0, sizeof *d); /* direct mode: no daemon */
-    cli_daemon dm;
+    srd_daemon *dm = NULL;
     int found = cli_daemon_find(cx->path, &dm);
     if (found <= 0)
         return found < 0 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
-    srdi_wire_response rs;
-    srd_err e = cli_daemon_call(&dm, SRDI_WIRE_STATS, 5000, &rs);
-    if (e == SRD_OK && rs.has_stats)
-        admin_daemon_fill(&rs.stats, d);
-    srdi_wire_response_free(&rs);
-    cli_daemon_close(&dm);
+    srd_daemon_stats s;
+    srd_err e = srd_daemon_stats_get(dm, &s);
+    if (e == SRD_OK)
+        admin_daemon_fill(&s, d);
+    srd_daemon_close(dm);
     if (e != SRD_OK)
         return cli_fail(e, "status: srdd serving '%s'", cx->path);
     return CTL_EXIT_OK;
@@ -446,86 +443,47 @@ static void admin_compact_print(const ctl_ctx *cx, const srd_compact_report *rep
            (double)rep->total_us / 1e3);
 }
 
-/* The Compact RPC blocks until srdd is done; it runs on a thread of its
- * own while the main thread polls Stats for the progress. */
-typedef struct admin_rpc {
-    cli_daemon dm;
-    srdi_wire_response rs;
-    srd_err e;
-    atomic_bool done;
-} admin_rpc;
-
-static void *admin_rpc_thread(void *arg)
-{
-    admin_rpc *r = arg;
-    r->e = cli_daemon_call(&r->dm, SRDI_WIRE_COMPACT, -1, &r->rs);
-    atomic_store(&r->done, true);
-    return NULL;
-}
-
-/* Returns the total of the last progress seen (1 if none). */
-static uint64_t admin_compact_poll(cli_daemon *poll, admin_rpc *r,
-                                   out_progress *pg)
-{
-    uint64_t total = 1;
-    while (!atomic_load(&r->done)) {
-        srdi_wire_response rs = {0};
-        if (pg->show &&
-            cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &rs) == SRD_OK &&
-            rs.has_stats && rs.stats.compacting && rs.stats.compact_total) {
-            total = rs.stats.compact_total;
-            out_progress_show(pg, rs.stats.compact_done, total);
-        }
-        srdi_wire_response_free(&rs);
-        struct timespec ts = {0, 100L * 1000 * 1000};   /* 100 ms */
-        nanosleep(&ts, NULL);
-    }
-    return total;
-}
-
-static int admin_compact_daemon(ctl_ctx *cx, cli_daemon *poll)
-{
-    srdi_wire_response before;
-    srd_err e = cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &before);
-    admin_rpc r = {.e = SRD_OK};
-    pthread_t th;
-    int found = e == SRD_OK ? cli_daemon_find(cx->path, &r.dm) : 0;
-    if (e == SRD_OK && found <= 0)
-        e = SRD_EUNREACHABLE;
-    if (e == SRD_OK && pthread_create(&th, NULL, admin_rpc_thread, &r) != 0)
-        e = SRD_ENOMEM;
-    if (e != SRD_OK) {
-        srdi_wire_response_free(&before);
-        cli_daemon_close(&r.dm);
-        return cli_fail(e, "compact: srdd serving '%s'", cx->path);
-    }
+/* out_progress_cb that also keeps the last total seen. */
+typedef struct admin_pg {
     out_progress pg;
-    out_progress_init(&pg, "compact", cx->progress);
-    uint64_t total = admin_compact_poll(poll, &r, &pg);
-    pthread_join(th, NULL);
-    out_progress_end(&pg, r.e == SRD_OK, total);
-    srdi_wire_response after;
-    if (r.e == SRD_OK && r.rs.has_compact)
-        e = cli_daemon_call(poll, SRDI_WIRE_STATS, 5000, &after);
-    else
-        e = r.e != SRD_OK ? r.e : SRD_EPROTO;
-    if (e == SRD_OK) {
-        uint64_t b[2] = {before.stats.file_size, before.stats.live_keys};
-        uint64_t a[2] = {after.stats.file_size, after.stats.live_keys};
-        admin_compact_print(cx, &r.rs.compact.rep, b, a, a[1]);
-        printf("srdd generation %llu; %llu entries copied, %llu caught up\n",
-               (unsigned long long)r.rs.compact.generation,
-               (unsigned long long)r.rs.compact.rep.copied_entries,
-               (unsigned long long)r.rs.compact.rep.caught_up_entries);
-        srdi_wire_response_free(&after);
-    } else if (r.rs.message && *r.rs.message) {
-        cli_err("compact: srdd serving '%s': %s", cx->path, r.rs.message);
-    }
-    srdi_wire_response_free(&before);
-    srdi_wire_response_free(&r.rs);
-    cli_daemon_close(&r.dm);
-    return e == SRD_OK ? CTL_EXIT_OK
-                       : cli_fail(e, "compact: srdd serving '%s'", cx->path);
+    uint64_t total; /* 1 until srdd reported one */
+} admin_pg;
+
+static int admin_pg_cb(void *ctx, uint64_t done, uint64_t total)
+{
+    admin_pg *a = ctx;
+    a->total = total;
+    return out_progress_cb(&a->pg, done, total);
+}
+
+static int admin_compact_daemon(ctl_ctx *cx, srd_daemon *dm)
+{
+    srd_daemon_stats before, after;
+    srd_err e = srd_daemon_stats_get(dm, &before);
+    if (e != SRD_OK)
+        return cli_fail(e, "compact: srdd serving '%s'", cx->path);
+    admin_pg a = {.total = 1};
+    out_progress_init(&a.pg, "compact", cx->progress);
+    srd_compact_report rep;
+    uint64_t generation = 0;
+    e = srd_daemon_compact(dm, a.pg.show ? admin_pg_cb : NULL, &a, &rep,
+                           &generation);
+    out_progress_end(&a.pg, e == SRD_OK, a.total);
+    if (e != SRD_OK && *srd_daemon_message(dm))
+        cli_err("compact: srdd serving '%s': %s", cx->path,
+                srd_daemon_message(dm));
+    if (e == SRD_OK)
+        e = srd_daemon_stats_get(dm, &after);
+    if (e != SRD_OK)
+        return cli_fail(e, "compact: srdd serving '%s'", cx->path);
+    uint64_t b[2] = {before.file_size, before.live_keys};
+    uint64_t n[2] = {after.file_size, after.live_keys};
+    admin_compact_print(cx, &rep, b, n, n[1]);
+    printf("srdd generation %llu; %llu entries copied, %llu caught up\n",
+           (unsigned long long)generation,
+           (unsigned long long)rep.copied_entries,
+           (unsigned long long)rep.caught_up_entries);
+    return CTL_EXIT_OK;
 }
 
 /* The store of cx (opened with the command's mode) and its state. */
@@ -554,13 +512,13 @@ static srd_err admin_compact_run(ctl_ctx *cx, srd_store *st, srd_layout layout,
 
 int admin_compact(ctl_ctx *cx)
 {
-    cli_daemon dm;
+    srd_daemon *dm = NULL;
     int found = cli_daemon_find(cx->path, &dm);
     if (found < 0)
         return CTL_EXIT_UNREACHABLE;
     if (found > 0) {
-        int rc = admin_compact_daemon(cx, &dm);
-        cli_daemon_close(&dm);
+        int rc = admin_compact_daemon(cx, dm);
+        srd_daemon_close(dm);
         return rc;
     }
     srd_store *st;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * srdctl_cli.c -- messages, exit statuses, store opening, the connection
- * to srdd (wire codec over an NNG REQ socket) and I/O helpers shared by
+ * srdctl_cli.c -- messages, exit statuses, store opening, finding srdd
+ * (srd_daemon_open of srd.h) and I/O helpers shared by
  * every srdctl command (see srdctl_cli.h). Errors go to stderr, each
  * naming what failed; stdout carries only results.
  */
@@ -14,15 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/util/platform.h>
-
-#include "nngclose.h"
 
 /* ======================================================================== */
 /* Messages                                                                  */
@@ -283,130 +277,15 @@ bool cli_parse_u64(const char *s, uint64_t *out)
 /* Daemon                                                                    */
 /* ======================================================================== */
 
-#define CLI_DAEMON_TIMEOUT_MS 5000
-
-/* The listen= line of "<path>.srdd" into url; false without one. */
-static bool cli_daemon_url(const char *path, char *url, size_t cap)
+int cli_daemon_find(const char *path, srd_daemon **d)
 {
-    char name[4200], line[1200];
-    snprintf(name, sizeof name, "%s.srdd", path);
-    FILE *f = fopen(name, "re");
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "listen=", 7) != 0)
-            continue;
-        line[strcspn(line, "\n")] = '\0';
-        found = strlen(line + 7) < cap;
-        if (found)
-            snprintf(url, cap, "%s", line + 7);
-    }
-    if (f)
-        fclose(f);
-    return found;
-}
-
-/* Whether some process holds the writer lock "<path>.lock". */
-static bool cli_writer_locked(const char *path)
-{
-    char name[4200];
-    snprintf(name, sizeof name, "%s.lock", path);
-    int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd); /* releases the lock if we took it */
-    return held;
-}
-
-static int cli_daemon_dial(const char *url, cli_daemon *d)
-{
-    nng_socket s;
-    if (nng_req0_open(&s) != 0)
-        return -1;
-    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if (nng_dial(s, url, NULL, 0) != 0) {
-        nng_close(s);
-        return -1;
-    }
-    d->sock = s.id;
-    d->client_id = ((uint64_t)nng_random() << 32) | nng_random() | 1u;
-    d->seq = 0;
-    return 0;
-}
-
-int cli_daemon_find(const char *path, cli_daemon *d)
-{
-    char url[1100];
-    memset(d, 0, sizeof *d);
-    if (!cli_daemon_url(path, url, sizeof url))
+    srd_err e = srd_daemon_open(path, d);
+    if (e == SRD_OK)
+        return 1;
+    /* SRD_ENOTFOUND, or a discovery file we cannot read: as if none */
+    if (e != SRD_EUNREACHABLE && e != SRD_ETIMEDOUT && e != SRD_EPROTO)
         return 0;
-    srdi_wire_response rs;
-    if (cli_daemon_dial(url, d) == 0) {
-        srd_err e = cli_daemon_call(d, SRDI_WIRE_STATS, CLI_DAEMON_TIMEOUT_MS,
-                                    &rs);
-        srdi_wire_response_free(&rs);
-        if (e == SRD_OK)
-            return 1;
-        cli_daemon_close(d);
-    }
-    if (!cli_writer_locked(path))
-        return 0; /* left by a daemon that died: no one serves the store */
-    cli_err("store '%s' is held by srdd (%s.srdd names %s) but it does not "
-            "answer: %s", path, path, url, srd_strerror(SRD_EUNREACHABLE));
+    cli_err("store '%s' is held by srdd (see %s.srdd) but it does not "
+            "answer: %s", path, path, srd_strerror(e));
     return -1;
-}
-
-/* Send the encoded request and wait for the reply message. */
-static srd_err cli_daemon_roundtrip(cli_daemon *d, const srdi_wire_request *rq,
-                                    int timeout_ms, nng_msg **reply)
-{
-    nng_socket s = {.id = d->sock};
-    size_t len;
-    nng_msg *m = NULL;
-    nng_duration t = timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms;
-    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, t);
-    nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, CLI_DAEMON_TIMEOUT_MS);
-    srd_err e = srdi_wire_request_size(rq, &len);
-    if (e != SRD_OK)
-        return e;
-    if (nng_msg_alloc(&m, len) != 0)
-        return SRD_ENOMEM;
-    e = srdi_wire_request_encode(rq, nng_msg_body(m), len);
-    if (e == SRD_OK && nng_sendmsg(s, m, 0) != 0)
-        e = SRD_EUNREACHABLE;
-    else if (e == SRD_OK)
-        m = NULL; /* NNG owns it now */
-    nng_msg_free(m);
-    int rv = e == SRD_OK ? nng_recvmsg(s, reply, 0) : 0;
-    if (rv != 0)
-        e = rv == NNG_ETIMEDOUT ? SRD_ETIMEDOUT : SRD_EUNREACHABLE;
-    return e;
-}
-
-srd_err cli_daemon_call(cli_daemon *d, srdi_wire_op op, int timeout_ms,
-                        srdi_wire_response *rs)
-{
-    srdi_wire_request rq;
-    memset(&rq, 0, sizeof rq);
-    memset(rs, 0, sizeof *rs);
-    rq.version = SRDI_WIRE_VERSION;
-    rq.client_id = d->client_id;
-    rq.seq = ++d->seq;
-    rq.op = op;
-    nng_msg *reply = NULL;
-    srd_err e = cli_daemon_roundtrip(d, &rq, timeout_ms, &reply);
-    if (e != SRD_OK)
-        return e;
-    e = srdi_wire_response_decode(nng_msg_body(reply), nng_msg_len(reply), 0,
-                                  rs, NULL);
-    nng_msg_free(reply);
-    return e == SRD_OK ? rs->error : SRD_EPROTO;
-}
-
-void cli_daemon_close(cli_daemon *d)
-{
-    /* nng_close can hang in NNG 1.5.2 (nngclose.h): srdctl must exit. */
-    if (d->sock)
-        srdi_nng_close_bounded(&(nng_socket){.id = d->sock}, 1, 3000);
-    d->sock = 0;
 }

@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "srd/srd.h"
-#include "wire.h"
 
 /* Exit statuses (documented in docs/srdctl.md, EXIT STATUS). */
 enum {
@@ -69,7 +68,12 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_e(srd_err e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* (SRD_ESYSERR | errnum) as an srd_err. */
+/* (SRD_ESYSERR | errnum) as an srd_err, for srdctl's own files (a key
+ * list, an import or export file, stdout): their messages name the OS
+ * error itself ("No such file or directory"), where the library's
+ * translation would say "store file does not exist". The exit status is
+ * the same either way (CTL_EXIT_STORE). Store errors come from the
+ * library, translated there. */
 srd_err cli_sys(int errnum);
 
 /* The exit status for an srd error returned by a data operation. */
@@ -113,28 +117,12 @@ srd_store *cli_store_mode(ctl_ctx *cx, unsigned mode);
 
 /* ---- Daemon (srdd) ------------------------------------------------------ */
 
-/* A REQ connection to the srdd serving a store (docs/PROTOCOL.md). */
-typedef struct cli_daemon {
-    uint32_t sock;       /* nng_socket id */
-    uint64_t client_id;
-    uint64_t seq;
-} cli_daemon;
-
-/* Find the srdd serving path: 1 connected (d ready); 0 none serves it
- * (no "<path>.srdd", or one left by a dead daemon: the writer lock is
- * free); -1 a daemon holds the store but does not answer (reported;
- * return CTL_EXIT_UNREACHABLE). */
-int cli_daemon_find(const char *path, cli_daemon *d);
-
-/* One request (op without arguments: stats, compact, sync) and its reply,
- * decoded into *rs (free it with srdi_wire_response_free). timeout_ms < 0:
- * wait as long as it takes. Returns the daemon's error (its message is
- * rs->message), or SRD_EUNREACHABLE / SRD_ETIMEDOUT / SRD_EPROTO when no
- * valid reply came. */
-srd_err cli_daemon_call(cli_daemon *d, srdi_wire_op op, int timeout_ms,
-                        srdi_wire_response *rs);
-
-void cli_daemon_close(cli_daemon *d);
+/* Find the srdd serving path (srd_daemon_open): 1 connected (*d set, close
+ * it with srd_daemon_close); 0 none serves it (no "<path>.srdd", or one
+ * left by a dead daemon: the writer lock is free); -1 a daemon holds the
+ * store but does not answer, or it could not be asked (reported; return
+ * CTL_EXIT_UNREACHABLE). */
+int cli_daemon_find(const char *path, srd_daemon **d);
 
 /* ---- I/O --------------------------------------------------------------- */
 

@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format.h"
 #include "srdctl_keylist.h"
 #include "srdctl_out.h"
 
@@ -67,7 +66,7 @@ static uint64_t dump_get(const uint8_t *p, int n)
  * zlib's speed; the value is the same). */
 static uint32_t dump_crc(uint32_t crc, const void *p, size_t n)
 {
-    return srdi_crc32(crc, p, n);
+    return srd_crc32(crc, p, n);
 }
 
 static void dump_rec_encode(const dump_rec *r, uint8_t b[DUMP_REC_SIZE])

@@ -24,7 +24,7 @@
 #include <json-c/json.h>
 
 #include "client_harness.h"
-#include "nngclose.h"
+#include "nngfix.h"
 #include "wire.h"
 
 #define VLEN 100u          /* value bytes of preloaded keys */
@@ -122,7 +122,7 @@ static nng_socket rpc_send(const char *store, srdi_wire_op op)
     return s;
 }
 
-/* nng_close of NNG 1.5.2 can block for good (nngclose.h), also with a
+/* nng_close of NNG 1.5.2 can block for good (nngfix.h), also with a
  * request in flight to a daemon about to be killed: give up after 1 s
  * (a socket NNG never finished closing stays NNG's; tests/lsan-nng.supp
  * names it). */

@@ -26,7 +26,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "nngclose.h"
+#include "nngfix.h"
 #include "srd.pb-c.h"
 #include "srdd_proc.h"
 #include "testutil.h"
@@ -195,7 +195,7 @@ static conn conn_open(void)
     return conn_open_ms(20000);
 }
 
-/* nng_close of NNG 1.5.2 can hang in this process (nngclose.h), e.g.
+/* nng_close of NNG 1.5.2 can hang in this process (nngfix.h), e.g.
  * after srdd dropped a connection in the middle of a large send: a hang
  * there is NNG's, not srdd's, so give up on it after 1 s. */
 static void conn_close(conn *c)

@@ -3,7 +3,8 @@
  * check_errors.c -- tests of libclient/errors.c: every code in
  * SRD_ERRNO_MAP has its own message and name, srd_strerror() and
  * srd_errname() never return NULL, and OS failures wrapped as
- * SRD_ESYSERR | errno render the OS's own text.
+ * SRD_ESYSERR | errno render the OS's own text; srdi_errno (errno_map.h),
+ * the one errno translation, maps as its table says.
  */
 #define _GNU_SOURCE 1 /* strdup under -std=c11 */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errno_map.h"
 #include "testutil.h"
 
 /* The table as the header defines it, for comparison with the library. */
@@ -170,6 +172,31 @@ START_TEST(test_errname_gives_symbolic_names)
 }
 END_TEST
 
+/* The whole errno -> srd_err table of errno_map.h. */
+START_TEST(test_errno_translation_table)
+{
+    static const struct {
+        int e;
+        srd_err want;
+    } rows[] = {
+        {ENOSPC, SRD_ENOSPC}, {EDQUOT, SRD_ENOSPC}, {EACCES, SRD_EPERM},
+        {EPERM, SRD_EPERM},   {ENOENT, SRD_ENOENT}, {ENOMEM, SRD_ENOMEM},
+        {EIO, SRD_EIO},       {0, SRD_EIO},
+        {EROFS, (srd_err)(SRD_ESYSERR | EROFS)},
+        {EFBIG, (srd_err)(SRD_ESYSERR | EFBIG)},
+        {EAGAIN, (srd_err)(SRD_ESYSERR | EAGAIN)},
+        {EISDIR, (srd_err)(SRD_ESYSERR | EISDIR)},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        srd_err got = srdi_errno(rows[i].e);
+        ck_assert_msg(got == rows[i].want, "srdi_errno(%s) = %s (%d), "
+                      "expected %s (%d)", strerror(rows[i].e),
+                      srd_errname(got), (int)got,
+                      srd_errname(rows[i].want), (int)rows[i].want);
+    }
+}
+END_TEST
+
 static Suite *errors_suite(void)
 {
     Suite *s = suite_create("errors");
@@ -183,6 +210,7 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, test_syserr_renders_the_os_message);
     tcase_add_test(tc, test_syserr_enospc_differs_from_srd_enospc_code);
     tcase_add_test(tc, test_errname_gives_symbolic_names);
+    tcase_add_test(tc, test_errno_translation_table);
     suite_add_tcase(s, tc);
     return s;
 }

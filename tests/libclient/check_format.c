@@ -79,6 +79,10 @@ static bool img_decode(const img *m, uint64_t end, srdi_entry *e)
 START_TEST(test_crc32_check_value_is_cbf43926)
 {
     ck_assert_uint_eq(srdi_crc32(0, "123456789", 9), 0xCBF43926u);
+    /* the public one (srd.h, what srdctl's dumps use) is the same */
+    ck_assert_uint_eq(srd_crc32(0, "123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(srd_crc32(srd_crc32(0, "1234", 4), "56789", 5),
+                      0xCBF43926u);
 }
 END_TEST
 

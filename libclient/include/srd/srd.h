@@ -49,8 +49,28 @@ extern "C" {
 
 /*
  * The one error table. XX(name, value, message). SRD_OK is 0 and is not in
- * the table. OS failures that have no better code are reported as
- * (SRD_ESYSERR | errno); srd_strerror() renders them with strerror().
+ * the table. A failed system call is reported the same way everywhere
+ * (srdd included): ENOSPC and EDQUOT as SRD_ENOSPC, EACCES and EPERM as
+ * SRD_EPERM, ENOENT as SRD_ENOENT, ENOMEM as SRD_ENOMEM, EIO as SRD_EIO,
+ * any other errno as (SRD_ESYSERR | errno), which srd_strerror() renders
+ * with strerror().
+ *
+ * Each function below lists the codes it returns. Two groups recur:
+ * - "the I/O errors": SRD_ENOSPC, SRD_EIO, SRD_EPERM, SRD_ENOMEM and
+ *   SRD_ESYSERR | errno, from the system calls the function makes;
+ * - "the write errors" (every write, embedded or client mode):
+ *   SRD_EINVAL (NULL handle or out-parameter, a key with NULL ptr and a
+ *   non-zero len, a value the value rules refuse), SRD_EREADONLY (a
+ *   read-only handle), SRD_EFORKED (the handle was opened by another
+ *   process), SRD_EFAILED (an earlier fdatasync failed: reopen),
+ *   SRD_ENOMEM and the I/O errors; in client mode also SRD_EUNREACHABLE
+ *   (no daemon connected), SRD_ETIMEDOUT (no answer in time), SRD_EPROTO
+ *   (an answer that does not decode), SRD_ETOOBIG (larger than the
+ *   daemon's --max-message), SRD_EPERM (the daemon refused this user) and
+ *   whatever the daemon's own write returned (SRD_ENOSPC, SRD_EIO,
+ *   SRD_EFAILED, SRD_ESYSERR | errno).
+ * A NULL handle is SRD_EINVAL for every function that returns an srd_err,
+ * except srd_close(NULL), which does nothing.
  */
 #define SRD_ERRNO_MAP(XX)                                                     \
     XX(EINVAL, 1, "invalid argument")                                         \
@@ -170,7 +190,10 @@ SRD_API void srd_options_init(srd_options *opts);
  * Errors: SRD_EINVAL (NULL path/out, unknown flag, conflicting mode flags
  * or sync mode), SRD_ENOENT (missing file without SRD_OPEN_CREATE),
  * SRD_EBUSY (another embedded writer holds the store), SRD_ECORRUPT,
- * SRD_ENOMEM, SRD_ESYSERR|errno; client mode also SRD_EUNREACHABLE (no
+ * SRD_EPERM (no permission for the file or its lock), SRD_ENOMEM and the
+ * other I/O errors (a read that fails while recovering the tail is
+ * SRD_EIO or SRD_ESYSERR | errno, never taken for a torn write); client
+ * mode also SRD_EUNREACHABLE (no
  * daemon answers), SRD_EVERSION (the daemon speaks another protocol),
  * SRD_ESTATE (the daemon writes a different file than path names),
  * SRD_EPERM (the daemon refused this user).
@@ -184,7 +207,10 @@ SRD_API srd_err srd_open(const char *path, const srd_options *opts,
  * its lock; a client first waits for its asynchronous writes (as
  * srd_flush) and returns their first error. Every view obtained from the
  * handle becomes invalid. All other calls on the handle must have
- * returned. srd_close(NULL) does nothing.
+ * returned. srd_close(NULL) does nothing. The handle is freed whatever
+ * the result. Errors: the final sync's I/O errors and SRD_EFAILED
+ * (embedded writer); in client mode the first error of an asynchronous
+ * write not yet collected by srd_flush.
  */
 SRD_API srd_err srd_close(srd_store *st);
 
@@ -219,6 +245,12 @@ SRD_API void srd_view_release(srd_view *view);
 /* XXH3-64 (seed 0) of a key: the key hash the format stores. */
 SRD_API uint64_t srd_key_hash(const void *key, size_t len);
 
+/* CRC-32/IEEE (the checksum the format stores), chainable: start from 0
+ * and pass the previous result, crc = srd_crc32(crc, data, len). The
+ * library's own implementation (isa-l when built with it). data may be
+ * NULL only if len is 0. Thread-safe, never fails. */
+SRD_API uint32_t srd_crc32(uint32_t crc, const void *data, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Writes                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -233,14 +265,19 @@ SRD_API uint64_t srd_key_hash(const void *key, size_t len);
  * file is exactly as before the call. After an fdatasync failure the handle
  * refuses further writes with SRD_EFAILED (the data that sync covered is
  * treated as lost; see docs/ARCHITECTURE.md).
+ *
+ * Errors of every function in this section: the write errors (see
+ * "Errors" above), and the ones listed with the function.
  */
 
 /* Store value under key, replacing any previous value. */
 SRD_API srd_err srd_put(srd_store *st, srd_val key, srd_val value);
 
 /* Store n pairs atomically: all or nothing, also across a crash. Any
- * invalid value rejects the whole batch with SRD_EINVAL (nothing written).
- * Later pairs win over earlier ones with the same key. */
+ * invalid value rejects the whole batch with SRD_EINVAL (nothing written),
+ * as do NULL keys or values with n > 0. Later pairs win over earlier ones
+ * with the same key. Client mode: SRD_ETOOBIG when the batch does not fit
+ * one message. */
 SRD_API srd_err srd_put_batch(srd_store *st, const srd_val *keys,
                               const srd_val *values, size_t n);
 
@@ -260,6 +297,9 @@ SRD_API srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
  * code if it is an srd_err). The CRC is computed as bytes arrive; value
  * size is limited only by disk. Other writers of this handle wait until
  * the stream ends. If the call fails, nothing of the value remains.
+ * Errors: the write errors; SRD_EINVAL for a NULL read_fn, SRD_ECANCELED
+ * (or read_fn's srd_err) when read_fn aborts, SRD_EINVAL for a value the
+ * value rules refuse (known once it has ended).
  */
 typedef int (*srd_read_fn)(void *ctx, void *buf, size_t cap, size_t *n);
 SRD_API srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
@@ -268,7 +308,10 @@ SRD_API srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
 /* Push stream: begin, write chunks, then commit or abort. The handle's
  * other writers wait until commit/abort. Exactly one of commit/abort must
  * be called; both free the stream. A failed write leaves the stream
- * aborted: call srd_stream_abort() to free it. */
+ * aborted: call srd_stream_abort() to free it. Errors: the write errors
+ * (srd_stream_begin: also SRD_EINVAL for NULL out; srd_stream_write: for
+ * NULL data with len > 0; srd_stream_commit: for a value the value rules
+ * refuse). A stream must be used by one thread at a time. */
 typedef struct srd_stream srd_stream;
 SRD_API srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out);
 SRD_API srd_err srd_stream_write(srd_stream *s, const void *data, size_t len);
@@ -311,8 +354,10 @@ typedef void (*srd_done_fn)(void *ctx, srd_err rc);
  * the batch's result). More than 64 MiB queued makes a call wait for
  * room. Errors (returned; done is then never called):
  * SRD_EINVAL (NULL st or done, bad key, empty or single-0x00 value),
- * SRD_EREADONLY, SRD_ETOOBIG (the value does not fit one message; use
- * srd_put), SRD_ENOMEM, SRD_EUNREACHABLE. Thread-safe.
+ * SRD_EREADONLY, SRD_EFORKED, SRD_ETOOBIG (the value does not fit one
+ * message; use srd_put), SRD_ENOMEM, SRD_EUNREACHABLE; in embedded mode
+ * the write errors of srd_put (done is not called then). The rc given to
+ * done is one of the write errors. Thread-safe.
  */
 SRD_API srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
                               srd_done_fn done, void *ctx);
@@ -330,31 +375,41 @@ SRD_API srd_err srd_flush(srd_store *st);
 /* Reads (lock-free; never block on writers)                                 */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Errors of every read in this section: SRD_EINVAL (NULL handle or
+ * out-parameter, a key with NULL ptr and a non-zero len) and SRD_ECORRUPT
+ * (the index points outside the mapped file: the file was damaged under
+ * the handle), plus those listed with each function. Reads never return
+ * the write errors and never block on writers.
+ */
+
 /* Look key up. On SRD_OK *view is a zero-copy view (release it with
  * srd_view_release). SRD_ENOTFOUND when absent (view zeroed). */
 SRD_API srd_err srd_get(srd_store *st, srd_val key, srd_view *view);
 
-/* Same, by key hash. */
+/* Same, by key hash (SRD_ENOTFOUND when absent). */
 SRD_API srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view);
 
 /* Copy the value into buf. *len receives the value's full length even when
  * cap is too small, in which case SRD_ETOOBIG is returned and buf is left
- * untouched (call again with a bigger buffer). */
+ * untouched (call again with a bigger buffer). SRD_ENOTFOUND when absent;
+ * SRD_EINVAL for a NULL len, or a NULL buf with cap > 0. */
 SRD_API srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
                              size_t *len);
 
 /* Look up n keys at once, overlapping their memory misses. views[i] is a
  * view or zeroed (data == NULL) when keys[i] is absent. Returns SRD_OK even
  * when some keys are absent; *found (may be NULL) counts the present ones.
- * Release each present view. */
+ * Release each present view. SRD_EINVAL for NULL keys/views with n > 0
+ * (nothing is looked up). */
 SRD_API srd_err srd_get_many(srd_store *st, const srd_val *keys, size_t n,
                              srd_view *views, size_t *found);
 
-/* Same, by hashes. */
+/* Same, by hashes (SRD_EINVAL for NULL hashes/views with n > 0). */
 SRD_API srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes,
                                   size_t n, srd_view *views, size_t *found);
 
-/* *exists is whether key has a live value. */
+/* *exists is whether key has a live value (never SRD_ENOTFOUND). */
 SRD_API srd_err srd_exists(srd_store *st, srd_val key, bool *exists);
 SRD_API srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists);
 
@@ -368,9 +423,14 @@ typedef struct srd_entry_meta {
     uint32_t checksum;       /* stored CRC-32/IEEE */
     bool checksum_valid;     /* recomputed CRC equals the stored one */
 } srd_entry_meta;
+/* SRD_ENOTFOUND when absent; SRD_ECORRUPT when the trailer cannot be
+ * read. A bad CRC is reported in meta, not as an error. */
 SRD_API srd_err srd_meta(srd_store *st, srd_val key, srd_entry_meta *meta);
 
-/* A read stream over one value, for copying large values out in chunks. */
+/* A read stream over one value, for copying large values out in chunks.
+ * open: SRD_ENOTFOUND when absent, SRD_ENOMEM. read: SRD_EINVAL for NULL
+ * rs or n, or a NULL buf with cap > 0. The stream holds a view: close it
+ * before srd_close(). One thread at a time per stream. */
 typedef struct srd_read_stream srd_read_stream;
 SRD_API srd_err srd_read_stream_open(srd_store *st, srd_val key,
                                      srd_read_stream **out);
@@ -381,7 +441,8 @@ SRD_API void srd_read_stream_close(srd_read_stream *rs);
 
 /* Iterate over live entries in file order (oldest first), over a snapshot
  * taken by srd_iter_open. srd_iter_next returns SRD_ENOTFOUND at the end.
- * Each view must be released. */
+ * Each view must be released. open: SRD_ENOMEM. One thread at a time per
+ * iterator; close it before srd_close(). */
 typedef struct srd_iter srd_iter;
 SRD_API srd_err srd_iter_open(srd_store *st, srd_iter **out);
 SRD_API srd_err srd_iter_next(srd_iter *it, srd_view *view);
@@ -405,9 +466,11 @@ typedef struct srd_info {
     bool daemon;           /* client mode: writes go through srdd */
     srd_layout layout;     /* the file's on-disk layout */
 } srd_info;
+/* Errors: SRD_EINVAL (NULL st or info); file_size comes from fstat, whose
+ * failure leaves it at the tail. */
 SRD_API srd_err srd_get_info(srd_store *st, srd_info *info);
 
-/* Convenience accessors over srd_get_info. */
+/* Convenience accessors over srd_get_info (SRD_EINVAL for NULL). */
 SRD_API srd_err srd_count(srd_store *st, uint64_t *live_keys);
 SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
 
@@ -415,7 +478,10 @@ SRD_API srd_err srd_tail(srd_store *st, uint64_t *tail);
  * handles; a writer handle is always current). In client mode, ask the
  * daemon for its committed tail and catch up with it now (the background
  * thread does the same on its own within about a second; SRD_OK without
- * asking when the daemon is unreachable). *added may be NULL. */
+ * asking when the daemon is unreachable). *added may be NULL.
+ * Errors: SRD_EINVAL (NULL st), SRD_ECORRUPT (the appended bytes or a
+ * replaced file do not form a valid chain), SRD_ENOMEM, the I/O errors;
+ * client mode also SRD_ETIMEDOUT, SRD_EPROTO. */
 SRD_API srd_err srd_refresh(srd_store *st, uint64_t *added);
 
 /* Walk the whole chain and check every entry's structure and CRC; on a
@@ -440,12 +506,15 @@ typedef int (*srd_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * when report->bad_entries is non-zero (an entry past the tail whose
  * trailer chains to it but whose CRC fails counts too), SRD_ECORRUPT when
  * the chain itself is broken: entries past the tail are cut off by
- * damage at report->break_offset. */
+ * damage at report->break_offset. Also SRD_ECANCELED when progress
+ * stopped it, SRD_EINVAL for NULL st or report, SRD_ENOMEM and the I/O
+ * errors of reading the file. Any handle, any mode. */
 SRD_API srd_err srd_verify(srd_store *st, srd_verify_report *report,
                            srd_progress_fn progress, void *ctx);
 
 /* Flush everything written so far to stable storage (any sync mode; in
- * client mode the daemon syncs). */
+ * client mode the daemon syncs). Errors: the write errors; a failed
+ * fdatasync also fails the handle (SRD_EFAILED afterwards). */
 SRD_API srd_err srd_sync(srd_store *st);
 
 /*
@@ -461,11 +530,18 @@ SRD_API srd_err srd_sync(srd_store *st);
  * A crash at any point leaves the old or the new store, complete.
  * progress (may be NULL) gets (live bytes copied, live bytes to copy) now
  * and then; returning non-zero cancels (SRD_ECANCELED, store unchanged).
- * In client mode srdd compacts (the same way, on its store) and report
- * is srdd's; progress is not called. Errors: SRD_EREADONLY (read-only
- * handle), SRD_ESTATE (a compaction is already running), SRD_ENOSPC and
- * system errors (the store is unchanged); in client mode also the
- * transport errors (SRD_EUNREACHABLE, SRD_ETIMEDOUT after an hour).
+ * In client mode srdd compacts (the same way, on its store), report is
+ * srdd's, and progress gets srdd's figures as srd_daemon_compact reports
+ * them (polled every 100 ms over a connection of its own, on this
+ * thread; its return value is ignored: srdd's compaction cannot be
+ * cancelled; if that connection cannot be made, progress is not called).
+ * Errors: SRD_EINVAL (NULL st), SRD_EREADONLY (read-only handle),
+ * SRD_EFORKED, SRD_ESTATE (a compaction is already running), SRD_ECANCELED (progress stopped it), SRD_ENOMEM
+ * and the I/O errors, a full disk at any write or sync of the new file
+ * included (SRD_ENOSPC; the store is unchanged, except that a failure of
+ * the final directory fsync comes after the switch); in client mode also
+ * SRD_EUNREACHABLE, SRD_ETIMEDOUT (after an hour), SRD_EPROTO and the
+ * errors of srdd's compaction.
  */
 typedef struct srd_compact_report {
     uint64_t old_size;          /* tail before (at the switch) */
@@ -481,13 +557,98 @@ SRD_API srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress,
 /* srd_compact_ex writing the new file in `layout`: SRD_LAYOUT_ALIGNED64
  * converts an unpadded store (srdctl upgrade), atomically like any
  * compaction. srd_compact_ex keeps the store's layout. In client mode
- * only the store's own layout (SRD_ESTATE otherwise: stop srdd first). */
+ * only the store's own layout (SRD_ESTATE otherwise: stop srdd first).
+ * Errors: those of srd_compact_ex, and SRD_EINVAL for an unknown layout. */
 SRD_API srd_err srd_compact_to(srd_store *st, srd_layout layout,
                                srd_progress_fn progress, void *ctx,
                                srd_compact_report *report);
 /* srd_compact_ex without progress; *reclaimed (may be NULL) receives the
  * bytes saved. */
 SRD_API srd_err srd_compact(srd_store *st, uint64_t *reclaimed);
+
+/* ------------------------------------------------------------------------ */
+/* A running srdd (administration)                                           */
+/* ------------------------------------------------------------------------ */
+/*
+ * What an administration tool needs of the srdd serving a store, without
+ * opening the store (no handle, no lock taken, no mapping): its figures
+ * and an online compaction with progress. The connection is a plain
+ * request socket of its own (docs/PROTOCOL.md: Stats and Compact);
+ * it carries no data, so the daemon's user is not checked as srd_open
+ * checks it. One srd_daemon must be used by one thread at a time;
+ * different ones are independent.
+ */
+typedef struct srd_daemon srd_daemon;
+
+/* srdd's figures (its Stats reply), as srdctl status shows them. */
+typedef struct srd_daemon_stats {
+    uint64_t pid;                  /* srdd's process id */
+    uint64_t uptime_ms;            /* since it started */
+    uint64_t generation;           /* bumped by every compaction */
+    uint64_t committed_tail;       /* the store's committed tail */
+    uint64_t file_size;            /* bytes in the store file */
+    uint64_t live_keys;
+    uint64_t dead_bytes;           /* what compaction could reclaim */
+    uint64_t clients;              /* connected clients */
+    uint64_t requests;             /* messages received */
+    uint64_t writes;               /* mutation requests applied */
+    uint64_t groups;               /* group commits */
+    uint64_t group_max;            /* most requests in one group */
+    uint64_t syncs;                /* fdatasync calls */
+    uint64_t publish_drops;        /* index updates pub/sub dropped */
+    bool compacting;               /* a compaction runs now */
+    uint64_t compact_done;         /* its live bytes copied so far */
+    uint64_t compact_total;        /* of this many */
+    uint64_t compactions;          /* finished since srdd started */
+    uint64_t last_compact_unix_ms; /* end of the last one; 0: none yet */
+    srd_compact_report last_compact; /* its report (zero when none) */
+} srd_daemon_stats;
+
+/*
+ * Find and connect to the srdd serving the store at path: its discovery
+ * file "<path>.srdd" names the socket, and srdd holds the writer lock
+ * "<path>.lock" while it runs. The store file itself is not opened.
+ * Waits at most 5 s for srdd's first answer.
+ * Errors: SRD_EINVAL (NULL path or out, a path too long for its sibling
+ * files), SRD_ENOTFOUND (no srdd serves path: no discovery file, or one
+ * left by a daemon that died, the lock being free), SRD_EUNREACHABLE
+ * (srdd holds the store but does not answer), SRD_ENOMEM, the I/O errors
+ * of reading the discovery file. On SRD_OK *out owns the connection;
+ * release it with srd_daemon_close().
+ */
+SRD_API srd_err srd_daemon_open(const char *path, srd_daemon **out);
+
+/*
+ * srdd's figures now (waits at most 5 s). Errors: SRD_EINVAL (NULL d or
+ * out), SRD_ETIMEDOUT, SRD_EUNREACHABLE (srdd went away), SRD_EPROTO (a
+ * reply that does not decode), SRD_ENOMEM, and srdd's own refusal.
+ */
+SRD_API srd_err srd_daemon_stats_get(srd_daemon *d, srd_daemon_stats *out);
+
+/*
+ * Have srdd compact the store online (as srd_compact_ex, run by srdd on
+ * its store) and wait for it, however long it takes. progress (may be
+ * NULL) is called on this thread with (live bytes copied, live bytes to
+ * copy) as srdd reports them in its figures, polled every 100 ms over a
+ * second connection; its return value is ignored, because the protocol
+ * cannot cancel srdd's compaction. report (may be NULL) gets srdd's
+ * report, *generation (may be NULL) the generation of the new file.
+ * Errors: SRD_EINVAL (NULL d), SRD_ESTATE (srdd is already compacting),
+ * SRD_EUNREACHABLE, SRD_EPROTO, SRD_ENOMEM, and the errors of srdd's
+ * compaction (SRD_ENOSPC and the other I/O errors: the store is
+ * unchanged); srd_daemon_message() then says more.
+ */
+SRD_API srd_err srd_daemon_compact(srd_daemon *d, srd_progress_fn progress,
+                                   void *ctx, srd_compact_report *report,
+                                   uint64_t *generation);
+
+/* The message srdd sent with its last refusal on d ("" if none); owned by
+ * d, valid until the next call on d. Never NULL. */
+SRD_API const char *srd_daemon_message(const srd_daemon *d);
+
+/* Close the connection; NULL does nothing. Never blocks more than 3 s
+ * (NNG 1.5.2's nng_close can hang: libclient/nngfix.h). */
+SRD_API void srd_daemon_close(srd_daemon *d);
 
 /* The path the handle was opened with (owned by the handle). */
 SRD_API const char *srd_path(const srd_store *st);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nngclose.c -- nng_close on a helper thread, given up on after a deadline
- * (see nngclose.h). The helper and the waiter share one reference-counted
+ * nngfix.c -- the client's and srdd's workarounds for NNG 1.5.2 (nngfix.h
+ * names each upstream issue): nng_close on a helper thread, given up on
+ * after a deadline (the helper and the waiter share one reference-counted
  * record; whoever drops the last reference frees it, so a waiter that gave
- * up leaves nothing dangling.
+ * up leaves nothing dangling), and a fresh dialer for one that stopped
+ * redialling.
  */
 #include "srd_features.h"
 
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "nngclose.h"
+#include "nngfix.h"
 
 typedef struct closer {
     nng_socket socks[SRDI_NNG_CLOSE_MAX];
@@ -98,4 +100,25 @@ bool srdi_nng_close_bounded(const nng_socket *socks, size_t n,
     pthread_mutex_unlock(&k->mu);
     closer_rele(k);
     return done;
+}
+
+bool srdi_nng_redial_stuck(const srdi_nng_redial *r, int pipes, uint64_t now,
+                           unsigned after_ms, bool (*peer_alive)(void *),
+                           void *ctx)
+{
+    if (nng_dialer_id(*r->dialer) <= 0)
+        return false; /* never dialled */
+    if (pipes > 0 || *r->down_since == 0) {
+        *r->down_since = pipes > 0 ? 0 : now;
+        return false;
+    }
+    if (now - *r->down_since < after_ms || !peer_alive(ctx))
+        return false;
+    *r->down_since = now;
+    nng_dialer fresh;
+    if (nng_dial(r->sock, r->url, &fresh, NNG_FLAG_NONBLOCK) != 0)
+        return false;
+    nng_dialer_close(*r->dialer);
+    *r->dialer = fresh;
+    return true;
 }
