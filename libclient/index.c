@@ -66,7 +66,7 @@ uint64_t srdi_loc_pos(uint64_t loc)
         return loc & ~SRDI_LOC_TOMB;
     if (loc & SRDI_LOC_LARGE)
         return (loc & ~SRDI_LOC_LARGE) - 1; /* inside the trailer */
-    return (loc & ((1ull << 42) - 1)) * 64;
+    return srdi_loc_payload(loc);
 }
 
 /* ---- tables ----------------------------------------------------------- */

@@ -36,6 +36,16 @@ uint64_t srdi_loc_value(uint64_t payload, uint64_t len, uint64_t end);
 uint64_t srdi_loc_tomb(uint64_t start);
 /* A position inside the entry's span, strictly ordered across entries. */
 uint64_t srdi_loc_pos(uint64_t loc);
+/* Payload offset and length of a small value's loc (neither
+ * SRDI_LOC_TOMB nor SRDI_LOC_LARGE set): the one place that unpacks them. */
+static inline uint64_t srdi_loc_payload(uint64_t loc)
+{
+    return (loc & ((1ull << 42) - 1)) * 64;
+}
+static inline uint64_t srdi_loc_len(uint64_t loc)
+{
+    return (loc >> 42) & SRDI_LOC_MAXLEN;
+}
 static inline bool srdi_loc_is_live(uint64_t loc)
 {
     return loc != 0 && !(loc & SRDI_LOC_TOMB);

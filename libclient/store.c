@@ -66,8 +66,8 @@ static bool st_resolve_below(const srdi_map *m, uint64_t loc,
                              uint64_t *len)
 {
     if (!(loc & SRDI_LOC_LARGE)) {
-        *payload = (loc & ((1ull << 42) - 1)) * 64;
-        *len = (loc >> 42) & SRDI_LOC_MAXLEN;
+        *payload = srdi_loc_payload(loc);
+        *len = srdi_loc_len(loc);
         return *payload < committed && *len <= committed - *payload;
     }
     uint64_t end = loc & ~SRDI_LOC_LARGE;
@@ -111,8 +111,7 @@ static uint64_t st_loc_end(uint64_t loc)
         return (loc & ~SRDI_LOC_TOMB) + 1 + SRDI_TRAILER_SIZE;
     if (loc & SRDI_LOC_LARGE)
         return loc & ~SRDI_LOC_LARGE;
-    return (loc & ((1ull << 42) - 1)) * 64 + ((loc >> 42) & SRDI_LOC_MAXLEN) +
-           SRDI_TRAILER_SIZE;
+    return srdi_loc_payload(loc) + srdi_loc_len(loc) + SRDI_TRAILER_SIZE;
 }
 
 /*
@@ -134,7 +133,7 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
     bool fresh = end > committed;
     if (!(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE))) /* the value's first line,
         which the caller reads next: its miss overlaps the trailer's */
-        __builtin_prefetch(m->base + (loc & ((1ull << 42) - 1)) * 64);
+        __builtin_prefetch(m->base + srdi_loc_payload(loc));
     uint8_t tr[SRDI_TRAILER_SIZE];
     if (fresh && (fd < 0 || pread(fd, tr, sizeof tr,
                                   (off_t)(end - SRDI_TRAILER_SIZE)) !=
@@ -142,8 +141,9 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
         return false;
     uint64_t h, prev, p, len;
     uint32_t crc;
-    srdi_format_get_trailer(m->base + end - SRDI_TRAILER_SIZE, &h, &prev,
-                            &crc);
+    /* Past the committed bytes, decode the trailer the pread just read. */
+    srdi_format_get_trailer(fresh ? tr : m->base + end - SRDI_TRAILER_SIZE,
+                            &h, &prev, &crc);
     if (h != hash)
         return false;
     *bound = fresh ? end : committed;
@@ -1075,7 +1075,7 @@ srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
             errs[i] = st_find(sn, hashes[g + i], &locs[i], &bounds[i]);
             if (srdi_loc_is_live(locs[i]) && !(locs[i] & SRDI_LOC_LARGE))
                 __builtin_prefetch(sn->map->base +
-                                   (locs[i] & ((1ull << 42) - 1)) * 64);
+                                   srdi_loc_payload(locs[i]));
         }
         for (size_t i = 0; i < m; i++) {
             srd_view *v = &views[g + i];
