@@ -77,6 +77,11 @@ struct srd_store {
     uint32_t align;           /* the file's layout (format.h): 64 or 1 */
     bool sync_never;          /* opened with SRD_SYNC_NEVER (close does not
                                  sync) */
+    bool ro_behind;           /* read-only: a refresh failed part way; the
+                                 index misses entries of [ro_walked,
+                                 committed) (under mu) */
+    uint64_t ro_walked;       /* read-only, when ro_behind: where the next
+                                 refresh walks from (under mu) */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
