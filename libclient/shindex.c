@@ -30,14 +30,15 @@
  *      fstat and never reads header fields it did not check (cap is its
  *      own copy).
  *   4. clean = 1 is written only after the slots were made durable, and a
- *      file is not modified after that (but for superseded) until a writer
- *      takes it over, which first clears clean durably; so a clean file
+ *      file is not modified after that (but for superseded, and the boot
+ *      id of a file checked after a reboot) until a writer changes it,
+ *      which first clears clean durably (invariant 8); so a clean file
  *      describes its covered tail across a reboot, an unclean one only
  *      within the boot its header names (page cache).
  *   5. The slots' sum (the sum mod 2^64 of shx_mix over every used slot)
  *      is kept as the slots change, in the writer's memory, and stored
  *      with used and live by every covered-tail update: no pass over the
- *      slots computes it, but shxw_scan can check it. A writer takes over
+ *      slots computes it, but srdi_shxw_verify checks it. A writer takes over
  *      without reading the slots a file of the running boot (the page
  *      cache holds what the last writer stored); a clean file of another
  *      boot (read back from the disk) must match its sum and counts.
@@ -820,12 +821,9 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
         shxw_free(w);
         return;
     }
-    /* the sum and counts as they are (set_covered stored them already
-     * when it was the last to run) */
-    atomic_store(&w->h->used, w->used);
-    atomic_store(&w->h->live, w->live);
-    atomic_store(&w->h->slots_sum, w->sum);
-    /* Invariant 4: slots durable before the flag that vouches for them. */
+    /* The sum and counts are the header's as of the last set_covered (a
+     * slot changed since cleared exact: not to be taken over). Invariant
+     * 4: the slots durable before the flag that vouches for them. */
     if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
         fdatasync(w->fd) == 0) {
         atomic_store(&w->h->clean, 1);
