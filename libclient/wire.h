@@ -23,6 +23,23 @@
 #define SRDI_WIRE_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
 /* Room for a decoder's explanation of a rejected message. */
 #define SRDI_WIRE_WHY 160u
+/* Request transport (srdd's request socket, Unix or TCP stream): every
+ * request and reply travels as [u32 LE frame length][message]. */
+#define SRDI_WIRE_FRAME 4u
+
+static inline void srdi_wire_frame_put(uint8_t *p, uint32_t len)
+{
+    p[0] = (uint8_t)len;
+    p[1] = (uint8_t)(len >> 8);
+    p[2] = (uint8_t)(len >> 16);
+    p[3] = (uint8_t)(len >> 24);
+}
+
+static inline uint32_t srdi_wire_frame_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
 
 /* ======================================================================== */
 /* Requests                                                                 */
