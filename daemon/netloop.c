@@ -426,14 +426,16 @@ static void nc_parse(netloop *nl, nconn *c)
 {
     size_t off = 0;
     while (!c->bye && c->in_len - off >= SRDI_WIRE_FRAME) {
-        uint32_t flen = srdi_wire_frame_get(c->in + off);
+        uint32_t flen;
+        int r = srdi_wire_frame_next(c->in + off, c->in_len - off,
+                                     nl->c.max_frame, &flen);
         size_t have = c->in_len - off - SRDI_WIRE_FRAME;
-        if (flen > nl->c.max_frame) {
+        if (r < 0) {
             nl->c.on_oversize(nl->c.arg, c, flen);
             c->bye = true;
             break;
         }
-        if (have < flen && flen <= NL_SMALL)
+        if (r == 0 && flen <= NL_SMALL)
             break;
         nng_msg *m = NULL;
         if (nng_msg_alloc(&m, flen) != 0) {

@@ -159,14 +159,11 @@ srd_err srdi_reqsock_send(int fd, const void *msg, size_t len, int timeout_ms)
 int srdi_rbuf_next(srdi_rbuf *rb, size_t max, const uint8_t **msg,
                    size_t *len)
 {
-    size_t have = rb->len - rb->off;
-    if (have < SRDI_WIRE_FRAME)
-        return 0;
-    uint32_t flen = srdi_wire_frame_get(rb->p + rb->off);
-    if (flen > max)
-        return -1;
-    if (have - SRDI_WIRE_FRAME < flen)
-        return 0;
+    uint32_t flen;
+    int r = srdi_wire_frame_next(rb->p + rb->off, rb->len - rb->off, max,
+                                 &flen);
+    if (r <= 0)
+        return r;
     *msg = rb->p + rb->off + SRDI_WIRE_FRAME;
     *len = flen;
     rb->off += SRDI_WIRE_FRAME + flen;

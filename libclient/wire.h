@@ -41,6 +41,22 @@ static inline uint32_t srdi_wire_frame_get(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
+/* The frame at p (have bytes there): 1 when it is complete (*flen: its
+ * message's length, after the SRDI_WIRE_FRAME bytes of prefix), 0 when
+ * more bytes are needed (*flen set once the prefix is there), -1 when
+ * its length exceeds max. Both ends split their streams with this. */
+static inline int srdi_wire_frame_next(const uint8_t *p, size_t have,
+                                       size_t max, uint32_t *flen)
+{
+    *flen = 0;
+    if (have < SRDI_WIRE_FRAME)
+        return 0;
+    *flen = srdi_wire_frame_get(p);
+    if (*flen > max)
+        return -1;
+    return have - SRDI_WIRE_FRAME >= *flen ? 1 : 0;
+}
+
 /* ======================================================================== */
 /* Requests                                                                 */
 /* ======================================================================== */
