@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1242,6 +1245,165 @@ START_TEST(test_refused_uid_gets_eperm_and_a_log_line)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* The request socket itself: TCP, broken framing, many peers               */
+/* ------------------------------------------------------------------------ */
+
+/* A TCP port free right now on 127.0.0.1. */
+static int free_tcp_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* srdd listening on tcp://127.0.0.1:<free port> (extra: one more option
+ * pair, or NULL); the URL in url. */
+static void daemon_start_tcp(char *url, size_t cap, const char *opt,
+                             const char *val)
+{
+    snprintf(url, cap, "tcp://127.0.0.1:%d", free_tcp_port());
+    const char *args[] = {"--listen", url, opt, val, NULL};
+    daemon_start(args);
+}
+
+START_TEST(test_tcp_listener_serves_the_same_framing)
+{
+    char url[64];
+    daemon_start_tcp(url, sizeof url, NULL, NULL);
+    char *listen = discovery_field("listen");
+    ck_assert_str_eq(listen, url);
+    free(listen);
+    conn c = conn_open();
+    expect_serving(&c);
+    put_ok(&c, "over tcp", "v1");
+    Srd__V1__Response *r = do_put(&c, "over tcp", "v2", 2);
+    expect_ok(r);
+    ck_assert_uint_eq(r->n_entries, 1);
+    srd__v1__response__free_unpacked(r, NULL);
+    conn_close(&c);
+}
+END_TEST
+
+/* Broken framing on a stream: a cut length prefix, a frame cut short, a
+ * length promising more than ever comes; each peer then leaves. srdd
+ * answers nothing it cannot parse and serves the next peer. */
+START_TEST(test_tcp_truncated_length_prefix_does_not_stop_srdd)
+{
+    char url[64];
+    daemon_start_tcp(url, sizeof url, NULL, NULL);
+    static const uint8_t cut_prefix[2] = {0x10, 0x00};
+    static const uint8_t cut_frame[7] = {0x40, 0, 0, 0, 0x08, 0x01, 0x11};
+    static const uint8_t zero_frame[4] = {0, 0, 0, 0};
+    const struct {
+        const uint8_t *p;
+        size_t n;
+    } bad[] = {{cut_prefix, 2}, {cut_frame, 7}, {zero_frame, 4}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tu_req r;
+        ck_assert_int_eq(tu_req_open(&r, url, 2000), 0);
+        ck_assert_int_eq(tu_req_send_raw(&r, bad[i].p, bad[i].n), 0);
+        if (bad[i].p == zero_frame) { /* a whole, empty frame: EPROTO */
+            void *buf;
+            size_t got;
+            ck_assert_int_eq(tu_req_recv(&r, &buf, &got), 0);
+            Srd__V1__Response *rs = srd__v1__response__unpack(
+                NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+            ck_assert_ptr_nonnull(rs);
+            ck_assert_int_eq(rs->error, SRD_EPROTO);
+            srd__v1__response__free_unpacked(rs, NULL);
+            free(buf);
+        }
+        tu_req_close(&r);
+    }
+    conn c = conn_open();
+    put_ok(&c, "after broken peers", "fine");
+    conn_close(&c);
+    ck_assert_int_eq(daemon_stop(SIGTERM), 0);
+}
+END_TEST
+
+/* --allow-uid needs the peer's credentials: a TCP peer has none. */
+START_TEST(test_tcp_peer_is_refused_by_allow_uid)
+{
+    char url[64], me[32];
+    snprintf(me, sizeof me, "%u", (unsigned)getuid());
+    daemon_start_tcp(url, sizeof url, "--allow-uid", me);
+    conn c = conn_open();
+    Srd__V1__Response *r = do_put(&c, "k", "v1", 2);
+    expect_err(r, SRD_EPERM);
+    ck_assert_ptr_nonnull(strstr(r->message, "uid"));
+    srd__v1__response__free_unpacked(r, NULL);
+    conn_close(&c);
+    ck_assert_int_eq(tu_file_size(store), 0);
+}
+END_TEST
+
+#define MANY_CONNS 300
+
+/* Hundreds of peers at once, each with a request sent before any reply
+ * is read: every one is answered, Stats counts them, and srdd serves on
+ * once they are gone. */
+START_TEST(test_many_concurrent_connections_are_served)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < MANY_CONNS + 64) {
+        rl.rlim_cur = rl.rlim_max < MANY_CONNS + 64 ? rl.rlim_max
+                                                    : MANY_CONNS + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    daemon_start(NULL);
+    conn *cs = calloc(MANY_CONNS, sizeof *cs);
+    ck_assert_ptr_nonnull(cs);
+    for (int i = 0; i < MANY_CONNS; i++) {
+        cs[i] = conn_open();
+        char key[32];
+        snprintf(key, sizeof key, "conn%d", i);
+        Srd__V1__Request rq;
+        Srd__V1__Put p = SRD__V1__PUT__INIT;
+        req_init(&cs[i], &rq);
+        p.key = (ProtobufCBinaryData){strlen(key), (uint8_t *)key};
+        p.value_len = 1;
+        rq.op_case = SRD__V1__REQUEST__OP_PUT;
+        rq.put = &p;
+        size_t len;
+        uint8_t *m = frame(&rq, "v", 1, &len);
+        ck_assert_int_eq(tu_req_send(&cs[i].r, m, len), 0);
+        free(m);
+    }
+    conn extra = conn_open();
+    ck_assert_uint_ge(stats_clients(&extra), MANY_CONNS + 1);
+    for (int i = 0; i < MANY_CONNS; i++) {
+        void *buf;
+        size_t got;
+        ck_assert_int_eq(tu_req_recv(&cs[i].r, &buf, &got), 0);
+        Srd__V1__Response *r = srd__v1__response__unpack(
+            NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+        ck_assert_ptr_nonnull(r);
+        expect_ok(r);
+        ck_assert_uint_eq(r->seq, cs[i].seq);
+        srd__v1__response__free_unpacked(r, NULL);
+        free(buf);
+    }
+    for (int i = 0; i < MANY_CONNS; i++)
+        conn_close(&cs[i]);
+    free(cs);
+    uint64_t left = MANY_CONNS;
+    for (int i = 0; i < 200 && left > 1; i++, sleep_ms(10))
+        left = stats_clients(&extra);
+    ck_assert_uint_eq(left, 1);
+    put_ok(&extra, "after many", "fine");
+    conn_close(&extra);
+}
+END_TEST
+
 START_TEST(test_allowed_uid_may_write)
 {
     char me[32];
@@ -1683,6 +1845,15 @@ static Suite *srdd_suite(void)
     tcase_add_test(tc, test_peer_leaving_mid_handshake_does_not_shut_srdd_out);
     tcase_add_test(tc, test_refused_uid_gets_eperm_and_a_log_line);
     tcase_add_test(tc, test_allowed_uid_may_write);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("transport");
+    tcase_add_checked_fixture(tc, fixture_up, fixture_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_tcp_listener_serves_the_same_framing);
+    tcase_add_test(tc, test_tcp_truncated_length_prefix_does_not_stop_srdd);
+    tcase_add_test(tc, test_tcp_peer_is_refused_by_allow_uid);
+    tcase_add_test(tc, test_many_concurrent_connections_are_served);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("process");
