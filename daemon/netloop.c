@@ -459,8 +459,10 @@ static void nc_parse(netloop *nl, nconn *c)
 }
 
 /* One read into the buffer or the large frame; bytes read, 0 when no
- * more now (or the connection ended: c->eof). */
-static size_t nc_read_some(netloop *nl, nconn *c)
+ * more now (or the connection ended: c->eof). *drained: the read took
+ * less than it had room for, so the socket is most likely empty (epoll,
+ * level-triggered, says so again if not): no read just to see EAGAIN. */
+static size_t nc_read_some(netloop *nl, nconn *c, bool *drained)
 {
     uint8_t *dst;
     size_t room;
@@ -490,6 +492,7 @@ static size_t nc_read_some(netloop *nl, nconn *c)
             c->eof = true;
         return 0;
     }
+    *drained = (size_t)n < room;
     if (c->big) {
         c->big_got += (size_t)n;
         if (c->big_got == nng_msg_len(c->big)) {
@@ -508,8 +511,9 @@ static size_t nc_read_some(netloop *nl, nconn *c)
 static void nc_read(netloop *nl, nconn *c)
 {
     size_t budget = NL_READ_BUDGET;
-    while (!c->eof && !c->bye && budget > 0) {
-        size_t n = nc_read_some(nl, c);
+    bool drained = false;
+    while (!c->eof && !c->bye && budget > 0 && !drained) {
+        size_t n = nc_read_some(nl, c, &drained);
         if (n == 0)
             break;
         budget = n < budget ? budget - n : 0;

@@ -75,6 +75,8 @@ struct srdi_client {
     pthread_cond_t cv;             /* a call done, the baton free, room */
     pthread_cond_t rcv;            /* the reader thread has work */
     cl_call *inflight;             /* sent, waiting for their replies */
+    cl_call *later;                /* async calls done while a sender read:
+                                      callbacks run after send_mu */
     size_t n_inflight;             /* those plus reserved slots */
     size_t pending;                /* asynchronous writes in flight */
     cl_qput *q_head, *q_tail;      /* async puts waiting to be sent */

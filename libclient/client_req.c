@@ -28,10 +28,13 @@
 #include "srd_features.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,12 +184,14 @@ static void cr_dispatch(srdi_client *c, int fd, const uint8_t *msg,
 }
 
 /* Baton held: wait up to timeout_ms for replies on fd and dispatch all
- * that arrived. */
+ * that arrived. A wait of a whole read slice is one recv (SO_RCVTIMEO is
+ * the slice: cr_dial), a shorter one polls first. */
 static void cr_read(srdi_client *c, int fd, int timeout_ms, cl_call **later)
 {
-    if (!srdi_reqsock_wait(fd, timeout_ms))
+    int flags = timeout_ms >= CL_READ_SLICE_MS ? 0 : MSG_DONTWAIT;
+    if (flags && timeout_ms > 0 && !srdi_reqsock_wait(fd, timeout_ms))
         return;
-    ssize_t n = srdi_rbuf_fill(&c->rb, fd);
+    ssize_t n = srdi_rbuf_recv(&c->rb, fd, flags);
     bool failed = n == 0 || (n < 0 && errno != EAGAIN &&
                              errno != EWOULDBLOCK);
     const uint8_t *msg;
@@ -260,6 +265,8 @@ static int cr_dial(srdi_client *c, const char *url, srd_err *rc)
         *rc = errno == ENOMEM ? SRD_ENOMEM : SRD_EUNREACHABLE;
         return -1;
     }
+    struct timeval slice = {0, CL_READ_SLICE_MS * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
     uint64_t uid;
     if (srdi_reqsock_peer_uid(fd, &uid) &&
         !srdi_cl_peer_trusted(c, uid, url)) {
@@ -343,9 +350,20 @@ void srdi_cl_send_lock(srdi_client *c)
     pthread_mutex_lock(&c->send_mu);
 }
 
+/* Callbacks that became due while send_mu was held. */
+static cl_call *cr_take_later(srdi_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cl_call *later = c->later;
+    c->later = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return later;
+}
+
 void srdi_cl_send_unlock(srdi_client *c)
 {
     pthread_mutex_unlock(&c->send_mu);
+    cr_run_later(c, cr_take_later(c), false); /* the kicker loops */
 }
 
 static bool cr_slot_free(srdi_client *c, void *arg)
@@ -360,6 +378,64 @@ bool srdi_cl_slot_reserve(srdi_client *c)
         return false;
     c->n_inflight++;
     return true;
+}
+
+/* Caller holds send_mu: send the frame in c->sbuf, without ever waiting
+ * on a full socket while replies wait unread: srdd stops reading a peer
+ * whose replies back up, so whenever the baton is free the sender reads
+ * (replies are dispatched; callbacks due join c->later, run once send_mu
+ * is given back). */
+static srd_err cr_send(srdi_client *c, int fd, size_t len, unsigned timeout)
+{
+    uint8_t hdr[SRDI_WIRE_FRAME];
+    srdi_wire_frame_put(hdr, (uint32_t)len);
+    int64_t deadline = cr_now_ms() + timeout;
+    size_t total = len + sizeof hdr, done = 0;
+    while (done < total) {
+        struct iovec iov[2];
+        int n_iov = 0;
+        if (done < sizeof hdr)
+            iov[n_iov++] = (struct iovec){hdr + done, sizeof hdr - done};
+        size_t body = done < sizeof hdr ? 0 : done - sizeof hdr;
+        iov[n_iov++] = (struct iovec){c->sbuf + body, len - body};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
+        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return SRD_EUNREACHABLE;
+        if (cr_now_ms() >= deadline)
+            return SRD_ETIMEDOUT;
+        pthread_mutex_lock(&c->mu);
+        bool mine = !c->reading;
+        c->reading = true;
+        pthread_mutex_unlock(&c->mu);
+        struct pollfd p = {fd, (short)(POLLOUT | (mine ? POLLIN : 0)), 0};
+        int slice = CL_READ_SLICE_MS;
+        if (poll(&p, 1, slice) > 0 && mine && (p.revents & POLLIN)) {
+            cl_call *later = NULL;
+            cr_read(c, fd, 0, &later);
+            pthread_mutex_lock(&c->mu);
+            while (later) { /* callbacks wait for send_mu's release */
+                cl_call *call = later;
+                later = call->next;
+                call->next = c->later;
+                c->later = call;
+            }
+            pthread_mutex_unlock(&c->mu);
+        }
+        if (mine) {
+            pthread_mutex_lock(&c->mu);
+            c->reading = false;
+            pthread_cond_broadcast(&c->cv);
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    return SRD_OK;
 }
 
 /* Caller holds send_mu: encode rq into c->sbuf. */
@@ -404,9 +480,7 @@ srd_err srdi_cl_submit_reserved(srdi_client *c, srdi_wire_request *rq,
     call->next = c->inflight; /* listed before the reply can come */
     c->inflight = call;
     pthread_mutex_unlock(&c->mu);
-    rc = srdi_reqsock_send(fd, c->sbuf, len,
-                           (int)(call->timeout ? call->timeout
-                                               : c->timeout));
+    rc = cr_send(c, fd, len, call->timeout ? call->timeout : c->timeout);
     if (rc == SRD_OK)
         return SRD_OK;
     /* A frame half sent leaves the stream unusable: drop it. */
@@ -418,8 +492,13 @@ srd_err srdi_cl_submit_reserved(srdi_client *c, srdi_wire_request *rq,
         pthread_cond_broadcast(&c->cv);
     }
     cr_lost(c, fd, &later);
+    while (later) { /* callbacks wait for send_mu's release */
+        cl_call *next = later->next;
+        later->next = c->later;
+        c->later = later;
+        later = next;
+    }
     pthread_mutex_unlock(&c->mu);
-    cr_run_later(c, later, false); /* send_mu is ours */
     /* Not ours: already failed by cr_lost, which completed it. */
     return ours ? (rc == SRD_ETIMEDOUT ? SRD_EUNREACHABLE : rc) : SRD_OK;
 }
@@ -437,6 +516,7 @@ srd_err srdi_cl_submit(srdi_client *c, srdi_wire_request *rq, cl_call *call)
     pthread_mutex_lock(&c->send_mu);
     srd_err rc = srdi_cl_submit_reserved(c, rq, call);
     pthread_mutex_unlock(&c->send_mu);
+    cr_run_later(c, cr_take_later(c), true);
     return rc;
 }
 
@@ -547,6 +627,7 @@ void srdi_cl_req_close(srdi_client *c)
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     cr_run_later(c, later, false);
+    cr_run_later(c, cr_take_later(c), false);
     if (c->reader_started)
         pthread_join(c->reader, NULL);
     if (c->fd >= 0)

@@ -2,12 +2,13 @@
 /*
  * reqsock.c -- dialling srdd's request socket and framing (see
  * reqsock.h). A frame is sent with one sendmsg of two pieces (length and
- * message), so a small request is one system call.
+ * message), so a small request is one system call; every call that must
+ * not wait says MSG_DONTWAIT, so the descriptor itself stays blocking and
+ * a reader that may wait takes a reply with one recv.
  */
 #include "srd_features.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,10 +108,6 @@ int srdi_reqsock_dial(const char *url)
         errno = EINVAL;
         return -1;
     }
-    if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
-        close(fd);
-        return -1;
-    }
     return fd;
 }
 
@@ -199,13 +196,18 @@ static bool rs_room(srdi_rbuf *rb)
 
 ssize_t srdi_rbuf_fill(srdi_rbuf *rb, int fd)
 {
+    return srdi_rbuf_recv(rb, fd, MSG_DONTWAIT);
+}
+
+ssize_t srdi_rbuf_recv(srdi_rbuf *rb, int fd, int flags)
+{
     if (!rs_room(rb)) {
         errno = ENOMEM;
         return -1;
     }
     ssize_t n;
     do
-        n = read(fd, rb->p + rb->len, rb->cap - rb->len);
+        n = recv(fd, rb->p + rb->len, rb->cap - rb->len, flags);
     while (n < 0 && errno == EINTR);
     if (n > 0)
         rb->len += (size_t)n;

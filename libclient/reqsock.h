@@ -4,8 +4,8 @@
  * unix:///path (or ipc:///path) or tcp://host:port address, send one
  * framed message ([u32 LE length][message], SRDI_WIRE_FRAME), and take
  * framed messages out of a receive buffer that reads as much as the
- * kernel has at once. Descriptors are non-blocking; waits use poll with
- * a deadline. Used by client mode, srd_daemon_* and the tests.
+ * kernel has at once. Descriptors are blocking; every call that must not
+ * wait passes MSG_DONTWAIT, and waits with a deadline use poll. Used by client mode, srd_daemon_* and the tests.
  */
 #ifndef SRD_REQSOCK_H
 #define SRD_REQSOCK_H
@@ -23,7 +23,7 @@ typedef struct srdi_rbuf {
     size_t off, len, cap;
 } srdi_rbuf;
 
-/* Connect to url; a descriptor (non-blocking, close-on-exec) or -1 with
+/* Connect to url; a descriptor (blocking, close-on-exec) or -1 with
  * errno (EINVAL: not an address this transport knows). */
 int srdi_reqsock_dial(const char *url);
 
@@ -41,6 +41,10 @@ int srdi_rbuf_next(srdi_rbuf *rb, size_t max, const uint8_t **msg,
 /* Read what fd has now into rb: bytes read (> 0), 0 at end of stream,
  * -1 with errno (EAGAIN: nothing now). */
 ssize_t srdi_rbuf_fill(srdi_rbuf *rb, int fd);
+
+/* The same with recv flags (0: wait as SO_RCVTIMEO allows; EAGAIN when
+ * it passed). */
+ssize_t srdi_rbuf_recv(srdi_rbuf *rb, int fd, int flags);
 
 /* Wait until fd is readable, at most timeout_ms (< 0: forever): true
  * when it is (or has failed: the next fill says so). */
