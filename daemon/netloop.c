@@ -39,6 +39,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "netloop.h"
+#include "reqsock.h"
 #include "wire.h"
 
 #define NL_EVENTS 64
@@ -144,24 +145,11 @@ static int nl_listen_unix(netloop *nl, const char *path, char *why)
 /* tcp://host:port; host "*" or empty: every address. */
 static int nl_listen_tcp(netloop *nl, const char *hp, char *why)
 {
-    char host[256];
-    const char *colon = strrchr(hp, ':');
-    if (!colon || (size_t)(colon - hp) >= sizeof host || !colon[1]) {
-        snprintf(why, 256, "expected tcp://HOST:PORT, got %s", nl->c.url);
-        return -1;
-    }
-    memcpy(host, hp, (size_t)(colon - hp));
-    host[colon - hp] = '\0';
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    bool any = !host[0] || strcmp(host, "*") == 0;
-    int e = getaddrinfo(any ? NULL : host, colon + 1, &hints, &ai);
+    struct addrinfo *ai = NULL;
+    int e = srdi_reqsock_tcp_addr(hp, true, &ai);
     if (e != 0) {
-        snprintf(why, 256, "cannot listen on %s: %s", nl->c.url,
-                 gai_strerror(e));
+        snprintf(why, 256, "cannot listen on %s (expected tcp://HOST:PORT): "
+                 "%s", nl->c.url, gai_strerror(e));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

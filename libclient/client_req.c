@@ -34,7 +34,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -265,7 +264,7 @@ static int cr_dial(srdi_client *c, const char *url, srd_err *rc)
         *rc = errno == ENOMEM ? SRD_ENOMEM : SRD_EUNREACHABLE;
         return -1;
     }
-    struct timeval slice = {0, CL_READ_SLICE_MS * 1000};
+    struct timeval slice = {0, (suseconds_t)CL_READ_SLICE_MS * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
     uint64_t uid;
     if (srdi_reqsock_peer_uid(fd, &uid) &&
@@ -392,21 +391,10 @@ static srd_err cr_send(srdi_client *c, int fd, size_t len, unsigned timeout)
     int64_t deadline = cr_now_ms() + timeout;
     size_t total = len + sizeof hdr, done = 0;
     while (done < total) {
-        struct iovec iov[2];
-        int n_iov = 0;
-        if (done < sizeof hdr)
-            iov[n_iov++] = (struct iovec){hdr + done, sizeof hdr - done};
-        size_t body = done < sizeof hdr ? 0 : done - sizeof hdr;
-        iov[n_iov++] = (struct iovec){c->sbuf + body, len - body};
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            done += (size_t)n;
+        int r = srdi_reqsock_send_step(fd, hdr, c->sbuf, len, &done);
+        if (r > 0)
             continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        if (r < 0)
             return SRD_EUNREACHABLE;
         if (cr_now_ms() >= deadline)
             return SRD_ETIMEDOUT;

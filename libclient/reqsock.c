@@ -63,21 +63,29 @@ static int rs_dial_unix(const char *path)
     return fd;
 }
 
-static int rs_dial_tcp(const char *hp)
+int srdi_reqsock_tcp_addr(const char *hp, bool passive,
+                          struct addrinfo **out)
 {
     char host[256];
     const char *colon = strrchr(hp, ':');
-    if (!colon || (size_t)(colon - hp) >= sizeof host || !colon[1]) {
-        errno = EINVAL;
-        return -1;
-    }
+    *out = NULL;
+    if (!colon || (size_t)(colon - hp) >= sizeof host || !colon[1])
+        return EAI_NONAME;
     memcpy(host, hp, (size_t)(colon - hp));
     host[colon - hp] = '\0';
-    struct addrinfo hints, *ai = NULL;
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    bool any = passive && (!host[0] || strcmp(host, "*") == 0);
+    return getaddrinfo(any ? NULL : host, colon + 1, &hints, out);
+}
+
+static int rs_dial_tcp(const char *hp)
+{
+    struct addrinfo *ai = NULL;
+    if (srdi_reqsock_tcp_addr(hp, false, &ai) != 0) {
         errno = EHOSTUNREACH;
         return -1;
     }
@@ -121,6 +129,29 @@ static bool rs_poll(int fd, short what, int64_t deadline)
     return n > 0;
 }
 
+int srdi_reqsock_send_step(int fd, const uint8_t hdr[SRDI_WIRE_FRAME],
+                           const void *msg, size_t len, size_t *done)
+{
+    struct iovec iov[2];
+    int n_iov = 0;
+    if (*done < SRDI_WIRE_FRAME)
+        iov[n_iov++] = (struct iovec){(uint8_t *)hdr + *done,
+                                      SRDI_WIRE_FRAME - *done};
+    size_t body = *done < SRDI_WIRE_FRAME ? 0 : *done - SRDI_WIRE_FRAME;
+    if (len > body)
+        iov[n_iov++] = (struct iovec){(uint8_t *)msg + body, len - body};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
+    ssize_t n;
+    do
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *done += (size_t)n;
+        return 1;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+}
+
 srd_err srdi_reqsock_send(int fd, const void *msg, size_t len, int timeout_ms)
 {
     if (len > UINT32_MAX)
@@ -128,27 +159,13 @@ srd_err srdi_reqsock_send(int fd, const void *msg, size_t len, int timeout_ms)
     uint8_t hdr[SRDI_WIRE_FRAME];
     srdi_wire_frame_put(hdr, (uint32_t)len);
     int64_t deadline = timeout_ms < 0 ? -1 : rs_now_ms() + timeout_ms;
-    size_t total = len + sizeof hdr, done = 0;
-    while (done < total) {
-        struct iovec iov[2];
-        int n_iov = 0;
-        if (done < sizeof hdr)
-            iov[n_iov++] = (struct iovec){hdr + done, sizeof hdr - done};
-        size_t body = done < sizeof hdr ? 0 : done - sizeof hdr;
-        if (len > body)
-            iov[n_iov++] = (struct iovec){(uint8_t *)msg + body, len - body};
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            done += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!rs_poll(fd, POLLOUT, deadline))
-                return SRD_ETIMEDOUT;
-        } else {
+    size_t done = 0;
+    while (done < len + SRDI_WIRE_FRAME) {
+        int r = srdi_reqsock_send_step(fd, hdr, msg, len, &done);
+        if (r < 0)
             return SRD_EUNREACHABLE;
-        }
+        if (r == 0 && !rs_poll(fd, POLLOUT, deadline))
+            return SRD_ETIMEDOUT;
     }
     return SRD_OK;
 }
@@ -247,6 +264,7 @@ bool srdi_reqsock_peer_uid(int fd, uint64_t *uid)
     struct ucred uc;
     socklen_t ul = sizeof uc;
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
     socklen_t sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
         ss.ss_family != AF_UNIX ||

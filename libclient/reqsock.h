@@ -33,6 +33,19 @@ int srdi_reqsock_dial(const char *url);
 srd_err srdi_reqsock_send(int fd, const void *msg, size_t len,
                           int timeout_ms);
 
+/* One non-blocking step of sending the frame hdr + msg (len bytes) of
+ * which *done bytes went out: 1 (progress, *done advanced), 0 (the socket
+ * is full), -1 (the connection failed). */
+int srdi_reqsock_send_step(int fd, const uint8_t hdr[4], const void *msg,
+                           size_t len, size_t *done);
+
+/* The address of "HOST:PORT" for a stream socket (passive: to listen,
+ * HOST "*" or empty meaning every address); getaddrinfo's result (0 or
+ * an EAI_* code), *out freed with freeaddrinfo. */
+struct addrinfo;
+int srdi_reqsock_tcp_addr(const char *hostport, bool passive,
+                          struct addrinfo **out);
+
 /* The next complete frame in rb: 1 (*msg, *len valid until rb changes),
  * 0 (need more bytes), -1 (its length exceeds max). */
 int srdi_rbuf_next(srdi_rbuf *rb, size_t max, const uint8_t **msg,

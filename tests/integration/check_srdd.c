@@ -210,23 +210,28 @@ static uint8_t *frame(const Srd__V1__Request *rq, const void *raw,
     return b;
 }
 
-/* Send len bytes; the decoded reply, or NULL when none came in time. */
-static Srd__V1__Response *exchange(conn *c, const void *msg, size_t len)
+/* The next reply on r, decoded, or NULL when none came in time. */
+static Srd__V1__Response *next_reply(tu_req *r)
 {
     void *buf = NULL;
     size_t got = 0;
-    ck_assert_int_eq(tu_req_send(&c->r, msg, len), 0);
-    int rv = tu_req_recv(&c->r, &buf, &got);
-    if (rv != 0)
+    if (tu_req_recv(r, &buf, &got) != 0)
         return NULL;
     ck_assert_uint_ge(got, 4);
     uint32_t hl = tu_get_le32(buf);
     ck_assert_uint_eq(4 + (size_t)hl, got); /* replies carry no raw bytes */
-    Srd__V1__Response *r =
+    Srd__V1__Response *rs =
         srd__v1__response__unpack(NULL, hl, (uint8_t *)buf + 4);
-    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(rs);
     free(buf);
-    return r;
+    return rs;
+}
+
+/* Send len bytes; the decoded reply, or NULL when none came in time. */
+static Srd__V1__Response *exchange(conn *c, const void *msg, size_t len)
+{
+    ck_assert_int_eq(tu_req_send(&c->r, msg, len), 0);
+    return next_reply(&c->r);
 }
 
 static void req_init(conn *c, Srd__V1__Request *rq)
@@ -1089,15 +1094,10 @@ START_TEST(test_huge_message_is_dropped_and_others_still_served)
      * alone and closes the connection without reading the rest (so the
      * send itself may fail part way). */
     (void)tu_req_send(&c.r, m, len);
-    void *buf;
-    size_t got;
-    if (tu_req_recv(&c.r, &buf, &got) == 0) {
-        Srd__V1__Response *r = srd__v1__response__unpack(
-            NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
-        ck_assert_ptr_nonnull(r);
+    Srd__V1__Response *r = next_reply(&c.r);
+    if (r) {
         ck_assert_int_eq(r->error, SRD_ETOOBIG);
         srd__v1__response__free_unpacked(r, NULL);
-        free(buf);
     }
     ck_assert(tu_req_closed_within(&c.r, 2000));
     free(m);
@@ -1236,6 +1236,7 @@ START_TEST(test_refused_uid_gets_eperm_and_a_log_line)
     r = do_put(&c, "k", "v1", 2);
     expect_err(r, SRD_EPERM);
     srd__v1__response__free_unpacked(r, NULL);
+    conn_close(&c);
     ck_assert_int_eq(tu_file_size(store), 0);
     ck_assert_int_eq(daemon_stop(SIGTERM), 0);
     char *log = daemon_log();
@@ -1310,15 +1311,10 @@ START_TEST(test_tcp_truncated_length_prefix_does_not_stop_srdd)
         ck_assert_int_eq(tu_req_open(&r, url, 2000), 0);
         ck_assert_int_eq(tu_req_send_raw(&r, bad[i].p, bad[i].n), 0);
         if (bad[i].p == zero_frame) { /* a whole, empty frame: EPROTO */
-            void *buf;
-            size_t got;
-            ck_assert_int_eq(tu_req_recv(&r, &buf, &got), 0);
-            Srd__V1__Response *rs = srd__v1__response__unpack(
-                NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+            Srd__V1__Response *rs = next_reply(&r);
             ck_assert_ptr_nonnull(rs);
             ck_assert_int_eq(rs->error, SRD_EPROTO);
             srd__v1__response__free_unpacked(rs, NULL);
-            free(buf);
         }
         tu_req_close(&r);
     }
@@ -1381,16 +1377,11 @@ START_TEST(test_many_concurrent_connections_are_served)
     conn extra = conn_open();
     ck_assert_uint_ge(stats_clients(&extra), MANY_CONNS + 1);
     for (int i = 0; i < MANY_CONNS; i++) {
-        void *buf;
-        size_t got;
-        ck_assert_int_eq(tu_req_recv(&cs[i].r, &buf, &got), 0);
-        Srd__V1__Response *r = srd__v1__response__unpack(
-            NULL, tu_get_le32(buf), (uint8_t *)buf + 4);
+        Srd__V1__Response *r = next_reply(&cs[i].r);
         ck_assert_ptr_nonnull(r);
         expect_ok(r);
         ck_assert_uint_eq(r->seq, cs[i].seq);
         srd__v1__response__free_unpacked(r, NULL);
-        free(buf);
     }
     for (int i = 0; i < MANY_CONNS; i++)
         conn_close(&cs[i]);
