@@ -94,6 +94,9 @@ struct netloop {
     nconn *dirty;           /* those with replies queued this pass */
 };
 
+/* The loop whose thread this is (NULL on every other thread). */
+static _Thread_local netloop *nl_self;
+
 static uint64_t nl_now_ms(void)
 {
     struct timespec ts;
@@ -301,7 +304,7 @@ void nconn_send(nconn *c, nng_msg *m)
     if (!m)
         return;
     netloop *nl = c->nl;
-    bool loop = pthread_equal(pthread_self(), nl->thread);
+    bool loop = nl_self == nl;
     pthread_mutex_lock(&c->mu);
     bool ok = !c->closed && !c->broken && nc_append(c, m);
     if (ok && !loop)
@@ -596,6 +599,7 @@ static bool nl_backlog(netloop *nl)
 static void *nl_thread(void *arg)
 {
     netloop *nl = arg;
+    nl_self = nl;
     struct epoll_event evs[NL_EVENTS];
     uint64_t last_tick = nl_now_ms(), quit_at = 0;
     for (;;) {
