@@ -536,8 +536,13 @@ static void nl_event(netloop *nl, const struct epoll_event *ev)
     }
     if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         nc_read(nl, c);
-    if ((ev->events & (EPOLLHUP | EPOLLERR)) && !(ev->events & EPOLLIN))
-        c->eof = true;
+    if (ev->events & (EPOLLHUP | EPOLLERR)) {
+        /* Gone both ways: nothing queued can reach it any more (and
+         * epoll would report the hang-up on every pass). */
+        pthread_mutex_lock(&c->mu);
+        c->broken = true;
+        pthread_mutex_unlock(&c->mu);
+    }
 }
 
 /* After a pass: send what was queued, close what ended. */
@@ -663,6 +668,7 @@ int netloop_start(const netloop_conf *conf, netloop **out, char *why)
                  ? -1
                  : 0;
     nl->listening = rv == 0;
+    *out = nl; /* before the thread starts: its callbacks may use it */
     if (rv == 0 && (errno = pthread_create(&nl->thread, NULL, nl_thread,
                                            nl)) != 0) {
         snprintf(why, 256, "cannot start the request loop: %s",
@@ -670,10 +676,10 @@ int netloop_start(const netloop_conf *conf, netloop **out, char *why)
         rv = -1;
     }
     if (rv != 0) {
+        *out = NULL;
         nl_free(nl);
         return -1;
     }
-    *out = nl;
     return 0;
 }
 

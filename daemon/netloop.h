@@ -45,7 +45,8 @@ typedef struct netloop_conf {
     void (*on_close)(void *arg, nconn *c);
 } netloop_conf;
 
-/* Listen and start the loop thread. why: 256 bytes. */
+/* Listen and start the loop thread; *out is set before the thread
+ * starts (its callbacks may read it). why: 256 bytes. */
 int netloop_start(const netloop_conf *conf, netloop **out, char *why);
 
 /* Close the listener (no new connections); the loop goes on serving. */
