@@ -63,10 +63,11 @@ static int rs_dial_unix(const char *path)
     return fd;
 }
 
-int srdi_reqsock_tcp_addr(const char *hp, bool passive,
+int srdi_reqsock_tcp_addr(const char *hostport, bool passive,
                           struct addrinfo **out)
 {
     char host[256];
+    const char *hp = hostport;
     const char *colon = strrchr(hp, ':');
     *out = NULL;
     if (!colon || (size_t)(colon - hp) >= sizeof host || !colon[1])
