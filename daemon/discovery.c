@@ -62,6 +62,7 @@ int discovery_default_url(const char *abs, const char *suffix, char **url,
 int discovery_default_request_url(const char *abs, char **url, char *why)
 {
     char *ipc;
+    *url = NULL;
     if (discovery_default_url(abs, ".sock", &ipc, why) != 0)
         return -1;
     size_t n = strlen(ipc) + 2; /* "unix://" is one byte longer */
