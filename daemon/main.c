@@ -81,7 +81,7 @@ static int main_urls(srdd *d)
     if (d->o.listen)
         d->listen = strdup(d->o.listen);
     else
-        bad |= discovery_default_url(d->abs, ".sock", &d->listen, why);
+        bad |= discovery_default_request_url(d->abs, &d->listen, why);
     if (!bad && d->o.publish)
         d->publish = strdup(d->o.publish);
     else if (!bad)
@@ -175,9 +175,9 @@ static int main_announce(srdd *d)
     d->announced = 1;
     static const char *const modes[] = {"always", "interval", "never"};
     log_info("serving %s (pid %ld): listen %s, publish %s, sync %s, "
-             "max message %zu bytes, %u contexts%s%s", d->abs, (long)getpid(),
+             "max message %zu bytes%s%s", d->abs, (long)getpid(),
              d->listen, d->publish, modes[d->o.sync], d->o.max_message,
-             d->o.contexts, d->o.n_uids ? ", writers restricted by uid" : "",
+             d->o.n_uids ? ", writers restricted by uid" : "",
              d->o.auto_ratio > 0 ? ", auto-compaction on" : "");
     return 0;
 }
@@ -279,10 +279,10 @@ static void main_report(int *ready_fd, int status)
     *ready_fd = -1;
 }
 
-/* Probe both listeners; one NNG stopped serving is replaced (probe.h). */
+/* Probe the publish listener; one NNG stopped serving is replaced
+ * (probe.h). The request socket is srdd's own (netloop.h). */
 static void main_check_listeners(srdd *d)
 {
-    listen_guard_check(server_guard(d->srv), MAIN_PROBE_TIMEOUT_MS);
     listen_guard_check(publish_guard(d->pub), MAIN_PROBE_TIMEOUT_MS);
 }
 
