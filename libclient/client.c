@@ -5,7 +5,8 @@
  * (repairing any gap by walking the file itself) and sends its writes to
  * srdd over REQ/REP, blocking or pipelined (docs/CLIENT.md). This file
  * holds the lanes, the handshake, following the file, the subscriber
- * thread, open/close and the pipelined puts; client_conn.c finds srdd and
+ * thread, open/close and the pipelined puts (srd_put_async and srd_flush
+ * in client mode, through front.c); client_conn.c finds srdd and
  * owns the sockets, client_write.c has the blocking writes and streams
  * (client_impl.h is what they share).
  *
@@ -753,7 +754,7 @@ srd_err srdi_client_open(srd_store *st)
     return SRD_OK;
 }
 
-static srd_err cl_flush(srdi_client *c)
+srd_err srdi_client_flush(srdi_client *c)
 {
     if (srdi_store_forked(c->st))
         return SRD_EFORKED; /* the parent's requests: never answered here */
@@ -772,13 +773,13 @@ srd_err srdi_client_close(srdi_client *c)
         return SRD_OK;
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
-    srd_err rc = cl_flush(c);
+    srd_err rc = srdi_client_flush(c);
     cl_free(c);
     return rc;
 }
 
 /* ======================================================================== */
-/* Pipelined writes (public API)                                            */
+/* Pipelined writes                                                         */
 /* ======================================================================== */
 
 /* Queued puts sent as one request: cl_call.arg of that request. */
@@ -890,8 +891,8 @@ static void cl_queue_add(srdi_client *c, cl_qput *q)
 /* Send on a free lane at once; with every lane busy, queue the put (it
  * leaves batched with others when a lane frees up); with the queue full,
  * wait for room. */
-static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
-                            srd_done_fn done, void *ctx)
+srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
+                              srd_done_fn done, void *ctx)
 {
     if (cl_put_too_big(c, key, value))
         return SRD_ETOOBIG;
@@ -917,24 +918,4 @@ static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
     else if (l)
         cl_send_group(c, l, q);
     return rc;
-}
-
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
-{
-    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
-        return SRD_EINVAL;
-    if (st->client)
-        return cl_put_async(st->client, key, value, done, ctx);
-    if (!st->w)
-        return SRD_EREADONLY;
-    done(ctx, srd_put(st, key, value));
-    return SRD_OK;
-}
-
-srd_err srd_flush(srd_store *st)
-{
-    if (!st)
-        return SRD_EINVAL;
-    return st->client ? cl_flush(st->client) : SRD_OK;
 }

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "errno_map.h"
 #include "format.h"
 #include "recovery.h"
@@ -405,14 +404,10 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     return rc;
 }
 
-srd_err srd_refresh(srd_store *st, uint64_t *added)
+srd_err srdi_store_refresh(srd_store *st, uint64_t *added)
 {
-    if (!st)
-        return SRD_EINVAL;
     if (added)
         *added = 0;
-    if (st->client)
-        return srdi_client_refresh(st->client, added);
     if (st->w)
         return SRD_OK;
     struct stat now, ours;
