@@ -247,6 +247,16 @@ srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
 
 /* ---- the engine's entry points (front.c and srdd call them) ---------- */
 
+/* What a handle's current file is, read together under mu (where a
+ * compaction cannot switch the file): a token that changes whenever the
+ * index is rebuilt or replaced (compaction), the committed tail and the
+ * file's identity (dev and ino 0 when fstat fails). */
+typedef struct srdi_file_state {
+    const void *index;
+    uint64_t tail, dev, ino;
+} srdi_file_state;
+void srdi_store_file_state(srd_store *st, srdi_file_state *out);
+
 /*
  * srd_open without client mode: the options (NULL: defaults) are checked,
  * the files opened and the store recovered. divert (may be NULL) is asked

@@ -432,3 +432,17 @@ srd_err srdi_store_refresh(srd_store *st, uint64_t *added)
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
+
+void srdi_store_file_state(srd_store *st, srdi_file_state *out)
+{
+    struct stat sb;
+    pthread_mutex_lock(&st->mu);
+    st_snap *sn = atomic_load(&st->snap);
+    out->index = sn->idx;
+    out->tail = atomic_load(&sn->map->committed);
+    int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
+    bool ok = fstat(fd, &sb) == 0;
+    pthread_mutex_unlock(&st->mu);
+    out->dev = ok ? (uint64_t)sb.st_dev : 0;
+    out->ino = ok ? (uint64_t)sb.st_ino : 0;
+}
