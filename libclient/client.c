@@ -11,7 +11,7 @@
  * (client_impl.h is what they share).
  *
  * Invariants
- *   1. c->tail (under st->mu) is an entry end of the mapped file below
+ *   1. c->tail (under c->follow_mu) is an entry end of the mapped file below
  *      which every entry is in the index. It only moves by adopting a whole
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
@@ -113,22 +113,10 @@ static bool cl_need_hello(srdi_client *c)
 }
 
 /* ======================================================================== */
-/* Following the file (all under st->mu)                                    */
+/* Following the file (under c->follow_mu; the srdi_store_follow_*       */
+/* functions of store_follow.c update the handle under its own lock and   */
+/* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
-
-static bool cl_same_file(int fd, const cl_hello_info *h)
-{
-    struct stat sb;
-    return fstat(fd, &sb) == 0 && (uint64_t)sb.st_dev == h->dev &&
-           (uint64_t)sb.st_ino == h->ino;
-}
-
-/* Invariant 2: never trust a tail past the end of the file mapped. */
-static bool cl_tail_in_file(const srdi_client *c, uint64_t tail)
-{
-    struct stat sb;
-    return fstat(c->st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size >= tail;
-}
 
 /*
  * Bring the index to srdd's state (gen, tail): reload when the generation
@@ -141,19 +129,17 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
 {
     srd_store *st = c->st;
     srd_err rc = SRD_OK;
-    bool same = !id || cl_same_file(st->ro_fd, id);
+    bool same = !id || srdi_store_follow_is(st, id->dev, id->ino);
     if (!same || gen != c->gen || tail < c->tail) {
-        rc = srdi_store_reload(st, tail, NULL);
-        if (rc == SRD_OK && id && !cl_same_file(st->ro_fd, id))
+        rc = srdi_store_follow_reload(st, tail);
+        if (rc == SRD_OK && id && !srdi_store_follow_is(st, id->dev, id->ino))
             rc = SRD_ESTATE; /* srdd writes another file than our path */
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
         }
     } else if (tail > c->tail) {
-        rc = cl_tail_in_file(c, tail) ? srdi_store_catch_up(st, c->tail,
-                                                            tail, NULL)
-                                      : SRD_ECORRUPT;
+        rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
     }
@@ -170,9 +156,8 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
     if (up->generation == c->gen && up->to_tail <= c->tail)
         return; /* already known (our own reply, or a replay) */
     if (up->generation == c->gen && up->from_tail == c->tail &&
-        cl_tail_in_file(c, up->to_tail) &&
-        srdi_store_adopt(c->st, up->entries, up->n_entries, up->to_tail) ==
-            SRD_OK) {
+        srdi_store_follow_adopt(c->st, up->entries, up->n_entries,
+                                up->to_tail, true) == SRD_OK) {
         c->tail = up->to_tail;
         return;
     }
@@ -190,21 +175,15 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
 static void cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
                         bool *stale)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     bool ok = !cl_need_hello(c) && rs->generation == c->gen &&
-              cl_tail_in_file(c, rs->committed_tail);
-    if (ok) {
-        uint64_t entries = st->entries;
-        ok = srdi_store_adopt(st, rs->entries, rs->n_entries,
-                              rs->committed_tail) == SRD_OK;
-        st->entries = entries;
-    }
+              srdi_store_follow_adopt(c->st, rs->entries, rs->n_entries,
+                                      rs->committed_tail, false) == SRD_OK;
     if (!ok) {
         atomic_store(&c->lost, true);
         *stale = true;
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
 }
 
 /* ======================================================================== */
@@ -527,11 +506,11 @@ static srd_err cl_hello(srdi_client *c)
     cl_hello_info h;
     srd_err rc = cl_handshake(c, &h);
     if (rc == SRD_OK) {
-        pthread_mutex_lock(&c->st->mu);
+        pthread_mutex_lock(&c->follow_mu);
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
-        pthread_mutex_unlock(&c->st->mu);
+        pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
         atomic_store(&c->lost, true);
@@ -563,9 +542,9 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
     nng_msg_free(m);
     if (rc != SRD_OK)
         return; /* a bad hint: the next handshake repairs what it hid */
-    pthread_mutex_lock(&c->st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     cl_on_update(c, &up);
-    pthread_mutex_unlock(&c->st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
     srdi_wire_update_free(&up);
 }
 
@@ -647,6 +626,7 @@ static void cl_free(srdi_client *c)
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->hello_mu);
+    pthread_mutex_destroy(&c->follow_mu);
     free(c);
 }
 
@@ -678,23 +658,8 @@ static srdi_client *cl_alloc(srd_store *st)
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
+    pthread_mutex_init(&c->follow_mu, NULL);
     return c;
-}
-
-/* Open the store read-only and make sure it is the file srdd writes (a
- * compaction may have replaced it between our open and the handshake). */
-static srd_err cl_open_file(srd_store *st, const cl_hello_info *h)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
-        if (st->ro_fd < 0)
-            return srdi_errno(errno);
-        if (cl_same_file(st->ro_fd, h))
-            return SRD_OK;
-    }
-    return SRD_ESTATE;
 }
 
 /* Everything after the sockets: handshake, map and index, thread. */
@@ -704,18 +669,12 @@ static srd_err cl_start(srdi_client *c)
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
     srd_err rc = cl_handshake(c, &h);
+    /* the file srdd writes (a compaction may have replaced it between our
+     * open and the handshake), mapped and indexed up to its tail */
     if (rc == SRD_OK)
-        rc = cl_open_file(st, &h);
-    if (rc == SRD_OK && !cl_tail_in_file(c, h.tail))
-        rc = SRD_ECORRUPT;
-    st_snap *sn = NULL;
-    if (rc == SRD_OK) /* the store's layout, from its entries */
-        rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
-    if (rc == SRD_OK)
-        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
     if (rc != SRD_OK)
         return rc;
-    atomic_store(&st->snap, sn);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
@@ -744,10 +703,7 @@ srd_err srdi_client_open(srd_store *st)
         rc = SRD_EPERM; /* the daemon found is not one to trust */
     if (rc != SRD_OK) {
         cl_free(c);
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = -1;
-        srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+        srdi_store_follow_abort(st);
         return rc;
     }
     st->client = c;

@@ -247,6 +247,30 @@ srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
 
 /* ---- the engine's entry points (front.c and srdd call them) ---------- */
 
+/*
+ * A handle whose writer is another process (client mode: client.c says
+ * what srdd wrote), store_follow.c. Each takes st->mu itself; the caller
+ * never holds it. Every tail given must lie inside the file mapped
+ * (SRD_ECORRUPT otherwise: never trust a tail past its end).
+ * follow_start: open st's path read-only, check it is the file (dev, ino)
+ * (SRD_ESTATE when it stays another), map and index it up to tail;
+ * follow_abort undoes it. follow_is: whether the file mapped is (dev,
+ * ino). follow_adopt: entries e[0..n) below tail are committed (count:
+ * add them to the entry total). follow_walk: walk the file from base
+ * (every entry below it indexed) to tail. follow_reload: the file was
+ * replaced: load the one at st's path up to tail.
+ */
+srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
+                                uint64_t tail);
+void srdi_store_follow_abort(srd_store *st);
+bool srdi_store_follow_is(srd_store *st, uint64_t dev, uint64_t ino);
+srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
+                                uint64_t tail, bool count);
+srd_err srdi_store_follow_walk(srd_store *st, uint64_t base, uint64_t tail);
+srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail);
+/* The entries the handle has indexed (its total, under mu). */
+uint64_t srdi_store_entries(srd_store *st);
+
 /* What a handle's current file is, read together under mu (where a
  * compaction cannot switch the file): a token that changes whenever the
  * index is rebuilt or replaced (compaction), the committed tail and the
