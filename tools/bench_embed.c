@@ -62,10 +62,10 @@ void kv_init(kv_data *kv, size_t n)
         snprintf(kv->keys + i * KEY_SLOT, KEY_SLOT, "key%08d", (int)i);
         kv->order[i] = (uint32_t)i;
     }
-    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        size_t j = rng_next(&s) % (i + 1);
-        uint32_t t = kv->order[i];
-        kv->order[i] = kv->order[j];
+    for (size_t k = n; k > 1; k--) { /* Fisher-Yates: swap k-1 and j < k */
+        size_t j = rng_next(&s) % k;
+        uint32_t t = kv->order[k - 1];
+        kv->order[k - 1] = kv->order[j];
         kv->order[j] = t;
     }
     for (size_t i = 0; i < n; i++) {
