@@ -5,13 +5,14 @@
  * (repairing any gap by walking the file itself) and sends its writes to
  * srdd over its request socket, blocking or pipelined (docs/CLIENT.md).
  * This file holds the handshake, following the file, the subscriber
- * thread, open/close and the pipelined puts; client_req.c owns the
- * request connection and the calls in flight, client_conn.c finds srdd
- * and owns the SUB socket, client_write.c has the blocking writes and
- * streams (client_impl.h is what they share).
+ * thread, open/close and the pipelined puts (srd_put_async and srd_flush
+ * in client mode, through front.c); client_req.c owns the request
+ * connection and the calls in flight, client_conn.c finds srdd and owns
+ * the SUB socket, client_write.c has the blocking writes and streams
+ * (client_impl.h is what they share).
  *
  * Invariants
- *   1. c->tail (under st->mu) is an entry end of the mapped file below
+ *   1. c->tail (under c->follow_mu) is an entry end of the mapped file below
  *      which every entry is in the index. It only moves by adopting a whole
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
@@ -90,22 +91,10 @@ static bool cl_need_hello(srdi_client *c)
 }
 
 /* ======================================================================== */
-/* Following the file (all under st->mu)                                    */
+/* Following the file (under c->follow_mu; the srdi_store_follow_*       */
+/* functions of store_follow.c update the handle under its own lock and   */
+/* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
-
-static bool cl_same_file(int fd, const cl_hello_info *h)
-{
-    struct stat sb;
-    return fstat(fd, &sb) == 0 && (uint64_t)sb.st_dev == h->dev &&
-           (uint64_t)sb.st_ino == h->ino;
-}
-
-/* Invariant 2: never trust a tail past the end of the file mapped. */
-static bool cl_tail_in_file(const srdi_client *c, uint64_t tail)
-{
-    struct stat sb;
-    return fstat(c->st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size >= tail;
-}
 
 /*
  * Bring the index to srdd's state (gen, tail): reload when the generation
@@ -118,19 +107,17 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
 {
     srd_store *st = c->st;
     srd_err rc = SRD_OK;
-    bool same = !id || cl_same_file(st->ro_fd, id);
+    bool same = !id || srdi_store_follow_is(st, id->dev, id->ino);
     if (!same || gen != c->gen || tail < c->tail) {
-        rc = srdi_store_reload(st, tail, NULL);
-        if (rc == SRD_OK && id && !cl_same_file(st->ro_fd, id))
+        rc = srdi_store_follow_reload(st, tail);
+        if (rc == SRD_OK && id && !srdi_store_follow_is(st, id->dev, id->ino))
             rc = SRD_ESTATE; /* srdd writes another file than our path */
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
         }
     } else if (tail > c->tail) {
-        rc = cl_tail_in_file(c, tail) ? srdi_store_catch_up(st, c->tail,
-                                                            tail, NULL)
-                                      : SRD_ECORRUPT;
+        rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
     }
@@ -147,9 +134,8 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
     if (up->generation == c->gen && up->to_tail <= c->tail)
         return; /* already known (our own reply, or a replay) */
     if (up->generation == c->gen && up->from_tail == c->tail &&
-        cl_tail_in_file(c, up->to_tail) &&
-        srdi_store_adopt(c->st, up->entries, up->n_entries, up->to_tail) ==
-            SRD_OK) {
+        srdi_store_follow_adopt(c->st, up->entries, up->n_entries,
+                                up->to_tail, true) == SRD_OK) {
         c->tail = up->to_tail;
         return;
     }
@@ -167,21 +153,15 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
 void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
                       bool *stale)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     bool ok = !cl_need_hello(c) && rs->generation == c->gen &&
-              cl_tail_in_file(c, rs->committed_tail);
-    if (ok) {
-        uint64_t entries = st->entries;
-        ok = srdi_store_adopt(st, rs->entries, rs->n_entries,
-                              rs->committed_tail) == SRD_OK;
-        st->entries = entries;
-    }
+              srdi_store_follow_adopt(c->st, rs->entries, rs->n_entries,
+                                      rs->committed_tail, false) == SRD_OK;
     if (!ok) {
         atomic_store(&c->lost, true);
         *stale = true;
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
 }
 
 /* ======================================================================== */
@@ -225,11 +205,11 @@ static srd_err cl_hello(srdi_client *c)
     cl_hello_info h;
     rc = cl_handshake(c, &h);
     if (rc == SRD_OK) {
-        pthread_mutex_lock(&c->st->mu);
+        pthread_mutex_lock(&c->follow_mu);
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
-        pthread_mutex_unlock(&c->st->mu);
+        pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
         atomic_store(&c->lost, true);
@@ -261,9 +241,9 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
     nng_msg_free(m);
     if (rc != SRD_OK)
         return; /* a bad hint: the next handshake repairs what it hid */
-    pthread_mutex_lock(&c->st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     cl_on_update(c, &up);
-    pthread_mutex_unlock(&c->st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
     srdi_wire_update_free(&up);
 }
 
@@ -336,6 +316,7 @@ static void cl_free(srdi_client *c)
     pthread_cond_destroy(&c->rcv);
     pthread_mutex_destroy(&c->send_mu);
     pthread_mutex_destroy(&c->hello_mu);
+    pthread_mutex_destroy(&c->follow_mu);
     free(c);
 }
 
@@ -372,23 +353,8 @@ static srdi_client *cl_alloc(srd_store *st)
     pthread_cond_init(&c->rcv, NULL);
     pthread_mutex_init(&c->send_mu, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
+    pthread_mutex_init(&c->follow_mu, NULL);
     return c;
-}
-
-/* Open the store read-only and make sure it is the file srdd writes (a
- * compaction may have replaced it between our open and the handshake). */
-static srd_err cl_open_file(srd_store *st, const cl_hello_info *h)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
-        if (st->ro_fd < 0)
-            return srdi_errno(errno);
-        if (cl_same_file(st->ro_fd, h))
-            return SRD_OK;
-    }
-    return SRD_ESTATE;
 }
 
 /* Everything after the sockets: handshake, map and index, thread. */
@@ -398,18 +364,12 @@ static srd_err cl_start(srdi_client *c)
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
     srd_err rc = cl_handshake(c, &h);
+    /* the file srdd writes (a compaction may have replaced it between our
+     * open and the handshake), mapped and indexed up to its tail */
     if (rc == SRD_OK)
-        rc = cl_open_file(st, &h);
-    if (rc == SRD_OK && !cl_tail_in_file(c, h.tail))
-        rc = SRD_ECORRUPT;
-    st_snap *sn = NULL;
-    if (rc == SRD_OK) /* the store's layout, from its entries */
-        rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
-    if (rc == SRD_OK)
-        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
     if (rc != SRD_OK)
         return rc;
-    atomic_store(&st->snap, sn);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
@@ -438,17 +398,14 @@ srd_err srdi_client_open(srd_store *st)
         rc = SRD_EPERM; /* the daemon found is not one to trust */
     if (rc != SRD_OK) {
         cl_free(c);
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = -1;
-        srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+        srdi_store_follow_abort(st);
         return rc;
     }
     st->client = c;
     return SRD_OK;
 }
 
-static srd_err cl_flush(srdi_client *c)
+srd_err srdi_client_flush(srdi_client *c)
 {
     if (srdi_store_forked(c->st))
         return SRD_EFORKED; /* the parent's requests: never answered here */
@@ -466,13 +423,13 @@ srd_err srdi_client_close(srdi_client *c)
         return SRD_OK;
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
-    srd_err rc = cl_flush(c);
+    srd_err rc = srdi_client_flush(c);
     cl_free(c);
     return rc;
 }
 
 /* ======================================================================== */
-/* Pipelined writes (public API)                                            */
+/* Pipelined writes                                                         */
 /* ======================================================================== */
 
 /* Queued puts sent as one request: cl_call.arg of that request. */
@@ -636,8 +593,8 @@ static bool cl_queue_room(srdi_client *c, void *arg)
 /* Queue the put and send what the free slots allow: with every slot
  * busy, queued puts leave batched when one frees up; with the queue
  * full, wait for room. */
-static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
-                            srd_done_fn done, void *ctx)
+srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
+                              srd_done_fn done, void *ctx)
 {
     if (cl_put_too_big(c, key, value))
         return SRD_ETOOBIG;
@@ -663,24 +620,4 @@ static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
     }
     srdi_cl_kick(c);
     return srdi_cl_reader_want(c);
-}
-
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
-{
-    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
-        return SRD_EINVAL;
-    if (st->client)
-        return cl_put_async(st->client, key, value, done, ctx);
-    if (!st->w)
-        return SRD_EREADONLY;
-    done(ctx, srd_put(st, key, value));
-    return SRD_OK;
-}
-
-srd_err srd_flush(srd_store *st)
-{
-    if (!st)
-        return SRD_EINVAL;
-    return st->client ? cl_flush(st->client) : SRD_OK;
 }

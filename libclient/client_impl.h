@@ -94,8 +94,10 @@ struct srdi_client {
     pthread_t thread;              /* subscriber */
     pthread_t reader;              /* reads replies of async writes */
     bool reader_started;
-    uint64_t gen;                  /* generation of the mapped file (st->mu) */
-    uint64_t tail;                 /* invariant 1 (st->mu) */
+    pthread_mutex_t follow_mu;     /* gen and tail, and the updates of the
+                                      handle that go with them */
+    uint64_t gen;                  /* generation of the mapped file */
+    uint64_t tail;                 /* invariant 1 */
     uint64_t sub_down_ms;          /* since when without a SUB pipe */
     nng_socket sub;
     nng_aio *sub_aio;              /* the subscriber thread's receive;
