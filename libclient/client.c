@@ -714,7 +714,11 @@ static srd_err cl_start(srdi_client *c)
         rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
     if (rc != SRD_OK)
         return rc;
-    atomic_store(&st->snap, sn);
+    /* A writer handing over (multiproc.c) has readers in its snap: retire
+     * it, do not drop it. */
+    pthread_mutex_lock(&st->mu);
+    srdi_store_publish(st, sn);
+    pthread_mutex_unlock(&st->mu);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
@@ -729,6 +733,7 @@ static srd_err cl_start(srdi_client *c)
 
 srd_err srdi_client_open(srd_store *st)
 {
+    st_snap *before = atomic_load(&st->snap); /* a writer handing over */
     cl_disc d;
     srd_err rc = srdi_cl_discover(st->path, &d);
     if (rc != SRD_OK)
@@ -746,7 +751,8 @@ srd_err srdi_client_open(srd_store *st)
         if (st->ro_fd >= 0)
             close(st->ro_fd);
         st->ro_fd = -1;
-        srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+        if (!before) /* a new handle: nobody reads it yet */
+            srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
         return rc;
     }
     st->client = c;
@@ -919,11 +925,9 @@ static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
     return rc;
 }
 
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
+static srd_err cl_put_async_any(srd_store *st, srd_val key, srd_val value,
+                                srd_done_fn done, void *ctx)
 {
-    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
-        return SRD_EINVAL;
     if (st->client)
         return cl_put_async(st->client, key, value, done, ctx);
     if (!st->w)
@@ -932,9 +936,23 @@ srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
     return SRD_OK;
 }
 
+srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
+                      srd_done_fn done, void *ctx)
+{
+    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st); /* one mode for the call */
+    srd_err rc = cl_put_async_any(st, key, value, done, ctx);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
 srd_err srd_flush(srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
-    return st->client ? cl_flush(st->client) : SRD_OK;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st->client ? cl_flush(st->client) : SRD_OK;
+    srdi_store_gate_leave(st, g);
+    return rc;
 }

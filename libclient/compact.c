@@ -448,12 +448,26 @@ srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
                           progress, ctx, report);
 }
 
+static srd_err cp_compact_to(srd_store *st, srd_layout layout,
+                             srd_progress_fn progress, void *ctx,
+                             srd_compact_report *report);
+
 srd_err srd_compact_to(srd_store *st, srd_layout layout,
                        srd_progress_fn progress, void *ctx,
                        srd_compact_report *report)
 {
     if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
         return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st); /* no hand-over meanwhile */
+    srd_err rc = cp_compact_to(st, layout, progress, ctx, report);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
+static srd_err cp_compact_to(srd_store *st, srd_layout layout,
+                             srd_progress_fn progress, void *ctx,
+                             srd_compact_report *report)
+{
     bool same = srdi_format_align(layout) == srdi_store_align(st);
     if (st->client && !same) /* srdd's compaction keeps the layout */
         return SRD_ESTATE;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "multiproc.h"
 #include "errno_map.h"
 #include "format.h"
 #include "io.h"
@@ -864,6 +865,25 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         (unsigned)o.layout > SRD_LAYOUT_UNPADDED ||
         !srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
+    return srdi_multi_open(path, &o, out);
+}
+
+/* A switch must not wait behind a stream of readers: prefer the writer. */
+static void st_gate_init(srd_store *st)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&st->gate, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+srd_err srdi_store_open_once(const char *path, const srd_options *opts,
+                             srd_store **out)
+{
+    srd_options o = *opts;
+    *out = NULL;
     srd_store *st = calloc(1, sizeof *st);
     if (!st || !(st->path = strdup(path))) {
         free(st);
@@ -871,10 +891,13 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     }
     st->flags = o.flags;
     st->sync_never = o.sync == SRD_SYNC_NEVER;
+    st->sync_mode = o.sync;
+    st->sync_ms = o.sync_interval_ms;
     st->ro_fd = -1;
     st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    st_gate_init(st);
     int lfd = -1, fd = -1;
     bool lock_made = false;
     srdi_openrec rec = {0};
@@ -941,6 +964,11 @@ srd_err srd_close(srd_store *st)
 {
     if (!st)
         return SRD_OK;
+    return srdi_multi_close(st);
+}
+
+srd_err srdi_store_close_now(srd_store *st)
+{
     srd_err rc = srdi_client_close(st->client);
     if (st->w && srdi_store_forked(st))
         srdi_writer_abandon(st->w); /* the parent's to sync and record */
@@ -961,6 +989,7 @@ srd_err srd_close(srd_store *st)
     srdi_store_snap_free(atomic_load(&st->snap));
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
+    pthread_rwlock_destroy(&st->gate);
     free(st->path);
     free(st);
     return rc;
@@ -1223,6 +1252,28 @@ void srd_read_stream_close(srd_read_stream *rs)
 /* Writes                                                                   */
 /* ======================================================================== */
 
+/* The handle whose gate this thread holds (nested calls skip it). */
+static _Thread_local const srd_store *st_gate_held;
+
+srdi_gate srdi_store_gate_enter(srd_store *st)
+{
+    srdi_gate g = {st_gate_held, false};
+    if (st_gate_held == st)
+        return g;
+    pthread_rwlock_rdlock(&st->gate);
+    st_gate_held = st;
+    g.locked = true;
+    return g;
+}
+
+void srdi_store_gate_leave(srd_store *st, srdi_gate g)
+{
+    if (!g.locked)
+        return;
+    st_gate_held = g.prev;
+    pthread_rwlock_unlock(&st->gate);
+}
+
 void srdi_store_begin_exclusive(srd_store *st)
 {
     pthread_mutex_lock(&st->mu);
@@ -1459,7 +1510,7 @@ static srd_err st_write_unit(srd_store *st, const srdi_op *ops, size_t n)
     return rc;
 }
 
-srd_err srd_put(srd_store *st, srd_val key, srd_val value)
+static srd_err st_put(srd_store *st, srd_val key, srd_val value)
 {
     if (st && st->client)
         return srdi_client_put(st->client, key, value);
@@ -1472,8 +1523,18 @@ srd_err srd_put(srd_store *st, srd_val key, srd_val value)
     return st_write_unit(st, &op, 1);
 }
 
-srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
-                      size_t n)
+srd_err srd_put(srd_store *st, srd_val key, srd_val value)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_put(st, key, value);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
+static srd_err st_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
+                               size_t n)
 {
     if (st && st->client)
         return srdi_client_put_batch(st->client, keys, values, n);
@@ -1498,6 +1559,17 @@ srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
     if (rc == SRD_OK)
         rc = st_write_unit(st, ops, n);
     free(ops);
+    return rc;
+}
+
+srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
+                      size_t n)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_put_batch(st, keys, values, n);
+    srdi_store_gate_leave(st, g);
     return rc;
 }
 
@@ -1531,7 +1603,7 @@ static srd_err st_delete_hashes(srd_store *st, uint64_t *hashes, size_t n,
     return rc;
 }
 
-srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
+static srd_err st_delete(srd_store *st, srd_val key, bool *existed)
 {
     if (st && st->client)
         return srdi_client_delete(st->client, key, existed);
@@ -1548,8 +1620,18 @@ srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
     return rc;
 }
 
-srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
-                         size_t *deleted)
+srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_delete(st, key, existed);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
+static srd_err st_delete_batch(srd_store *st, const srd_val *keys, size_t n,
+                                        size_t *deleted)
 {
     if (st && st->client)
         return srdi_client_delete_batch(st->client, keys, n, deleted);
@@ -1577,6 +1659,17 @@ srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
     return rc;
 }
 
+srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
+                         size_t *deleted)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_delete_batch(st, keys, n, deleted);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
 /* ---- streams ------------------------------------------------------------ */
 
 struct srd_stream {
@@ -1585,7 +1678,7 @@ struct srd_stream {
     srdi_cstream *cs; /* client mode: the stream lives in srdd */
 };
 
-srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
+static srd_err st_stream_begin(srd_store *st, srd_val key, srd_stream **out)
 {
     if (out)
         *out = NULL;
@@ -1615,6 +1708,16 @@ srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
     }
     *out = s;
     return SRD_OK;
+}
+
+srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_stream_begin(st, key, out);
+    srdi_store_gate_leave(st, g);
+    return rc;
 }
 
 srd_err srd_stream_write(srd_stream *s, const void *data, size_t len)
@@ -1911,12 +2014,22 @@ srd_err srd_tail(srd_store *st, uint64_t *tail)
     return rc;
 }
 
-srd_err srd_sync(srd_store *st)
+static srd_err st_sync(srd_store *st)
 {
     if (st && st->client)
         return srdi_client_sync(st->client);
     srd_err rc = st_writable(st);
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
+}
+
+srd_err srd_sync(srd_store *st)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_sync(st);
+    srdi_store_gate_leave(st, g);
+    return rc;
 }
 
 /* The layout of the chain of fd ending at tail (vote; 64 when its
@@ -1997,7 +2110,7 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     return rc;
 }
 
-srd_err srd_refresh(srd_store *st, uint64_t *added)
+static srd_err st_refresh(srd_store *st, uint64_t *added)
 {
     if (!st)
         return SRD_EINVAL;
@@ -2028,4 +2141,62 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
     }
     pthread_mutex_unlock(&st->mu);
     return rc;
+}
+
+srd_err srd_refresh(srd_store *st, uint64_t *added)
+{
+    if (!st)
+        return SRD_EINVAL;
+    srdi_gate g = srdi_store_gate_enter(st);
+    srd_err rc = st_refresh(st, added);
+    srdi_store_gate_leave(st, g);
+    return rc;
+}
+
+/* ======================================================================== */
+/* Hand-over (multiproc.c)                                                  */
+/* ======================================================================== */
+
+srd_err srdi_store_writer_release(srd_store *st)
+{
+    if (!st->w || srdi_store_forked(st))
+        return SRD_ESTATE;
+    srd_err rc = srdi_writer_sync(st->w);
+    if (rc != SRD_OK)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    if (st->shw) {
+        st->n_pend = 0; /* exclusive: nothing is in flight */
+        st_shared_cover(st);
+        srdi_shxw_close(st->shw, true); /* synced just now */
+        st->shw = NULL;
+    }
+    srdi_writer *w = st->w;
+    st->w = NULL;
+    pthread_mutex_unlock(&st->mu);
+    /* the mapping would keep the inode's flock: views stay valid */
+    srdi_writer_unlock_inode(w);
+    return srdi_writer_stop(w); /* closes the store and the lock file */
+}
+
+void srdi_store_writer_adopt(srd_store *st, srd_store *fresh)
+{
+    pthread_mutex_lock(&st->mu);
+    st->w = fresh->w;
+    st->shw = fresh->shw;
+    st->entries = fresh->entries;
+    st->live_bytes = fresh->live_bytes;
+    st->live_span = fresh->live_span;
+    st->align = fresh->align;
+    st->n_pend = 0;
+    srdi_store_publish(st, atomic_exchange(&fresh->snap, NULL));
+    pthread_mutex_unlock(&st->mu);
+    fresh->w = NULL;
+    fresh->shw = NULL;
+    srdi_store_close_now(fresh);
+}
+
+void srdi_store_child_unlock(srd_store *st)
+{
+    srdi_writer_child_unlock(st->w);
 }

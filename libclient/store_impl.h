@@ -77,6 +77,15 @@ struct srd_store {
     uint32_t align;           /* the file's layout (format.h): 64 or 1 */
     bool sync_never;          /* opened with SRD_SYNC_NEVER (close does not
                                  sync) */
+    srd_sync_mode sync_mode;  /* as opened (a writer taken back after a
+                                 failed hand-over, an srdd started) */
+    unsigned sync_ms;
+    pthread_rwlock_t gate;    /* write calls hold it shared; a switch from
+                                 embedded to client writes (multiproc.c)
+                                 holds it exclusive, so every write sees
+                                 one mode from start to end */
+    bool registered;          /* in the registry (shared in this process) */
+    struct srdi_handover *ho; /* embedded writer: the hand-over listener */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
@@ -91,6 +100,32 @@ uint32_t srdi_store_align(srd_store *st);
 bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
                         uint64_t *len);
 
+/* A write call's hold on the handle's mode (st->gate, shared). A call
+ * made inside another of the same thread on the same handle (srd_put
+ * from srd_put_async) does not take it again: a waiting switch would
+ * otherwise deadlock it. */
+typedef struct srdi_gate {
+    const srd_store *prev;
+    bool locked;
+} srdi_gate;
+srdi_gate srdi_store_gate_enter(srd_store *st);
+void srdi_store_gate_leave(srd_store *st, srdi_gate g);
+/* srd_open without the sharing and hand-over of multiproc.c (o checked). */
+srd_err srdi_store_open_once(const char *path, const srd_options *o,
+                             srd_store **out);
+/* srd_close without the registry: free st whatever its references. */
+srd_err srdi_store_close_now(srd_store *st);
+/* Embedded writer, under the exclusive section and the gate: make every
+ * write durable, hand the shared index over clean and stop the writer,
+ * releasing the lock (views and mappings stay valid). On failure the writer is kept and nothing changed. */
+srd_err srdi_store_writer_release(srd_store *st);
+/* The reverse after a hand-over failed: move the writer, shared index
+ * writer and snap of fresh (an embedded handle just opened on the same
+ * path) into st, whose readers keep their views; fresh is freed. */
+void srdi_store_writer_adopt(srd_store *st, srd_store *fresh);
+/* In a fork() child: the inherited writer's locks let go (atfork;
+ * srdi_writer_child_unlock). */
+void srdi_store_child_unlock(srd_store *st);
 /* Take / release the writer exclusively (waits for in-flight appends). */
 void srdi_store_begin_exclusive(srd_store *st);
 

@@ -202,6 +202,12 @@ SRD_API void srd_options_init(srd_options *opts);
 SRD_API srd_err srd_open(const char *path, const srd_options *opts,
                          srd_store **out);
 
+/* Why the last srd_open of the calling thread failed to get the store from
+ * another process (a sentence naming the cause, such as the opt-out or
+ * srdd's log), or "" when it gave no reason. Valid until the thread's
+ * next srd_open. */
+SRD_API const char *srd_open_why(void);
+
 /*
  * Close the handle: a writer syncs (except in SRD_SYNC_NEVER) and releases
  * its lock; a client first waits for its asynchronous writes (as
