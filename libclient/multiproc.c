@@ -229,8 +229,9 @@ static void mp_say_opt_out(const char *path, unsigned flags)
 {
     mp_say("%s is locked by another writer and srd_open does not hand "
            "over here (%s)", path,
-           (flags & SRD_OPEN_EMBEDDED) ? "SRD_OPEN_EMBEDDED"
-                                       : "SRD_AUTOSTART=0");
+           (flags & SRD_OPEN_EMBEDDED)
+               ? "SRD_OPEN_EMBEDDED; in Python autostart=False"
+               : "SRD_AUTOSTART=0");
 }
 
 srd_err srdi_multi_open(const char *path, const srd_options *o,

@@ -8,6 +8,12 @@ import sys
 
 import pytest
 
+# srd_open starts srdd by itself when a second process opens a store:
+# the srdd of this build, stopping one second after its last client.
+if os.environ.get("SRDD_PATH"):
+    os.environ.setdefault("SRD_SRDD", os.environ["SRDD_PATH"])
+os.environ.setdefault("SRD_AUTOSTART_IDLE", "1")
+
 
 @pytest.fixture
 def path(tmp_path):

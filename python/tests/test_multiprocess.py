@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Python processes sharing one store. Embedded mode: one writer process and
 # read-only reader processes that pick up its writes with refresh(); a
-# second writer is refused; kill -9 mid-batch leaves all or nothing. With
+# second writer that opted out of the hand-over (autostart=False) is
+# refused (test_autostart.py: the hand-over itself); kill -9 mid-batch leaves all or nothing. With
 # srdd (SRDD_PATH): two writer processes share the store through it.
 import os
 import signal
@@ -60,7 +61,7 @@ def test_this_process_reads_what_a_writer_process_wrote(path):
     try:
         assert child.stdout.readline().split() == ["wrote", str(N)]
         with pytest.raises(StoreError) as e:  # the child holds the lock
-            DataStore(path)
+            DataStore(path, autostart=False)
         assert e.value.name == "SRD_EBUSY"
         with DataStore(path, readonly=True) as r:
             assert len(r) == N
