@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compactor.h"
@@ -45,6 +46,7 @@
 #define MAIN_DRAIN_MS 2000u
 #define MAIN_PROBE_EVERY_MS 500    /* how often the listeners are probed */
 #define MAIN_PROBE_TIMEOUT_MS 1000 /* silence that counts as "stopped" */
+#define MAIN_IDLE_GRACE_MS 200 /* --idle-exit: for a client connecting */
 
 /* Everything srdd runs; torn down in reverse order by main_teardown. */
 typedef struct srdd {
@@ -300,19 +302,34 @@ static void main_raise_fd_limit(void)
     }
 }
 
+static uint64_t main_peers(srdd *d)
+{
+    return listen_guard_peers(server_guard(d->srv));
+}
+
 /* --idle-exit: true once no client has been connected for that long.
- * *since is when a client was last seen (or srdd started). */
+ * *since is when a client was last seen (or srdd started). The discovery
+ * file goes first, so no new client comes; one that read it just before
+ * gets MAIN_IDLE_GRACE_MS to connect, and then srdd serves on. */
 static bool main_idle_over(srdd *d, uint64_t *since)
 {
     if (!d->o.idle_exit_s)
         return false;
     uint64_t now = stats_now_ms();
-    if (listen_guard_peers(server_guard(d->srv)) > 0) {
+    if (main_peers(d) > 0) {
         *since = now;
         return false;
     }
     if (now - *since < (uint64_t)d->o.idle_exit_s * 1000u)
         return false;
+    discovery_remove(d->abs);
+    d->announced = 0;
+    const struct timespec grace = {0, MAIN_IDLE_GRACE_MS * 1000000L};
+    nanosleep(&grace, NULL);
+    if (main_peers(d) > 0 && main_announce(d) == 0) {
+        *since = stats_now_ms();
+        return false;
+    }
     log_info("no client for %u s (--idle-exit): finishing queued writes "
              "and stopping", d->o.idle_exit_s);
     notify_stopping();

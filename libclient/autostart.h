@@ -30,7 +30,7 @@ unsigned srdi_autostart_env(const char *name, unsigned def, unsigned lo,
                             unsigned hi);
 
 /* The srdd to run, into out (cap bytes): $SRD_SRDD if set (it must be
- * executable), else the install prefix's bin/srdd, else "srdd" on PATH,
+ * executable), else the install prefix's sbin/srdd, else "srdd" on PATH,
  * else the build tree's. SRD_ENOENT (with why filled) when none is. */
 srd_err srdi_autostart_find(char *out, size_t cap, char *why, size_t why_cap);
 
