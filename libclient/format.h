@@ -62,7 +62,7 @@ srd_err srdi_format_check_value(const void *p, size_t len);
 /* Little-endian trailer encode/decode. */
 void srdi_format_put_trailer(uint8_t out[SRDI_TRAILER_SIZE], uint64_t key_hash,
                              uint64_t prev, uint32_t crc);
-/* Inline: every read through a shared index decodes one (store.c). */
+/* Inline: every read through a shared index decodes one (store_read.c). */
 static inline void srdi_format_get_trailer(const uint8_t in[SRDI_TRAILER_SIZE],
                                            uint64_t *key_hash, uint64_t *prev,
                                            uint32_t *crc)

@@ -10,7 +10,7 @@
  * read-only and probe in place with acquire loads. Growing writes a new
  * file and renames it over the old one, then flags the old one
  * superseded; the old mapping stays valid for readers still in it.
- * Nothing a reader gets from here is trusted: store.c checks every loc
+ * Nothing a reader gets from here is trusted: store_read.c checks every loc
  * against the store before it returns a value (invariants in shindex.c).
  */
 #ifndef SRD_SHINDEX_H

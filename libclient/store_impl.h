@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_impl.h -- the srd_store handle, shared by store.c (open, reads,
- * writes) and compact.c (offline compaction).
+ * store_impl.h -- the srd_store handle, shared by the store_*.c files
+ * (store_open.c: open/close; store_read.c: reads and iteration;
+ * store_write.c: writes; store_snap.c: snaps, index updates, reload;
+ * store_shared.c: the shared index file) and compact.c (compaction).
  *
  * Readers load `snap` (an {index, map} pair published atomically) inside
  * an EBR section; everything a reader needs is reachable from it, so a
@@ -26,7 +28,7 @@
 
 /* With shx (reader handles), idx is only an overlay for entries the shared
  * index does not cover yet; a lookup takes the newer of the two, and a loc
- * from shx is checked against the store before use (store.c). */
+ * from shx is checked against the store before use (store_read.c). */
 typedef struct st_snap {
     srdi_index *idx;
     srdi_map *map;   /* one reference held by the snap */
@@ -207,5 +209,71 @@ void srdi_store_shared_rebuild(srd_store *st);
 srd_err srdi_store_load(srd_store *st, int fd, uint64_t tail,
                         uint64_t entries, st_snap **out);
 void srdi_store_snap_free(void *p);
+
+/* ---- between the store_*.c files ------------------------------------- */
+
+/* The value rule for keys: a NULL pointer only with length 0. */
+static inline bool srdi_val_ok(srd_val v)
+{
+    return v.ptr != NULL || v.len == 0;
+}
+
+static inline uint64_t srdi_key_of(srd_val k)
+{
+    return srd_key_hash(k.ptr, k.len);
+}
+
+/* qsort comparator of uint64_t. */
+static inline int srdi_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Resolve a live loc whose entry must end at or below committed
+ * (store_snap.c). */
+bool srdi_store_resolve_below(const srdi_map *m, uint64_t loc,
+                              uint64_t committed, uint64_t *payload,
+                              uint64_t *len);
+
+/* The loc of entry e and its payload length, in st's layout (entries
+ * from srdd carry the 64-byte layout's payload). */
+uint64_t srdi_store_entry_loc(const srd_store *st, const srdi_entry *e,
+                              uint64_t *vlen);
+
+/* Apply the entries of fd's chain in (base, tail] to sn, newest first
+ * (store_snap.c; caller holds mu or is alone). */
+srd_err srdi_store_load_walk(srd_store *st, st_snap *sn, int fd,
+                             uint64_t base, uint64_t tail);
+
+/* store_shared.c: the shared index is used unless SRD_SHARED_INDEX=0. */
+bool srdi_store_shared_enabled(void);
+
+/* Writer: mirror an index update into the shared index file (dropped,
+ * readers falling back to their own, when that fails). */
+void srdi_store_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc);
+
+/* Writer, under mu: a unit appended at start waits for its index update /
+ * got it; the shared index's covered tail is the oldest one waiting
+ * (shindex.c invariant 2), recorded by shared_cover. */
+void srdi_store_pend_push(srd_store *st, uint64_t start);
+void srdi_store_pend_pop(srd_store *st, uint64_t start);
+void srdi_store_shared_cover(srd_store *st);
+
+/* Reader side, under mu: follow a replaced shared index, drop an overlay
+ * it caught up with (failures keep the current snap). */
+void srdi_store_shared_follow(srd_store *st);
+
+/* Read-only open through the shared index without walking the store;
+ * SRD_ECORRUPT on any doubt (the caller runs the whole recovery). */
+srd_err srdi_store_open_ro_shared(srd_store *st, int fd, st_snap **out);
+
+/* Writer open from the shared index file (tail search from its covered
+ * tail, take-over of the file). *ran: the recovery ran and rec holds its
+ * result; otherwise the whole recovery is to run. */
+struct srdi_openrec;
+srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
+                                      struct srdi_openrec *rec, st_snap **sn,
+                                      bool *ran);
 
 #endif

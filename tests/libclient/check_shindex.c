@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_shindex.c -- tests of libclient/shindex.c (the shared index file)
- * and of how store.c uses it: the header checks, lookups that terminate
+ * and of how the store uses it: the header checks, lookups that terminate
  * whatever the file holds, growth by a new file that flags the old one
  * superseded, read-only handles that use the file instead of building a
  * private table, and damaged, stale or foreign index files that never
