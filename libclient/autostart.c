@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,6 @@
 
 #include "autostart.h"
 #include "errno_map.h"
-
-extern char **environ;
 
 #define AS_EXIT_LOCKED 3 /* srdd: the store is locked by another writer */
 #define AS_POLL_NS 2000000L
@@ -74,12 +73,11 @@ static bool as_on_path(char *out, size_t cap)
         const char *colon = strchr(path, ':');
         size_t n = colon ? (size_t)(colon - path) : strlen(path);
         char cand[PATH_MAX];
-        if (n > 0 && n + sizeof "/srdd" <= sizeof cand) {
-            memcpy(cand, path, n);
-            memcpy(cand + n, "/srdd", sizeof "/srdd");
-            if (as_take(out, cap, cand))
-                return true;
-        }
+        if (n > 0 && n < INT32_MAX &&
+            snprintf(cand, sizeof cand, "%.*s/srdd", (int)n, path) <
+                (int)sizeof cand &&
+            as_take(out, cap, cand))
+            return true;
         path = colon ? colon + 1 : NULL;
     }
     return false;

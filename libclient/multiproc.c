@@ -52,19 +52,6 @@ static uint64_t mp_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The identity of "<path>.lock": names the hand-over socket. */
-static bool mp_lock_id(const char *path, dev_t *dev, ino_t *ino)
-{
-    char lock[PATH_MAX + 8];
-    struct stat sb;
-    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock ||
-        stat(lock, &sb) != 0)
-        return false;
-    *dev = sb.st_dev;
-    *ino = sb.st_ino;
-    return true;
-}
-
 /* ======================================================================== */
 /* The writer's side: hand over                                             */
 /* ======================================================================== */
@@ -144,7 +131,7 @@ static void mp_listen(srd_store *st)
     char disc[PATH_MAX + 8];
     if (snprintf(disc, sizeof disc, "%s.srdd", st->path) < (int)sizeof disc)
         unlink(disc);
-    if (mp_lock_id(st->path, &dev, &ino))
+    if (srdi_registry_lock_id(st->path, &dev, &ino))
         (void)srdi_handover_listen(dev, ino, mp_switch, st, &st->ho);
 }
 
@@ -165,7 +152,7 @@ static srd_err mp_ask_once(const char *path, unsigned left_ms,
 {
     dev_t dev;
     ino_t ino;
-    if (!mp_lock_id(path, &dev, &ino))
+    if (!srdi_registry_lock_id(path, &dev, &ino))
         return SRD_OK; /* no lock file: open again */
     srd_err ans = SRD_OK;
     char why[SRDI_HANDOVER_WHY];

@@ -53,7 +53,7 @@ void srdi_registry_lock(void)
 
 void srdi_registry_unlock(void) { pthread_mutex_unlock(&reg_mu); }
 
-static bool reg_identify(const char *path, dev_t *dev, ino_t *ino)
+bool srdi_registry_lock_id(const char *path, dev_t *dev, ino_t *ino)
 {
     char lock[PATH_MAX + 8];
     struct stat sb;
@@ -69,7 +69,7 @@ struct srd_store *srdi_registry_share(const char *path)
 {
     dev_t dev;
     ino_t ino;
-    if (!reg_identify(path, &dev, &ino))
+    if (!srdi_registry_lock_id(path, &dev, &ino))
         return NULL;
     pid_t me = getpid();
     for (reg_entry *e = reg_all; e; e = e->next)
@@ -85,7 +85,7 @@ bool srdi_registry_add(struct srd_store *st, const char *path)
     reg_entry *e = calloc(1, sizeof *e);
     if (!e)
         return false;
-    if (!reg_identify(path, &e->dev, &e->ino)) {
+    if (!srdi_registry_lock_id(path, &e->dev, &e->ino)) {
         free(e);
         return false;
     }

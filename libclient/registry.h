@@ -11,8 +11,12 @@
 #define SRD_REGISTRY_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct srd_store;
+
+/* The identity of "<path>.lock"; false when it cannot be had. */
+bool srdi_registry_lock_id(const char *path, dev_t *dev, ino_t *ino);
 
 /* Serialize opens and closes of writing handles (held across the whole
  * srd_open, so two threads opening one store end up sharing). */

@@ -54,3 +54,19 @@ def start_python(code, *args):
     return subprocess.Popen([sys.executable, "-c", code, *map(str, args)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def lock_holder_pids(lock_path):
+    """Pids holding a flock on lock_path, from /proc/locks."""
+    try:
+        st = os.stat(lock_path)
+    except FileNotFoundError:
+        return set()
+    want = ":%d" % st.st_ino
+    pids = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            parts = line.split()
+            if "FLOCK" in parts and parts[-3].endswith(want):
+                pids.add(int(parts[-4]))
+    return pids

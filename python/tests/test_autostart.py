@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
-from conftest import run_python, start_python
+from conftest import lock_holder_pids, run_python, start_python
 
-from simd_r_drive import DataStore, StoreError
+from simd_r_drive import DataStore
 
 HERE = os.path.dirname(__file__)
 
@@ -41,22 +41,6 @@ assert store.read(b"large-file") is not None
 store.close()
 print("closed", flush=True)
 """
-
-
-def lock_holder_pids(lock_path):
-    """Pids holding a flock on lock_path, from /proc/locks."""
-    try:
-        st = os.stat(lock_path)
-    except FileNotFoundError:
-        return set()
-    want = ":%d" % st.st_ino
-    pids = set()
-    with open("/proc/locks") as f:
-        for line in f:
-            parts = line.split()
-            if "FLOCK" in parts and parts[-3].endswith(want):
-                pids.add(int(parts[-4]))
-    return pids
 
 
 def await_no_srdd(store_path, timeout=30):

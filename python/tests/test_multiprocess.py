@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import run_python, start_python
+from conftest import lock_holder_pids, run_python, start_python
 
 from simd_r_drive import DataStore, StoreError
 
@@ -98,22 +98,6 @@ while True:
 
 
 # ------------------------------------------------------------------ srdd
-
-def lock_holder_pids(lock_path):
-    """Pids holding a flock on lock_path, from /proc/locks."""
-    try:
-        st = os.stat(lock_path)
-    except FileNotFoundError:
-        return set()
-    want = ":%d" % st.st_ino
-    pids = set()
-    with open("/proc/locks") as f:
-        for line in f:
-            parts = line.split()
-            if "FLOCK" in parts and parts[-3].endswith(want):
-                pids.add(int(parts[-4]))
-    return pids
-
 
 @pytest.fixture
 def srdd(srdd_exe, path):

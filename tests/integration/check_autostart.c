@@ -125,40 +125,42 @@ static void expect_in_file(const char *k, const char *v)
     srd_close(st);
 }
 
-/* srdd's log beside the store, for a failing test. */
-static void print_autostart_log(void)
+/* ---- child roles -------------------------------------------------------- */
+
+/* Open path with the defaults plus flags (a number, or NULL); on failure
+ * print srd_open_why() and return NULL with *rc set. */
+static srd_store *child_open(const char *path, const char *flags,
+                             srd_err *rc)
 {
-    char *log = tu_join(g_dir, "s.srd.srdd.log");
-    size_t len = 0;
-    uint8_t *text = tu_read_file(log, &len);
-    printf("---- %s ----\n%.*s---- end ----\n", log, (int)len,
-           text ? (const char *)text : "");
+    srd_options o;
+    srd_options_init(&o);
+    if (flags)
+        o.flags |= (unsigned)strtoul(flags, NULL, 0);
+    srd_store *st = NULL;
+    *rc = srd_open(path, &o, &st);
+    if (*rc != SRD_OK)
+        printf("why %s\n", srd_open_why());
     fflush(stdout);
-    free(text);
-    free(log);
+    return st;
 }
 
-/* ---- child roles -------------------------------------------------------- */
+static const char *mode_of(srd_store *st)
+{
+    srd_info i;
+    srd_get_info(st, &i);
+    return i.daemon ? "client" : "embedded";
+}
 
 /* "open-put STORE KEY VALUE [FLAGS]": open (flags added to the defaults),
  * put, print "client" or "embedded", close. Exit 0, or 10 + the error of
  * the open (its srd_open_why printed) or 60 + the put's. */
 static int child_open_put(char **argv)
 {
-    srd_options o;
-    srd_options_init(&o);
-    if (argv[3])
-        o.flags |= (unsigned)strtoul(argv[3], NULL, 0);
-    srd_store *st = NULL;
-    srd_err rc = srd_open(argv[0], &o, &st);
-    if (rc != SRD_OK) {
-        printf("why %s\n", srd_open_why());
-        fflush(stdout);
+    srd_err rc;
+    srd_store *st = child_open(argv[0], argv[3], &rc);
+    if (!st)
         return 10 + (int)rc;
-    }
-    srd_info i;
-    srd_get_info(st, &i);
-    printf("%s\n", i.daemon ? "client" : "embedded");
+    printf("%s\n", mode_of(st));
     fflush(stdout);
     rc = srd_put(st, tu_s(argv[1]), tu_s(argv[2]));
     srd_err rc2 = srd_close(st);
@@ -170,26 +172,18 @@ static int child_open_put(char **argv)
  * end of input closes and exits. */
 static int child_hold(char **argv)
 {
-    srd_options o;
-    srd_options_init(&o);
-    if (argv[1])
-        o.flags |= (unsigned)strtoul(argv[1], NULL, 0);
-    srd_store *st = NULL;
-    srd_err rc = srd_open(argv[0], &o, &st);
-    if (rc != SRD_OK)
+    srd_err rc;
+    srd_store *st = child_open(argv[0], argv[1], &rc);
+    if (!st)
         return 10 + (int)rc;
-    srd_info i;
-    srd_get_info(st, &i);
-    printf("ready %s\n", i.daemon ? "client" : "embedded");
+    printf("ready %s\n", mode_of(st));
     fflush(stdout);
     char line[512], k[200], v[200];
     while (fgets(line, sizeof line, stdin)) {
-        if (sscanf(line, "put %199s %199s", k, v) == 2) {
+        if (sscanf(line, "put %199s %199s", k, v) == 2)
             printf("%s\n", srd_errname(srd_put(st, tu_s(k), tu_s(v))));
-        } else {
-            srd_get_info(st, &i);
-            printf("%s\n", i.daemon ? "client" : "embedded");
-        }
+        else
+            printf("%s\n", mode_of(st));
         fflush(stdout);
     }
     return srd_close(st) == SRD_OK ? 0 : 1;
@@ -254,6 +248,7 @@ START_TEST(test_autostart_spawn_serves_logs_and_stops_when_idle)
     put_s(st, "k", "v");
     ck_srd(srd_close(st));
     await_srdd_gone();
+    await_pid_gone(p); /* its last line is written */
     char *log = tu_join(g_dir, "s.srd.srdd.log");
     size_t len = 0;
     char *text = (char *)tu_read_file(log, &len);
@@ -395,7 +390,7 @@ START_TEST(test_second_process_open_makes_both_clients_of_one_srdd)
     char first[256];
     int code = run_open_put("b", "2", NULL, first, sizeof first);
     if (code != 0)
-        print_autostart_log();
+        ch_print_log("s.srd.srdd.log");
     ck_assert_msg(code == 0, "exit %d: %s", code, first);
     ck_assert_str_eq(first, "client");
     ck_assert(is_client(a)); /* handed over: srdd's client now */
