@@ -25,6 +25,7 @@
 
 #include "autostart.h"
 #include "errno_map.h"
+#include "handover.h"
 
 #define AS_EXIT_LOCKED 3 /* srdd: the store is locked by another writer */
 #define AS_POLL_NS 2000000L
@@ -117,6 +118,29 @@ void srdi_autostart_conf_init(srdi_autostart_conf *conf, srd_sync_mode sync,
     conf->timeout_ms = srdi_autostart_env("SRD_AUTOSTART_TIMEOUT_MS",
                                           SRDI_AUTOSTART_TIMEOUT_MS, 1,
                                           3600000);
+    conf->taker[0] = 0;
+}
+
+/* environ without SRDI_HANDOVER_TAKER, plus conf's (malloc'd array of
+ * borrowed strings; *var holds the added one). NULL: out of memory. */
+static char **as_env(const srdi_autostart_conf *conf, char *var, size_t cap)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0, plen = strlen(SRDI_HANDOVER_TAKER "=");
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], SRDI_HANDOVER_TAKER "=", plen) != 0)
+            env[k++] = environ[i];
+    if (conf->taker[0]) {
+        snprintf(var, cap, "%s=%s", SRDI_HANDOVER_TAKER, conf->taker);
+        env[k++] = var;
+    }
+    env[k] = NULL;
+    return env;
 }
 
 static uint64_t as_now_ms(void)
@@ -250,15 +274,18 @@ srd_err srdi_autostart_spawn(const char *path, const srdi_autostart_conf *conf,
     }
     char idle[16], sync[32], *argv[8];
     as_argv(bin, path, conf, idle, sync, argv);
+    char var[128];
+    char **env = as_env(conf, var, sizeof var);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     pid_t pid = -1;
-    int r = as_prepare(&fa, &at, log_fd);
+    int r = env ? as_prepare(&fa, &at, log_fd) : ENOMEM;
     if (!r) {
-        r = posix_spawn(&pid, bin, &fa, &at, argv, environ);
+        r = posix_spawn(&pid, bin, &fa, &at, argv, env);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
     }
+    free(env);
     close(log_fd);
     if (r) {
         snprintf(why, why_cap, "cannot run %s: %s", bin, strerror(r));

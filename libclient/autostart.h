@@ -40,9 +40,11 @@ typedef struct srdi_autostart_conf {
     unsigned sync_ms;    /* for SRD_SYNC_INTERVAL */
     unsigned idle_s;     /* --idle-exit */
     unsigned timeout_ms; /* how long to wait until it serves */
+    char taker[64];      /* SRDI_HANDOVER_TAKER's value for it, or "" */
 } srdi_autostart_conf;
 
-/* Fill conf from the environment (idle, timeout) and the given sync. */
+/* Fill conf from the environment (idle, timeout) and the given sync;
+ * taker empty. */
 void srdi_autostart_conf_init(srdi_autostart_conf *conf, srd_sync_mode sync,
                               unsigned sync_ms);
 

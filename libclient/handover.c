@@ -31,6 +31,8 @@
 #define HO_BACKLOG 16
 
 struct srdi_handover {
+    dev_t dev;        /* the lock file's identity */
+    ino_t ino;
     int lfd;          /* listening socket; -1 once closed */
     int wake[2];      /* stop: a byte on wake[1] */
     pid_t pid;        /* the process that listens */
@@ -59,6 +61,8 @@ static void ho_child(void)
 }
 
 static void ho_init(void) { pthread_atfork(ho_prepare, ho_parent, ho_child); }
+
+void srdi_handover_atfork_init(void) { pthread_once(&ho_once, ho_init); }
 
 static socklen_t ho_name(dev_t dev, ino_t ino, struct sockaddr_un *a)
 {
@@ -165,7 +169,7 @@ static void ho_free(srdi_handover *h)
 srd_err srdi_handover_listen(dev_t dev, ino_t ino, srdi_handover_fn fn,
                              void *ctx, srdi_handover **out)
 {
-    pthread_once(&ho_once, ho_init);
+    srdi_handover_atfork_init();
     *out = NULL;
     srdi_handover *h = calloc(1, sizeof *h);
     if (!h)
@@ -173,6 +177,8 @@ srd_err srdi_handover_listen(dev_t dev, ino_t ino, srdi_handover_fn fn,
     h->fn = fn;
     h->ctx = ctx;
     h->pid = getpid();
+    h->dev = dev;
+    h->ino = ino;
     if (pipe2(h->wake, O_CLOEXEC) != 0) {
         free(h);
         return srdi_errno(errno);
@@ -209,6 +215,39 @@ void srdi_handover_stop(srdi_handover *h)
         pthread_join(h->thread, NULL);
     }
     ho_free(h);
+}
+
+/* A listener of this process for (dev, ino). */
+static bool ho_mine(dev_t dev, ino_t ino)
+{
+    bool mine = false;
+    pid_t me = getpid();
+    pthread_mutex_lock(&ho_mu);
+    for (srdi_handover *h = ho_all; h && !mine; h = h->next)
+        mine = h->pid == me && h->dev == dev && h->ino == ino && h->lfd >= 0;
+    pthread_mutex_unlock(&ho_mu);
+    return mine;
+}
+
+bool srdi_handover_in_progress(dev_t dev, ino_t ino)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%llx:%llx", (unsigned long long)dev,
+             (unsigned long long)ino);
+    const char *taker = getenv(SRDI_HANDOVER_TAKER);
+    if ((taker && strcmp(taker, want) == 0) || ho_mine(dev, ino))
+        return false;
+    struct sockaddr_un a;
+    socklen_t len = ho_name(dev, ino, &a);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    /* a listener that holds no lock is handing over: it answers nothing
+     * to this connection, which it drops when it is done */
+    bool live = connect(fd, (struct sockaddr *)&a, len) == 0 ||
+                errno == EAGAIN;
+    close(fd);
+    return live;
 }
 
 srd_err srdi_handover_ask(dev_t dev, ino_t ino, unsigned timeout_ms,

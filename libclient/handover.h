@@ -11,6 +11,7 @@
 #ifndef SRD_HANDOVER_H
 #define SRD_HANDOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,11 @@ typedef srd_err (*srdi_handover_fn)(void *ctx, char *why, size_t cap);
 /* The longest sentence an answer carries. */
 #define SRDI_HANDOVER_WHY 400
 
+/* Install the fork() handler (once). registry.c calls it before it
+ * installs its own, so that fork() takes the registry's mutex before this
+ * module's: the order srd_open takes them in. */
+void srdi_handover_atfork_init(void);
+
 /* Listen for the store whose lock file is (dev, ino) on a thread of its
  * own. SRD_EEXIST when
  * another live socket has the name (another handle listens). */
@@ -36,6 +42,17 @@ srd_err srdi_handover_listen(dev_t dev, ino_t ino, srdi_handover_fn fn,
 /* Stop listening and join the thread (waits for a hand-over running on
  * it). In a fork() child it only frees the child's copy. NULL: nothing. */
 void srdi_handover_stop(srdi_handover *h);
+
+/* The environment variable autostart.c gives the srdd it starts:
+ * "<dev>:<ino>" of the lock file it is to take over. */
+#define SRDI_HANDOVER_TAKER "SRD_HANDOVER_TAKER"
+
+/* Whether an open that just took the lock of (dev, ino) took it in the
+ * middle of a hand-over: a writer in another process released it for the
+ * srdd it is starting, whose listener still exists. False in that srdd
+ * (SRDI_HANDOVER_TAKER names this lock file) and in the process handing
+ * over (taking its writer back). Costs one connect(2). */
+bool srdi_handover_in_progress(dev_t dev, ino_t ino);
 
 /* Ask the writer of the lock file (dev, ino) to hand over and wait up to
  * timeout_ms. SRD_OK: it answered, *answer is its result and why (cap

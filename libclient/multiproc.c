@@ -98,6 +98,11 @@ static srd_err mp_switch_locked(srd_store *st, char *why, size_t cap)
     }
     srdi_autostart_conf conf;
     srdi_autostart_conf_init(&conf, st->sync_mode, st->sync_ms);
+    dev_t dev;
+    ino_t ino;
+    if (srdi_registry_lock_id(st->path, &dev, &ino))
+        snprintf(conf.taker, sizeof conf.taker, "%llx:%llx",
+                 (unsigned long long)dev, (unsigned long long)ino);
     rc = srdi_autostart_spawn(st->path, &conf, why, cap);
     if (rc == SRD_OK) {
         rc = srdi_client_open(st);
@@ -116,6 +121,10 @@ static srd_err mp_switch(void *ctx, char *why, size_t cap)
     pthread_rwlock_wrlock(&st->gate);
     srdi_store_begin_exclusive(st);
     srd_err rc = mp_switch_locked(st, why, cap);
+    /* Neither writer nor client any more: the role is gone, and a listener
+     * without the lock would look like a hand-over forever. */
+    if (rc != SRD_OK && !st->w && !st->client)
+        rc = SRD_OK;
     srdi_store_end_exclusive(st);
     pthread_rwlock_unlock(&st->gate);
     return rc;

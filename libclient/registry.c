@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "registry.h"
 #include "store_impl.h"
 
@@ -43,7 +44,13 @@ static void reg_child(void)
     pthread_mutex_unlock(&reg_mu);
 }
 
-static void reg_init(void) { pthread_atfork(reg_prepare, reg_parent, reg_child); }
+/* fork() runs prepare handlers last-installed first: the registry's mutex
+ * is taken before handover.c's, as srd_open takes them. */
+static void reg_init(void)
+{
+    srdi_handover_atfork_init();
+    pthread_atfork(reg_prepare, reg_parent, reg_child);
+}
 
 void srdi_registry_lock(void)
 {

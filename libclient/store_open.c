@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "handover.h"
 #include "multiproc.h"
 #include "errno_map.h"
 #include "format.h"
@@ -48,6 +49,16 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
                                       o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
                                       lfd, fd, made);
+        struct stat lb;
+        if (rc == SRD_OK && fstat(*lfd, &lb) == 0 &&
+            srdi_handover_in_progress(lb.st_dev, lb.st_ino)) {
+            /* between a writer's release and its srdd's lock: not ours */
+            close(*fd);
+            srdi_writer_unlock(st->path, *lfd, *made);
+            *fd = *lfd = -1;
+            *made = false;
+            rc = SRD_EBUSY;
+        }
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */
             char tmp[4096];
