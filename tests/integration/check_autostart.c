@@ -522,6 +522,7 @@ START_TEST(test_nobody_takes_the_store_while_it_is_handed_over)
     ch_child holder = spawn_hold(NULL);
     hold_cmd(&holder, "put k 1", "SRD_OK");
     setenv("SRD_SRDD", SRDD_PATH, 1);
+    setenv("SRD_AUTOSTART_TIMEOUT_MS", "60000", 1); /* the asker waits */
     const char *argv[] = {"open-put", g_store, "k", "2", NULL};
     ch_child asker = ch_spawn(argv);
     await_slow_srdd(); /* the window is open now */
@@ -529,7 +530,7 @@ START_TEST(test_nobody_takes_the_store_while_it_is_handed_over)
     ck_assert_int_eq(tu_open(g_store, SRD_OPEN_EMBEDDED, &e), SRD_EBUSY);
     char line[512];
     ck_assert(ch_line(&asker, line, sizeof line));
-    ck_assert_ptr_nonnull(strstr(line, "did not report serving"));
+    ck_assert_msg(strstr(line, "did not report serving"), "%s", line);
     ck_assert_int_eq(ch_wait(&asker), 10 + SRD_EBUSY);
     hold_cmd(&holder, "mode", "embedded"); /* took its writer back */
     hold_cmd(&holder, "put k 3", "SRD_OK");
