@@ -79,6 +79,11 @@ struct srd_store {
     uint32_t align;           /* the file's layout (format.h): 64 or 1 */
     bool sync_never;          /* opened with SRD_SYNC_NEVER (close does not
                                  sync) */
+    bool ro_behind;           /* read-only: a refresh failed part way; the
+                                 index misses entries of [ro_walked,
+                                 committed) (under mu) */
+    uint64_t ro_walked;       /* read-only, when ro_behind: where the next
+                                 refresh walks from (under mu) */
     srd_sync_mode sync_mode;  /* as opened (a writer taken back after a
                                  failed hand-over, an srdd started) */
     unsigned sync_ms;

@@ -405,6 +405,38 @@ srd_err srdi_store_catch_up(srd_store *st, uint64_t base, uint64_t tail,
     return rc;
 }
 
+/*
+ * A read-only handle's catch-up from its committed tail `known` to tail.
+ * The committed tail moves first (so no key's older version vanishes
+ * while its newer one is indexed), so a walk that fails part way (a read
+ * error) leaves entries below the committed tail out of the index: the
+ * handle remembers where it must walk from, and every later refresh
+ * walks from there until one succeeds (caller holds mu). The entries of
+ * a walk re-done are counted once.
+ */
+static srd_err st_refresh_walk(srd_store *st, uint64_t known, uint64_t tail,
+                               uint64_t *added)
+{
+    uint64_t from = st->ro_behind ? st->ro_walked : known;
+    uint64_t entries = st->entries;
+    if (tail < known)
+        tail = known;
+    srd_err rc = srdi_store_catch_up(st, from, tail, added);
+    if (rc == SRD_OK) {
+        st->ro_behind = false;
+    } else if (tail > from) {
+        /* The retry walks these entries again: count them once, then.
+         * (Their live bytes count once already: an index update with
+         * the location it holds changes nothing.) */
+        st->entries = entries;
+        if (added)
+            *added = 0;
+        st->ro_behind = true;
+        st->ro_walked = from;
+    }
+    return rc;
+}
+
 static srd_err st_refresh(srd_store *st, uint64_t *added)
 {
     if (!st)
@@ -425,15 +457,17 @@ static srd_err st_refresh(srd_store *st, uint64_t *added)
         rc = srdi_store_reload(st, UINT64_MAX, added);
     } else {
         st_snap *sn = atomic_load(&st->snap);
-        uint64_t base = atomic_load(&sn->map->committed), tail = base;
+        uint64_t known = atomic_load(&sn->map->committed), tail = known;
         rc = fstat(st->ro_fd, &ours) == 0 ? SRD_OK : srdi_errno(errno);
         if (rc == SRD_OK)
-            rc = srdi_recovery_find_tail_in(st->ro_fd, base,
+            rc = srdi_recovery_find_tail_in(st->ro_fd, known,
                                             (uint64_t)ours.st_size,
                                             st->align, &tail, NULL);
         if (rc == SRD_OK)
-            rc = srdi_store_catch_up(st, base, tail, added);
+            rc = st_refresh_walk(st, known, tail, added);
     }
+    if (replaced && rc == SRD_OK)
+        st->ro_behind = false;
     pthread_mutex_unlock(&st->mu);
     return rc;
 }

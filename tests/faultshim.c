@@ -9,6 +9,10 @@
  *                   SRD_FAULT_FILE names (its inode, as at the first call)
  *            sync   fdatasync and fsync of that file
  *            sock   sendmsg, recvmsg, writev and readv on sockets
+ *            alloc  posix_fallocate of any regular file (the shared index
+ *                   files, which are replaced as they grow: no
+ *                   SRD_FAULT_FILE); it returns the error, as that
+ *                   function does
  *     N      the first call to fail (1-based, counted per KIND)
  *     ERRNO  EIO, ENOSPC, ECONNRESET or EPIPE
  *     COUNT  how many calls fail from the N-th on (default 1; 0: every
@@ -35,7 +39,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { FK_NONE, FK_WRITE, FK_SYNC, FK_SOCK };
+enum { FK_NONE, FK_WRITE, FK_SYNC, FK_SOCK, FK_ALLOC };
 
 static struct {
     pthread_once_t once;
@@ -75,13 +79,15 @@ static void fs_init(void)
     g_fs.kind = strcmp(kind, "write") == 0  ? FK_WRITE
                 : strcmp(kind, "sync") == 0 ? FK_SYNC
                 : strcmp(kind, "sock") == 0 ? FK_SOCK
+                : strcmp(kind, "alloc") == 0 ? FK_ALLOC
                                             : FK_NONE;
     g_fs.first = n;
     g_fs.count = count;
     g_fs.err = fs_errno_of(err);
     const char *file = getenv("SRD_FAULT_FILE");
     struct stat sb;
-    if (g_fs.kind != FK_SOCK && file && stat(file, &sb) == 0) {
+    if (g_fs.kind != FK_SOCK && g_fs.kind != FK_ALLOC && file &&
+        stat(file, &sb) == 0) {
         g_fs.dev = sb.st_dev;
         g_fs.ino = sb.st_ino;
         g_fs.have_file = true;
@@ -99,6 +105,8 @@ static bool fs_target(int kind, int fd)
         return false;
     if (kind == FK_SOCK)
         return S_ISSOCK(sb.st_mode);
+    if (kind == FK_ALLOC)
+        return S_ISREG(sb.st_mode);
     if (!g_fs.have_file) { /* the store did not exist yet at the start */
         const char *file = getenv("SRD_FAULT_FILE");
         struct stat fb;
@@ -167,6 +175,7 @@ typedef int (*sync_fn)(int);
 typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
+typedef int (*falloc_fn)(int, off_t, off_t);
 
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
@@ -229,4 +238,12 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     FS_REAL(iov_fn, readv);
     return fs_fail(FK_SOCK, fd) ? -1 : real_readv(fd, iov, n);
+}
+
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+    FS_REAL(falloc_fn, posix_fallocate);
+    if (fs_fail(FK_ALLOC, fd))
+        return errno;
+    return real_posix_fallocate(fd, off, len);
 }

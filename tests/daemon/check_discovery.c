@@ -3,7 +3,7 @@
  * check_discovery.c -- tests of daemon/discovery.c: absolute store paths,
  * the default ipc:// addresses and their 107-byte limit, and the
  * "<store>.srdd" file clients find srdd by (atomic, readable by everyone,
- * removed only by the daemon it names).
+ * removed only by the daemon it names, never written through a symlink).
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -180,6 +180,38 @@ START_TEST(test_discovery_remove_leaves_another_daemons_file)
 }
 END_TEST
 
+START_TEST(test_discovery_put_never_writes_through_a_planted_symlink)
+{
+    /* Someone who can write the store's folder plants symlinks at the
+     * temporary name and at the sidecar's name, both aimed at a file of
+     * the daemon's user: the file must stay as it was. */
+    disc_env e = env_make(".srdd");
+    char *victim = tu_join(e.dir, "victim");
+    ck_assert_int_eq(tu_write_file(victim, "precious\n", 9), 0);
+    char tmp[PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", e.file, (long)getpid());
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    ck_assert_int_eq(symlink(victim, e.file), 0);
+    ck_assert_int_eq(discovery_put(e.abs, ".srdd", "pid=1\n"), 0);
+    size_t len;
+    char *text = (char *)tu_read_file(victim, &len);
+    ck_assert_uint_eq(len, 9);
+    ck_assert(memcmp(text, "precious\n", 9) == 0);
+    free(text);
+    /* the sidecar is now a plain file of its own, with the new text */
+    struct stat sb;
+    ck_assert_int_eq(lstat(e.file, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    text = (char *)tu_read_file(e.file, &len);
+    ck_assert_uint_eq(len, 6);
+    ck_assert(memcmp(text, "pid=1\n", 6) == 0);
+    free(text);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    free(victim);
+    env_free(&e);
+}
+END_TEST
+
 static Suite *discovery_suite(void)
 {
     Suite *s = suite_create("discovery");
@@ -192,6 +224,7 @@ static Suite *discovery_suite(void)
     tcase_add_test(tc, test_discovery_put_replaces_atomically_and_leaves_no_temp);
     tcase_add_test(tc, test_discovery_put_in_a_missing_directory_fails_cleanly);
     tcase_add_test(tc, test_discovery_remove_leaves_another_daemons_file);
+    tcase_add_test(tc, test_discovery_put_never_writes_through_a_planted_symlink);
     suite_add_tcase(s, tc);
     return s;
 }

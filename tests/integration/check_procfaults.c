@@ -2,6 +2,7 @@
 /*
  * check_procfaults.c -- faults inside real processes: srdd's appends and
  * syncs of the store failing (EIO, ENOSPC) under a client's workload,
+ * srdd unable to allocate its shared index file (a full disk),
  * client processes killed at random points of batches and streams, and a
  * client's socket calls failing. The failures are injected with the
  * LD_PRELOAD library tests/faultshim.c (SRD_FAULT=KIND:N:ERRNO), swept
@@ -391,6 +392,99 @@ START_TEST(test_store_faults_under_srdd_fail_cleanly_and_lose_nothing)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* A full disk for srdd's shared index file                                  */
+/* ------------------------------------------------------------------------ */
+
+#define PF_IX_BATCHES 24
+#define PF_IX_BATCH 1000
+
+static void pf_ix_kv(unsigned i, char *k, size_t kcap, char *v, size_t vcap)
+{
+    snprintf(k, kcap, "ix-%05u", i);
+    snprintf(v, vcap, "value %u of the index test", i);
+}
+
+/* Every key written reads back right through st. */
+static void pf_ix_expect(srd_store *st, unsigned n, const char *what)
+{
+    for (unsigned i = 0; i < n; i++) {
+        char k[32], v[64];
+        pf_ix_kv(i, k, sizeof k, v, sizeof v);
+        srd_view view;
+        srd_err rc = srd_get(st, tu_s(k), &view);
+        tu_require(rc == SRD_OK, "%s: %s: %s", what, k, srd_errname(rc));
+        tu_require(view.len == strlen(v) && memcmp(view.data, v, view.len) == 0,
+                   "%s: %s has another value", what, k);
+        srd_view_release(&view);
+    }
+}
+
+/* The index file is a cache of the store: srdd unable to create or grow
+ * it (posix_fallocate fails with ENOSPC from call `first` on, for good)
+ * must still acknowledge every write, and its clients read every key
+ * right. _i: 0 = no index file at srdd's start (its creation fails),
+ * 1 = its first growth fails, 2 = its second. */
+START_TEST(test_full_disk_for_the_shared_index_costs_no_write)
+{
+    static const unsigned first_of[] = {1, 1, 2};
+    char *mdir = tu_tmpdir();
+    char *mark = tu_join(mdir, "fault.mark");
+    char what[96], spec[64];
+    snprintf(what, sizeof what, "index file allocation %u failing%s",
+             first_of[_i], _i == 0 ? " (no index file at the start)" : "");
+    pf_new_store();
+    if (_i == 0) {
+        char *idx = tu_join(g_dir, "s.srd.idx");
+        ck_assert_int_eq(unlink(idx), 0);
+        free(idx);
+    }
+    snprintf(spec, sizeof spec, "alloc:%u:ENOSPC:0", first_of[_i]);
+    pf_shim_env(spec, NULL, mark);
+    pf_asan_env("");
+    start_srdd(NULL);
+    pf_shim_env(NULL, NULL, NULL);
+    srd_store *st = ch_open_client();
+    static char keys[PF_IX_BATCH][32], vals[PF_IX_BATCH][64];
+    srd_val kv[PF_IX_BATCH], vv[PF_IX_BATCH];
+    for (unsigned b = 0; b < PF_IX_BATCHES; b++) {
+        for (unsigned j = 0; j < PF_IX_BATCH; j++) {
+            pf_ix_kv(b * PF_IX_BATCH + j, keys[j], sizeof keys[j], vals[j],
+                     sizeof vals[j]);
+            kv[j] = tu_s(keys[j]);
+            vv[j] = tu_s(vals[j]);
+        }
+        srd_err rc = srd_put_batch(st, kv, vv, PF_IX_BATCH);
+        if (rc != SRD_OK)
+            ch_print_srdd_log();
+        ck_assert_msg(rc == SRD_OK, "%s: batch %u: %s", what, b,
+                      srd_errname(rc));
+    }
+    ck_assert_msg(pf_tripped(mark), "%s: no allocation failed", what);
+    unsigned n = PF_IX_BATCHES * PF_IX_BATCH;
+    pf_ix_expect(st, n, what);
+    srd_store *other = ch_open_client(); /* a client that opens now */
+    pf_ix_expect(other, n, what);
+    srd_store *ro = ch_open_flags(SRD_OPEN_READONLY, &(srd_err){0});
+    ck_assert_ptr_nonnull(ro);
+    pf_ix_expect(ro, n, what);
+    ck_srd(srd_close(ro));
+    ck_srd(srd_close(other));
+    ck_srd(srd_close(st));
+    int status = stop_srdd(SIGTERM);
+    ck_assert_msg(status == 0, "%s: srdd exited with %d", what, status);
+    ck_srd(tu_open(g_store, 0, &st));
+    pf_ix_expect(st, n, what);
+    pf_verify_clean(st, what);
+    ck_srd(srd_close(st));
+    printf("%s: %u keys acknowledged and read back, 0 lost\n", what, n);
+    fflush(stdout);
+    tu_rmtree(mdir);
+    free(mdir);
+    free(mark);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Child processes: a probe, a client under socket faults, a writer killed   */
 /* ------------------------------------------------------------------------ */
 
@@ -753,6 +847,8 @@ static Suite *procfaults_suite(void)
     tcase_add_loop_test(tc,
                         test_store_faults_under_srdd_fail_cleanly_and_lose_nothing,
                         0, (int)(sizeof g_store_kinds / sizeof g_store_kinds[0]));
+    tcase_add_loop_test(tc, test_full_disk_for_the_shared_index_costs_no_write,
+                        0, 3);
     suite_add_tcase(s, tc);
     tc = tcase_create("client");
     tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
