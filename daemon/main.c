@@ -36,6 +36,7 @@
 #include "publish.h"
 #include "server.h"
 #include "stats.h"
+#include "store_impl.h"
 #include "streams.h"
 
 #define MAIN_EXIT_FAIL 1
@@ -107,7 +108,7 @@ static int main_open_store(srdd *d)
 #endif
     so.sync = d->o.sync;
     so.sync_interval_ms = d->o.sync_ms;
-    srd_err rc = srd_open(d->abs, &so, &d->st);
+    srd_err rc = srdi_store_open(d->abs, &so, NULL, &d->st);
     if (rc == SRD_EBUSY) {
         log_error("store is locked by another writer: %s (another srdd or an "
                   "embedded writer holds %s.lock, or the file itself under "
@@ -219,8 +220,8 @@ static int main_teardown(srdd *d, int status)
         main_unlink_socket(d->publish);
     }
     if (d->st) {
-        srd_err rc = srd_sync(d->st);
-        srd_err rc2 = srd_close(d->st);
+        srd_err rc = srdi_store_sync(d->st);
+        srd_err rc2 = srdi_store_close(d->st);
         if (rc != SRD_OK || rc2 != SRD_OK) {
             log_error("closing the store failed: %s",
                       srd_strerror(rc != SRD_OK ? rc : rc2));

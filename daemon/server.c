@@ -285,7 +285,7 @@ static srd_err srv_direct(srv_ctx *c, const srdi_wire_request *rq,
         return srv_stats(s, rs);
     case SRDI_WIRE_SYNC:
         atomic_fetch_add(&s->c.ctr->syncs, 1);
-        return srd_sync(s->c.st);
+        return srdi_store_sync(s->c.st);
     case SRDI_WIRE_STREAM_BEGIN:
         return streams_begin(s->c.ss, rq->client_id,
                              (uint32_t)nng_pipe_id(c->pipe),

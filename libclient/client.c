@@ -5,12 +5,13 @@
  * (repairing any gap by walking the file itself) and sends its writes to
  * srdd over REQ/REP, blocking or pipelined (docs/CLIENT.md). This file
  * holds the lanes, the handshake, following the file, the subscriber
- * thread, open/close and the pipelined puts; client_conn.c finds srdd and
+ * thread, open/close and the pipelined puts (srd_put_async and srd_flush
+ * in client mode, through front.c); client_conn.c finds srdd and
  * owns the sockets, client_write.c has the blocking writes and streams
  * (client_impl.h is what they share).
  *
  * Invariants
- *   1. c->tail (under st->mu) is an entry end of the mapped file below
+ *   1. c->tail (under c->follow_mu) is an entry end of the mapped file below
  *      which every entry is in the index. It only moves by adopting a whole
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
@@ -112,22 +113,10 @@ static bool cl_need_hello(srdi_client *c)
 }
 
 /* ======================================================================== */
-/* Following the file (all under st->mu)                                    */
+/* Following the file (under c->follow_mu; the srdi_store_follow_*       */
+/* functions of store_follow.c update the handle under its own lock and   */
+/* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
-
-static bool cl_same_file(int fd, const cl_hello_info *h)
-{
-    struct stat sb;
-    return fstat(fd, &sb) == 0 && (uint64_t)sb.st_dev == h->dev &&
-           (uint64_t)sb.st_ino == h->ino;
-}
-
-/* Invariant 2: never trust a tail past the end of the file mapped. */
-static bool cl_tail_in_file(const srdi_client *c, uint64_t tail)
-{
-    struct stat sb;
-    return fstat(c->st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size >= tail;
-}
 
 /*
  * Bring the index to srdd's state (gen, tail): reload when the generation
@@ -140,19 +129,17 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
 {
     srd_store *st = c->st;
     srd_err rc = SRD_OK;
-    bool same = !id || cl_same_file(st->ro_fd, id);
+    bool same = !id || srdi_store_follow_is(st, id->dev, id->ino);
     if (!same || gen != c->gen || tail < c->tail) {
-        rc = srdi_store_reload(st, tail, NULL);
-        if (rc == SRD_OK && id && !cl_same_file(st->ro_fd, id))
+        rc = srdi_store_follow_reload(st, tail);
+        if (rc == SRD_OK && id && !srdi_store_follow_is(st, id->dev, id->ino))
             rc = SRD_ESTATE; /* srdd writes another file than our path */
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
         }
     } else if (tail > c->tail) {
-        rc = cl_tail_in_file(c, tail) ? srdi_store_catch_up(st, c->tail,
-                                                            tail, NULL)
-                                      : SRD_ECORRUPT;
+        rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
     }
@@ -169,9 +156,8 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
     if (up->generation == c->gen && up->to_tail <= c->tail)
         return; /* already known (our own reply, or a replay) */
     if (up->generation == c->gen && up->from_tail == c->tail &&
-        cl_tail_in_file(c, up->to_tail) &&
-        srdi_store_adopt(c->st, up->entries, up->n_entries, up->to_tail) ==
-            SRD_OK) {
+        srdi_store_follow_adopt(c->st, up->entries, up->n_entries,
+                                up->to_tail, true) == SRD_OK) {
         c->tail = up->to_tail;
         return;
     }
@@ -189,21 +175,15 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
 static void cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
                         bool *stale)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     bool ok = !cl_need_hello(c) && rs->generation == c->gen &&
-              cl_tail_in_file(c, rs->committed_tail);
-    if (ok) {
-        uint64_t entries = st->entries;
-        ok = srdi_store_adopt(st, rs->entries, rs->n_entries,
-                              rs->committed_tail) == SRD_OK;
-        st->entries = entries;
-    }
+              srdi_store_follow_adopt(c->st, rs->entries, rs->n_entries,
+                                      rs->committed_tail, false) == SRD_OK;
     if (!ok) {
         atomic_store(&c->lost, true);
         *stale = true;
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
 }
 
 /* ======================================================================== */
@@ -526,11 +506,11 @@ static srd_err cl_hello(srdi_client *c)
     cl_hello_info h;
     srd_err rc = cl_handshake(c, &h);
     if (rc == SRD_OK) {
-        pthread_mutex_lock(&c->st->mu);
+        pthread_mutex_lock(&c->follow_mu);
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
-        pthread_mutex_unlock(&c->st->mu);
+        pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
         atomic_store(&c->lost, true);
@@ -562,9 +542,9 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
     nng_msg_free(m);
     if (rc != SRD_OK)
         return; /* a bad hint: the next handshake repairs what it hid */
-    pthread_mutex_lock(&c->st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     cl_on_update(c, &up);
-    pthread_mutex_unlock(&c->st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
     srdi_wire_update_free(&up);
 }
 
@@ -646,6 +626,7 @@ static void cl_free(srdi_client *c)
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->hello_mu);
+    pthread_mutex_destroy(&c->follow_mu);
     free(c);
 }
 
@@ -677,23 +658,8 @@ static srdi_client *cl_alloc(srd_store *st)
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
+    pthread_mutex_init(&c->follow_mu, NULL);
     return c;
-}
-
-/* Open the store read-only and make sure it is the file srdd writes (a
- * compaction may have replaced it between our open and the handshake). */
-static srd_err cl_open_file(srd_store *st, const cl_hello_info *h)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
-        if (st->ro_fd < 0)
-            return srdi_errno(errno);
-        if (cl_same_file(st->ro_fd, h))
-            return SRD_OK;
-    }
-    return SRD_ESTATE;
 }
 
 /* Everything after the sockets: handshake, map and index, thread. */
@@ -703,22 +669,12 @@ static srd_err cl_start(srdi_client *c)
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
     srd_err rc = cl_handshake(c, &h);
+    /* the file srdd writes (a compaction may have replaced it between our
+     * open and the handshake), mapped and indexed up to its tail */
     if (rc == SRD_OK)
-        rc = cl_open_file(st, &h);
-    if (rc == SRD_OK && !cl_tail_in_file(c, h.tail))
-        rc = SRD_ECORRUPT;
-    st_snap *sn = NULL;
-    if (rc == SRD_OK) /* the store's layout, from its entries */
-        rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
-    if (rc == SRD_OK)
-        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
     if (rc != SRD_OK)
         return rc;
-    /* A writer handing over (multiproc.c) has readers in its snap: retire
-     * it, do not drop it. */
-    pthread_mutex_lock(&st->mu);
-    srdi_store_publish(st, sn);
-    pthread_mutex_unlock(&st->mu);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
@@ -733,7 +689,6 @@ static srd_err cl_start(srdi_client *c)
 
 srd_err srdi_client_open(srd_store *st)
 {
-    st_snap *before = atomic_load(&st->snap); /* a writer handing over */
     cl_disc d;
     srd_err rc = srdi_cl_discover(st->path, &d);
     if (rc != SRD_OK)
@@ -748,18 +703,14 @@ srd_err srdi_client_open(srd_store *st)
         rc = SRD_EPERM; /* the daemon found is not one to trust */
     if (rc != SRD_OK) {
         cl_free(c);
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = -1;
-        if (!before) /* a new handle: nobody reads it yet */
-            srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+        srdi_store_follow_abort(st);
         return rc;
     }
     st->client = c;
     return SRD_OK;
 }
 
-static srd_err cl_flush(srdi_client *c)
+srd_err srdi_client_flush(srdi_client *c)
 {
     if (srdi_store_forked(c->st))
         return SRD_EFORKED; /* the parent's requests: never answered here */
@@ -778,13 +729,13 @@ srd_err srdi_client_close(srdi_client *c)
         return SRD_OK;
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
-    srd_err rc = cl_flush(c);
+    srd_err rc = srdi_client_flush(c);
     cl_free(c);
     return rc;
 }
 
 /* ======================================================================== */
-/* Pipelined writes (public API)                                            */
+/* Pipelined writes                                                         */
 /* ======================================================================== */
 
 /* Queued puts sent as one request: cl_call.arg of that request. */
@@ -896,8 +847,8 @@ static void cl_queue_add(srdi_client *c, cl_qput *q)
 /* Send on a free lane at once; with every lane busy, queue the put (it
  * leaves batched with others when a lane frees up); with the queue full,
  * wait for room. */
-static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
-                            srd_done_fn done, void *ctx)
+srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
+                              srd_done_fn done, void *ctx)
 {
     if (cl_put_too_big(c, key, value))
         return SRD_ETOOBIG;
@@ -922,37 +873,5 @@ static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
         free(q);
     else if (l)
         cl_send_group(c, l, q);
-    return rc;
-}
-
-static srd_err cl_put_async_any(srd_store *st, srd_val key, srd_val value,
-                                srd_done_fn done, void *ctx)
-{
-    if (st->client)
-        return cl_put_async(st->client, key, value, done, ctx);
-    if (!st->w)
-        return SRD_EREADONLY;
-    done(ctx, srd_put(st, key, value));
-    return SRD_OK;
-}
-
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
-{
-    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
-        return SRD_EINVAL;
-    srdi_gate g = srdi_store_gate_enter(st); /* one mode for the call */
-    srd_err rc = cl_put_async_any(st, key, value, done, ctx);
-    srdi_store_gate_leave(st, g);
-    return rc;
-}
-
-srd_err srd_flush(srd_store *st)
-{
-    if (!st)
-        return SRD_EINVAL;
-    srdi_gate g = srdi_store_gate_enter(st);
-    srd_err rc = st->client ? cl_flush(st->client) : SRD_OK;
-    srdi_store_gate_leave(st, g);
     return rc;
 }

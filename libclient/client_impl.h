@@ -89,8 +89,10 @@ struct srdi_client {
     size_t q_bytes;                /* their keys and values */
     pthread_mutex_t hello_mu;      /* one handshake at a time */
     pthread_t thread;
-    uint64_t gen;                  /* generation of the mapped file (st->mu) */
-    uint64_t tail;                 /* invariant 1 (st->mu) */
+    pthread_mutex_t follow_mu;     /* gen and tail, and the updates of the
+                                      handle that go with them */
+    uint64_t gen;                  /* generation of the mapped file */
+    uint64_t tail;                 /* invariant 1 */
     uint64_t req_down_ms, sub_down_ms; /* since when without a pipe (0:
                                           has one); subscriber thread */
     nng_socket req, sub;

@@ -137,16 +137,12 @@ srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report)
 
 srd_err srdi_client_refresh(srdi_client *c, uint64_t *added)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
-    uint64_t before = st->entries;
-    pthread_mutex_unlock(&st->mu);
+    uint64_t before = srdi_store_entries(c->st);
     /* With no daemon connected nothing new can have been written. */
     srd_err rc = atomic_load(&c->pipes) > 0 ? srdi_cl_hello_if(c, true) : SRD_OK;
-    pthread_mutex_lock(&st->mu);
+    uint64_t after = srdi_store_entries(c->st);
     if (added)
-        *added = st->entries > before ? st->entries - before : 0;
-    pthread_mutex_unlock(&st->mu);
+        *added = after > before ? after - before : 0;
     return rc == SRD_EUNREACHABLE ? SRD_OK : rc;
 }
 

@@ -23,6 +23,7 @@
 
 #include "autostart.h"
 #include "client.h"
+#include "front.h"
 #include "handover.h"
 #include "multiproc.h"
 #include "registry.h"
@@ -56,6 +57,16 @@ static uint64_t mp_now_ms(void)
 /* The writer's side: hand over                                             */
 /* ======================================================================== */
 
+/* Connect the released writer's handle to srdd and send its writes
+ * there from now on (under the exclusive section and the gate). */
+static srd_err mp_attach(srd_store *st)
+{
+    srd_err rc = srdi_client_open(st);
+    if (rc == SRD_OK)
+        srdi_front_become_client(st, st->client);
+    return rc;
+}
+
 /* The hand-over failed after the writer was released: open the store
  * embedded again and move that writer into st; when srdd holds the store
  * after all, attach to it. */
@@ -68,12 +79,12 @@ static srd_err mp_take_back(srd_store *st, srd_err failed, char *why,
     o.sync = st->sync_mode;
     o.sync_interval_ms = st->sync_ms;
     srd_store *fresh = NULL;
-    srd_err rc = srdi_store_open_once(st->path, &o, &fresh);
+    srd_err rc = srdi_front_open(st->path, &o, &fresh);
     if (rc == SRD_OK) {
         srdi_store_writer_adopt(st, fresh);
         return failed; /* still the embedded writer; the asker is told */
     }
-    if (rc == SRD_EBUSY && srdi_client_open(st) == SRD_OK)
+    if (rc == SRD_EBUSY && mp_attach(st) == SRD_OK)
         return SRD_OK; /* srdd came up late: its client after all */
     size_t n = strlen(why);
     snprintf(why + n, cap - n, "; this handle could not take the writer "
@@ -105,7 +116,7 @@ static srd_err mp_switch_locked(srd_store *st, char *why, size_t cap)
                  (unsigned long long)dev, (unsigned long long)ino);
     rc = srdi_autostart_spawn(st->path, &conf, why, cap);
     if (rc == SRD_OK) {
-        rc = srdi_client_open(st);
+        rc = mp_attach(st);
         if (rc != SRD_OK)
             snprintf(why, cap, "srdd started but the writer could not "
                      "become its client: %s", srd_strerror(rc));
@@ -215,7 +226,7 @@ static srd_err mp_open_asking(const char *path, const srd_options *o,
             return a == SRD_EBUSY ? first : a;
         if (a == SRD_ECANCELED)
             mp_pause();
-        rc = srdi_store_open_once(path, o, out);
+        rc = srdi_front_open(path, o, out);
         if (rc != SRD_EBUSY && rc != SRD_EUNREACHABLE)
             return rc;
     }
@@ -235,7 +246,7 @@ srd_err srdi_multi_open(const char *path, const srd_options *o,
 {
     mp_why[0] = 0;
     if (!srdi_autostart_enabled(o->flags)) {
-        srd_err rc = srdi_store_open_once(path, o, out);
+        srd_err rc = srdi_front_open(path, o, out);
         if (rc == SRD_EBUSY && !(o->flags & SRD_OPEN_CLIENT))
             mp_say_opt_out(path, o->flags);
         return rc;
@@ -244,7 +255,7 @@ srd_err srdi_multi_open(const char *path, const srd_options *o,
     srd_store *st = srdi_registry_share(path);
     srd_err rc = SRD_OK;
     if (!st) {
-        rc = srdi_store_open_once(path, o, &st);
+        rc = srdi_front_open(path, o, &st);
         if (rc == SRD_EBUSY || rc == SRD_EUNREACHABLE)
             rc = mp_open_asking(path, o, rc, &st);
         if (rc == SRD_OK) {
@@ -269,5 +280,5 @@ srd_err srdi_multi_close(srd_store *st)
     }
     srdi_handover_stop(st->ho);
     st->ho = NULL;
-    return srdi_store_close_now(st);
+    return srdi_front_close(st);
 }
