@@ -223,10 +223,19 @@ static srd_err fr_enter(srd_store *st, const srdi_front **f)
 /* The write gate: one table per write call (multiproc.c's hand-over)       */
 /* ======================================================================== */
 
+/* A write call's hold on the handle's mode (st->gate, shared), taken
+ * around every call into the write-op table; multiproc.c's switch takes
+ * it exclusive. A call nested in another of the same thread on the same
+ * handle does not take it again: a waiting switch would deadlock it. */
+typedef struct srdi_gate {
+    const srd_store *prev;
+    bool locked;
+} srdi_gate;
+
 /* The handle whose gate this thread holds (nested calls skip it). */
 static _Thread_local const srd_store *st_gate_held;
 
-srdi_gate srdi_store_gate_enter(srd_store *st)
+static srdi_gate fr_gate_enter(srd_store *st)
 {
     srdi_gate g = {st_gate_held, false};
     if (st_gate_held == st)
@@ -237,7 +246,7 @@ srdi_gate srdi_store_gate_enter(srd_store *st)
     return g;
 }
 
-void srdi_store_gate_leave(srd_store *st, srdi_gate g)
+static void fr_gate_leave(srd_store *st, srdi_gate g)
 {
     if (!g.locked)
         return;
@@ -247,9 +256,9 @@ void srdi_store_gate_leave(srd_store *st, srdi_gate g)
 
 #define FR_GATED(st, call)                                                    \
     do {                                                                      \
-        srdi_gate g_ = srdi_store_gate_enter(st);                             \
+        srdi_gate g_ = fr_gate_enter(st);                             \
         srd_err rc_ = (call);                                                 \
-        srdi_store_gate_leave(st, g_);                                        \
+        fr_gate_leave(st, g_);                                        \
         return rc_;                                                           \
     } while (0)
 

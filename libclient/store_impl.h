@@ -113,17 +113,6 @@ uint32_t srdi_store_align(srd_store *st);
 bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
                         uint64_t *len);
 
-/* A write call's hold on the handle's mode (st->gate, shared; front.c
- * takes it around every call into the write-op table). A call
- * made inside another of the same thread on the same handle (srd_put
- * from srd_put_async) does not take it again: a waiting switch would
- * otherwise deadlock it. */
-typedef struct srdi_gate {
-    const srd_store *prev;
-    bool locked;
-} srdi_gate;
-srdi_gate srdi_store_gate_enter(srd_store *st);
-void srdi_store_gate_leave(srd_store *st, srdi_gate g);
 /* Embedded writer, under the exclusive section and the gate: make every
  * write durable, hand the shared index over clean and stop the writer,
  * releasing the lock (views and mappings stay valid). On failure the writer is kept and nothing changed. */
