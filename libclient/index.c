@@ -92,11 +92,12 @@ static void idx_table_free(void *p)
 }
 
 /* Slot of hash in t: its own slot if present, else the empty slot where
- * it would go. The table always has an empty slot (load < 100%). */
+ * it would go; NULL when there is none (only a borrowed table whose counts
+ * were wrong can be full). At most cap probes. */
 static idx_slot *idx_find(idx_table *t, uint64_t hash)
 {
     uint64_t i = idx_home(hash, t->cap);
-    for (;;) {
+    for (uint64_t n = 0; n < t->cap; n++) {
         idx_slot *s = &t->slots[i];
         uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
         if (loc == 0 ||
@@ -105,6 +106,7 @@ static idx_slot *idx_find(idx_table *t, uint64_t hash)
         if (++i == t->cap)
             i = 0;
     }
+    return NULL;
 }
 
 srd_err srdi_index_create(size_t expected, srdi_index **out)
@@ -199,7 +201,7 @@ uint64_t srdi_index_lookup(const srdi_index *idx, uint64_t hash)
 {
     idx_table *t = atomic_load_explicit(&idx->table, memory_order_acquire);
     uint64_t i = idx_home(hash, t->cap);
-    for (;;) {
+    for (uint64_t n = 0; n < t->cap; n++) {
         idx_slot *s = &t->slots[i];
         uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
         if (loc == 0)
@@ -209,6 +211,7 @@ uint64_t srdi_index_lookup(const srdi_index *idx, uint64_t hash)
         if (++i == t->cap)
             i = 0;
     }
+    return 0; /* a full (borrowed, miscounted) table */
 }
 
 void srdi_index_prefetch(const srdi_index *idx, uint64_t hash)
@@ -220,9 +223,26 @@ void srdi_index_prefetch(const srdi_index *idx, uint64_t hash)
 /* Rebuild into a table 1.5x the used slots. Tombstones are kept: an older
  * update may still arrive (group commit, replayed pub/sub) and must not
  * resurrect a deleted key. Compaction starts a fresh index without them. */
+/* Count the used and live slots of a borrowed table (its counts came
+ * from a file: the shared index file's header, which may lie). */
+static void idx_recount(srdi_index *idx, const idx_table *t)
+{
+    uint64_t used = 0, live = 0;
+    for (uint64_t i = 0; i < t->cap; i++) {
+        uint64_t loc = atomic_load_explicit(&t->slots[i].loc,
+                                            memory_order_relaxed);
+        used += loc != 0;
+        live += srdi_loc_is_live(loc);
+    }
+    idx->used = used;
+    idx->live = live;
+}
+
 static srd_err idx_grow(srdi_index *idx)
 {
     idx_table *old = atomic_load_explicit(&idx->table, memory_order_relaxed);
+    if (old == idx->borrowed)
+        idx_recount(idx, old); /* sizes the new table: must be right */
     idx_table *t = idx_table_new(idx->used + idx->used / 2 + IDX_MIN_CAP);
     if (!t)
         return SRD_ENOMEM;
@@ -233,7 +253,11 @@ static srd_err idx_grow(srdi_index *idx)
             continue;
         uint64_t h = atomic_load_explicit(&old->slots[i].hash,
                                           memory_order_relaxed);
-        idx_slot *s = idx_find(t, h);
+        idx_slot *s = idx_find(t, h); /* cap > used: never NULL */
+        if (!s) {
+            free(t);
+            return SRD_ENOMEM;
+        }
         atomic_store_explicit(&s->hash, h, memory_order_relaxed);
         atomic_store_explicit(&s->loc, loc, memory_order_relaxed);
     }
@@ -254,18 +278,21 @@ srd_err srdi_index_apply(srdi_index *idx, uint64_t hash, uint64_t loc,
 {
     idx_table *t = atomic_load_explicit(&idx->table, memory_order_relaxed);
     idx_slot *s = idx_find(t, hash);
-    uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
+    uint64_t cur = s ? atomic_load_explicit(&s->loc, memory_order_relaxed)
+                     : 0;
     *old = cur;
     *applied = false;
     if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
         return SRD_OK; /* what we hold is as new or newer */
     if (cur == 0) {
-        if ((idx->used + 1) * 5 > t->cap * 4) {
+        if (!s || (idx->used + 1) * 5 > t->cap * 4) {
             srd_err rc = idx_grow(idx);
             if (rc != SRD_OK)
                 return rc;
             t = atomic_load_explicit(&idx->table, memory_order_relaxed);
             s = idx_find(t, hash);
+            if (!s) /* cannot happen: the new table has room */
+                return SRD_ENOMEM;
         }
         idx->used++;
         atomic_store_explicit(&s->hash, hash, memory_order_relaxed);

@@ -12,7 +12,7 @@
  *         entries, live_bytes, live_span; 200 the trailer (20 bytes, in
  *         three u64s) of the store entry ending at covered; 224 u64 one
  *         past the highest position (srdi_loc_pos) any slot holds; 232
- *         summed, 240 the XXH3-64 of the slots when summed
+ *         spare (0); 240 the slots' running sum (shx_mix); 248 exact
  *   4096 cap slots {u64 hash, u64 loc}, loc 0 = empty, home slot
  *        (hash * cap) >> 64, linear probing
  *
@@ -30,21 +30,29 @@
  *      fstat and never reads header fields it did not check (cap is its
  *      own copy).
  *   4. clean = 1 is written only after the slots were made durable, and a
- *      file is not modified after that (but for superseded) until a writer
- *      takes it over, which first clears clean durably; so a clean file
+ *      file is not modified after that (but for superseded, and the boot
+ *      id of a file checked after a reboot) until a writer changes it,
+ *      which first clears clean durably (invariant 8); so a clean file
  *      describes its covered tail across a reboot, an unclean one only
  *      within the boot its header names (page cache).
- *   5. Every close stores the slots' checksum and summed = 1; a writer
- *      taking a file over checks it (damaged slots: a new file) and clears
- *      summed before its first change.
+ *   5. The slots' sum (the sum mod 2^64 of shx_mix over every used slot)
+ *      is kept as the slots change, in the writer's memory, and stored
+ *      with used and live by every covered-tail update: no pass over the
+ *      slots computes it, but srdi_shxw_verify checks it. A writer takes over
+ *      without reading the slots a file of the running boot (the page
+ *      cache holds what the last writer stored); a clean file of another
+ *      boot (read back from the disk) must match its sum and counts.
  *   6. exact = 1 + covered is stored (after covered) only when no index
- *      update is in flight, so the slots and statistics describe exactly
- *      the entries below covered; it is cleared before any slot changes.
- *      After kill -9 a file of the running boot with exact = 1 + covered
- *      (the page cache holds every store the writer made) may be taken
- *      over without a checksum; else the next writer writes a new one.
+ *      update is in flight, so the slots, their sum and the statistics
+ *      describe exactly the entries below covered; it is cleared before
+ *      any slot changes. Only a file exact at its covered tail is taken
+ *      over (a clean close leaves it so; after kill -9 the page cache
+ *      holds every store the writer made); else a new one is written.
  *   7. max_pos1 is raised before the loc that needs it is stored, so
  *      after kill -9 no slot names a position at or past max_pos1.
+ *   8. A writer that took a file over changes nothing in it (clean stays
+ *      set, nothing is synced at close) until its first real change:
+ *      then it clears clean durably (shxw_touch), as invariant 4 asks.
  */
 #include "srd_features.h"
 
@@ -57,7 +65,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "errno_map.h"
 #include "format.h"
@@ -89,8 +96,8 @@ typedef struct shx_hdr {
     _Atomic uint64_t used, live, entries, live_bytes, live_span;
     _Atomic uint64_t cover_trailer[3];
     _Atomic uint64_t max_pos1; /* 1 + the highest srdi_loc_pos in a slot */
-    _Atomic uint64_t summed;   /* slots_sum holds for the slots */
-    _Atomic uint64_t slots_sum; /* XXH3-64 of the slots, written at close */
+    _Atomic uint64_t spare;
+    _Atomic uint64_t slots_sum; /* invariant 5 */
     _Atomic uint64_t exact;    /* 1 + covered: invariant 6 */
 } shx_hdr;
 
@@ -124,8 +131,9 @@ struct srdi_shxw {
     uint64_t cap, used, live;
     uint64_t dev, ino, align;
     bool published;           /* tmp was renamed to path */
-    bool dirty;               /* a slot changed since sum was computed */
-    uint64_t sum;             /* XXH3-64 of the slots unless dirty */
+    bool touched;             /* invariant 8: clean cleared, may change */
+    int err;                  /* clearing clean failed: change nothing */
+    uint64_t sum;             /* the slots' running sum (invariant 5) */
     shx_hdr *h;
     shx_slot *slots;
 };
@@ -149,6 +157,30 @@ static uint64_t shx_checksum(const shx_hdr *h)
     return srdi_hash(h, SHX_CHECKED);
 }
 
+static inline uint64_t shx_fmix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* What used slot i {hash, loc} adds to the slots' sum (invariant 5): a
+ * damaged hash, loc or position changes the sum with probability about
+ * 1 - 2^-64. Not a defence against a forger, who can recompute it. */
+static inline uint64_t shx_mix(uint64_t i, uint64_t hash, uint64_t loc)
+{
+    return shx_fmix(hash ^ shx_fmix(loc ^ (i * 0x9e3779b97f4a7c15ull)));
+}
+
+static bool shx_this_boot(const uint8_t boot[SRDI_BOOT_ID_SIZE])
+{
+    uint8_t now[SRDI_BOOT_ID_SIZE];
+    return srdi_synced_boot_id(now) &&
+           memcmp(now, boot, SRDI_BOOT_ID_SIZE) == 0;
+}
+
 /* ======================================================================== */
 /* Reader side                                                              */
 /* ======================================================================== */
@@ -170,11 +202,7 @@ static bool shx_header_ok(const shx_hdr *h, uint64_t size,
         return false;
     if (atomic_load(&h->superseded) != 0)
         return false;
-    if (atomic_load(&h->clean) != 0)
-        return true;
-    uint8_t now[SRDI_BOOT_ID_SIZE];
-    return srdi_synced_boot_id(now) &&
-           memcmp(now, h->boot, SRDI_BOOT_ID_SIZE) == 0;
+    return atomic_load(&h->clean) != 0 || shx_this_boot(h->boot);
 }
 
 srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
@@ -384,9 +412,11 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
     w->len = len;
     w->cap = cap;
     w->used = 0;
+    w->live = 0;
+    w->sum = 0;
     w->h = p;
     w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
-    w->dirty = true;
+    w->touched = true; /* a new file: never clean yet */
     shx_hdr *h = w->h;
     memcpy(h->magic, shx_magic, sizeof shx_magic);
     h->version = SRDI_SHX_VERSION;
@@ -477,82 +507,68 @@ static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
     w->cap = h->cap;
     w->h = p;
     w->slots = (shx_slot *)(w->base + SRDI_SHX_HDR);
+    /* invariant 6 (checked by the caller): these describe the slots */
     w->used = atomic_load(&w->h->used);
     w->live = atomic_load(&w->h->live);
-    if (w->used > w->cap)
-        w->used = w->cap;
+    w->sum = atomic_load(&w->h->slots_sum);
     w->published = true;
-    w->dirty = true; /* no sum yet */
+    w->touched = false; /* invariant 8 */
     return SRD_OK;
 }
 
-static uint64_t shxw_slots_sum(const srdi_shxw *w)
+/* Invariant 8, before the first change of a file taken over: it stops
+ * vouching durably (invariant 4); it names the running boot already
+ * (header_ok, or stamped by shxw_trusted). false (and w->err, so nothing
+ * else changes either) when that cannot be made durable. */
+static bool shxw_touch(srdi_shxw *w)
 {
-    return srdi_hash(w->slots, (size_t)w->cap * sizeof(shx_slot));
-}
-
-/* Invariant 4: the file stops vouching (durably) before it changes; then
- * it names the running boot, so it is trusted while this boot lasts. */
-static srd_err shxw_make_unclean(srdi_shxw *w)
-{
-    atomic_store(&w->h->summed, 0);
+    if (w->touched || w->err)
+        return w->err == 0;
     if (atomic_load(&w->h->clean) != 0) {
         atomic_store(&w->h->clean, 0);
-        if (msync(w->base, SRDI_SHX_HDR, MS_SYNC) != 0)
-            return srdi_errno(errno);
-    }
-    srdi_synced_boot_id(w->h->boot);
-    w->h->check = shx_checksum(w->h);
-    return SRD_OK;
-}
-
-/* One pass over the slots, in chunks that stay in cache: their checksum
- * when sum is not NULL (the one shxw_slots_sum computes) and w's used and
- * live counts. false on ENOMEM. */
-static bool shxw_scan(srdi_shxw *w, uint64_t *sum)
-{
-    enum { CHUNK = 4096 }; /* slots */
-    XXH3_state_t *xs = sum ? XXH3_createState() : NULL;
-    if (sum && (!xs || XXH3_64bits_reset(xs) != XXH_OK)) {
-        XXH3_freeState(xs);
-        return false;
-    }
-    const uint64_t *p = (const uint64_t *)(const void *)w->slots;
-    uint64_t used = 0, live = 0;
-    for (uint64_t i = 0; i < w->cap; i += CHUNK) {
-        uint64_t n = w->cap - i < CHUNK ? w->cap - i : CHUNK;
-        for (uint64_t j = i; j < i + n; j++) {
-            uint64_t loc = p[2 * j + 1];
-            used += loc != 0;
-            live += (loc != 0) & !(loc >> 63);
+        if (msync(w->base, SRDI_SHX_HDR, MS_SYNC) != 0) {
+            w->err = errno ? errno : EIO;
+            return false;
         }
-        if (xs)
-            XXH3_64bits_update(xs, p + 2 * i, (size_t)n * sizeof(shx_slot));
     }
-    if (xs) {
-        *sum = XXH3_64bits_digest(xs);
-        XXH3_freeState(xs);
-    }
-    w->used = used;
-    w->live = live;
+    w->touched = true;
     return true;
 }
 
-/* Invariants 5 and 6: the slots are the last writer's, whole. A clean
- * file must match its checksum; an unclean one (header_ok: of this boot)
- * its checksum, or be exact at covered. Counts used and live on the way;
- * a table must keep an empty slot (lookups end there). */
+srd_err srdi_shxw_verify(const srdi_shxw *w)
+{
+    const uint64_t *p = (const uint64_t *)(const void *)w->slots;
+    uint64_t used = 0, live = 0, sum = 0;
+    for (uint64_t i = 0; i < w->cap; i++) {
+        uint64_t loc = p[2 * i + 1];
+        if (loc == 0)
+            continue;
+        used++;
+        live += !(loc & SRDI_LOC_TOMB);
+        sum += shx_mix(i, p[2 * i], loc);
+    }
+    return used == w->used && live == w->live && sum == w->sum
+               ? SRD_OK
+               : SRD_ECORRUPT;
+}
+
+/* Invariants 5 and 6: the slots are the last writer's, whole, and the
+ * header's sum and counts describe them: the file must be exact at
+ * covered, keep an empty slot (lookups end there), and, when it comes
+ * from another boot (the disk, not the page cache, holds it), match its
+ * sum and counts; it then names this boot. Nothing else reads the slots. */
 static bool shxw_trusted(srdi_shxw *w, uint64_t covered)
 {
-    bool summed = atomic_load(&w->h->summed) == 1;
-    if (!summed && (atomic_load(&w->h->clean) != 0 ||
-                    atomic_load(&w->h->exact) != covered + 1))
+    if (atomic_load(&w->h->exact) != covered + 1 || w->used >= w->cap ||
+        w->live > w->used)
         return false;
-    /* the sum also serves the close if no slot changes until then */
-    if (!shxw_scan(w, &w->sum) || w->used >= w->cap)
+    if (shx_this_boot(w->h->boot))
+        return true;
+    if (srdi_shxw_verify(w) != SRD_OK)
         return false;
-    w->dirty = false;
-    return !summed || w->sum == atomic_load(&w->h->slots_sum);
+    srdi_synced_boot_id(w->h->boot); /* a clean file: no reader needs it */
+    w->h->check = shx_checksum(w->h);
+    return true;
 }
 
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
@@ -586,8 +602,6 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
      * there, and position order would keep the stale slot. */
     if (rc == SRD_OK && (*covered > tail || atomic_load(&w->h->max_pos1) > tail))
         rc = SRD_ECORRUPT;
-    if (rc == SRD_OK)
-        rc = shxw_make_unclean(w);
     if (rc != SRD_OK) {
         shxw_free(w);
         return rc;
@@ -616,7 +630,8 @@ static shx_slot *shxw_find(srdi_shxw *w, uint64_t hash)
 static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
 {
     uint64_t cur = atomic_load_explicit(&s->loc, memory_order_relaxed);
-    w->dirty = true;
+    uint64_t i = (uint64_t)(s - w->slots);
+    w->sum += shx_mix(i, hash, loc) - (cur ? shx_mix(i, hash, cur) : 0);
     if (atomic_load_explicit(&w->h->exact, memory_order_relaxed) != 0)
         atomic_store_explicit(&w->h->exact, 0, memory_order_relaxed);
     uint64_t p1 = srdi_loc_pos(loc) + 1; /* invariant 7: before the loc */
@@ -662,6 +677,7 @@ static srd_err shxw_grow(srdi_shxw *w)
     atomic_store(&w->h->live_span, atomic_load(&old.h->live_span));
     atomic_store(&w->h->used, w->used);
     atomic_store(&w->h->live, w->live);
+    atomic_store(&w->h->slots_sum, w->sum);
     atomic_store(&w->h->exact, 0); /* the grow was asked for by an update */
     if (w->published && rename(w->tmp, w->path) != 0) {
         int e = errno;
@@ -682,6 +698,8 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
                      : 0;
     if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
         return SRD_OK;
+    if (!shxw_touch(w))
+        return srdi_errno(w->err);
     if (!s || (cur == 0 && (w->used + 1) * 5 > w->cap * 4)) {
         if (!s)
             w->used = w->cap; /* the counts lied: grow to fit what is there */
@@ -696,6 +714,27 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
     return SRD_OK;
 }
 
+/* Whether set_covered with these would store anything new (a file taken
+ * over is not touched for an update that changes nothing: invariant 8). */
+static bool shxw_cover_changes(const srdi_shxw *w, uint64_t covered,
+                               const uint64_t t[3], const srdi_shx_stats *s,
+                               bool exact)
+{
+    const shx_hdr *h = w->h;
+    bool same = atomic_load(&h->covered) == covered &&
+                atomic_load(&h->used) == w->used &&
+                atomic_load(&h->live) == w->live &&
+                atomic_load(&h->slots_sum) == w->sum &&
+                (!exact || !s || atomic_load(&h->exact) == covered + 1);
+    for (int i = 0; i < 3 && same; i++)
+        same = atomic_load(&h->cover_trailer[i]) == t[i];
+    if (same && s)
+        same = atomic_load(&h->entries) == s->entries &&
+               atomic_load(&h->live_bytes) == s->live_bytes &&
+               atomic_load(&h->live_span) == s->live_span;
+    return !same;
+}
+
 void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
                            const uint8_t trailer[SRDI_TRAILER_SIZE],
                            const srdi_shx_stats *s, bool exact)
@@ -703,6 +742,8 @@ void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
     shx_hdr *h = w->h;
     uint64_t t[3] = {0, 0, 0};
     memcpy(t, trailer, SRDI_TRAILER_SIZE);
+    if (!shxw_cover_changes(w, covered, t, s, exact) || !shxw_touch(w))
+        return; /* nothing new, or nothing may change (w->err) */
     uint64_t seq = atomic_load_explicit(&h->cover_seq, memory_order_relaxed);
     atomic_store_explicit(&h->cover_seq, seq + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
@@ -711,6 +752,7 @@ void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
                               memory_order_relaxed);
     atomic_store_explicit(&h->used, w->used, memory_order_relaxed);
     atomic_store_explicit(&h->live, w->live, memory_order_relaxed);
+    atomic_store_explicit(&h->slots_sum, w->sum, memory_order_relaxed);
     if (s) {
         atomic_store_explicit(&h->entries, s->entries, memory_order_relaxed);
         atomic_store_explicit(&h->live_bytes, s->live_bytes,
@@ -773,10 +815,15 @@ void srdi_shxw_close(srdi_shxw *w, bool clean)
 {
     if (!w)
         return;
-    /* invariant 5 (the sum of the takeover when no slot changed since) */
-    atomic_store(&w->h->slots_sum, w->dirty ? shxw_slots_sum(w) : w->sum);
-    atomic_store(&w->h->summed, 1);
-    /* Invariant 4: slots durable before the flag that vouches for them. */
+    /* Invariant 8: a file taken over and never changed is left as it was
+     * (clean, or of this boot and exact): nothing to hash or sync. */
+    if (!w->touched || w->err) {
+        shxw_free(w);
+        return;
+    }
+    /* The sum and counts are the header's as of the last set_covered (a
+     * slot changed since cleared exact: not to be taken over). Invariant
+     * 4: the slots durable before the flag that vouches for them. */
     if (clean && msync(w->base, w->len, MS_SYNC) == 0 &&
         fdatasync(w->fd) == 0) {
         atomic_store(&w->h->clean, 1);

@@ -27,7 +27,7 @@
 #define SRDI_SHX_SUFFIX ".idx"
 #define SRDI_SHX_HDR 4096u     /* header bytes before the slots */
 #define SRDI_SHX_CAP_AT (SRDI_SHX_HDR - 8u) /* a copy of cap, then slots */
-#define SRDI_SHX_VERSION 2u    /* bump with any change of layout or of the
+#define SRDI_SHX_VERSION 3u    /* bump with any change of layout or of the
                                   loc encoding (index.h) */
 #define SRDI_SHX_MAX_CAP (1ull << 36)
 
@@ -97,16 +97,16 @@ typedef struct srdi_shxw srdi_shxw;
 srd_err srdi_shxw_create(const char *store, int store_fd, uint32_t align,
                          uint64_t expected, srdi_shxw **out);
 /* Take over the published index file of store for the writer when it
- * passes the checks of srdi_shx_open for store_fd and layout align, and
+ * passes the checks of srdi_shx_open for store_fd and layout align, is
+ * exact at its covered tail (set_covered), keeps an empty slot, and
  * neither its covered tail nor any slot lies past the store's tail: its
  * covered tail and that entry's trailer are returned for the caller to
- * check against the store and to replay what follows. Before returning it
- * makes the file unclean, durably, and stamps the running boot (a file
- * being changed vouches only within this boot). SRD_ECORRUPT when it may
- * not be reused (then create a new one). */
-/* The file must also be whole: a clean one must match the checksum every
- * close stores; an unclean one (of this boot) that checksum, or be exact
- * at its covered tail (set_covered). */
+ * check against the store and to replay what follows. The slots are not
+ * read (their sum and counts are the header's) unless the file comes
+ * from another boot: then they must match them. The file is not changed
+ * until the first change through w: then it becomes unclean, durably (a
+ * file being changed vouches only within this boot). SRD_ECORRUPT when
+ * it may not be reused (then create a new one). */
 srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
                         uint64_t tail, srdi_shxw **out, uint64_t *covered,
                         uint8_t trailer[SRDI_TRAILER_SIZE]);
@@ -123,8 +123,10 @@ void srdi_shxw_set_covered(srdi_shxw *w, uint64_t covered,
 /* Rename the file into place as "<store>.idx", flagging the one it
  * replaces superseded. */
 srd_err srdi_shxw_publish(srdi_shxw *w);
-/* Close. clean: make the slots durable, then mark the file clean (a
- * reader after a reboot may trust it). Otherwise leave it as it is. */
+/* Close. A file taken over and not changed since is left as it was.
+ * Otherwise, with clean: make the slots durable, then mark the file clean
+ * (a reader after a reboot may trust it); without: leave it unclean (it
+ * vouches within this boot). */
 void srdi_shxw_close(srdi_shxw *w, bool clean);
 /* Unmap and free without touching the file (a forked child's copy of its
  * parent's writer). */
@@ -132,6 +134,10 @@ void srdi_shxw_forget(srdi_shxw *w);
 /* Give up on the shared index (a failure): flag it superseded, unlink it
  * and close, so readers fall back to building their own. */
 void srdi_shxw_abandon(srdi_shxw *w);
+/* Recompute the slots' sum and counts in one pass over the file and
+ * compare them with the ones kept as the slots changed: SRD_ECORRUPT when
+ * they differ (slots damaged since they were written). */
+srd_err srdi_shxw_verify(const srdi_shxw *w);
 /* Slots of the current file (tests, and the count for srdi_shxw_slots). */
 uint64_t srdi_shxw_capacity(const srdi_shxw *w);
 /* The current file (open read-write) and its size: the writer maps it

@@ -466,6 +466,7 @@ static srd_err st_shared_reuse(srd_store *st)
     srd_err rc = srdi_shxw_reuse(st->path, fd, st->align, tail, &w, &c, tr);
     if (rc != SRD_OK)
         return rc;
+    rc = srdi_shxw_verify(w); /* the store was walked anyway: check it */
     /* c <= tail: below the committed tail, so mapped */
     if (c > 0 && (c < SRDI_TRAILER_SIZE ||
                   memcmp(sn->map->base + c - SRDI_TRAILER_SIZE, tr,

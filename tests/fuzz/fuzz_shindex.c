@@ -5,11 +5,15 @@
  * input byte picks how the file is made: 0 the rest as is; 1 the rest
  * with the store's identity patched in and the header checksum resealed
  * (so the slots and the mutable header are reached); 2 the good file with
- * the rest XORed in at an offset, resealed; 3 the good file cut short. A
- * read-only handle must open, and every read must give the key's own
- * value or an error (or not-found: a forged file can hide a key, never
- * show another's value); iteration must show only right values; the next
- * writer open must rebuild the file so that a reader sees everything.
+ * the rest XORed in at an offset, resealed; 3 the good file cut short; 4
+ * as 2, made a clean file of another boot (a writer checks its slots
+ * against their sum). A read-only handle must open, and every read must
+ * give the key's own value or an error (or not-found: a forged file can
+ * hide a key, never show another's value); iteration must show only right
+ * values; so must a writer that takes the file over (it reads no slot of
+ * a file of this boot), and in mode 4 it must see everything (it rebuilt
+ * the file or found it whole); a writer open that walks the store
+ * (SRD_OPEN_REPAIR) must rebuild it so that a reader sees everything.
  */
 #define _GNU_SOURCE 1
 #include <fcntl.h>
@@ -27,6 +31,9 @@
 
 #define FS_KEYS 64
 #define FS_CHECKED 72 /* header bytes under the checksum (shindex.c) */
+#define FS_BOOT 56    /* the boot id (shindex.c) */
+#define FS_CLEAN 152  /* the clean flag (shindex.c) */
+#define FS_MODES 5
 
 static char fs_store[4200], fs_idx[4208];
 static uint8_t *fs_good;  /* the index file a writer left */
@@ -91,7 +98,7 @@ static void fs_reseal(uint8_t *b, size_t n)
 /* The index file this input stands for (malloc'd). */
 static uint8_t *fs_make(const uint8_t *data, size_t size, size_t *len)
 {
-    uint8_t mode = size ? data[0] % 4 : 0;
+    uint8_t mode = size ? data[0] % FS_MODES : 0;
     const uint8_t *rest = size ? data + 1 : data;
     size_t n = size ? size - 1 : 0;
     uint8_t *b = NULL;
@@ -109,9 +116,14 @@ static uint8_t *fs_make(const uint8_t *data, size_t size, size_t *len)
     memcpy(b, fs_good, fs_good_len);
     *len = fs_good_len;
     size_t at = n >= 2 ? (size_t)(rest[0] | rest[1] << 8) * 8 : 0;
-    if (mode == 2) {
+    if (mode == 2 || mode == 4) {
         for (size_t i = 2; i < n && at + i - 2 < fs_good_len; i++)
             b[at + i - 2] ^= rest[i];
+        if (mode == 4) { /* durable, written in another boot */
+            uint64_t one = 1;
+            b[FS_BOOT] ^= 0x5a;
+            memcpy(b + FS_CLEAN, &one, sizeof one);
+        }
         fs_reseal(b, fs_good_len);
     } else {
         *len = at * 2 < fs_good_len ? at * 2 : fs_good_len / 2;
@@ -171,7 +183,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srd_store *st = fs_open(SRD_OPEN_READONLY);
     fs_check_reads(st, false);
     srd_close(st);
-    st = fs_open(SRD_OPEN_CREATE); /* rebuilds the index file */
+    st = fs_open(SRD_OPEN_CREATE); /* takes it over, or rebuilds it */
+    fs_check_reads(st, size && data[0] % FS_MODES == 4);
+    srd_close(st);
+    st = fs_open(SRD_OPEN_READONLY);
+    fs_check_reads(st, false);
+    srd_close(st);
+    st = fs_open(SRD_OPEN_REPAIR); /* walks the store: rebuilds the file */
     srd_close(st);
     st = fs_open(SRD_OPEN_READONLY);
     srd_info info;

@@ -32,6 +32,7 @@
 #define H_COVERED 136
 #define H_SUPERSEDED 144
 #define H_CLEAN 152
+#define H_USED 160
 #define H_EXACT 248
 #define H_SLOTS_SUM 240
 
@@ -389,6 +390,165 @@ START_TEST(test_lookup_in_a_full_table_terminates)
 }
 END_TEST
 
+/* A published, cleanly closed file exact at covered COVERED: n tombstone
+ * slots (positions below TAIL), some overwritten, the table grown. */
+#define COVERED 4096u
+#define TAIL (1ull << 30)
+
+static void publish_exact(int fd, unsigned n)
+{
+    srdi_shxw *w = new_writer(fd, 0);
+    for (unsigned i = 0; i < n; i++)
+        ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(64 * (i + 1))));
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shx_stats s = {0, n, 0, 0};
+    uint8_t tr[SRDI_TRAILER_SIZE] = {0};
+    srdi_shxw_set_covered(w, COVERED, tr, &s, true);
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    srdi_shxw_close(w, true);
+}
+
+static srd_err reuse_status(int fd, srdi_shxw **w)
+{
+    uint64_t c = 0;
+    uint8_t tr[SRDI_TRAILER_SIZE];
+    *w = NULL;
+    return srdi_shxw_reuse(g_path, fd, SRDI_ALIGN, TAIL, w, &c, tr);
+}
+
+/* The first used slot's file offset. */
+static long first_used_slot(void)
+{
+    size_t len;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    long at = -1;
+    for (size_t off = SRDI_SHX_HDR; at < 0 && off + 16 <= len; off += 16) {
+        uint64_t loc;
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0)
+            at = (long)off;
+    }
+    free(b);
+    ck_assert_int_gt(at, 0);
+    return at;
+}
+
+/* The sum and counts kept as slots change (inserts, newer and older
+ * positions, tombstones over values, growth into new files) are those a
+ * pass over the slots computes, and a takeover starts from them. */
+START_TEST(test_running_sum_matches_the_slots_after_every_change)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    srdi_shxw *w = new_writer(fd, 0);
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    for (unsigned i = 0; i < 6000; i++) /* grows several times */
+        ck_srd(srdi_shxw_apply(w, hash_n(i),
+                               srdi_loc_value(64 * (i + 1), 8, 64 * i + 92)));
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    for (unsigned i = 0; i < 6000; i += 3) /* newer: a tombstone */
+        ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(1000000 + 64 * i)));
+    for (unsigned i = 1; i < 6000; i += 3) /* older: ignored */
+        ck_srd(srdi_shxw_apply(w, hash_n(i), srdi_loc_tomb(0)));
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    srdi_shx_stats st;
+    srdi_shxw_stats_get(w, &st);
+    ck_assert_uint_eq(st.live, 4000);
+    ck_assert_uint_eq(srdi_shxw_used(w), 6000);
+    ck_srd(srdi_shxw_publish(w));
+    srdi_shx_stats s = {0, 8000, 0, 0};
+    uint8_t tr[SRDI_TRAILER_SIZE] = {0};
+    srdi_shxw_set_covered(w, COVERED, tr, &s, true);
+    srdi_shxw_close(w, true);
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 1);
+    ck_srd(reuse_status(fd, &w)); /* its sum and counts: the header's */
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    ck_assert_uint_eq(srdi_shxw_used(w), 6000);
+    ck_srd(srdi_shxw_apply(w, hash_n(6000), srdi_loc_tomb(2000000)));
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_OK);
+    /* a slot changed behind the writer's back: the pass sees it */
+    long at = first_used_slot();
+    patch64(g_idx, at, read64(g_idx, at) ^ 4);
+    ck_assert_int_eq(srdi_shxw_verify(w), SRD_ECORRUPT);
+    srdi_shxw_close(w, false);
+    close(fd);
+}
+END_TEST
+
+/* A takeover in the boot that wrote the file reads no slot (damage made
+ * since is not seen: every read checks its loc instead); a clean file of
+ * another boot (read back from the disk) must match its sum and counts,
+ * and then names this boot. Not exact, or counts leaving no empty slot:
+ * never taken over. */
+START_TEST(test_takeover_checks_the_slots_only_of_a_file_of_another_boot)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    publish_exact(fd, 3000);
+    srdi_shxw *w;
+    ck_srd(reuse_status(fd, &w));
+    srdi_shxw_close(w, true);
+    long at = first_used_slot();
+    uint64_t good = read64(g_idx, at);
+    patch64(g_idx, at, good ^ 4);
+    ck_srd(reuse_status(fd, &w)); /* this boot: the slots are not read */
+    srdi_shxw_close(w, true);
+    uint64_t boot = read64(g_idx, H_BOOT);
+    patch64(g_idx, H_BOOT, boot ^ 1); /* another boot's clean file */
+    reseal(g_idx);
+    ck_assert_int_eq(reuse_status(fd, &w), SRD_ECORRUPT);
+    patch64(g_idx, at, good);
+    ck_srd(reuse_status(fd, &w)); /* whole: taken over, stamped */
+    srdi_shxw_close(w, true);
+    ck_assert_uint_eq(read64(g_idx, H_BOOT), boot);
+    /* not exact at covered / used counts filling the table */
+    uint64_t exact = read64(g_idx, H_EXACT), used = read64(g_idx, H_USED);
+    patch64(g_idx, H_EXACT, exact + 1);
+    ck_assert_int_eq(reuse_status(fd, &w), SRD_ECORRUPT);
+    patch64(g_idx, H_EXACT, exact);
+    patch64(g_idx, H_USED, read64(g_idx, H_CAP));
+    ck_assert_int_eq(reuse_status(fd, &w), SRD_ECORRUPT);
+    patch64(g_idx, H_USED, used);
+    ck_srd(reuse_status(fd, &w));
+    srdi_shxw_close(w, true);
+    close(fd);
+}
+END_TEST
+
+/* A writer that takes a file over and changes nothing leaves every byte
+ * of it as it was (clean stays set; nothing to hash or sync at close);
+ * its first change clears clean, and its close makes it clean again. */
+START_TEST(test_untouched_takeover_leaves_the_file_as_it_was)
+{
+    struct stat sb;
+    int fd = make_store_file(&sb);
+    publish_exact(fd, 100);
+    size_t len0, len1;
+    uint8_t *before = tu_read_file(g_idx, &len0);
+    srdi_shxw *w;
+    ck_srd(reuse_status(fd, &w));
+    srdi_shx_stats s;
+    srdi_shxw_stats_get(w, &s);
+    uint8_t tr[SRDI_TRAILER_SIZE] = {0};
+    srdi_shxw_set_covered(w, COVERED, tr, &s, true); /* nothing new */
+    ck_srd(srdi_shxw_apply(w, hash_n(5), srdi_loc_tomb(64))); /* older */
+    srdi_shxw_close(w, true);
+    uint8_t *after = tu_read_file(g_idx, &len1);
+    ck_assert(len0 == len1 && memcmp(before, after, len0) == 0);
+    ck_srd(reuse_status(fd, &w));
+    ck_srd(srdi_shxw_apply(w, hash_n(5), srdi_loc_tomb(1u << 20)));
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    ck_assert_uint_eq(read64(g_idx, H_EXACT), 0);
+    srdi_shxw_set_covered(w, COVERED + 64, tr, &s, true);
+    srdi_shxw_close(w, true);
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 1);
+    ck_assert_uint_eq(read64(g_idx, H_EXACT), COVERED + 65);
+    free(before);
+    free(after);
+    close(fd);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Store handles on the shared index                                         */
 /* ------------------------------------------------------------------------ */
@@ -405,7 +565,14 @@ START_TEST(test_first_writer_open_creates_the_index_file)
     ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
     srd_options o;
     srd_options_init(&o); /* SRD_SYNC_ALWAYS */
+    /* a syncing close that changed nothing leaves it as it was (unclean,
+     * of this boot: trusted until a reboot; shindex.c invariant 8) */
     ck_srd(srd_open(g_path, &o, &st));
+    ck_srd(srd_close(st));
+    ck_assert_uint_eq(read64(g_idx, H_CLEAN), 0);
+    /* one that changed it makes it durable and clean */
+    ck_srd(srd_open(g_path, &o, &st));
+    put_n(st, 10, 11, 1);
     ck_srd(srd_close(st));
     ck_assert_uint_eq(read64(g_idx, H_CLEAN), 1);
     /* A store from elsewhere (no index file) gets one too. */
@@ -542,8 +709,18 @@ START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
     r = open_ro(g_path);
     ck_assert_int_eq(srd_get(r, tu_s(k0), &v), SRD_ECORRUPT);
     ck_srd(srd_close(r));
-    /* The writer rebuilds the file: everything reads right again. */
+    /* A writer open does not read the slots (same boot): it takes the
+     * file over, and its reads check every loc as a reader's do. */
+    ino_t ino = inode_of(g_idx);
     w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino);
+    ck_assert_int_eq(srd_get(w, tu_s(k0), &v), SRD_ECORRUPT);
+    expect_n(w, 1, 2, 1);
+    ck_srd(srd_close(w));
+    /* One that walks the store (SRD_OPEN_REPAIR) checks the slots against
+     * their sum and rebuilds the file: everything reads right again. */
+    ck_srd(tu_open(g_path, SRD_OPEN_REPAIR, &w));
+    ck_assert(inode_of(g_idx) != ino);
     ck_srd(srd_close(w));
     r = open_ro(g_path);
     expect_n(r, 0, 2, 1);
@@ -605,7 +782,10 @@ START_TEST(test_damaged_index_files_fall_back_and_the_writer_rebuilds)
             expect_ro_right(3000);
         }
         free(b);
-        w = open_w(g_path); /* rebuilds */
+        /* rebuilds: a header the checks refuse at a plain open; slots that
+         * do not match their sum (variant 5) at one that walks the store */
+        ck_srd(tu_open(g_path, variant == 5 ? SRD_OPEN_REPAIR : SRD_OPEN_CREATE,
+                       &w));
         ck_srd(srd_close(w));
         srd_store *r = open_ro(g_path);
         expect_n(r, 0, 3000, 1);
@@ -952,6 +1132,79 @@ START_TEST(test_writer_over_a_forged_index_errs_never_shows_another_value)
 }
 END_TEST
 
+/* A file whose header counts say the table has room while every slot is
+ * used (the writer takes it over from its header: shindex.c invariant 5):
+ * a lookup of an absent key ends, and a new key grows the table. */
+START_TEST(test_writer_over_an_index_whose_counts_lie_does_not_spin)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    size_t len;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    for (size_t off = SRDI_SHX_HDR; off + 16 <= len; off += 16) {
+        uint64_t h = off * 0x9e3779b97f4a7c15ull, loc;
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0)
+            continue;
+        loc = srdi_loc_tomb(off);
+        memcpy(b + off, &h, 8);
+        memcpy(b + off + 8, &loc, 8);
+    }
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path);
+    ck_assert(inode_of(g_idx) == ino); /* taken over: the header is good */
+    srd_view v;
+    srd_err rc = srd_get(w, tu_s("never written"), &v);
+    ck_assert(rc == SRD_ENOTFOUND || rc == SRD_ECORRUPT);
+    ck_srd(srd_put(w, tu_s("new key"), tu_s("new value")));
+    ck_srd(srd_get(w, tu_s("new key"), &v));
+    ck_assert(v.len == 9 && memcmp(v.data, "new value", 9) == 0);
+    srd_view_release(&v);
+    expect_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    free(b);
+}
+END_TEST
+
+/* A read-only handle's overlay holds an entry the index file did not
+ * cover when it opened; a writer then takes the file over and covers it.
+ * The count adds only what the overlay holds past the covered tail: the
+ * writer's count includes that entry now (it was counted twice before
+ * the st_delta fix). */
+START_TEST(test_readonly_count_does_not_count_a_covered_overlay_entry_twice)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 100, 1);
+    ck_srd(srd_close(w));
+    setenv("SRD_SHARED_INDEX", "0", 1); /* appends the index lacks */
+    w = open_w(g_path);
+    put_n(w, 100, 103, 1);
+    put_n(w, 0, 1, 2); /* an overwrite: no new key */
+    ck_srd(srd_delete(w, tu_s("key-50"), NULL));
+    ck_srd(srd_close(w));
+    unsetenv("SRD_SHARED_INDEX");
+    srd_store *r = open_ro(g_path);
+    ck_assert_uint_lt(index_bytes(r), OVERLAY_MAX); /* the shared index */
+    uint64_t n = 0;
+    ck_srd(srd_count(r, &n));
+    ck_assert_uint_eq(n, 102);
+    ino_t ino = inode_of(g_idx);
+    w = open_w(g_path); /* takes the file over, covers the new entries */
+    ck_assert(inode_of(g_idx) == ino);
+    ck_srd(srd_count(r, &n));
+    ck_assert_uint_eq(n, 102);
+    ck_srd(srd_close(w));
+    ck_srd(srd_count(r, &n));
+    ck_assert_uint_eq(n, 102);
+    expect_n(r, 0, 1, 2);
+    expect_n(r, 1, 50, 1);
+    expect_n(r, 51, 103, 1);
+    ck_srd(srd_close(r));
+}
+END_TEST
+
 /* An order-independent fingerprint of what a handle shows. */
 static uint64_t fingerprint(srd_store *st, size_t *count)
 {
@@ -1016,6 +1269,9 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_header_checks_reject_every_mismatch);
     tcase_add_test(tc, test_unclean_file_of_another_boot_is_not_trusted);
     tcase_add_test(tc, test_lookup_in_a_full_table_terminates);
+    tcase_add_test(tc, test_running_sum_matches_the_slots_after_every_change);
+    tcase_add_test(tc, test_takeover_checks_the_slots_only_of_a_file_of_another_boot);
+    tcase_add_test(tc, test_untouched_takeover_leaves_the_file_as_it_was);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("store");
@@ -1035,6 +1291,8 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_unclean_inexact_file_is_not_taken_over);
     tcase_add_test(tc, test_writer_over_a_forged_index_errs_never_shows_another_value);
     tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
+    tcase_add_test(tc, test_writer_over_an_index_whose_counts_lie_does_not_spin);
+    tcase_add_test(tc, test_readonly_count_does_not_count_a_covered_overlay_entry_twice);
     tcase_add_test(tc, test_unpadded_store_reads_the_same_through_the_shared_index);
     suite_add_tcase(s, tc);
     return s;
