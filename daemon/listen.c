@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * listen.c -- endpoint setup and teardown for the REP and PUB sockets
- * (see listen.h). A stale ipc socket file left by a killed daemon is
+ * listen.c -- endpoint setup and teardown for the NNG PUB socket of index
+ * updates (see listen.h). A stale ipc socket file left by a killed daemon is
  * removed first: the caller holds the store's writer lock, so no live
  * srdd can own it. A guard remembers how a listener was made, so that
  * one NNG stopped serving can be replaced by a fresh one (probe.h).
