@@ -443,10 +443,11 @@ static srd_err cp_phase_live(cp_run *r)
     }
     if (rc == SRD_OK && !proven) {
         fprintf(stderr,
-                "srd: %s%s: the slots do not match their running sum "
-                "(changed since their writer stored them): the compaction "
-                "takes the live set from a walk of the store instead, and "
-                "writes a new index file\n",
+                "srd: %s%s: the writer's table, taken over from this "
+                "index file, cannot be proven whole (its slots do not "
+                "match their running sum, or the file was given up): the "
+                "compaction takes the live set from a walk of the store "
+                "instead, and writes a new index file\n",
                 r->st->path, SRDI_SHX_SUFFIX);
         rc = cp_rebuild(r, sn, live, &walked);
     }
