@@ -482,7 +482,7 @@ static void zero_index_slot(const char *store, unsigned i)
     char path[4200], kb[24];
     snprintf(path, sizeof path, "%s.idx", store);
     srd_val k = key_of(i, kb);
-    uint64_t want = srd_key_hash(k.data, k.len);
+    uint64_t want = srd_key_hash(k.ptr, k.len);
     size_t len = 0;
     uint8_t *b = tu_read_file(path, &len);
     ck_assert_ptr_nonnull(b);
