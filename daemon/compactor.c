@@ -3,9 +3,10 @@
  * compactor.c -- srdd's compaction thread (see compactor.h). It sleeps on
  * a condition variable; a Compact request, or every second with
  * --auto-compact when groups were written since the last look, wakes it.
- * Around srd_compact_ex it switches the writer thread to one request per
- * group (group_serial: no deadlock with the exclusive sections of the
- * compaction) and afterwards announces the new file (group_announce_file).
+ * Around srdi_store_compact_ex (the engine's compaction) it switches the
+ * writer thread to one request per group (group_serial: no deadlock with
+ * the exclusive sections of the compaction) and afterwards announces the
+ * new file (group_announce_file).
  */
 #include "srd_features.h"
 
@@ -21,6 +22,7 @@
 #include "errno_map.h"
 #include "log.h"
 #include "reply.h"
+#include "store_impl.h"
 
 #define CMP_TICK_MS 1000u            /* auto-compaction checks at most this often */
 #define CMP_RETRY_MS 60000u          /* after a failed automatic compaction */
@@ -118,7 +120,8 @@ static srd_err cmp_run(compactor *c, srdi_wire_compact *res)
     atomic_store(&c->done, 0);
     atomic_store(&c->total, 0);
     group_serial(c->c.grp, true);
-    srd_err rc = srd_compact_ex(c->c.st, cmp_progress, c, &res->rep);
+    srd_err rc = srdi_store_compact_ex(c->c.st, cmp_progress, c,
+                                       &res->rep);
     /* Even a failure after the rename (directory fsync) switched files. */
     res->generation = group_announce_file(c->c.grp);
     group_serial(c->c.grp, false);

@@ -59,8 +59,26 @@ int discovery_default_url(const char *abs, const char *suffix, char **url,
     return 0;
 }
 
+int discovery_default_request_url(const char *abs, char **url, char *why)
+{
+    char *ipc;
+    *url = NULL;
+    if (discovery_default_url(abs, ".sock", &ipc, why) != 0)
+        return -1;
+    size_t n = strlen(ipc) + 2; /* "unix://" is one byte longer */
+    *url = malloc(n);
+    if (*url)
+        snprintf(*url, n, "unix://%s", ipc + 6);
+    else
+        snprintf(why, 256, "out of memory");
+    free(ipc);
+    return *url ? 0 : -1;
+}
+
 const char *discovery_ipc_path(const char *url)
 {
+    if (strncmp(url, "unix://", 7) == 0)
+        return url + 7;
     return strncmp(url, "ipc://", 6) == 0 ? url + 6 : NULL;
 }
 

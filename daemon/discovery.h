@@ -21,7 +21,12 @@ char *discovery_abspath(const char *path);
 int discovery_default_url(const char *abs, const char *suffix, char **url,
                           char *why);
 
-/* The file system path of an ipc:// URL, or NULL for other transports. */
+/* "unix://<abs>.sock" (malloc'd), srdd's default request address; -1
+ * with a message in why (512 bytes) when the path is too long. */
+int discovery_default_request_url(const char *abs, char **url, char *why);
+
+/* The file system path of an ipc:// or unix:// URL, or NULL for other
+ * transports. */
 const char *discovery_ipc_path(const char *url);
 
 /* Write "<abs>.srdd" atomically (temporary file, fsync, rename; mode 0644).

@@ -34,18 +34,15 @@ struct generation {
 };
 
 /* The store's current index, committed tail and file identity, read
- * together under st->mu (where the writer's fd cannot be switched). */
+ * together (srdi_store_file_state). */
 static void gen_probe(srd_store *st, const void **idx, gen_view *v)
 {
-    struct stat sb;
-    pthread_mutex_lock(&st->mu);
-    st_snap *sn = atomic_load(&st->snap);
-    *idx = sn->idx;
-    v->tail = atomic_load(&sn->map->committed);
-    bool ok = fstat(srdi_writer_fd(st->w), &sb) == 0;
-    pthread_mutex_unlock(&st->mu);
-    v->dev = ok ? (uint64_t)sb.st_dev : 0;
-    v->ino = ok ? (uint64_t)sb.st_ino : 0;
+    srdi_file_state fs;
+    srdi_store_file_state(st, &fs);
+    *idx = fs.index;
+    v->tail = fs.tail;
+    v->dev = fs.dev;
+    v->ino = fs.ino;
 }
 
 static void gen_save(const generation *g)

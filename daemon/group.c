@@ -38,7 +38,8 @@ struct group {
     group_job *head, *tail_job;  /* the queue (under mu) */
     bool stopping;               /* under mu */
     pthread_t thread;
-    keyset ks;                   /* writer thread only */
+    keyset ks;                   /* under run */
+    pthread_mutex_t run;         /* one group at a time (thread, commit) */
     pthread_mutex_t gate;        /* held by a normal group (see above) */
     _Atomic bool serial;         /* a compaction runs: one job per group */
 };
@@ -432,9 +433,21 @@ static void *group_thread(void *arg)
 {
     group *g = arg;
     group_job *list;
-    while ((list = group_take(g)) != NULL)
+    while ((list = group_take(g)) != NULL) {
+        pthread_mutex_lock(&g->run);
         group_run(g, list);
+        pthread_mutex_unlock(&g->run);
+    }
     return NULL;
+}
+
+void group_commit(group *g, group_job *list)
+{
+    if (!list)
+        return;
+    pthread_mutex_lock(&g->run);
+    group_run(g, list);
+    pthread_mutex_unlock(&g->run);
 }
 
 srd_err group_start(const group_conf *conf, group **out)
@@ -445,12 +458,14 @@ srd_err group_start(const group_conf *conf, group **out)
     g->c = *conf;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->gate, NULL);
+    pthread_mutex_init(&g->run, NULL);
     pthread_cond_init(&g->cv, NULL);
     int e = pthread_create(&g->thread, NULL, group_thread, g);
     if (e) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);
         pthread_mutex_destroy(&g->gate);
+        pthread_mutex_destroy(&g->run);
         free(g);
         return srdi_errno(e);
     }
@@ -488,6 +503,7 @@ void group_stop(group *g)
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->gate);
+    pthread_mutex_destroy(&g->run);
     free(g);
 }
 

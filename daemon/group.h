@@ -69,6 +69,11 @@ typedef struct group_conf {
 
 srd_err group_start(const group_conf *conf, group **out);
 
+/* Steps 1-4 for the jobs of list (linked by next, in order) on the
+ * calling thread, as one group: replies (job->done) are made before it
+ * returns. One group at a time (with the thread's). */
+void group_commit(group *g, group_job *list);
+
 /* Queue job; false once group_stop has begun (reply yourself then). */
 bool group_submit(group *g, group_job *job);
 

@@ -33,6 +33,7 @@
 #include "publish.h"
 #include "server.h"
 #include "stats.h"
+#include "store_impl.h"
 #include "streams.h"
 
 #define MAIN_EXIT_FAIL 1
@@ -81,7 +82,7 @@ static int main_urls(srdd *d)
     if (d->o.listen)
         d->listen = strdup(d->o.listen);
     else
-        bad |= discovery_default_url(d->abs, ".sock", &d->listen, why);
+        bad |= discovery_default_request_url(d->abs, &d->listen, why);
     if (!bad && d->o.publish)
         d->publish = strdup(d->o.publish);
     else if (!bad)
@@ -103,7 +104,7 @@ static int main_open_store(srdd *d)
 #endif
     so.sync = d->o.sync;
     so.sync_interval_ms = d->o.sync_ms;
-    srd_err rc = srd_open(d->abs, &so, &d->st);
+    srd_err rc = srdi_store_open(d->abs, &so, NULL, &d->st);
     if (rc == SRD_EBUSY) {
         log_error("store is locked by another writer: %s (another srdd or an "
                   "embedded writer holds %s.lock, or the file itself under "
@@ -175,9 +176,9 @@ static int main_announce(srdd *d)
     d->announced = 1;
     static const char *const modes[] = {"always", "interval", "never"};
     log_info("serving %s (pid %ld): listen %s, publish %s, sync %s, "
-             "max message %zu bytes, %u contexts%s%s", d->abs, (long)getpid(),
+             "max message %zu bytes%s%s", d->abs, (long)getpid(),
              d->listen, d->publish, modes[d->o.sync], d->o.max_message,
-             d->o.contexts, d->o.n_uids ? ", writers restricted by uid" : "",
+             d->o.n_uids ? ", writers restricted by uid" : "",
              d->o.auto_ratio > 0 ? ", auto-compaction on" : "");
     return 0;
 }
@@ -215,8 +216,8 @@ static int main_teardown(srdd *d, int status)
         main_unlink_socket(d->publish);
     }
     if (d->st) {
-        srd_err rc = srd_sync(d->st);
-        srd_err rc2 = srd_close(d->st);
+        srd_err rc = srdi_store_sync(d->st);
+        srd_err rc2 = srdi_store_close(d->st);
         if (rc != SRD_OK || rc2 != SRD_OK) {
             log_error("closing the store failed: %s",
                       srd_strerror(rc != SRD_OK ? rc : rc2));
@@ -279,10 +280,10 @@ static void main_report(int *ready_fd, int status)
     *ready_fd = -1;
 }
 
-/* Probe both listeners; one NNG stopped serving is replaced (probe.h). */
+/* Probe the publish listener; one NNG stopped serving is replaced
+ * (probe.h). The request socket is srdd's own (netloop.h). */
 static void main_check_listeners(srdd *d)
 {
-    listen_guard_check(server_guard(d->srv), MAIN_PROBE_TIMEOUT_MS);
     listen_guard_check(publish_guard(d->pub), MAIN_PROBE_TIMEOUT_MS);
 }
 

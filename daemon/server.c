@@ -1,37 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c -- the REP contexts of srdd (see server.h). Each context is a
- * small state machine driven by its aio callback:
+ * server.c -- srdd's request handling (see server.h), on the loop thread
+ * of the request socket (netloop.h). Each frame is one request:
  *
- *     RECV --(message)--> handle --+--(direct reply)---------> SEND
- *                                  +--(mutation: group_submit) ... done -> SEND
- *     SEND --(sent or failed)--> RECV          (socket closed: IDLE)
+ *     frame --check, decode--+--(direct op)--> reply queued at once
+ *                            +--(mutation)---> this pass's group
+ *                            +--(compact)----> compactor, replies later
  *
- * `busy` counts contexts between a received message and the end of its
- * send, so that shutdown can let the last replies go out.
+ * and at the end of every pass (on_pass) the mutations of every ready
+ * connection, in arrival order, are committed as ONE group on this thread
+ * (group_commit: one append pass, one fdatasync, one IndexUpdate), whose
+ * replies the loop then writes. No request changes threads on its way;
+ * while a group syncs, new requests wait in the sockets and form the next
+ * group.
  *
- * Order: one client's pipelined requests must reach the writer in the
- * order they were sent (a later put must never lose to an earlier one).
- * NNG hands each received message to a waiting context and runs the
- * contexts' callbacks on a thread pool, in any order; so only one context
- * at a time waits to receive (it holds the receive token), and it passes
- * the token on (arms the next free context) only once its request is
- * decoded and, if it mutates, queued for the writer. Everything after
- * that (direct answers, sending) runs in parallel as before.
+ * Order: one connection's requests are decoded and queued in the order
+ * they arrived, so of two pipelined writes of one key the later one wins.
  *
  * Memory: what decoding a request allocates is bounded before it is
  * decoded (wire.h: at most twice --max-message plus 1 MiB), and the
- * decoded requests held at once by all contexts together to
- * server_decode_budget(): past it a request is refused with SRD_EBUSY
- * unless none is held (so any request the limit admits is served alone).
+ * decoded requests held at once to server_decode_budget(): past it a
+ * request is refused with SRD_EBUSY unless none is held.
  *
- * Unread replies: a reply NNG has not handed to the connection within
- * SERVER_SEND_MS means the peer stopped reading (a libsrdclient peer reads
- * whatever its application does): srdd closes that connection (logged),
- * which frees the contexts its replies held, so such a peer cannot stop
- * srdd serving others for longer than that. (A count of replies waiting
- * is no such sign: a group's replies to a deeply pipelining peer all
- * queue at once behind the one being written.)
+ * Stopping: server_stop_accepting waits until the loop has finished its
+ * pass; from then on every request gets SRD_EUNREACHABLE without touching
+ * the store, the writer or the compactor (which may be gone).
  */
 #include "srd_features.h"
 
@@ -42,133 +35,38 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/util/platform.h>
-
-#include "listen.h"
 #include "log.h"
+#include "netloop.h"
 #include "reply.h"
 #include "server.h"
 #include "store_impl.h"
 
-/* How long nng_close may take before srdd stops waiting for it. */
-#define SERVER_CLOSE_MS 3000u
-
-/* How long a reply may wait for its connection before srdd takes the peer
- * for one that stopped reading (a libsrdclient peer reads continuously,
- * whatever its application does). */
-#define SERVER_SEND_MS 2000
-
 /* Decoded requests held at once, at least (see server_decode_budget). */
 #define SERVER_DECODE_MIN ((uint64_t)64 << 20)
 
-typedef enum srv_state { SRV_RECV, SRV_SEND } srv_state;
-
-typedef struct srv_ctx {
+/* One request between its frame and its reply. */
+typedef struct srv_req {
     server *srv;
-    nng_ctx ctx;
-    nng_aio *aio;
-    srv_state state;
-    nng_pipe pipe;   /* the connection of the request held */
+    nconn *conn;     /* referenced until the reply is queued */
     uint64_t cost;   /* decoding memory charged for it to `held` */
-    struct srv_ctx *next_free;
-    group_job job;   /* the one request this context holds at a time */
-} srv_ctx;
+    group_job job;
+} srv_req;
 
 struct server {
     server_conf c;
-    nng_socket sock;
-    listen_guard *guard;
-    srv_ctx *ctxs;
-    unsigned n_ctx;        /* contexts successfully set up */
-    pthread_mutex_t mu;    /* the fields below */
-    srv_ctx *free_ctx;     /* contexts with nothing to do */
-    bool token;            /* a context receives or orders its request */
-    _Atomic bool stopping;  /* refuse mutations */
-    _Atomic bool closing;   /* contexts stop re-arming */
-    _Atomic unsigned busy;
-    _Atomic uint64_t held; /* decoding memory of the requests held */
+    netloop *nl;
+    group_job *batch, *batch_tail; /* this pass's mutations (loop) */
+    pthread_mutex_t mu;            /* stop handshake */
+    pthread_cond_t cv;
+    bool acked;                    /* the loop saw `stopping` */
+    _Atomic bool stopping;
+    _Atomic uint64_t held;         /* decoding memory of requests held */
 };
 
 /* ======================================================================== */
-/* Sending and receiving                                                    */
+/* Requests                                                                 */
 /* ======================================================================== */
-
-/* Arm c to receive (it holds the receive token). */
-static void srv_arm(srv_ctx *c)
-{
-    c->state = SRV_RECV;
-    nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
-    nng_ctx_recv(c->ctx, c->aio);
-}
-
-/* Caller holds s->mu: the next context to receive, or NULL (the token
- * stays free until a context is). */
-static srv_ctx *srv_token_next(server *s)
-{
-    srv_ctx *c = s->free_ctx;
-    if (atomic_load(&s->closing))
-        c = NULL;
-    if (c) {
-        s->free_ctx = c->next_free;
-        s->token = true;
-    }
-    return c;
-}
-
-/* The receiving context is done ordering its request: pass the token. */
-static void srv_token_pass(server *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->token = false;
-    srv_ctx *next = srv_token_next(s);
-    pthread_mutex_unlock(&s->mu);
-    if (next)
-        srv_arm(next);
-}
-
-/* c has nothing to do: it receives next if nobody does, else waits. */
-static void srv_idle(srv_ctx *c)
-{
-    server *s = c->srv;
-    pthread_mutex_lock(&s->mu);
-    c->next_free = s->free_ctx;
-    s->free_ctx = c;
-    srv_ctx *next = s->token ? NULL : srv_token_next(s);
-    pthread_mutex_unlock(&s->mu);
-    if (next)
-        srv_arm(next);
-}
-
-/* The peer of c's connection reads no replies: drop the connection (NNG
- * then completes the sends queued on it). */
-static void srv_drop_peer(srv_ctx *c, const char *what)
-{
-    uint64_t pid = 0;
-    nng_pipe_get_uint64(c->pipe, NNG_OPT_IPC_PEER_PID, &pid);
-    log_warn("peer pid %" PRIu64 " %s; connection closed", pid, what);
-    nng_pipe_close(c->pipe);
-}
-
-/* Send reply (NULL: none could be built; the client will time out). */
-static void srv_send(srv_ctx *c, nng_msg *reply)
-{
-    server *s = c->srv;
-    if (!reply) {
-        log_error("no memory for a reply; the request goes unanswered");
-        atomic_fetch_sub(&s->busy, 1);
-        srv_idle(c);
-        return;
-    }
-    c->state = SRV_SEND;
-    nng_aio_set_msg(c->aio, reply);
-    nng_aio_set_timeout(c->aio, SERVER_SEND_MS);
-    nng_ctx_send(c->ctx, c->aio);
-}
 
 static uint64_t server_decode_budget(const server *s)
 {
@@ -178,18 +76,18 @@ static uint64_t server_decode_budget(const server *s)
 
 /* Charge what decoding m will allocate, or refuse (SRD_ETOOBIG: too much
  * for any request; SRD_EBUSY: too much while others are held). */
-static srd_err srv_charge(srv_ctx *c, nng_msg *m, char *why)
+static srd_err srv_charge(srv_req *r, nng_msg *m, char *why)
 {
-    server *s = c->srv;
+    server *s = r->srv;
     uint64_t cost;
-    c->cost = 0;
+    r->cost = 0;
     srd_err rc = srdi_wire_request_cost(nng_msg_body(m), nng_msg_len(m),
-                                        s->c.max_message, &cost, &c->job.rq,
+                                        s->c.max_message, &cost, &r->job.rq,
                                         why);
     if (rc != SRD_OK)
         return rc;
     uint64_t held = atomic_fetch_add(&s->held, cost);
-    c->cost = cost;
+    r->cost = cost;
     if (held == 0 || held + cost <= server_decode_budget(s))
         return SRD_OK;
     snprintf(why, SRDI_WIRE_WHY, "srdd holds %" PRIu64 " MiB of decoded "
@@ -198,22 +96,23 @@ static srd_err srv_charge(srv_ctx *c, nng_msg *m, char *why)
     return SRD_EBUSY;
 }
 
-/* Free c's decoded request and give back its charge. */
-static void srv_request_free(srv_ctx *c)
+/* Queue reply on r's connection and free r with its request. */
+static void srv_req_done(srv_req *r, nng_msg *reply)
 {
-    srdi_wire_request_free(&c->job.rq);
-    atomic_fetch_sub(&c->srv->held, c->cost);
-    c->cost = 0;
+    if (!reply)
+        log_error("no memory for a reply; the request goes unanswered");
+    srdi_wire_request_free(&r->job.rq);
+    atomic_fetch_sub(&r->srv->held, r->cost);
+    nng_msg_free(r->job.msg);
+    nconn_send(r->conn, reply);
+    nconn_unref(r->conn);
+    free(r);
 }
 
-/* Writer thread: a mutation's reply is ready. */
+/* Writer (this thread, in on_pass) or compactor: the reply is ready. */
 static void srv_job_done(group_job *job, nng_msg *reply)
 {
-    srv_ctx *c = job->owner;
-    srv_request_free(c);
-    nng_msg_free(job->msg);
-    job->msg = NULL;
-    srv_send(c, reply);
+    srv_req_done(job->owner, reply);
 }
 
 /* ======================================================================== */
@@ -269,15 +168,15 @@ static srd_err srv_stats(server *s, srdi_wire_response *rs)
     rs->stats.generation = rs->generation;
     compactor_stats(s->c.cmp, &rs->stats);
     rs->stats.publish_drops = publish_drops(s->c.pub);
-    rs->stats.clients = listen_guard_peers(s->guard);
+    rs->stats.clients = netloop_conns(s->nl);
     return SRD_OK;
 }
 
 /* Everything but mutations, answered here. */
-static srd_err srv_direct(srv_ctx *c, const srdi_wire_request *rq,
+static srd_err srv_direct(srv_req *r, const srdi_wire_request *rq,
                           srdi_wire_response *rs, char *why)
 {
-    server *s = c->srv;
+    server *s = r->srv;
     switch (rq->op) {
     case SRDI_WIRE_HELLO:
         return srv_hello(s, rq, rs, why);
@@ -285,10 +184,10 @@ static srd_err srv_direct(srv_ctx *c, const srdi_wire_request *rq,
         return srv_stats(s, rs);
     case SRDI_WIRE_SYNC:
         atomic_fetch_add(&s->c.ctr->syncs, 1);
-        return srd_sync(s->c.st);
+        return srdi_store_sync(s->c.st);
     case SRDI_WIRE_STREAM_BEGIN:
         return streams_begin(s->c.ss, rq->client_id,
-                             (uint32_t)nng_pipe_id(c->pipe),
+                             nconn_id(r->conn),
                              srd_key_hash(rq->keys[0].ptr, rq->keys[0].len),
                              &rs->stream_id, why);
     case SRDI_WIRE_STREAM_CHUNK:
@@ -308,23 +207,23 @@ static srd_err srv_direct(srv_ctx *c, const srdi_wire_request *rq,
 /* --allow-uid: every request, hello and stats included, needs an allowed
  * peer uid; a refused peer learns nothing but the refusal (readers of
  * other users open the store read-only, without srdd). */
-static srd_err srv_check_peer(server *s, nng_msg *m,
+static srd_err srv_check_peer(server *s, nconn *conn,
                               const srdi_wire_request *rq, char *why)
 {
-    uint64_t uid;
+    uint32_t uid;
+    int32_t pid;
     if (s->c.n_uids == 0)
         return SRD_OK;
-    if (nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_UID,
-                            &uid) != 0) {
+    if (!nconn_peer(conn, &uid, &pid)) {
         snprintf(why, SRDI_WIRE_WHY,
-                 "cannot tell the peer's uid (not an ipc connection?); "
+                 "cannot tell the peer's uid (not a Unix connection?); "
                  "--allow-uid refuses it");
         return SRD_EPERM;
     }
     for (unsigned i = 0; i < s->c.n_uids; i++)
         if (s->c.uids[i] == uid)
             return SRD_OK;
-    snprintf(why, SRDI_WIRE_WHY, "uid %" PRIu64 " may not %s on this store "
+    snprintf(why, SRDI_WIRE_WHY, "uid %" PRIu32 " may not %s on this store "
              "(not in --allow-uid)", uid, srdi_wire_op_name(rq->op));
     return SRD_EPERM;
 }
@@ -342,71 +241,70 @@ static void srv_log_refusal(const srdi_wire_request *rq, srd_err rc,
                 srd_errname(rc), why && *why ? why : srd_strerror(rc));
 }
 
-/* Hand a mutation to the writer thread, or a compaction to the
+/* Hand a mutation to this pass's group, or a compaction to the
  * compactor; SRD_OK when taken (the reply comes from there). */
-static srd_err srv_submit(srv_ctx *c, nng_msg *m, char *why)
+static srd_err srv_submit(srv_req *r, nng_msg *m, char *why)
 {
-    server *s = c->srv;
-    srd_err rc = SRD_EUNREACHABLE;
-    snprintf(why, SRDI_WIRE_WHY, "srdd is shutting down; retry later");
-    if (atomic_load(&s->stopping))
+    server *s = r->srv;
+    r->job.msg = m;
+    r->job.done = srv_job_done;
+    r->job.owner = r;
+    if (r->job.rq.op == SRDI_WIRE_COMPACT) {
+        srd_err rc = compactor_submit(s->c.cmp, &r->job, why);
+        if (rc != SRD_OK)
+            r->job.msg = NULL;
         return rc;
-    c->job.msg = m;
-    c->job.done = srv_job_done;
-    c->job.owner = c;
-    if (c->job.rq.op == SRDI_WIRE_COMPACT)
-        rc = compactor_submit(s->c.cmp, &c->job, why);
-    else if (group_submit(s->c.grp, &c->job))
-        rc = SRD_OK;
-    if (rc != SRD_OK)
-        c->job.msg = NULL;
-    return rc;
+    }
+    r->job.next = NULL;
+    if (s->batch_tail)
+        s->batch_tail->next = &r->job;
+    else
+        s->batch = &r->job;
+    s->batch_tail = &r->job;
+    return SRD_OK;
 }
 
-/* Requests answered from another thread. */
+/* Requests answered later (end of the pass, or the compactor). */
 static bool srv_deferred(const srdi_wire_request *rq)
 {
     return srdi_wire_op_mutates(rq->op) || rq->op == SRDI_WIRE_COMPACT;
 }
 
-/* The ordered part of a request (c holds the receive token): decode,
- * check the peer and queue a mutation; SRD_OK with *queued when the
- * writer or the compactor took it (and will reply). */
-static srd_err srv_order(srv_ctx *c, nng_msg *m, bool *queued, char *why)
+/* Check, decode, check the peer; SRD_OK with *queued when the group or
+ * the compactor took the request (and will reply). */
+static srd_err srv_order(srv_req *r, nng_msg *m, bool *queued, char *why)
 {
-    server *s = c->srv;
-    srdi_wire_request *rq = &c->job.rq;
+    server *s = r->srv;
+    srdi_wire_request *rq = &r->job.rq;
     *queued = false;
     atomic_fetch_add(&s->c.ctr->requests, 1);
-    srd_err rc = srv_charge(c, m, why);
+    srd_err rc = srv_charge(r, m, why);
     if (rc == SRD_OK)
         rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
                                       s->c.max_message, rq, why);
     if (rc == SRD_OK)
-        rc = srv_check_peer(s, m, rq, why);
+        rc = srv_check_peer(s, r->conn, rq, why);
     if (rc == SRD_OK && srv_deferred(rq)) {
-        rc = srv_submit(c, m, why);
+        rc = srv_submit(r, m, why);
         *queued = rc == SRD_OK;
     }
     return rc;
 }
 
-static void srv_handle(srv_ctx *c, nng_msg *m)
+static void srv_handle(srv_req *r, nng_msg *m)
 {
-    server *s = c->srv;
+    server *s = r->srv;
     char why[SRDI_WIRE_WHY] = "";
-    srdi_wire_request *rq = &c->job.rq;
+    srdi_wire_request *rq = &r->job.rq;
     srdi_wire_response rs;
     bool queued;
 
-    c->pipe = nng_msg_get_pipe(m);
-    srd_err rc = srv_order(c, m, &queued, why);
-    srv_token_pass(s); /* c may be replied and reused from here if queued */
+    srd_err rc = srv_order(r, m, &queued, why);
     if (queued)
         return;
     srv_response(s, rq, &rs);
     if (rc == SRD_OK) {
-        rc = srv_direct(c, rq, &rs, why);
+        rc = srv_direct(r, rq, &rs, why);
     } else if (rc == SRD_EVERSION) {
         rs.has_hello = true; /* tell the client what srdd speaks */
         srv_hello_fill(s, &rs.hello);
@@ -418,63 +316,82 @@ static void srv_handle(srv_ctx *c, nng_msg *m)
     }
     if (rc == SRD_EPERM) /* a refused peer learns nothing of the store */
         rs.generation = rs.committed_tail = 0;
-    nng_msg *reply = reply_encode(&rs);
-    srv_request_free(c);
-    nng_msg_free(m);
-    srv_send(c, reply);
+    r->job.msg = m;
+    srv_req_done(r, reply_encode(&rs));
 }
 
-static void srv_cb(void *arg)
+/* Stopping: every request is refused, without a look at the store. */
+static void srv_refuse(srv_req *r, nng_msg *m)
 {
-    srv_ctx *c = arg;
-    server *s = c->srv;
-    int rv = nng_aio_result(c->aio);
-    nng_msg *m = nng_aio_get_msg(c->aio);
-    nng_aio_set_msg(c->aio, NULL); /* the aio never keeps a stale pointer */
-    if (c->state == SRV_SEND) {
-        if (rv != 0)
-            nng_msg_free(m); /* a failed send leaves the message to us */
-        if (rv == NNG_ETIMEDOUT)
-            srv_drop_peer(c, "left a reply unread for "
-                             "2 s (SERVER_SEND_MS)");
-        atomic_fetch_sub(&s->busy, 1);
-        srv_idle(c);
+    char why[SRDI_WIRE_WHY];
+    r->job.msg = m;
+    uint64_t seq = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
+                                            r->srv->c.max_message, &r->job.rq,
+                                            why) == SRD_OK
+                       ? r->job.rq.seq
+                       : 0;
+    srv_req_done(r, reply_status(seq, SRD_EUNREACHABLE,
+                                 "srdd is shutting down; retry later", 0));
+}
+
+/* ======================================================================== */
+/* Loop callbacks                                                           */
+/* ======================================================================== */
+
+static void srv_on_frame(void *arg, nconn *c, nng_msg *m)
+{
+    server *s = arg;
+    srv_req *r = calloc(1, sizeof *r);
+    if (!r) {
+        log_error("no memory for a request; it goes unanswered");
+        nng_msg_free(m);
         return;
     }
-    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-        return; /* the socket is closing: this context is done */
-    if (rv != 0) {
-        log_warn("receive failed: %s", nng_strerror(rv));
-        srv_token_pass(s);
-        srv_idle(c);
-        return;
+    r->srv = s;
+    r->conn = c;
+    nconn_ref(c);
+    if (atomic_load(&s->stopping))
+        srv_refuse(r, m);
+    else
+        srv_handle(r, m);
+}
+
+static void srv_on_oversize(void *arg, nconn *c, uint64_t len)
+{
+    server *s = arg;
+    char why[SRDI_WIRE_WHY];
+    snprintf(why, sizeof why, "message of %" PRIu64 " bytes is larger than "
+             "--max-message (%zu); connection closed", len,
+             s->c.max_message);
+    log_warn("a peer sent %s", why);
+    nconn_send(c, reply_status(0, SRD_ETOOBIG, why, 0));
+}
+
+/* End of a pass: commit this pass's mutations as one group. */
+static void srv_on_pass(void *arg)
+{
+    server *s = arg;
+    group_job *list = s->batch;
+    s->batch = s->batch_tail = NULL;
+    group_commit(s->c.grp, list);
+    if (atomic_load(&s->stopping)) {
+        pthread_mutex_lock(&s->mu);
+        s->acked = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
     }
-    atomic_fetch_add(&s->busy, 1);
-    srv_handle(c, m);
+}
+
+/* A connection closed: its unfinished streams can never end. */
+static void srv_on_close(void *arg, nconn *c)
+{
+    server *s = arg;
+    streams_drop_owner(s->c.ss, nconn_id(c));
 }
 
 /* ======================================================================== */
 /* Setup and teardown                                                       */
 /* ======================================================================== */
-
-static int srv_ctx_init(server *s, srv_ctx *c)
-{
-    c->srv = s;
-    int rv = nng_ctx_open(&c->ctx, s->sock);
-    if (rv == 0) {
-        rv = nng_aio_alloc(&c->aio, srv_cb, c);
-        if (rv != 0)
-            nng_ctx_close(c->ctx);
-    }
-    return rv;
-}
-
-/* A connection closed: its unfinished streams can never end. */
-static void srv_pipe_left(void *arg, uint32_t pipe_id)
-{
-    server *s = arg;
-    streams_drop_owner(s->c.ss, pipe_id);
-}
 
 srd_err server_start(const server_conf *conf, server **out, char *why)
 {
@@ -483,82 +400,38 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
         return SRD_ENOMEM;
     s->c = *conf;
     pthread_mutex_init(&s->mu, NULL);
-    s->ctxs = calloc(conf->contexts, sizeof *s->ctxs);
-    int rv = s->ctxs ? nng_rep0_open(&s->sock) : NNG_ENOMEM;
-    if (rv != 0) {
-        snprintf(why, 256, "cannot open the REP socket: %s",
-                 nng_strerror(rv));
-        free(s->ctxs);
+    pthread_cond_init(&s->cv, NULL);
+    netloop_conf nc = {conf->listen_url, conf->socket_mode,
+                       conf->max_message + SERVER_RECV_SLACK, s,
+                       srv_on_frame, srv_on_oversize, srv_on_pass,
+                       srv_on_close};
+    if (netloop_start(&nc, &s->nl, why) != 0) {
+        pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
         free(s);
         return SRD_EUNREACHABLE;
     }
-    while (rv == 0 && s->n_ctx < conf->contexts) {
-        rv = srv_ctx_init(s, &s->ctxs[s->n_ctx]);
-        s->n_ctx += rv == 0;
-    }
-    if (rv != 0)
-        snprintf(why, 256, "cannot set up %u contexts: %s", conf->contexts,
-                 nng_strerror(rv));
-    else
-        rv = listen_guarded(s->sock, conf->listen_url, conf->socket_mode,
-                            conf->max_message + SERVER_RECV_SLACK,
-                            NNG_REQ0_SELF, &s->guard, why);
-    if (rv != 0) {
-        server_close(s, 0);
-        return SRD_EUNREACHABLE;
-    }
-    listen_guard_on_leave(s->guard, srv_pipe_left, s);
-    for (unsigned i = 0; i < s->n_ctx; i++)
-        srv_idle(&s->ctxs[i]);
     *out = s;
     return SRD_OK;
-}
-
-listen_guard *server_guard(server *s)
-{
-    return s->guard;
 }
 
 void server_stop_accepting(server *s)
 {
     atomic_store(&s->stopping, true);
-    listen_guard_stop(s->guard);
+    netloop_stop_listening(s->nl); /* also wakes the loop */
+    pthread_mutex_lock(&s->mu);
+    while (!s->acked)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool server_close(server *s, unsigned timeout_ms)
 {
     if (!s)
         return true;
-    uint64_t until = stats_now_ms() + timeout_ms;
-    while (atomic_load(&s->busy) > 0 && stats_now_ms() < until)
-        nng_msleep(5);
-    if (timeout_ms)
-        nng_msleep(50); /* let the last replies leave the pipes */
-    /* Stop every aio before closing the socket: NNG 1.5.2 can hang in
-     * nng_close when a context operation starts while the socket closes
-     * (nanomsg/nng#1813), and with `closing` set nothing re-arms. */
-    atomic_store(&s->closing, true);
-    if (s->guard)
-        listen_guard_on_leave(s->guard, NULL, NULL);
-    for (unsigned i = 0; i < s->n_ctx; i++) {
-        nng_aio_stop(s->ctxs[i].aio);
-        /* NNG 1.5.2 may stop a send without calling back (the same race
-         * as above): the reply is then still on the aio. */
-        nng_msg_free(nng_aio_get_msg(s->ctxs[i].aio));
-        nng_aio_set_msg(s->ctxs[i].aio, NULL);
-    }
-    if (!listen_close(s->sock, SERVER_CLOSE_MS)) {
-        log_warn("the request socket did not close within %u ms (an NNG "
-                 "1.5.2 issue); exiting without waiting for it",
-                 SERVER_CLOSE_MS);
-        return false;
-    }
-    for (unsigned i = 0; i < s->n_ctx; i++)
-        nng_aio_free(s->ctxs[i].aio);
-    listen_guard_free(s->guard);
+    netloop_close(s->nl, timeout_ms);
+    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
-    free(s->ctxs);
     free(s);
     return true;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.h -- the request side of srdd: a REP socket served by N NNG
- * contexts, each looping receive -> check and decode -> handle -> reply.
- * Mutations go to the writer thread (group.h) and are replied from there;
- * compactions to the compactor (compactor.h), which replies when done;
- * hello, stats, sync and stream begin/chunk are answered on the context.
- * Bad input of any kind gets an error reply; the context goes on serving.
+ * server.h -- the request side of srdd: the request socket (netloop.h)
+ * and what is done with each request on its loop thread: bad input of
+ * any kind gets an error reply; hello, stats, sync and stream begin/chunk
+ * are answered at once; the mutations of a pass are committed as one
+ * group (group.h) on the same thread; compactions go to the compactor
+ * (compactor.h), which replies when done.
  */
 #ifndef SRDD_SERVER_H
 #define SRDD_SERVER_H
@@ -17,14 +17,13 @@
 #include "compactor.h"
 #include "dedupe.h"
 #include "group.h"
-#include "listen.h"
 #include "publish.h"
 #include "stats.h"
 #include "streams.h"
 
-/* Bytes NNG accepts beyond --max-message, so that a message slightly too
- * large still gets an SRD_ETOOBIG reply; past that NNG drops the
- * connection without reading the message. */
+/* Bytes read beyond --max-message, so that a message slightly too large
+ * still gets an SRD_ETOOBIG reply from the decoder; past that srdd
+ * replies SRD_ETOOBIG without reading it and closes the connection. */
 #define SERVER_RECV_SLACK ((size_t)64 * 1024)
 
 typedef struct server_conf {
@@ -35,7 +34,7 @@ typedef struct server_conf {
     const uint32_t *uids;      /* writers allowed (n_uids == 0: anyone) */
     unsigned n_uids;
     unsigned socket_mode;
-    unsigned contexts;
+    unsigned contexts;         /* unused (--contexts of the NNG server) */
     srd_store *st;
     group *grp;
     streams *ss;
@@ -50,17 +49,13 @@ typedef struct server server;
 /* Listen and start serving. why: 256 bytes. */
 srd_err server_start(const server_conf *conf, server **out, char *why);
 
-/* The request listener's guard (main probes it). */
-listen_guard *server_guard(server *s);
-
-/* Stop accepting connections; mutations arriving from now on are refused
- * with SRD_EUNREACHABLE ("shutting down"). Call before group_stop. */
+/* Stop accepting connections and wait for the loop's pass; requests
+ * arriving from now on are refused with SRD_EUNREACHABLE ("shutting
+ * down"). Call before compactor_stop and group_stop. */
 void server_stop_accepting(server *s);
 
-/* Wait (at most timeout_ms) for replies in progress to be handed to NNG,
- * then close the socket and free everything. False when NNG did not
- * finish closing in time: then nothing is freed and the process should
- * end with _exit. NULL does nothing (true). */
+/* Let queued replies leave (at most timeout_ms), then close every
+ * connection and free everything. Returns true. NULL does nothing. */
 bool server_close(server *s, unsigned timeout_ms);
 
 #endif

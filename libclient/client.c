@@ -3,33 +3,31 @@
  * client.c -- client mode: srdd is the writer; this handle maps the store
  * read-only, keeps its index current from srdd's published index updates
  * (repairing any gap by walking the file itself) and sends its writes to
- * srdd over REQ/REP, blocking or pipelined (docs/CLIENT.md). This file
- * holds the lanes, the handshake, following the file, the subscriber
- * thread, open/close and the pipelined puts; client_conn.c finds srdd and
- * owns the sockets, client_write.c has the blocking writes and streams
+ * srdd over its request socket, blocking or pipelined (docs/CLIENT.md).
+ * This file holds the handshake, following the file, the subscriber
+ * thread, open/close and the pipelined puts (srd_put_async and srd_flush
+ * in client mode, through front.c); client_req.c owns the request
+ * connection and the calls in flight, client_conn.c finds srdd and owns
+ * the SUB socket, client_write.c has the blocking writes and streams
  * (client_impl.h is what they share).
  *
  * Invariants
- *   1. c->tail (under st->mu) is an entry end of the mapped file below
+ *   1. c->tail (under c->follow_mu) is an entry end of the mapped file below
  *      which every entry is in the index. It only moves by adopting a whole
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
  *   2. The mapping's committed tail may run ahead of c->tail (a reply
  *      raises it over the writer's own entries), never past a tail srdd
  *      reported for the file mapped, and never past that file's size.
- *   3. A lane carries one request at a time under its own client id, so
- *      srdd's one-remembered-reply-per-client-id dedup covers any request
- *      NNG resends after a reconnect. Requests in flight when the
- *      connection drops are cancelled (SRD_EUNREACHABLE), so such resends
- *      are rare and a failed write is the caller's to retry.
+ *   3. A handle has one client id and numbers its requests in the order
+ *      it sends them on its one connection, so srdd applies them in that
+ *      order and its dedupe of (client_id, seq) covers them. Requests in
+ *      flight when the connection drops fail (SRD_EUNREACHABLE): a failed
+ *      write is the caller's to retry; nothing is resent on its own.
  *   4. Everything about the file (generation, identity, tail) is checked
  *      in a handshake (Hello) after every new connection and at least
  *      every SRD_POLL_MS while no update arrives; a mismatch reloads.
  *
- * Lane states (one nng_ctx + one nng_aio each):
- *
- *   free --submit--> sending --sent--> receiving --reply/error--> free
- *                       \--error/timeout-----------------------^
  */
 #include "srd_features.h"
 
@@ -45,7 +43,6 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "client_impl.h"
@@ -77,24 +74,6 @@ unsigned srdi_cl_env_uint(const char *name, unsigned dflt, unsigned min,
     return (unsigned)v;
 }
 
-/* NNG's verdict on a request, as an srd_err. */
-static srd_err cl_nng_err(srdi_client *c, int rv, bool receiving)
-{
-    switch (rv) {
-    case NNG_ENOMEM:
-        return SRD_ENOMEM;
-    case NNG_EPERM:
-        return SRD_EPERM;
-    case NNG_EMSGSIZE:
-        return SRD_ETOOBIG;
-    case NNG_ETIMEDOUT:
-        return receiving && atomic_load(&c->pipes) > 0 ? SRD_ETIMEDOUT
-                                                       : SRD_EUNREACHABLE;
-    default:
-        return SRD_EUNREACHABLE;
-    }
-}
-
 static uint64_t cl_random_id(void)
 {
     uint64_t v = 0;
@@ -112,22 +91,10 @@ static bool cl_need_hello(srdi_client *c)
 }
 
 /* ======================================================================== */
-/* Following the file (all under st->mu)                                    */
+/* Following the file (under c->follow_mu; the srdi_store_follow_*       */
+/* functions of store_follow.c update the handle under its own lock and   */
+/* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
-
-static bool cl_same_file(int fd, const cl_hello_info *h)
-{
-    struct stat sb;
-    return fstat(fd, &sb) == 0 && (uint64_t)sb.st_dev == h->dev &&
-           (uint64_t)sb.st_ino == h->ino;
-}
-
-/* Invariant 2: never trust a tail past the end of the file mapped. */
-static bool cl_tail_in_file(const srdi_client *c, uint64_t tail)
-{
-    struct stat sb;
-    return fstat(c->st->ro_fd, &sb) == 0 && (uint64_t)sb.st_size >= tail;
-}
 
 /*
  * Bring the index to srdd's state (gen, tail): reload when the generation
@@ -140,19 +107,17 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
 {
     srd_store *st = c->st;
     srd_err rc = SRD_OK;
-    bool same = !id || cl_same_file(st->ro_fd, id);
+    bool same = !id || srdi_store_follow_is(st, id->dev, id->ino);
     if (!same || gen != c->gen || tail < c->tail) {
-        rc = srdi_store_reload(st, tail, NULL);
-        if (rc == SRD_OK && id && !cl_same_file(st->ro_fd, id))
+        rc = srdi_store_follow_reload(st, tail);
+        if (rc == SRD_OK && id && !srdi_store_follow_is(st, id->dev, id->ino))
             rc = SRD_ESTATE; /* srdd writes another file than our path */
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
         }
     } else if (tail > c->tail) {
-        rc = cl_tail_in_file(c, tail) ? srdi_store_catch_up(st, c->tail,
-                                                            tail, NULL)
-                                      : SRD_ECORRUPT;
+        rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
     }
@@ -169,9 +134,8 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
     if (up->generation == c->gen && up->to_tail <= c->tail)
         return; /* already known (our own reply, or a replay) */
     if (up->generation == c->gen && up->from_tail == c->tail &&
-        cl_tail_in_file(c, up->to_tail) &&
-        srdi_store_adopt(c->st, up->entries, up->n_entries, up->to_tail) ==
-            SRD_OK) {
+        srdi_store_follow_adopt(c->st, up->entries, up->n_entries,
+                                up->to_tail, true) == SRD_OK) {
         c->tail = up->to_tail;
         return;
     }
@@ -184,308 +148,20 @@ static void cl_on_update(srdi_client *c, const srdi_wire_update *up)
  * order, not here, so the count is restored. When they cannot be applied
  * to the file mapped (unchecked connection, new generation) nothing is
  * touched and *stale tells the caller to handshake, which catches up.
- * This runs in NNG's callback: nothing slow happens here.
+ * This runs on whichever thread reads the reply: nothing slow here.
  */
-static void cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
-                        bool *stale)
+void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
+                      bool *stale)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     bool ok = !cl_need_hello(c) && rs->generation == c->gen &&
-              cl_tail_in_file(c, rs->committed_tail);
-    if (ok) {
-        uint64_t entries = st->entries;
-        ok = srdi_store_adopt(st, rs->entries, rs->n_entries,
-                              rs->committed_tail) == SRD_OK;
-        st->entries = entries;
-    }
+              srdi_store_follow_adopt(c->st, rs->entries, rs->n_entries,
+                                      rs->committed_tail, false) == SRD_OK;
     if (!ok) {
         atomic_store(&c->lost, true);
         *stale = true;
     }
-    pthread_mutex_unlock(&st->mu);
-}
-
-/* ======================================================================== */
-/* Lanes: one request in flight each                                        */
-/* ======================================================================== */
-
-static void cl_lane_cb(void *arg);
-
-static srd_err cl_lane_new(srdi_client *c, cl_lane **out)
-{
-    cl_lane *l = calloc(1, sizeof *l);
-    if (!l)
-        return SRD_ENOMEM;
-    l->c = c;
-    l->id = cl_random_id();
-    int rv = nng_aio_alloc(&l->aio, cl_lane_cb, l);
-    if (rv == 0) {
-        rv = nng_ctx_open(&l->ctx, c->req);
-        if (rv != 0)
-            nng_aio_free(l->aio);
-    }
-    if (rv != 0) {
-        free(l);
-        return cl_nng_err(c, rv, false);
-    }
-    /* No resend by timer: a retry must be ours, under a new sequence. */
-    nng_ctx_set_ms(l->ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    *out = l;
-    return SRD_OK;
-}
-
-/* Caller holds c->mu. A free lane (created on demand), or *out = NULL
- * when all CL_LANES are busy. */
-static srd_err cl_lane_try(srdi_client *c, cl_lane **out)
-{
-    *out = NULL;
-    if (atomic_load(&c->stop))
-        return SRD_EUNREACHABLE; /* closing: no new requests */
-    if (c->free_lanes) {
-        *out = c->free_lanes;
-        c->free_lanes = (*out)->next;
-        return SRD_OK;
-    }
-    if (c->n_lanes == CL_LANES)
-        return SRD_OK;
-    srd_err rc = cl_lane_new(c, out);
-    if (rc == SRD_OK)
-        c->lanes[c->n_lanes++] = *out;
-    return rc;
-}
-
-/* A free lane, created on demand; waits while CL_LANES are busy. */
-srd_err srdi_cl_lane_get(srdi_client *c, cl_lane **out)
-{
-    pthread_mutex_lock(&c->mu);
-    while (!c->free_lanes && c->n_lanes == CL_LANES &&
-           !atomic_load(&c->stop))
-        pthread_cond_wait(&c->cv, &c->mu);
-    srd_err rc = cl_lane_try(c, out);
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-/* Caller holds c->mu. */
-static void cl_lane_put(srdi_client *c, cl_lane *l)
-{
-    l->call = NULL;
-    l->next = c->free_lanes;
-    c->free_lanes = l;
-    pthread_cond_broadcast(&c->cv);
-}
-
-static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q);
-
-/* Caller holds c->mu: detach up to CL_GROUP_MAX queued puts that fit in
- * one message. */
-static cl_qput *cl_queue_take(srdi_client *c)
-{
-    size_t room = atomic_load(&c->max_message) - CL_HEADROOM;
-    cl_qput *head = c->q_head, *last = head;
-    size_t n = 1, bytes = head->key.len + head->value.len;
-    while (last->next && n < CL_GROUP_MAX) {
-        /* 16: what protobuf adds per entry, generously */
-        size_t more = last->next->key.len + last->next->value.len + 16;
-        if (bytes + more > room)
-            break;
-        bytes += more;
-        last = last->next;
-        n++;
-    }
-    c->q_head = last->next;
-    if (!c->q_head)
-        c->q_tail = NULL;
-    last->next = NULL;
-    for (cl_qput *q = head; q; q = q->next)
-        c->q_bytes -= q->key.len + q->value.len;
-    pthread_cond_broadcast(&c->cv); /* room in the queue */
-    return head;
-}
-
-/* The request of lane l ended with rc: free the lane (or give it the
- * queued puts), then tell the caller (asynchronous callbacks run after
- * the lane is free again). */
-static void cl_finish(cl_lane *l, srd_err rc)
-{
-    srdi_client *c = l->c;
-    cl_call *call = l->call;
-    cl_qput *queued = NULL;
-    pthread_mutex_lock(&c->mu);
-    if (l->pinned)
-        l->call = NULL;
-    else if (c->q_head)
-        queued = cl_queue_take(c); /* l stays busy: it carries them */
-    else
-        cl_lane_put(c, l);
-    if (!call->fn) {
-        call->rc = rc;
-        call->done = true; /* the waiter may free call from now on */
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
-    } else {
-        pthread_mutex_unlock(&c->mu);
-        call->fn(call->arg, rc);
-        srdi_wire_response_free(&call->rs);
-        free(call);
-        pthread_mutex_lock(&c->mu);
-        if (rc != SRD_OK && c->async_err == SRD_OK)
-            c->async_err = rc;
-        c->pending--;
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
-    }
-    if (queued)
-        cl_send_group(c, l, queued);
-}
-
-/* Lane l is done with its request: free it, or give it the queued puts
- * (a lane only frees up here or in cl_finish, so none stay queued while
- * a lane is free). */
-void srdi_cl_lane_release(srdi_client *c, cl_lane *l)
-{
-    pthread_mutex_lock(&c->mu);
-    cl_qput *queued = c->q_head ? cl_queue_take(c) : NULL;
-    if (!queued)
-        cl_lane_put(c, l);
-    pthread_mutex_unlock(&c->mu);
-    if (queued)
-        cl_send_group(c, l, queued);
-}
-
-/* Decode the reply on l's aio into l->call->rs and apply its entries. */
-static srd_err cl_take_reply(cl_lane *l)
-{
-    nng_msg *m = nng_aio_get_msg(l->aio);
-    nng_aio_set_msg(l->aio, NULL);
-    srdi_wire_response *rs = &l->call->rs;
-    char why[SRDI_WIRE_WHY];
-    srd_err rc = srdi_wire_response_decode(nng_msg_body(m), nng_msg_len(m),
-                                           0, rs, why);
-    nng_msg_free(m);
-    if (rc != SRD_OK)
-        return rc == SRD_ENOMEM ? rc : SRD_EPROTO;
-    if (rs->seq != l->seq)
-        return SRD_EPROTO;
-    if (rs->error != SRD_OK) {
-        if (l->c->log_errors)
-            fprintf(stderr, "srd client: srdd refused a request: %s: %s\n",
-                    srd_errname(rs->error), rs->message ? rs->message : "");
-        return rs->error;
-    }
-    if (rs->n_entries > 0)
-        cl_on_reply(l->c, rs, &l->call->stale);
-    return SRD_OK;
-}
-
-static void cl_lane_cb(void *arg)
-{
-    cl_lane *l = arg;
-    srdi_client *c = l->c;
-    int rv = nng_aio_result(l->aio);
-    if (!l->receiving) {
-        if (rv == 0) {
-            l->receiving = true;
-            nng_aio_set_timeout(l->aio, l->call && l->call->timeout
-                                            ? l->call->timeout
-                                            : c->timeout);
-            nng_ctx_recv(l->ctx, l->aio);
-            return;
-        }
-        nng_msg_free(nng_aio_get_msg(l->aio)); /* still ours on failure */
-        nng_aio_set_msg(l->aio, NULL);
-        cl_finish(l, cl_nng_err(c, rv, false));
-        return;
-    }
-    cl_finish(l, rv == 0 ? cl_take_reply(l) : cl_nng_err(c, rv, true));
-}
-
-/* Encode rq for lane l (its client id and next sequence number). */
-static srd_err cl_encode(srdi_client *c, cl_lane *l, srdi_wire_request *rq,
-                         nng_msg **out)
-{
-    rq->version = SRDI_WIRE_VERSION;
-    rq->client_id = l->id;
-    rq->seq = ++l->seq;
-    size_t len;
-    srd_err rc = srdi_wire_request_size(rq, &len);
-    if (rc != SRD_OK)
-        return rc;
-    if (len > atomic_load(&c->max_message))
-        return SRD_ETOOBIG;
-    nng_msg *m;
-    if (nng_msg_alloc(&m, len) != 0)
-        return SRD_ENOMEM;
-    rc = srdi_wire_request_encode(rq, nng_msg_body(m), len);
-    if (rc != SRD_OK) {
-        nng_msg_free(m);
-        return rc;
-    }
-    *out = m;
-    return SRD_OK;
-}
-
-/* Send rq on lane pin, or on a free lane when pin is NULL; call completes
- * later (cl_finish). */
-static srd_err cl_submit(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
-                         cl_call *call)
-{
-    cl_lane *l = pin;
-    nng_msg *m = NULL;
-    if (srdi_store_forked(c->st))
-        return SRD_EFORKED; /* NNG's threads stayed in the parent */
-    srd_err rc = pin ? SRD_OK : srdi_cl_lane_get(c, &l);
-    if (rc != SRD_OK)
-        return rc;
-    rc = cl_encode(c, l, rq, &m);
-    if (rc != SRD_OK) {
-        if (!pin)
-            srdi_cl_lane_release(c, l);
-        return rc;
-    }
-    l->call = call;
-    l->receiving = false;
-    nng_aio_set_msg(l->aio, m);
-    nng_aio_set_timeout(l->aio, call && call->timeout ? call->timeout
-                                                      : c->timeout);
-    nng_ctx_send(l->ctx, l->aio);
-    return SRD_OK;
-}
-
-/* Send rq (on lane pin, or any when NULL) and wait for its reply. *rs
- * (may be NULL) receives the reply, to be freed by the caller, also on
- * error. */
-srd_err srdi_cl_roundtrip_for(srdi_client *c, cl_lane *pin,
-                                srdi_wire_request *rq, srdi_wire_response *rs,
-                                nng_duration timeout)
-{
-    cl_call call;
-    memset(&call, 0, sizeof call);
-    call.timeout = timeout;
-    srd_err rc = cl_submit(c, pin, rq, &call);
-    if (rc == SRD_OK) {
-        pthread_mutex_lock(&c->mu);
-        while (!call.done)
-            pthread_cond_wait(&c->cv, &c->mu);
-        pthread_mutex_unlock(&c->mu);
-        rc = call.rc;
-    }
-    /* Read-your-writes after a reconnect: the handshake catches up with
-     * srdd's tail, which includes this write. */
-    if (rc == SRD_OK && call.stale)
-        srdi_cl_hello_if(c, false);
-    if (rs)
-        *rs = call.rs;
-    else
-        srdi_wire_response_free(&call.rs);
-    return rc;
-}
-
-srd_err srdi_cl_roundtrip(srdi_client *c, cl_lane *pin,
-                            srdi_wire_request *rq, srdi_wire_response *rs)
-{
-    return srdi_cl_roundtrip_for(c, pin, rq, rs, 0);
+    pthread_mutex_unlock(&c->follow_mu);
 }
 
 /* ======================================================================== */
@@ -500,7 +176,7 @@ static srd_err cl_handshake(srdi_client *c, cl_hello_info *h)
     memset(&rq, 0, sizeof rq);
     rq.op = SRDI_WIRE_HELLO;
     rq.hello_version = SRDI_WIRE_VERSION;
-    srd_err rc = srdi_cl_roundtrip(c, NULL, &rq, &rs);
+    srd_err rc = srdi_cl_roundtrip(c, &rq, &rs);
     if (rc == SRD_OK && !rs.has_hello)
         rc = SRD_EPROTO;
     if (rc == SRD_OK && rs.hello.protocol_version != SRDI_WIRE_VERSION)
@@ -521,16 +197,19 @@ static srd_err cl_handshake(srdi_client *c, cl_hello_info *h)
  * pipe added meanwhile needs another one. */
 static srd_err cl_hello(srdi_client *c)
 {
+    srd_err rc = srdi_cl_req_ensure(c); /* a new connection bumps it */
+    if (rc != SRD_OK)
+        return rc;
     unsigned epoch = atomic_load(&c->epoch);
     atomic_store(&c->lost, false);
     cl_hello_info h;
-    srd_err rc = cl_handshake(c, &h);
+    rc = cl_handshake(c, &h);
     if (rc == SRD_OK) {
-        pthread_mutex_lock(&c->st->mu);
+        pthread_mutex_lock(&c->follow_mu);
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
-        pthread_mutex_unlock(&c->st->mu);
+        pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
         atomic_store(&c->lost, true);
@@ -562,9 +241,9 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
     nng_msg_free(m);
     if (rc != SRD_OK)
         return; /* a bad hint: the next handshake repairs what it hid */
-    pthread_mutex_lock(&c->st->mu);
+    pthread_mutex_lock(&c->follow_mu);
     cl_on_update(c, &up);
-    pthread_mutex_unlock(&c->st->mu);
+    pthread_mutex_unlock(&c->follow_mu);
     srdi_wire_update_free(&up);
 }
 
@@ -603,7 +282,8 @@ static void *cl_main(void *arg)
         /* Invariant 4: a quiet line may mean every update was lost. */
         bool quiet = now - heard >= c->poll_ms;
         if (quiet || cl_need_hello(c)) {
-            if (atomic_load(&c->pipes) > 0)
+            if (atomic_load(&c->pipes) > 0 ||
+                srdi_cl_writer_alive(c->st->path))
                 srdi_cl_hello_if(c, quiet);
             heard = cl_now_ms();
         }
@@ -615,37 +295,28 @@ static void *cl_main(void *arg)
 /* Open and close                                                           */
 /* ======================================================================== */
 
-/* Shut down in the order NNG wants: no new requests, abort those in
- * flight (a handshake of the subscriber thread), let the thread end, stop
- * every aio, close the contexts, then the sockets; free the aios last. */
+/* Shut down: no new requests, fail those in flight (a handshake of the
+ * subscriber thread), let the threads end, then close the sockets; free
+ * the aio last. */
 static void cl_free(srdi_client *c)
 {
     atomic_store(&c->stop, true);
     if (c->sub_aio)
         nng_aio_cancel(c->sub_aio); /* wakes the thread now, not at a tick */
-    pthread_mutex_lock(&c->mu);
-    size_t n = c->n_lanes;
-    pthread_mutex_unlock(&c->mu);
-    for (size_t i = 0; i < n; i++)
-        nng_aio_cancel(c->lanes[i]->aio);
+    srdi_cl_req_close(c);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
     if (c->sub_aio)
         nng_aio_stop(c->sub_aio);
-    for (size_t i = 0; i < c->n_lanes; i++)
-        nng_aio_stop(c->lanes[i]->aio);
-    for (size_t i = 0; i < c->n_lanes; i++)
-        nng_ctx_close(c->lanes[i]->ctx);
     bool closed = srdi_cl_disconnect(c);
-    for (size_t i = 0; closed && i < c->n_lanes; i++) {
-        nng_aio_free(c->lanes[i]->aio);
-        free(c->lanes[i]);
-    }
     if (closed && c->sub_aio)
         nng_aio_free(c->sub_aio);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
+    pthread_cond_destroy(&c->rcv);
+    pthread_mutex_destroy(&c->send_mu);
     pthread_mutex_destroy(&c->hello_mu);
+    pthread_mutex_destroy(&c->follow_mu);
     free(c);
 }
 
@@ -655,8 +326,11 @@ static srdi_client *cl_alloc(srd_store *st)
     if (!c)
         return NULL;
     c->st = st;
-    c->timeout = (nng_duration)srdi_cl_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS,
-                                           1, 3600000);
+    c->timeout = srdi_cl_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS, 1,
+                                  3600000);
+    c->fd = -1;
+    c->dead = true;
+    c->id = cl_random_id();
     c->poll_ms = srdi_cl_env_uint("SRD_POLL_MS", CL_POLL_MS, 10, 3600000);
     c->log_errors = srdi_cl_env_uint("SRD_CLIENT_LOG", 0, 0, 1) == 1;
     struct stat sb;
@@ -676,24 +350,11 @@ static srdi_client *cl_alloc(srd_store *st)
                                             10, 3600000);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
+    pthread_cond_init(&c->rcv, NULL);
+    pthread_mutex_init(&c->send_mu, NULL);
     pthread_mutex_init(&c->hello_mu, NULL);
+    pthread_mutex_init(&c->follow_mu, NULL);
     return c;
-}
-
-/* Open the store read-only and make sure it is the file srdd writes (a
- * compaction may have replaced it between our open and the handshake). */
-static srd_err cl_open_file(srd_store *st, const cl_hello_info *h)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
-        if (st->ro_fd < 0)
-            return srdi_errno(errno);
-        if (cl_same_file(st->ro_fd, h))
-            return SRD_OK;
-    }
-    return SRD_ESTATE;
 }
 
 /* Everything after the sockets: handshake, map and index, thread. */
@@ -703,18 +364,12 @@ static srd_err cl_start(srdi_client *c)
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
     srd_err rc = cl_handshake(c, &h);
+    /* the file srdd writes (a compaction may have replaced it between our
+     * open and the handshake), mapped and indexed up to its tail */
     if (rc == SRD_OK)
-        rc = cl_open_file(st, &h);
-    if (rc == SRD_OK && !cl_tail_in_file(c, h.tail))
-        rc = SRD_ECORRUPT;
-    st_snap *sn = NULL;
-    if (rc == SRD_OK) /* the store's layout, from its entries */
-        rc = srdi_store_layout_of(st->ro_fd, h.tail, &st->align);
-    if (rc == SRD_OK)
-        rc = srdi_store_load_reader(st, st->ro_fd, h.tail, 0, &sn);
+        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
     if (rc != SRD_OK)
         return rc;
-    atomic_store(&st->snap, sn);
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
@@ -743,23 +398,19 @@ srd_err srdi_client_open(srd_store *st)
         rc = SRD_EPERM; /* the daemon found is not one to trust */
     if (rc != SRD_OK) {
         cl_free(c);
-        if (st->ro_fd >= 0)
-            close(st->ro_fd);
-        st->ro_fd = -1;
-        srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+        srdi_store_follow_abort(st);
         return rc;
     }
     st->client = c;
     return SRD_OK;
 }
 
-static srd_err cl_flush(srdi_client *c)
+srd_err srdi_client_flush(srdi_client *c)
 {
     if (srdi_store_forked(c->st))
         return SRD_EFORKED; /* the parent's requests: never answered here */
+    srdi_cl_wait_pending(c);
     pthread_mutex_lock(&c->mu);
-    while (c->pending > 0)
-        pthread_cond_wait(&c->cv, &c->mu);
     srd_err rc = c->async_err;
     c->async_err = SRD_OK;
     pthread_mutex_unlock(&c->mu);
@@ -772,13 +423,13 @@ srd_err srdi_client_close(srdi_client *c)
         return SRD_OK;
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
-    srd_err rc = cl_flush(c);
+    srd_err rc = srdi_client_flush(c);
     cl_free(c);
     return rc;
 }
 
 /* ======================================================================== */
-/* Pipelined writes (public API)                                            */
+/* Pipelined writes                                                         */
 /* ======================================================================== */
 
 /* Queued puts sent as one request: cl_call.arg of that request. */
@@ -786,6 +437,32 @@ typedef struct cl_group {
     srdi_client *c;
     cl_qput *items;
 } cl_group;
+
+/* Caller holds c->mu: detach up to CL_GROUP_MAX queued puts that fit in
+ * one message. */
+static cl_qput *cl_queue_take(srdi_client *c)
+{
+    size_t room = atomic_load(&c->max_message) - CL_HEADROOM;
+    cl_qput *head = c->q_head, *last = head;
+    size_t n = 1, bytes = head->key.len + head->value.len;
+    while (last->next && n < CL_GROUP_MAX) {
+        /* 16: what protobuf adds per entry, generously */
+        size_t more = last->next->key.len + last->next->value.len + 16;
+        if (bytes + more > room)
+            break;
+        bytes += more;
+        last = last->next;
+        n++;
+    }
+    c->q_head = last->next;
+    if (!c->q_head)
+        c->q_tail = NULL;
+    last->next = NULL;
+    for (cl_qput *q = head; q; q = q->next)
+        c->q_bytes -= q->key.len + q->value.len;
+    pthread_cond_broadcast(&c->cv); /* room in the queue */
+    return head;
+}
 
 /* Tell each queued put of the list q its result and free it; returns
  * how many there were. */
@@ -801,8 +478,8 @@ static size_t cl_qputs_complete(cl_qput *q, srd_err rc)
     return n;
 }
 
-/* Completion of a group: each put hears the request's result. cl_finish
- * counts the call as one pending write; the others are taken off here. */
+/* Completion of a group: each put hears the request's result. The call
+ * counts as one pending write; the others are taken off here. */
 static void cl_group_done(void *arg, srd_err rc)
 {
     cl_group *g = arg;
@@ -813,9 +490,22 @@ static void cl_group_done(void *arg, srd_err rc)
     free(g);
 }
 
-/* Send the queued puts q on lane l (busy, ours): one Put, or a PutBatch
- * when there are several. Any failure completes them with it. */
-static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q)
+/* A group that could not be sent: complete its puts with rc. */
+static void cl_group_fail(srdi_client *c, cl_qput *q, srd_err rc)
+{
+    size_t n = cl_qputs_complete(q, rc);
+    pthread_mutex_lock(&c->mu);
+    c->pending -= n;
+    if (c->async_err == SRD_OK)
+        c->async_err = rc;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* send_mu held and a slot reserved: send the queued puts q as one Put,
+ * or a PutBatch when there are several. On failure q is still the
+ * caller's (and the slot given back). */
+static srd_err cl_send_group(srdi_client *c, cl_qput *q)
 {
     size_t n = 0;
     for (cl_qput *p = q; p; p = p->next)
@@ -824,13 +514,10 @@ static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q)
     cl_call *call = calloc(1, sizeof *call);
     srd_val *kv = malloc(2 * n * sizeof *kv);
     srd_err rc = g && call && kv ? SRD_OK : SRD_ENOMEM;
-    if (g)
+    if (rc == SRD_OK) {
         *g = (cl_group){c, q};
-    if (call) {
         call->fn = cl_group_done;
         call->arg = g;
-    }
-    if (rc == SRD_OK) {
         size_t i = 0;
         for (cl_qput *p = q; p; p = p->next, i++) {
             kv[i] = p->key;
@@ -839,26 +526,36 @@ static void cl_send_group(srdi_client *c, cl_lane *l, cl_qput *q)
         srdi_wire_request rq;
         cl_request(&rq, n == 1 ? SRDI_WIRE_PUT : SRDI_WIRE_PUT_BATCH, n, kv,
                    kv + n);
-        rc = cl_submit(c, l, &rq, call);
-    }
-    free(kv); /* the request is encoded by now (or failed) */
-    if (rc == SRD_OK)
-        return;
-    if (!g || !call) { /* no memory even to report through the call */
-        free(g);
-        free(call);
-        cl_qputs_complete(q, rc);
+        rc = srdi_cl_submit_reserved(c, &rq, call);
+    } else {
         pthread_mutex_lock(&c->mu);
-        c->pending -= n;
-        if (c->async_err == SRD_OK)
-            c->async_err = rc;
+        c->n_inflight--; /* the slot */
         pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
-        srdi_cl_lane_release(c, l);
-        return;
     }
-    l->call = call;
-    cl_finish(l, rc);
+    free(kv); /* the request is encoded by now (or failed) */
+    if (rc != SRD_OK) {
+        free(g);
+        free(call);
+    }
+    return rc;
+}
+
+void srdi_cl_kick(srdi_client *c)
+{
+    for (;;) {
+        srdi_cl_send_lock(c);
+        pthread_mutex_lock(&c->mu);
+        cl_qput *q = c->q_head && srdi_cl_slot_reserve(c) ? cl_queue_take(c)
+                                                          : NULL;
+        pthread_mutex_unlock(&c->mu);
+        srd_err rc = q ? cl_send_group(c, q) : SRD_OK;
+        srdi_cl_send_unlock(c);
+        if (!q)
+            return;
+        if (rc != SRD_OK)
+            cl_group_fail(c, q, rc);
+    }
 }
 
 /* A queued put: the struct with copies of key and value behind it. */
@@ -887,54 +584,40 @@ static void cl_queue_add(srdi_client *c, cl_qput *q)
     c->q_bytes += q->key.len + q->value.len;
 }
 
-/* Send on a free lane at once; with every lane busy, queue the put (it
- * leaves batched with others when a lane frees up); with the queue full,
- * wait for room. */
-static srd_err cl_put_async(srdi_client *c, srd_val key, srd_val value,
-                            srd_done_fn done, void *ctx)
+static bool cl_queue_room(srdi_client *c, void *arg)
+{
+    (void)arg;
+    return c->q_bytes <= CL_QUEUE_BYTES || atomic_load(&c->stop);
+}
+
+/* Queue the put and send what the free slots allow: with every slot
+ * busy, queued puts leave batched when one frees up; with the queue
+ * full, wait for room. */
+srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
+                              srd_done_fn done, void *ctx)
 {
     if (cl_put_too_big(c, key, value))
         return SRD_ETOOBIG;
+    if (srdi_store_forked(c->st))
+        return SRD_EFORKED;
     srd_err rc = srdi_cl_hello_if(c, false);
     if (rc != SRD_OK)
         return rc;
     cl_qput *q = cl_qput_new(key, value, done, ctx);
     if (!q)
         return SRD_ENOMEM;
-    cl_lane *l = NULL;
     pthread_mutex_lock(&c->mu);
-    while (c->q_bytes > CL_QUEUE_BYTES && !atomic_load(&c->stop))
-        pthread_cond_wait(&c->cv, &c->mu);
-    rc = cl_lane_try(c, &l);
+    srdi_cl_wait(c, cl_queue_room, NULL, -1);
+    rc = atomic_load(&c->stop) ? SRD_EUNREACHABLE : SRD_OK;
     if (rc == SRD_OK) {
         c->pending++;
-        if (!l)
-            cl_queue_add(c, q);
+        cl_queue_add(c, q);
     }
     pthread_mutex_unlock(&c->mu);
-    if (rc != SRD_OK)
+    if (rc != SRD_OK) {
         free(q);
-    else if (l)
-        cl_send_group(c, l, q);
-    return rc;
-}
-
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
-{
-    if (!st || !done || cl_check_pair(key, value) != SRD_OK)
-        return SRD_EINVAL;
-    if (st->client)
-        return cl_put_async(st->client, key, value, done, ctx);
-    if (!st->w)
-        return SRD_EREADONLY;
-    done(ctx, srd_put(st, key, value));
-    return SRD_OK;
-}
-
-srd_err srd_flush(srd_store *st)
-{
-    if (!st)
-        return SRD_EINVAL;
-    return st->client ? cl_flush(st->client) : SRD_OK;
+        return rc;
+    }
+    srdi_cl_kick(c);
+    return srdi_cl_reader_want(c);
 }

@@ -5,7 +5,9 @@
  * and have it compact with progress (Compact on one connection while Stats
  * is polled on another). Also runs a client handle's compaction with
  * progress (srdi_admin_compact_polled, for srd_compact_ex). Each
- * connection is a REQ socket of its own, one request at a time.
+ * connection is a request connection of its own (reqsock.h), one request
+ * at a time; a reply that does not match the request's seq (one whose
+ * caller timed out before) is skipped.
  */
 #include "srd_features.h"
 
@@ -16,19 +18,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "client_impl.h"
-#include "nngfix.h"
+#include "reqsock.h"
 
 #define ADM_TIMEOUT_MS 5000 /* a Stats answer, any send */
 #define ADM_POLL_MS 100     /* progress polling period */
 #define ADM_MSG_MAX 256
 
 struct srd_daemon {
-    nng_socket sock;
+    int fd;
+    srdi_rbuf rb;
     uint64_t client_id;
     uint64_t seq;
     char path[4096];
@@ -36,29 +40,36 @@ struct srd_daemon {
     char message[ADM_MSG_MAX]; /* srdd's message with its last refusal */
 };
 
-/* Send the encoded request and wait for the reply message. */
+/* Send rq and decode the reply that answers it into *rs. */
 static srd_err adm_roundtrip(srd_daemon *d, const srdi_wire_request *rq,
-                             int timeout_ms, nng_msg **reply)
+                             int timeout_ms, srdi_wire_response *rs)
 {
     size_t len;
-    nng_msg *m = NULL;
-    nng_duration t = timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms;
-    nng_socket_set_ms(d->sock, NNG_OPT_RECVTIMEO, t);
-    nng_socket_set_ms(d->sock, NNG_OPT_SENDTIMEO, ADM_TIMEOUT_MS);
     srd_err e = srdi_wire_request_size(rq, &len);
-    if (e != SRD_OK)
-        return e;
-    if (nng_msg_alloc(&m, len) != 0)
-        return SRD_ENOMEM;
-    e = srdi_wire_request_encode(rq, nng_msg_body(m), len);
-    if (e == SRD_OK && nng_sendmsg(d->sock, m, 0) != 0)
+    uint8_t *buf = e == SRD_OK ? malloc(len ? len : 1) : NULL;
+    if (e == SRD_OK && !buf)
+        e = SRD_ENOMEM;
+    if (e == SRD_OK)
+        e = srdi_wire_request_encode(rq, buf, len);
+    if (e == SRD_OK)
+        e = srdi_reqsock_send(d->fd, buf, len, ADM_TIMEOUT_MS);
+    free(buf);
+    if (e == SRD_ETIMEDOUT)
         e = SRD_EUNREACHABLE;
-    else if (e == SRD_OK)
-        m = NULL; /* NNG owns it now */
-    nng_msg_free(m);
-    int rv = e == SRD_OK ? nng_recvmsg(d->sock, reply, 0) : 0;
-    if (rv != 0)
-        e = rv == NNG_ETIMEDOUT ? SRD_ETIMEDOUT : SRD_EUNREACHABLE;
+    while (e == SRD_OK) {
+        const uint8_t *m;
+        size_t n;
+        e = srdi_reqsock_recv(d->fd, &d->rb, 2 * SRDI_WIRE_MAX_DEFAULT,
+                              timeout_ms, &m, &n);
+        if (e != SRD_OK)
+            return e == SRD_ETOOBIG ? SRD_EPROTO : e;
+        if (srdi_wire_response_decode(m, n, 0, rs, NULL) != SRD_OK)
+            return SRD_EPROTO;
+        if (rs->seq == rq->seq)
+            return SRD_OK;
+        srdi_wire_response_free(rs); /* a late reply to an earlier call */
+        memset(rs, 0, sizeof *rs);
+    }
     return e;
 }
 
@@ -73,15 +84,9 @@ static srd_err adm_call(srd_daemon *d, srdi_wire_op op, int timeout_ms,
     rq.client_id = d->client_id;
     rq.seq = ++d->seq;
     rq.op = op;
-    nng_msg *reply = NULL;
-    srd_err e = adm_roundtrip(d, &rq, timeout_ms, &reply);
+    srd_err e = adm_roundtrip(d, &rq, timeout_ms, rs);
     if (e != SRD_OK)
         return e;
-    e = srdi_wire_response_decode(nng_msg_body(reply), nng_msg_len(reply), 0,
-                                  rs, NULL);
-    nng_msg_free(reply);
-    if (e != SRD_OK)
-        return SRD_EPROTO;
     snprintf(d->message, sizeof d->message, "%s",
              rs->error != SRD_OK && rs->message ? rs->message : "");
     return rs->error;
@@ -128,13 +133,11 @@ srd_err srd_daemon_stats_get(srd_daemon *d, srd_daemon_stats *out)
     return e;
 }
 
-/* A REQ socket dialled to url (no answer awaited yet). */
+/* A connection to url (no answer awaited yet). */
 static srd_err adm_dial(srd_daemon *d)
 {
-    if (nng_req0_open(&d->sock) != 0)
-        return SRD_ENOMEM;
-    nng_socket_set_ms(d->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if (nng_dial(d->sock, d->url, NULL, 0) != 0)
+    d->fd = srdi_reqsock_dial(d->url);
+    if (d->fd < 0)
         return SRD_EUNREACHABLE;
     d->client_id = ((uint64_t)nng_random() << 32) | nng_random() | 1u;
     return SRD_OK;
@@ -160,6 +163,7 @@ static srd_err adm_open_url(const char *path, const char *url,
     srd_daemon *d = calloc(1, sizeof *d);
     if (!d)
         return SRD_ENOMEM;
+    d->fd = -1;
     snprintf(d->path, sizeof d->path, "%s", path);
     snprintf(d->url, sizeof d->url, "%s", url);
     srd_err e = adm_connect(d);
@@ -198,8 +202,9 @@ void srd_daemon_close(srd_daemon *d)
 {
     if (!d)
         return;
-    if (nng_socket_id(d->sock) > 0)
-        srdi_nng_close_bounded(&d->sock, 1, CL_CLOSE_MS);
+    if (d->fd >= 0)
+        close(d->fd);
+    srdi_rbuf_free(&d->rb);
     free(d);
 }
 

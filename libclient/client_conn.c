@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client_conn.c -- client mode's connection to srdd: whether to use client
- * mode, finding srdd through "<path>.srdd", the REQ and SUB sockets, the
- * pipe events that fail requests in flight when a connection drops and
- * make the next request handshake first (client.c, invariants 3 and 4).
+ * client_conn.c -- client mode's way to srdd: whether to use client mode,
+ * finding srdd through "<path>.srdd", whom to trust at the other end, and
+ * the SUB socket with the pipe events that make the next request
+ * handshake first (client.c, invariant 4). The request connection is
+ * client_req.c's.
  */
 #include "srd_features.h"
 
@@ -16,7 +17,6 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "client_impl.h"
 #include "errno_map.h"
@@ -101,40 +101,30 @@ srd_err srdi_cl_discover(const char *path, cl_disc *d)
     return d->listen[0] && d->publish[0] ? SRD_OK : SRD_EPROTO;
 }
 
-/* The connection to srdd is gone: fail the requests in flight now (the
- * caller sees SRD_EUNREACHABLE and may retry) instead of leaving them to
- * NNG's resend on whatever connection comes next. Cancelling an idle
- * lane does nothing. */
-static void cl_abort_inflight(srdi_client *c)
-{
-    nng_aio *aios[CL_LANES];
-    pthread_mutex_lock(&c->mu);
-    size_t n = c->n_lanes;
-    for (size_t i = 0; i < n; i++)
-        aios[i] = c->lanes[i]->aio;
-    pthread_mutex_unlock(&c->mu);
-    for (size_t i = 0; i < n; i++)
-        nng_aio_cancel(aios[i]);
-}
-
-/* Whether the process at the other end of p may be srdd for our store:
- * it runs as root, as us, or as the store file's owner. Anyone else may
+/* Whether the process at the other end may be srdd for our store: it
+ * runs as root, as us, or as the store file's owner. Anyone else may
  * have planted the discovery file and socket (a shared folder while srdd
  * is down) to acknowledge writes it never stores. */
-static bool cl_peer_trusted(srdi_client *c, nng_pipe p)
+bool srdi_cl_peer_trusted(srdi_client *c, uint64_t uid, const char *url)
 {
-    uint64_t uid;
-    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
-        return true; /* not ipc:// (tcp, tests): no credentials to check */
     if (uid == 0 || uid == (uint64_t)geteuid() || uid == c->owner_uid)
         return true;
     atomic_store(&c->untrusted, uid + 1);
     if (c->log_errors)
         fprintf(stderr, "srd client: refused the daemon at %s: it runs as "
                         "uid %llu, the store belongs to uid %llu\n",
-                c->req_url, (unsigned long long)uid,
+                url, (unsigned long long)uid,
                 (unsigned long long)c->owner_uid);
     return false;
+}
+
+/* The SUB pipe's peer (no credentials: not ipc://, trusted). */
+static bool cl_pipe_trusted(srdi_client *c, nng_pipe p)
+{
+    uint64_t uid;
+    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+        return true;
+    return srdi_cl_peer_trusted(c, uid, c->sub_url);
 }
 
 /* ADD_PRE runs before a pipe starts carrying messages, so anything that
@@ -143,17 +133,14 @@ static bool cl_peer_trusted(srdi_client *c, nng_pipe p)
 static void cl_pipe_ev(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     srdi_client *c = arg;
-    bool req = nng_socket_id(nng_pipe_socket(p)) == nng_socket_id(c->req);
-    if (ev == NNG_PIPE_EV_ADD_PRE && !cl_peer_trusted(c, p)) {
+    if (ev == NNG_PIPE_EV_ADD_PRE && !cl_pipe_trusted(c, p)) {
         nng_pipe_close(p);
     } else if (ev == NNG_PIPE_EV_ADD_PRE) {
         atomic_fetch_add(&c->epoch, 1);
     } else if (ev == NNG_PIPE_EV_ADD_POST) {
-        atomic_fetch_add(req ? &c->pipes : &c->sub_pipes, 1);
+        atomic_fetch_add(&c->sub_pipes, 1);
     } else if (ev == NNG_PIPE_EV_REM_POST) {
-        atomic_fetch_sub(req ? &c->pipes : &c->sub_pipes, 1);
-        if (req)
-            cl_abort_inflight(c);
+        atomic_fetch_sub(&c->sub_pipes, 1);
     }
 }
 
@@ -176,7 +163,7 @@ static void cl_unwatch(nng_socket s)
     nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, NULL, NULL);
 }
 
-/* Options common to both sockets: fast redial, bounded messages. */
+/* SUB socket options: fast redial, bounded messages. */
 static int cl_sock_opts(nng_socket s)
 {
     int rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20);
@@ -212,40 +199,25 @@ static int cl_open_sub(srdi_client *c, const char *url)
     return nng_dial(c->sub, url, &c->sub_dialer, 0);
 }
 
-static int cl_open_req(srdi_client *c, const char *url)
-{
-    int rv = nng_req0_open(&c->req);
-    if (rv != 0)
-        return rv;
-    rv = cl_sock_opts(c->req);
-    if (rv == 0)
-        rv = nng_socket_set_ms(c->req, NNG_OPT_REQ_RESENDTIME,
-                               NNG_DURATION_INFINITE);
-    if (rv == 0)
-        rv = cl_watch(c, c->req);
-    snprintf(c->req_url, sizeof c->req_url, "%s", url);
-    return rv == 0 ? nng_dial(c->req, url, &c->req_dialer, 0) : rv;
-}
-
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d)
 {
     /* Subscribe first: updates from the handshake on are queued. */
     int rv = cl_open_sub(c, d->publish);
-    if (rv == 0)
-        rv = cl_open_req(c, d->listen);
     if (rv == NNG_EPERM)
         return SRD_EPERM;
-    return rv == 0 ? SRD_OK : rv == NNG_ENOMEM ? SRD_ENOMEM
-                                               : SRD_EUNREACHABLE;
+    if (rv != 0)
+        return rv == NNG_ENOMEM ? SRD_ENOMEM : SRD_EUNREACHABLE;
+    return srdi_cl_req_open(c, d->listen);
 }
 
-/* Close both sockets, giving up after CL_CLOSE_MS (nngfix.h, item 1, says
- * why nng_close can hang). Returns false when it gave up: the caller then
- * leaks what NNG may still reference. */
+/* Close the SUB socket, giving up after CL_CLOSE_MS (nngfix.h, item 1,
+ * says why nng_close can hang). Returns false when it gave up: the caller
+ * then leaks what NNG may still reference. */
 static bool cl_close_sockets(srdi_client *c)
 {
-    nng_socket socks[2] = {c->sub, c->req};
-    bool done = srdi_nng_close_bounded(socks, 2, CL_CLOSE_MS);
+    if (nng_socket_id(c->sub) <= 0)
+        return true;
+    bool done = srdi_nng_close_bounded(&c->sub, 1, CL_CLOSE_MS);
     if (!done && c->log_errors)
         fprintf(stderr, "srd client: nng_close did not return within %u ms "
                         "(NNG bug); leaking the sockets\n", CL_CLOSE_MS);
@@ -273,19 +245,17 @@ static void cl_redial_one(srdi_client *c, nng_socket s, nng_dialer *d,
 }
 
 /* NNG 1.5.2's dialer can stop redialling for good (nngfix.h, item 2):
- * give either socket a fresh dialer after CL_REDIAL_MS without a pipe
+ * give the SUB socket a fresh dialer after CL_REDIAL_MS without a pipe
  * while srdd runs. */
 void srdi_cl_redial_stuck(srdi_client *c, uint64_t now)
 {
-    cl_redial_one(c, c->req, &c->req_dialer, c->req_url,
-                  atomic_load(&c->pipes), &c->req_down_ms, now);
     cl_redial_one(c, c->sub, &c->sub_dialer, c->sub_url,
                   atomic_load(&c->sub_pipes), &c->sub_down_ms, now);
 }
 
 bool srdi_cl_disconnect(srdi_client *c)
 {
-    cl_unwatch(c->sub);
-    cl_unwatch(c->req);
+    if (nng_socket_id(c->sub) > 0)
+        cl_unwatch(c->sub);
     return cl_close_sockets(c);
 }

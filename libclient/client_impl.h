@@ -22,9 +22,11 @@
 
 #include "client.h"
 #include "format.h"
+#include "reqsock.h"
 #include "wire.h"
 
 #define CL_LANES 32               /* requests in flight per handle */
+#define CL_READ_SLICE_MS 100      /* longest a reader polls at a time */
 #define CL_CHUNK (1u << 20)       /* stream chunk size */
 #define CL_HEADROOM 4096u         /* bytes a request header may take */
 #define CL_TIMEOUT_MS 5000u       /* default SRD_TIMEOUT_MS */
@@ -33,7 +35,7 @@
                                      SRD_SUB_TICK_MS) */
 #define CL_CLOSE_MS 3000u         /* longest wait for nng_close */
 #define CL_URL_MAX 512
-#define CL_REDIAL_MS 3000u        /* no pipe this long: dial afresh */
+#define CL_REDIAL_MS 3000u        /* no SUB pipe this long: dial afresh */
 #define CL_GROUP_MAX 4096u        /* queued async puts sent in one batch */
 #define CL_QUEUE_BYTES ((size_t)64 << 20) /* queued async puts, at most */
 
@@ -50,12 +52,14 @@ typedef struct cl_call {
     srdi_wire_response rs;    /* the decoded reply (blocking callers) */
     srd_done_fn fn;           /* srd_put_async's callback */
     void *arg;
-    nng_duration timeout;     /* 0: the client's (SRD_TIMEOUT_MS) */
+    unsigned timeout;         /* ms; 0: the client's (SRD_TIMEOUT_MS) */
+    uint64_t seq;             /* its request's sequence number */
+    struct cl_call *next;     /* in flight (c->inflight) or done list */
 } cl_call;
 
-/* An srd_put_async that found every lane busy: key and value are copied
- * behind the struct. Queued puts leave together, as one PutBatch, on the
- * next lane that frees up (cl_finish). */
+/* An srd_put_async waiting to be sent: key and value are copied behind
+ * the struct. Queued puts leave together, as one PutBatch, when a slot of
+ * the CL_LANES requests in flight is free (srdi_cl_kick). */
 typedef struct cl_qput {
     struct cl_qput *next;
     srd_done_fn fn;
@@ -63,47 +67,50 @@ typedef struct cl_qput {
     srd_val key, value;
 } cl_qput;
 
-typedef struct cl_lane {
-    srdi_client *c;
-    nng_ctx ctx;
-    nng_aio *aio;
-    uint64_t id;              /* this lane's client_id */
-    uint64_t seq;             /* its last sequence number */
-    bool receiving;           /* the send half is done */
-    bool pinned;              /* owned by a stream: srdd knows the stream
-                                 by this lane's client id */
-    cl_call *call;            /* the request in flight, NULL when free */
-    struct cl_lane *next;     /* free list */
-} cl_lane;
-
 struct srdi_client {
     srd_store *st;
     _Atomic size_t max_message;    /* largest request srdd accepts */
-    pthread_mutex_t mu;            /* lanes, calls, pending, async_err */
-    pthread_cond_t cv;
-    cl_lane *lanes[CL_LANES];
-    size_t n_lanes;
-    cl_lane *free_lanes;
+    pthread_mutex_t mu;            /* calls, queue, pending, async_err,
+                                      the read baton, fd, dead */
+    pthread_cond_t cv;             /* a call done, the baton free, room */
+    pthread_cond_t rcv;            /* the reader thread has work */
+    cl_call *inflight;             /* sent, waiting for their replies */
+    cl_call *later;                /* async calls done while a sender read:
+                                      callbacks run after send_mu */
+    size_t n_inflight;             /* those plus reserved slots */
     size_t pending;                /* asynchronous writes in flight */
-    cl_qput *q_head, *q_tail;      /* async puts waiting for a lane */
+    cl_qput *q_head, *q_tail;      /* async puts waiting to be sent */
     size_t q_bytes;                /* their keys and values */
+    bool reading;                  /* a thread reads replies (baton) */
+    int fd;                        /* request connection, -1: none */
+    bool dead;                     /* it failed: dial again */
+    pthread_mutex_t send_mu;       /* dial, sequence numbers, sending */
+    uint64_t id;                   /* this handle's client_id */
+    uint64_t seq;                  /* its last sequence number (send_mu) */
+    uint8_t *sbuf;                 /* encoded request (send_mu) */
+    size_t sbuf_cap;
+    srdi_rbuf rb;                  /* replies read (baton holder) */
     pthread_mutex_t hello_mu;      /* one handshake at a time */
-    pthread_t thread;
-    uint64_t gen;                  /* generation of the mapped file (st->mu) */
-    uint64_t tail;                 /* invariant 1 (st->mu) */
-    uint64_t req_down_ms, sub_down_ms; /* since when without a pipe (0:
-                                          has one); subscriber thread */
-    nng_socket req, sub;
+    pthread_t thread;              /* subscriber */
+    pthread_t reader;              /* reads replies of async writes */
+    bool reader_started;
+    pthread_mutex_t follow_mu;     /* gen and tail, and the updates of the
+                                      handle that go with them */
+    uint64_t gen;                  /* generation of the mapped file */
+    uint64_t tail;                 /* invariant 1 */
+    uint64_t sub_down_ms;          /* since when without a SUB pipe */
+    nng_socket sub;
     nng_aio *sub_aio;              /* the subscriber thread's receive;
                                       close cancels it to wake the thread */
     nng_duration tick;             /* its timeout: SRD_SUB_TICK_MS */
-    nng_dialer req_dialer, sub_dialer; /* the dialers in use (id 0: none) */
-    nng_duration timeout;          /* per send and per receive */
+    nng_dialer sub_dialer;         /* the dialer in use (id 0: none) */
+    unsigned timeout;              /* ms per send and per reply */
     unsigned poll_ms;              /* handshake when nothing heard */
     srd_err async_err;             /* first one failed since srd_flush */
-    atomic_uint epoch;             /* bumped before any new pipe starts */
+    atomic_uint epoch;             /* bumped before any new connection
+                                      or SUB pipe carries anything */
     atomic_uint verified;          /* epoch the last handshake checked */
-    atomic_int pipes;              /* REQ pipes connected */
+    atomic_int pipes;              /* request connection up (0/1) */
     atomic_int sub_pipes;          /* SUB pipes connected */
     atomic_bool lost;              /* lost track of srdd's file */
     atomic_bool stop;
@@ -117,8 +124,7 @@ struct srdi_client {
 
 struct srdi_cstream {
     srdi_client *c;
-    cl_lane *lane;   /* pinned: srdd knows the stream by its client id */
-    uint64_t id;     /* srdd's stream id */
+    uint64_t id;     /* srdd's stream id (bound to the handle's client id) */
     uint8_t *buf;    /* bytes not yet sent */
     size_t n, cap;
     srd_err failed;  /* first error; the stream is then aborted */
@@ -177,20 +183,14 @@ static inline bool cl_put_too_big(srdi_client *c, srd_val key, srd_val value)
 unsigned srdi_cl_env_uint(const char *name, unsigned dflt, unsigned min,
                           unsigned max);
 
-/* A free lane, created on demand; waits while CL_LANES are busy. */
-srd_err srdi_cl_lane_get(srdi_client *c, cl_lane **out);
+/* A write's reply: make its entries readable now (read-your-writes);
+ * *stale when they could not be applied (handshake due). */
+void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
+                      bool *stale);
 
-/* Lane l is done with its request: free it, or give it the queued puts. */
-void srdi_cl_lane_release(srdi_client *c, cl_lane *l);
-
-/* Send rq (on lane pin, or any when NULL) and wait for its reply, at most
- * timeout ms (0: the client's). *rs (may be NULL) receives the reply, to
- * be freed by the caller, also on error. */
-srd_err srdi_cl_roundtrip_for(srdi_client *c, cl_lane *pin,
-                              srdi_wire_request *rq, srdi_wire_response *rs,
-                              nng_duration timeout);
-srd_err srdi_cl_roundtrip(srdi_client *c, cl_lane *pin,
-                          srdi_wire_request *rq, srdi_wire_response *rs);
+/* Send queued async puts while slots are free (never call with send_mu
+ * or the read baton held). */
+void srdi_cl_kick(srdi_client *c);
 
 /* Handshake if one is due (force: in any case). */
 srd_err srdi_cl_hello_if(srdi_client *c, bool force);
@@ -213,18 +213,70 @@ bool srdi_cl_writer_alive(const char *path);
 srd_err srdi_admin_run_polled(srd_daemon *poll, srd_progress_fn progress,
                               void *ctx, srd_err (*run)(void *arg), void *arg);
 
-/* Open the subscriber, then the request socket, dialled to d's URLs,
- * with c's pipe events watched. */
+/* Whether the process at the other end of a new connection may be srdd
+ * for our store (root, us, or the store file's owner); peer_uid from
+ * SO_PEERCRED or NNG. Records and logs a refusal. */
+bool srdi_cl_peer_trusted(srdi_client *c, uint64_t peer_uid, const char *url);
+
+/* Open the subscriber (its pipe events watched), then the request
+ * connection, to d's URLs. */
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d);
 
 /* Called by the subscriber thread every tick (now: CLOCK_MONOTONIC ms):
- * a socket without a pipe for CL_REDIAL_MS while srdd holds the store
+ * a SUB socket without a pipe for CL_REDIAL_MS while srdd holds the store
  * gets a new dialer (NNG 1.5.2's can stop redialling for good). */
 void srdi_cl_redial_stuck(srdi_client *c, uint64_t now);
 
-/* Stop watching the pipes and close both sockets, giving up after
+/* Stop watching the pipes and close the SUB socket, giving up after
  * CL_CLOSE_MS. False when it gave up: the caller then leaks what NNG may
  * still reference. */
 bool srdi_cl_disconnect(srdi_client *c);
+
+/* ======================================================================== */
+/* client_req.c                                                             */
+/* ======================================================================== */
+
+/* Dial the request connection (url: d->listen) and check its peer. */
+srd_err srdi_cl_req_open(srdi_client *c, const char *url);
+
+/* Send rq (its client_id and seq are set here) as call: async calls
+ * (fn set) complete later on some thread; blocking ones are waited for
+ * with srdi_cl_wait_call. Waits for a free slot of the CL_LANES. */
+srd_err srdi_cl_submit(srdi_client *c, srdi_wire_request *rq, cl_call *call);
+
+/* The same with send_mu held and a slot reserved by the caller
+ * (srdi_cl_slot_reserve under c->mu). On failure the slot is given back;
+ * SRD_OK also when the call already completed (with an error). */
+srd_err srdi_cl_submit_reserved(srdi_client *c, srdi_wire_request *rq,
+                                cl_call *call);
+bool srdi_cl_slot_reserve(srdi_client *c);
+void srdi_cl_send_lock(srdi_client *c);
+void srdi_cl_send_unlock(srdi_client *c);
+
+/* Send rq and wait for its reply, at most timeout ms (0: the client's).
+ * *rs (may be NULL) receives the reply, to be freed by the caller, also
+ * on error. */
+srd_err srdi_cl_roundtrip_for(srdi_client *c, srdi_wire_request *rq,
+                              srdi_wire_response *rs, unsigned timeout);
+srd_err srdi_cl_roundtrip(srdi_client *c, srdi_wire_request *rq,
+                          srdi_wire_response *rs);
+
+/* Caller holds c->mu: wait until pred(c, arg) holds or deadline
+ * (CLOCK_MONOTONIC ms; < 0: none) passes (false), reading replies
+ * whenever no other thread does. */
+bool srdi_cl_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
+                  void *arg, int64_t deadline);
+
+/* Wait until no async write is pending (reading replies meanwhile). */
+void srdi_cl_wait_pending(srdi_client *c);
+
+/* An async write was queued: make sure replies get read. */
+srd_err srdi_cl_reader_want(srdi_client *c);
+
+/* Dial now if the connection is down (the epoch is bumped first). */
+srd_err srdi_cl_req_ensure(srdi_client *c);
+
+/* Fail what is in flight, stop the reader, close the connection. */
+void srdi_cl_req_close(srdi_client *c);
 
 #endif

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client_write.c -- client mode's blocking writes: put, batch, delete,
- * sync, compact and refresh as one request each, and streams, which keep
- * one lane for their whole life (srdd knows a stream by the lane's client
- * id). Pipelined puts are in client.c, beside the lanes they queue for.
+ * sync, compact and refresh as one request each, and streams (srdd knows
+ * a stream by the handle's client id). Pipelined puts are in client.c.
  */
 #include "srd_features.h"
 
@@ -13,9 +12,8 @@
 #include "client_impl.h"
 #include "store_impl.h"
 
-/* A write: handshake first if the connection is new, then round trip
- * (on lane pin, or any when NULL). */
-static srd_err cl_write(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
+/* A write: handshake first if the connection is new, then round trip. */
+static srd_err cl_write(srdi_client *c, srdi_wire_request *rq,
                         srdi_wire_response *rs)
 {
     srd_err rc = srdi_cl_hello_if(c, false);
@@ -24,7 +22,7 @@ static srd_err cl_write(srdi_client *c, cl_lane *pin, srdi_wire_request *rq,
             memset(rs, 0, sizeof *rs);
         return rc;
     }
-    return srdi_cl_roundtrip(c, pin, rq, rs);
+    return srdi_cl_roundtrip(c, rq, rs);
 }
 
 static srd_err cl_put_streamed(srdi_client *c, srd_val key, srd_val value)
@@ -47,7 +45,7 @@ srd_err srdi_client_put(srdi_client *c, srd_val key, srd_val value)
         return cl_put_streamed(c, key, value);
     srdi_wire_request rq;
     cl_request(&rq, SRDI_WIRE_PUT, 1, &key, &value);
-    return cl_write(c, NULL, &rq, NULL);
+    return cl_write(c, &rq, NULL);
 }
 
 srd_err srdi_client_put_batch(srdi_client *c, const srd_val *keys,
@@ -62,7 +60,7 @@ srd_err srdi_client_put_batch(srdi_client *c, const srd_val *keys,
             return SRD_EINVAL;
     srdi_wire_request rq;
     cl_request(&rq, SRDI_WIRE_PUT_BATCH, n, keys, values);
-    return cl_write(c, NULL, &rq, NULL);
+    return cl_write(c, &rq, NULL);
 }
 
 /* Delete or delete_batch; *written receives the tombstones srdd wrote. */
@@ -76,7 +74,7 @@ static srd_err cl_delete(srdi_client *c, srdi_wire_op op, const srd_val *keys,
     srdi_wire_request rq;
     srdi_wire_response rs;
     cl_request(&rq, op, n, keys, NULL);
-    srd_err rc = cl_write(c, NULL, &rq, &rs);
+    srd_err rc = cl_write(c, &rq, &rs);
     if (rc == SRD_OK)
         *written = rs.n_entries;
     srdi_wire_response_free(&rs);
@@ -108,7 +106,7 @@ srd_err srdi_client_sync(srdi_client *c)
 {
     srdi_wire_request rq;
     cl_request(&rq, SRDI_WIRE_SYNC, 0, NULL, NULL);
-    return cl_write(c, NULL, &rq, NULL);
+    return cl_write(c, &rq, NULL);
 }
 
 /* Compaction may take long: wait up to an hour (a lost connection fails
@@ -123,7 +121,7 @@ srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report)
     srd_err rc = srdi_cl_hello_if(c, false);
     if (rc != SRD_OK)
         return rc;
-    rc = srdi_cl_roundtrip_for(c, NULL, &rq, &rs, CL_COMPACT_TIMEOUT_MS);
+    rc = srdi_cl_roundtrip_for(c, &rq, &rs, CL_COMPACT_TIMEOUT_MS);
     if (rc == SRD_OK && !rs.has_compact)
         rc = SRD_EPROTO;
     if (rc == SRD_OK && report)
@@ -137,42 +135,22 @@ srd_err srdi_client_compact(srdi_client *c, srd_compact_report *report)
 
 srd_err srdi_client_refresh(srdi_client *c, uint64_t *added)
 {
-    srd_store *st = c->st;
-    pthread_mutex_lock(&st->mu);
-    uint64_t before = st->entries;
-    pthread_mutex_unlock(&st->mu);
+    uint64_t before = srdi_store_entries(c->st);
     /* With no daemon connected nothing new can have been written. */
-    srd_err rc = atomic_load(&c->pipes) > 0 ? srdi_cl_hello_if(c, true) : SRD_OK;
-    pthread_mutex_lock(&st->mu);
+    srd_err rc = atomic_load(&c->pipes) > 0 ||
+                         srdi_cl_writer_alive(c->st->path)
+                     ? srdi_cl_hello_if(c, true)
+                     : SRD_OK;
+    uint64_t after = srdi_store_entries(c->st);
     if (added)
-        *added = st->entries > before ? st->entries - before : 0;
-    pthread_mutex_unlock(&st->mu);
+        *added = after > before ? after - before : 0;
     return rc == SRD_EUNREACHABLE ? SRD_OK : rc;
 }
 
 /* ---- streams ------------------------------------------------------------ */
 
-/* Take a lane for a stream's whole life / give it back. */
-static srd_err cl_pin(srdi_client *c, cl_lane **out)
-{
-    srd_err rc = srdi_cl_lane_get(c, out);
-    if (rc == SRD_OK)
-        (*out)->pinned = true;
-    return rc;
-}
-
-static void cl_unpin(srdi_client *c, cl_lane *l)
-{
-    pthread_mutex_lock(&c->mu);
-    l->pinned = false;
-    pthread_mutex_unlock(&c->mu);
-    srdi_cl_lane_release(c, l);
-}
-
 static void cl_stream_free(srdi_cstream *cs)
 {
-    if (cs->lane)
-        cl_unpin(cs->c, cs->lane);
     free(cs->buf);
     free(cs);
 }
@@ -190,13 +168,13 @@ srd_err srdi_client_stream_begin(srdi_client *c, srd_val key,
     cs->c = c;
     cs->cap = max < CL_CHUNK ? max : CL_CHUNK;
     cs->buf = malloc(cs->cap);
-    srd_err rc = cs->buf ? cl_pin(c, &cs->lane) : SRD_ENOMEM;
+    srd_err rc = cs->buf ? SRD_OK : SRD_ENOMEM;
     srdi_wire_request rq;
     srdi_wire_response rs;
     memset(&rs, 0, sizeof rs);
     cl_request(&rq, SRDI_WIRE_STREAM_BEGIN, 1, &key, NULL);
     if (rc == SRD_OK)
-        rc = cl_write(c, cs->lane, &rq, &rs);
+        rc = cl_write(c, &rq, &rs);
     cs->id = rs.stream_id;
     srdi_wire_response_free(&rs);
     if (rc != SRD_OK) {
@@ -213,7 +191,7 @@ static srd_err cl_chunk(srdi_cstream *cs, const void *p, size_t len)
     cl_request(&rq, SRDI_WIRE_STREAM_CHUNK, 0, NULL, NULL);
     rq.stream_id = cs->id;
     rq.chunk = (srd_val){p, len};
-    srd_err rc = srdi_cl_roundtrip(cs->c, cs->lane, &rq, NULL);
+    srd_err rc = srdi_cl_roundtrip(cs->c, &rq, NULL);
     if (rc != SRD_OK && cs->failed == SRD_OK)
         cs->failed = rc;
     return rc;
@@ -250,7 +228,7 @@ srd_err srdi_client_stream_end(srdi_cstream *cs, bool abort)
     cl_request(&rq, SRDI_WIRE_STREAM_END, 0, NULL, NULL);
     rq.stream_id = cs->id;
     rq.abort = abort || cs->failed != SRD_OK;
-    srd_err rc = cl_write(cs->c, cs->lane, &rq, NULL);
+    srd_err rc = cl_write(cs->c, &rq, NULL);
     if (cs->failed != SRD_OK)
         rc = cs->failed;
     cl_stream_free(cs);

@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "errno_map.h"
 #include "format.h"
 #include "openrec.h"
@@ -508,26 +507,19 @@ static void cp_cleanup(cp_run *r)
         srdi_store_snap_free(r->next);
 }
 
-srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
-                       srd_compact_report *report)
+srd_err srdi_store_compact_ex(srd_store *st, srd_progress_fn progress,
+                              void *ctx, srd_compact_report *report)
 {
-    return srd_compact_to(st, st ? srdi_format_layout(srdi_store_align(st))
-                                 : SRD_LAYOUT_ALIGNED64,
-                          progress, ctx, report);
+    return srdi_store_compact_to(st, srdi_format_layout(srdi_store_align(st)),
+                                 progress, ctx, report);
 }
 
-srd_err srd_compact_to(srd_store *st, srd_layout layout,
-                       srd_progress_fn progress, void *ctx,
-                       srd_compact_report *report)
+srd_err srdi_store_compact_to(srd_store *st, srd_layout layout,
+                              srd_progress_fn progress, void *ctx,
+                              srd_compact_report *report)
 {
-    if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
+    if ((unsigned)layout > SRD_LAYOUT_UNPADDED)
         return SRD_EINVAL;
-    bool same = srdi_format_align(layout) == srdi_store_align(st);
-    if (st->client && !same) /* srdd's compaction keeps the layout */
-        return SRD_ESTATE;
-    if (st->client) /* srdd compacts; progress from its figures */
-        return srdi_client_compact_ex(st->client, st->path, progress, ctx,
-                                      report);
     if (!st->w)
         return SRD_EREADONLY;
     if (srdi_store_forked(st))
@@ -572,16 +564,5 @@ srd_err srd_compact_to(srd_store *st, srd_layout layout,
     pthread_mutex_lock(&st->mu);
     st->compacting = false;
     pthread_mutex_unlock(&st->mu);
-    return rc;
-}
-
-srd_err srd_compact(srd_store *st, uint64_t *reclaimed)
-{
-    srd_compact_report rep;
-    if (reclaimed)
-        *reclaimed = 0;
-    srd_err rc = srd_compact_ex(st, NULL, NULL, &rep);
-    if (rc == SRD_OK && reclaimed)
-        *reclaimed = rep.reclaimed;
     return rc;
 }

@@ -70,7 +70,11 @@ struct srd_store {
     uint64_t live_span;       /* file bytes of live entries, pads and
                                  trailers included (under mu) */
     struct srdi_client *client; /* client mode (client.c): writes go to
-                                   srdd; ro_fd is the store fd */
+                                   srdd; ro_fd is the store fd (set under
+                                   mu) */
+    /* The write-op table front.c sends srd.h's writes through (front.h);
+     * NULL: the local one. The engine never calls through it. */
+    _Atomic(const struct srdi_front *) front;
     srdi_shxw *shw;           /* writer: the shared index file (under mu),
                                  NULL when there is none */
     uint64_t *pend;           /* writer: starts of appended units whose
@@ -245,5 +249,85 @@ struct srdi_openrec;
 srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
                                       struct srdi_openrec *rec, st_snap **sn,
                                       bool *ran);
+
+/* ---- the engine's entry points (front.c and srdd call them) ---------- */
+
+/*
+ * A handle whose writer is another process (client mode: client.c says
+ * what srdd wrote), store_follow.c. Each takes st->mu itself; the caller
+ * never holds it. Every tail given must lie inside the file mapped
+ * (SRD_ECORRUPT otherwise: never trust a tail past its end).
+ * follow_start: open st's path read-only, check it is the file (dev, ino)
+ * (SRD_ESTATE when it stays another), map and index it up to tail;
+ * follow_abort undoes it. follow_is: whether the file mapped is (dev,
+ * ino). follow_adopt: entries e[0..n) below tail are committed (count:
+ * add them to the entry total). follow_walk: walk the file from base
+ * (every entry below it indexed) to tail. follow_reload: the file was
+ * replaced: load the one at st's path up to tail.
+ */
+srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
+                                uint64_t tail);
+void srdi_store_follow_abort(srd_store *st);
+bool srdi_store_follow_is(srd_store *st, uint64_t dev, uint64_t ino);
+srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
+                                uint64_t tail, bool count);
+srd_err srdi_store_follow_walk(srd_store *st, uint64_t base, uint64_t tail);
+srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail);
+/* The entries the handle has indexed (its total, under mu). */
+uint64_t srdi_store_entries(srd_store *st);
+
+/* What a handle's current file is, read together under mu (where a
+ * compaction cannot switch the file): a token that changes whenever the
+ * index is rebuilt or replaced (compaction), the committed tail and the
+ * file's identity (dev and ino 0 when fstat fails). */
+typedef struct srdi_file_state {
+    const void *index;
+    uint64_t tail, dev, ino;
+} srdi_file_state;
+void srdi_store_file_state(srd_store *st, srdi_file_state *out);
+
+/*
+ * srd_open without client mode: the options (NULL: defaults) are checked,
+ * the files opened and the store recovered. divert (may be NULL) is asked
+ * after the attempt at the files (lock_rc: what taking the writer lock
+ * returned): when it returns true it took the handle over (front.c:
+ * client mode) and *rc is its result; the open then ends there.
+ */
+typedef bool (*srdi_open_divert_fn)(srd_store *st, unsigned flags,
+                                    srd_err lock_rc, srd_err *rc);
+srd_err srdi_store_open(const char *path, const srd_options *opts,
+                        srdi_open_divert_fn divert, srd_store **out);
+/* srd_close of the engine's part: stop the writer, free everything (a
+ * client must have been closed first). */
+srd_err srdi_store_close(srd_store *st);
+
+/* The embedded writes. Arguments are checked by the caller (front.c: the
+ * value rule); each first checks the handle: SRD_EFORKED in a fork()
+ * child of the writer, SRD_EREADONLY without writer. */
+srd_err srdi_store_writable(const srd_store *st);
+/* keys[i] -> values[i] for i < n, as one atomic unit (n = 0: nothing). */
+srd_err srdi_store_put(srd_store *st, const srd_val *keys,
+                       const srd_val *values, size_t n);
+/* Tombstones for the present, distinct keys among keys[0..n); *deleted
+ * (may be NULL) counts them. */
+srd_err srdi_store_delete(srd_store *st, const srd_val *keys, size_t n,
+                          size_t *deleted);
+/* A stream owns the writer (exclusive section) from begin to commit or
+ * abort. */
+srd_err srdi_store_stream_begin(srd_store *st, uint64_t key_hash,
+                                srdi_wstream **out);
+srd_err srdi_store_stream_commit(srd_store *st, srdi_wstream *ws);
+void srdi_store_stream_abort(srd_store *st, srdi_wstream *ws);
+srd_err srdi_store_sync(srd_store *st);
+/* A handle without writer catches up with the file (SRD_OK at once for
+ * the writer). */
+srd_err srdi_store_refresh(srd_store *st, uint64_t *added);
+/* Online compaction of the writer's store (compact.c), into layout /
+ * keeping the current one. */
+srd_err srdi_store_compact_to(srd_store *st, srd_layout layout,
+                              srd_progress_fn progress, void *ctx,
+                              srd_compact_report *report);
+srd_err srdi_store_compact_ex(srd_store *st, srd_progress_fn progress,
+                              void *ctx, srd_compact_report *report);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_open.c -- opening and closing a handle: the options, the files
- * and the lock, the choice between client mode (srdd holds the store),
- * an open from the shared index file and the whole recovery, and the
- * writer's start; close syncs and records what the next open trusts.
+ * and the lock, the hook by which front.c diverts an open to client mode
+ * (srdd holds the store), an open from the shared index file or the
+ * whole recovery, and the writer's start; close syncs and records what
+ * the next open trusts.
  */
 #include "srd_features.h"
 
@@ -15,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "errno_map.h"
 #include "format.h"
 #include "openrec.h"
@@ -74,7 +74,8 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     return rc;
 }
 
-srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
+srd_err srdi_store_open(const char *path, const srd_options *opts,
+                        srdi_open_divert_fn divert, srd_store **out)
 {
     srd_options o;
     if (out)
@@ -86,8 +87,7 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     else
         srd_options_init(&o);
     if ((o.flags & ~ST_KNOWN_FLAGS) || (unsigned)o.sync > SRD_SYNC_NEVER ||
-        (unsigned)o.layout > SRD_LAYOUT_UNPADDED ||
-        !srdi_client_flags_ok(o.flags))
+        (unsigned)o.layout > SRD_LAYOUT_UNPADDED)
         return SRD_EINVAL;
     srd_store *st = calloc(1, sizeof *st);
     if (!st || !(st->path = strdup(path))) {
@@ -107,11 +107,10 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
     srd_err rc = (o.flags & SRD_OPEN_CLIENT)
                      ? SRD_EBUSY
                      : st_open_files(st, &o, &lfd, &fd, &lock_made);
-    /* ---- client mode: srdd holds the store (client.c) ---- */
-    if (srdi_client_wanted(st->path, o.flags, rc)) {
-        rc = srdi_client_open(st);
+    /* ---- client mode: srdd holds the store (front.c, client.c) ---- */
+    if (divert && divert(st, o.flags, rc, &rc)) {
         if (rc != SRD_OK) {
-            srd_close(st);
+            srdi_store_close(st);
             return rc;
         }
         *out = st;
@@ -156,18 +155,18 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
             close(fd);
         srdi_writer_unlock(st->path, lfd, lock_made); /* a refused path */
         st->ro_fd = -1;
-        srd_close(st);
+        srdi_store_close(st);
         return rc;
     }
     *out = st;
     return SRD_OK;
 }
 
-srd_err srd_close(srd_store *st)
+srd_err srdi_store_close(srd_store *st)
 {
     if (!st)
         return SRD_OK;
-    srd_err rc = srdi_client_close(st->client);
+    srd_err rc = SRD_OK;
     if (st->w && srdi_store_forked(st))
         srdi_writer_abandon(st->w); /* the parent's to sync and record */
     else if (st->w)

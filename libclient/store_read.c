@@ -554,10 +554,10 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     struct stat sb;
     info->file_size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : info->tail;
     info->layout = srdi_format_layout(st->align); /* compaction sets it */
+    info->readonly = st->w == NULL && st->client == NULL;
+    info->daemon = st->client != NULL; /* set under mu (front.c) */
     pthread_mutex_unlock(&st->mu);
     info->dead_bytes = info->tail > live_span ? info->tail - live_span : 0;
-    info->readonly = st->w == NULL && st->client == NULL;
-    info->daemon = st->client != NULL;
     return SRD_OK;
 }
 

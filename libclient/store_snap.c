@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "errno_map.h"
 #include "format.h"
 #include "recovery.h"
@@ -437,14 +436,10 @@ static srd_err st_refresh_walk(srd_store *st, uint64_t known, uint64_t tail,
     return rc;
 }
 
-srd_err srd_refresh(srd_store *st, uint64_t *added)
+srd_err srdi_store_refresh(srd_store *st, uint64_t *added)
 {
-    if (!st)
-        return SRD_EINVAL;
     if (added)
         *added = 0;
-    if (st->client)
-        return srdi_client_refresh(st->client, added);
     if (st->w)
         return SRD_OK;
     struct stat now, ours;
@@ -470,4 +465,18 @@ srd_err srd_refresh(srd_store *st, uint64_t *added)
         st->ro_behind = false;
     pthread_mutex_unlock(&st->mu);
     return rc;
+}
+
+void srdi_store_file_state(srd_store *st, srdi_file_state *out)
+{
+    struct stat sb;
+    pthread_mutex_lock(&st->mu);
+    st_snap *sn = atomic_load(&st->snap);
+    out->index = sn->idx;
+    out->tail = atomic_load(&sn->map->committed);
+    int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
+    bool ok = fstat(fd, &sb) == 0;
+    pthread_mutex_unlock(&st->mu);
+    out->dev = ok ? (uint64_t)sb.st_dev : 0;
+    out->ino = ok ? (uint64_t)sb.st_ino : 0;
 }

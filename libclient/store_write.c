@@ -3,7 +3,9 @@
  * store_write.c -- the write path of a handle: turns at the writer (the
  * exclusive section of streams and compaction, in-flight appends), the
  * two halves of a write (append, then sync and index update: group
- * commit), puts, deletes, batches, streams and sync.
+ * commit), puts, deletes, batches, streams and sync. These are the
+ * embedded implementations of srd.h's writes: front.c checks the
+ * arguments and calls them for a local handle; srdd calls them too.
  */
 #include "srd_features.h"
 
@@ -11,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "format.h"
 #include "store_impl.h"
 
@@ -43,13 +44,13 @@ bool srdi_store_forked(const srd_store *st)
     return st->pid != getpid();
 }
 
-static srd_err st_writable(const srd_store *st)
+srd_err srdi_store_writable(const srd_store *st)
 {
     if (!st)
         return SRD_EINVAL;
     if (st->w && srdi_store_forked(st))
         return SRD_EFORKED; /* the parent's writer: its writes would be lost */
-    return st->w || st->client ? SRD_OK : SRD_EREADONLY;
+    return st->w ? SRD_OK : SRD_EREADONLY;
 }
 
 /* An append's turn: wait until no stream or compaction owns the writer;
@@ -121,45 +122,27 @@ static srd_err st_write_unit(srd_store *st, const srdi_op *ops, size_t n)
     return rc;
 }
 
-srd_err srd_put(srd_store *st, srd_val key, srd_val value)
-{
-    if (st && st->client)
-        return srdi_client_put(st->client, key, value);
-    srd_err rc = st_writable(st);
-    if (rc != SRD_OK)
-        return rc;
-    if (!srdi_val_ok(key) || srdi_format_check_value(value.ptr, value.len))
-        return SRD_EINVAL;
-    srdi_op op = {srdi_key_of(key), value.ptr, value.len, false};
-    return st_write_unit(st, &op, 1);
-}
+/* Up to this many keys of a put or delete are hashed on the stack. */
+#define ST_SMALL 8
 
-srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
-                      size_t n)
+srd_err srdi_store_put(srd_store *st, const srd_val *keys,
+                       const srd_val *values, size_t n)
 {
-    if (st && st->client)
-        return srdi_client_put_batch(st->client, keys, values, n);
-    srd_err rc = st_writable(st);
-    if (rc != SRD_OK)
+    srd_err rc = srdi_store_writable(st);
+    if (rc != SRD_OK || n == 0)
         return rc;
-    if (n == 0)
-        return SRD_OK;
-    if (!keys || !values || n > SIZE_MAX / sizeof(srdi_op))
+    if (n > SIZE_MAX / sizeof(srdi_op))
         return SRD_EINVAL;
-    srdi_op *ops = malloc(n * sizeof *ops);
+    srdi_op small[ST_SMALL];
+    srdi_op *ops = n <= ST_SMALL ? small : malloc(n * sizeof *ops);
     if (!ops)
         return SRD_ENOMEM;
-    for (size_t i = 0; i < n && rc == SRD_OK; i++) {
-        if (!srdi_val_ok(keys[i]) || srdi_format_check_value(values[i].ptr,
-                                                        values[i].len))
-            rc = SRD_EINVAL;
-        else
-            ops[i] = (srdi_op){srdi_key_of(keys[i]), values[i].ptr,
-                               values[i].len, false};
-    }
-    if (rc == SRD_OK)
-        rc = st_write_unit(st, ops, n);
-    free(ops);
+    for (size_t i = 0; i < n; i++)
+        ops[i] = (srdi_op){srdi_key_of(keys[i]), values[i].ptr,
+                           values[i].len, false};
+    rc = st_write_unit(st, ops, n);
+    if (ops != small)
+        free(ops);
     return rc;
 }
 
@@ -187,114 +170,47 @@ static srd_err st_delete_hashes(srd_store *st, uint64_t *hashes, size_t n,
     return rc;
 }
 
-srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
+srd_err srdi_store_delete(srd_store *st, const srd_val *keys, size_t n,
+                          size_t *deleted)
 {
-    if (st && st->client)
-        return srdi_client_delete(st->client, key, existed);
-    srd_err rc = st_writable(st);
-    if (rc != SRD_OK)
-        return rc;
-    if (!srdi_val_ok(key))
-        return SRD_EINVAL;
-    uint64_t h = srdi_key_of(key);
-    size_t d = 0;
-    rc = st_delete_hashes(st, &h, 1, &d);
-    if (existed)
-        *existed = d == 1;
-    return rc;
-}
-
-srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
-                         size_t *deleted)
-{
-    if (st && st->client)
-        return srdi_client_delete_batch(st->client, keys, n, deleted);
-    srd_err rc = st_writable(st);
-    if (rc != SRD_OK)
-        return rc;
+    srd_err rc = srdi_store_writable(st);
     if (deleted)
         *deleted = 0;
-    if (n == 0)
-        return SRD_OK;
-    if (!keys || n > SIZE_MAX / sizeof(srdi_op))
+    if (rc != SRD_OK || n == 0)
+        return rc;
+    if (n > SIZE_MAX / sizeof(srdi_op))
         return SRD_EINVAL;
-    uint64_t *hs = malloc(n * sizeof *hs);
+    uint64_t small[ST_SMALL];
+    uint64_t *hs = n <= ST_SMALL ? small : malloc(n * sizeof *hs);
     if (!hs)
         return SRD_ENOMEM;
-    for (size_t i = 0; i < n && rc == SRD_OK; i++) {
-        if (!srdi_val_ok(keys[i]))
-            rc = SRD_EINVAL;
-        else
-            hs[i] = srdi_key_of(keys[i]);
-    }
-    if (rc == SRD_OK)
-        rc = st_delete_hashes(st, hs, n, deleted);
-    free(hs);
+    for (size_t i = 0; i < n; i++)
+        hs[i] = srdi_key_of(keys[i]);
+    rc = st_delete_hashes(st, hs, n, deleted);
+    if (hs != small)
+        free(hs);
     return rc;
 }
 
 /* ---- streams ------------------------------------------------------------ */
 
-struct srd_stream {
-    srd_store *st;
-    srdi_wstream *ws;
-    srdi_cstream *cs; /* client mode: the stream lives in srdd */
-};
-
-srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
+srd_err srdi_store_stream_begin(srd_store *st, uint64_t key_hash,
+                                srdi_wstream **out)
 {
-    if (out)
-        *out = NULL;
-    srd_err rc = st_writable(st);
+    srd_err rc = srdi_store_writable(st);
     if (rc != SRD_OK)
         return rc;
-    if (!out || !srdi_val_ok(key))
-        return SRD_EINVAL;
-    srd_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return SRD_ENOMEM;
-    s->st = st;
-    if (st->client) {
-        rc = srdi_client_stream_begin(st->client, key, &s->cs);
-        if (rc != SRD_OK)
-            free(s);
-        else
-            *out = s;
-        return rc;
-    }
     srdi_store_begin_exclusive(st);
-    rc = srdi_writer_stream_begin(st->w, srdi_key_of(key), &s->ws);
-    if (rc != SRD_OK) {
+    rc = srdi_writer_stream_begin(st->w, key_hash, out);
+    if (rc != SRD_OK)
         srdi_store_end_exclusive(st);
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return SRD_OK;
+    return rc;
 }
 
-srd_err srd_stream_write(srd_stream *s, const void *data, size_t len)
+srd_err srdi_store_stream_commit(srd_store *st, srdi_wstream *ws)
 {
-    if (!s || (!data && len > 0))
-        return SRD_EINVAL;
-    if (s->cs)
-        return srdi_client_stream_write(s->cs, data, len);
-    return srdi_writer_stream_write(s->ws, data, len);
-}
-
-srd_err srd_stream_commit(srd_stream *s)
-{
-    if (!s)
-        return SRD_EINVAL;
-    if (s->cs) {
-        srd_err crc = srdi_client_stream_end(s->cs, false);
-        free(s);
-        return crc;
-    }
-    srd_store *st = s->st;
     srdi_entry placed;
-    srd_err rc = srdi_writer_stream_commit(s->ws, &placed);
-    free(s);
+    srd_err rc = srdi_writer_stream_commit(ws, &placed);
     pthread_mutex_lock(&st->mu);
     if (rc == SRD_OK)
         srdi_store_pend_push(st, placed.start);
@@ -305,56 +221,14 @@ srd_err srd_stream_commit(srd_stream *s)
     return srdi_store_finish(st, &placed, rc == SRD_OK ? 1 : 0, rc);
 }
 
-void srd_stream_abort(srd_stream *s)
+void srdi_store_stream_abort(srd_store *st, srdi_wstream *ws)
 {
-    if (!s)
-        return;
-    if (s->cs) {
-        srdi_client_stream_end(s->cs, true);
-        free(s);
-        return;
-    }
-    srdi_writer_stream_abort(s->ws);
-    srdi_store_end_exclusive(s->st);
-    free(s);
+    srdi_writer_stream_abort(ws);
+    srdi_store_end_exclusive(st);
 }
 
-#define PULL_CHUNK (1u << 20)
-
-srd_err srd_put_stream(srd_store *st, srd_val key, srd_read_fn read_fn,
-                       void *ctx)
+srd_err srdi_store_sync(srd_store *st)
 {
-    if (!read_fn)
-        return SRD_EINVAL;
-    uint8_t *buf = malloc(PULL_CHUNK);
-    if (!buf)
-        return SRD_ENOMEM;
-    srd_stream *s;
-    srd_err rc = srd_stream_begin(st, key, &s);
-    while (rc == SRD_OK) {
-        size_t n = 0;
-        int r = read_fn(ctx, buf, PULL_CHUNK, &n);
-        if (r != 0) {
-            rc = r > 0 && r <= SRD_ESTATE ? (srd_err)r : SRD_ECANCELED;
-        } else if (n > PULL_CHUNK) {
-            rc = SRD_EINVAL;
-        } else if (n == 0) {
-            free(buf);
-            return srd_stream_commit(s);
-        } else {
-            rc = srd_stream_write(s, buf, n);
-        }
-        if (rc != SRD_OK)
-            srd_stream_abort(s);
-    }
-    free(buf);
-    return rc;
-}
-
-srd_err srd_sync(srd_store *st)
-{
-    if (st && st->client)
-        return srdi_client_sync(st->client);
-    srd_err rc = st_writable(st);
+    srd_err rc = srdi_store_writable(st);
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }

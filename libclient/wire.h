@@ -23,6 +23,39 @@
 #define SRDI_WIRE_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
 /* Room for a decoder's explanation of a rejected message. */
 #define SRDI_WIRE_WHY 160u
+/* Request transport (srdd's request socket, Unix or TCP stream): every
+ * request and reply travels as [u32 LE frame length][message]. */
+#define SRDI_WIRE_FRAME 4u
+
+static inline void srdi_wire_frame_put(uint8_t *p, uint32_t len)
+{
+    p[0] = (uint8_t)len;
+    p[1] = (uint8_t)(len >> 8);
+    p[2] = (uint8_t)(len >> 16);
+    p[3] = (uint8_t)(len >> 24);
+}
+
+static inline uint32_t srdi_wire_frame_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* The frame at p (have bytes there): 1 when it is complete (*flen: its
+ * message's length, after the SRDI_WIRE_FRAME bytes of prefix), 0 when
+ * more bytes are needed (*flen set once the prefix is there), -1 when
+ * its length exceeds max. Both ends split their streams with this. */
+static inline int srdi_wire_frame_next(const uint8_t *p, size_t have,
+                                       size_t max, uint32_t *flen)
+{
+    *flen = 0;
+    if (have < SRDI_WIRE_FRAME)
+        return 0;
+    *flen = srdi_wire_frame_get(p);
+    if (*flen > max)
+        return -1;
+    return have - SRDI_WIRE_FRAME >= *flen ? 1 : 0;
+}
 
 /* ======================================================================== */
 /* Requests                                                                 */

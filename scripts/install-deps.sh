@@ -18,6 +18,7 @@ PACKAGES=(
   python3-venv python3-setuptools python3-wheel dpkg-dev
   lmdb-utils
   clang
+  redis-server
 )
 
 usage() {

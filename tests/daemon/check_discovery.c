@@ -107,7 +107,30 @@ START_TEST(test_discovery_ipc_path_only_for_ipc_urls)
 {
     ck_assert_ptr_null(discovery_ipc_path("tcp://127.0.0.1:5555"));
     ck_assert_ptr_null(discovery_ipc_path("ipc:/x"));
+    ck_assert_ptr_null(discovery_ipc_path("unix:/x"));
     ck_assert_str_eq(discovery_ipc_path("ipc://rel.sock"), "rel.sock");
+    ck_assert_str_eq(discovery_ipc_path("unix:///d/s.sock"), "/d/s.sock");
+}
+END_TEST
+
+/* The request socket's default: unix://, the same path and limit. */
+START_TEST(test_discovery_default_request_url_is_unix)
+{
+    char why[512] = "", *url = NULL;
+    ck_assert_int_eq(discovery_default_request_url("/var/lib/a.srd", &url,
+                                                   why),
+                     0);
+    ck_assert_str_eq(url, "unix:///var/lib/a.srd.sock");
+    ck_assert_str_eq(discovery_ipc_path(url), "/var/lib/a.srd.sock");
+    free(url);
+    char longp[DISCOVERY_IPC_MAX + 2];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[0] = '/';
+    longp[DISCOVERY_IPC_MAX - 4] = '\0'; /* 103 bytes + ".sock": too long */
+    url = (char *)why; /* must come back NULL */
+    ck_assert_int_eq(discovery_default_request_url(longp, &url, why), -1);
+    ck_assert_ptr_null(url);
+    ck_assert_ptr_nonnull(strstr(why, "--listen"));
 }
 END_TEST
 
@@ -220,6 +243,7 @@ static Suite *discovery_suite(void)
     tcase_add_test(tc, test_discovery_abspath_fails_for_a_missing_directory);
     tcase_add_test(tc, test_discovery_default_url_and_its_length_limit);
     tcase_add_test(tc, test_discovery_ipc_path_only_for_ipc_urls);
+    tcase_add_test(tc, test_discovery_default_request_url_is_unix);
     tcase_add_test(tc, test_discovery_file_names_this_daemon_and_is_world_readable);
     tcase_add_test(tc, test_discovery_put_replaces_atomically_and_leaves_no_temp);
     tcase_add_test(tc, test_discovery_put_in_a_missing_directory_fails_cleanly);

@@ -4,7 +4,10 @@
  * where srdd first touches a client's bytes. The input is decoded as a
  * request, a response and an index update; whatever decodes must encode
  * again into a message that decodes to the same thing. A rejected message
- * must come with an SRD_E* code and a reason. With SRD_FUZZ_WRITE_SEEDS=DIR
+ * must come with an SRD_E* code and a reason. The input is also taken as
+ * the bytes of a request connection: split into frames the way srdd
+ * splits them (srdi_wire_frame_next), each frame is costed and decoded
+ * as srdd does before it serves it. With SRD_FUZZ_WRITE_SEEDS=DIR
  * the target writes one message of each type into DIR and exits (seeds).
  */
 #define _GNU_SOURCE 1
@@ -268,10 +271,39 @@ static void rq_seed_request(const char *dir, srdi_wire_op op)
     rq_seed_file(dir, name, buf, len);
 }
 
+/* Two framed requests back to back, as a connection carries them. */
+static void rq_seed_stream(const char *dir)
+{
+    static const srd_val key = {"k1", 2}, val = {"value", 5};
+    srdi_wire_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.version = SRDI_WIRE_VERSION;
+    rq.client_id = 0x1234;
+    rq.seq = 1;
+    rq.op = SRDI_WIRE_PUT;
+    rq.n = 1;
+    rq.keys = (srd_val *)&key;
+    rq.values = (srd_val *)&val;
+    size_t len = 0;
+    fz_require(srdi_wire_request_size(&rq, &len) == SRD_OK, "seed size");
+    uint8_t *buf = malloc(2 * (SRDI_WIRE_FRAME + len));
+    fz_require(buf != NULL, "out of memory");
+    for (int i = 0; i < 2; i++) {
+        uint8_t *f = buf + (size_t)i * (SRDI_WIRE_FRAME + len);
+        rq.seq = (uint64_t)i + 1;
+        srdi_wire_frame_put(f, (uint32_t)len);
+        fz_require(srdi_wire_request_encode(&rq, f + SRDI_WIRE_FRAME, len) ==
+                       SRD_OK,
+                   "seed encode");
+    }
+    rq_seed_file(dir, "stream-two-puts", buf, 2 * (SRDI_WIRE_FRAME + len));
+}
+
 static void rq_write_seeds(const char *dir)
 {
     for (int op = SRDI_WIRE_HELLO; op <= SRDI_WIRE_STATS; op++)
         rq_seed_request(dir, (srdi_wire_op)op);
+    rq_seed_stream(dir);
     srdi_entry e[2] = {{128, 128, 5, 153, 0xabc, 0, false},
                        {153, 153, 1, 174, 0xdef, 0, true}};
     srdi_wire_update up = {3, 128, 174, 2, e, NULL};
@@ -308,9 +340,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Frames larger than this end the stream, as srdd's --max-message +
+ * slack does (inputs are far smaller). */
+#define RQ_FRAME_MAX ((size_t)1 << 20)
+
+/* data as a connection's byte stream: every complete frame goes through
+ * srdd's checks (cost first, then decode); an oversized frame or an
+ * incomplete tail ends it. */
+static void rq_stream(const uint8_t *data, size_t size)
+{
+    size_t off = 0;
+    uint32_t flen;
+    while (srdi_wire_frame_next(data + off, size - off, RQ_FRAME_MAX,
+                                &flen) == 1) {
+        const uint8_t *m = data + off + SRDI_WIRE_FRAME;
+        srdi_wire_request rq;
+        char why[SRDI_WIRE_WHY] = "";
+        uint64_t cost = 0;
+        srd_err rc = srdi_wire_request_cost(m, flen, RQ_MAX, &cost, &rq, why);
+        if (rc == SRD_OK)
+            rq_round_trip(&rq_codecs[0], m, flen);
+        else
+            rq_rejected(rc, why, "framed request");
+        off += SRDI_WIRE_FRAME + flen;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     for (size_t i = 0; i < sizeof rq_codecs / sizeof rq_codecs[0]; i++)
         rq_round_trip(&rq_codecs[i], data, size);
+    rq_stream(data, size);
     return 0;
 }

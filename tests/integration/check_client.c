@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "client_harness.h"
 #include "client_impl.h"
@@ -592,28 +593,49 @@ START_TEST(test_writes_fail_while_srdd_is_down_and_resume_unreopened)
 END_TEST
 
 /* NNG 1.5.2's dialer can stop redialling for good (client_conn.c,
- * srdi_cl_redial_stuck). Closing the handle's REQ dialer behind its back
- * stands for that: writes fail at first, then a new dialer (after
- * CL_REDIAL_MS without a pipe, while srdd holds the store) makes them
- * work again without reopening. */
+ * srdi_cl_redial_stuck). Closing the handle's SUB dialer behind its back
+ * stands for that: a new dialer (after CL_REDIAL_MS without a pipe, while
+ * srdd holds the store) brings the subscription back without reopening. */
 START_TEST(test_client_dials_afresh_when_its_dialer_gives_up)
 {
-    setenv("SRD_TIMEOUT_MS", "300", 1);
     start_srdd(NULL);
     srd_store *st = open_client();
     ck_srd(srd_put(st, tu_s("before"), tu_s("1")));
-    nng_dialer_close(st->client->req_dialer);
     uint64_t t0 = ch_now_us();
-    while (atomic_load(&st->client->pipes) > 0 &&
+    while (atomic_load(&st->client->sub_pipes) == 0 &&
            ch_now_us() - t0 < 5000000u)
         ch_sleep_ms(10);
-    ck_assert_int_eq(atomic_load(&st->client->pipes), 0);
+    nng_dialer_close(st->client->sub_dialer);
+    while (atomic_load(&st->client->sub_pipes) > 0 &&
+           ch_now_us() - t0 < 5000000u)
+        ch_sleep_ms(10);
+    ck_assert_int_eq(atomic_load(&st->client->sub_pipes), 0);
+    while (atomic_load(&st->client->sub_pipes) == 0 &&
+           ch_now_us() - t0 < 4000u * CL_REDIAL_MS)
+        ch_sleep_ms(10);
+    ck_assert_int_gt(atomic_load(&st->client->sub_pipes), 0);
+    printf("client dialled afresh: subscribed again %.0f ms after its "
+           "dialer was closed\n", (double)(ch_now_us() - t0) / 1000.0);
+    ck_srd(srd_put(st, tu_s("after"), tu_s("3")));
+    expect_value(st, "after", "3");
+    ck_srd(srd_close(st));
+}
+END_TEST
+
+/* The request connection dropped behind the handle's back (as when srdd
+ * closes it): the next write fails or dials again; the one after works,
+ * and what was written before is still there. */
+START_TEST(test_client_redials_a_dropped_request_connection)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("before"), tu_s("1")));
+    shutdown(st->client->fd, SHUT_RDWR);
     srd_err rc = srd_put(st, tu_s("during"), tu_s("2"));
-    ck_assert_msg(rc == SRD_EUNREACHABLE || rc == SRD_ETIMEDOUT,
-                  "put without a connection: %s", srd_errname(rc));
-    ck_srd(put_retrying(st, "after", "3", 4 * CL_REDIAL_MS));
-    printf("client dialled afresh: writes back %.0f ms after its dialer "
-           "was closed\n", (double)(ch_now_us() - t0) / 1000.0);
+    ck_assert_msg(rc == SRD_OK || rc == SRD_EUNREACHABLE,
+                  "put on a dropped connection: %s", srd_errname(rc));
+    ck_srd(put_retrying(st, "after", "3", 4000));
+    expect_value(st, "before", "1");
     expect_value(st, "after", "3");
     ck_srd(srd_close(st));
 }
@@ -949,6 +971,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_writes_fail_while_srdd_is_down_and_resume_unreopened);
     ADD_TEST(tc, test_client_reloads_a_store_replaced_while_srdd_was_down);
     ADD_TEST(tc, test_client_dials_afresh_when_its_dialer_gives_up);
+    ADD_TEST(tc, test_client_redials_a_dropped_request_connection);
     ADD_TEST(tc, test_allow_uid_refuses_writes_from_another_uid);
     ADD_TEST(tc, test_async_puts_complete_and_flush_reports_errors);
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);

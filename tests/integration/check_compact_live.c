@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include <json-c/json.h>
 
 #include "client_harness.h"
 #include "nngfix.h"
+#include "reqconn.h"
 #include "shindex.h"
 #include "wire.h"
 
@@ -106,44 +106,39 @@ static void check_store_file(const char *store, unsigned n, uint64_t keys)
 /* Talking to srdd with the wire codec                                      */
 /* ======================================================================== */
 
-static nng_socket rpc_send(const char *store, srdi_wire_op op)
+static tu_req rpc_send(const char *store, srdi_wire_op op)
 {
     char url[4200];
-    snprintf(url, sizeof url, "ipc://%s.sock", store);
-    nng_socket s;
-    ck_assert_int_eq(nng_req0_open(&s), 0);
-    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
+    snprintf(url, sizeof url, "unix://%s.sock", store);
+    tu_req s;
+    ck_assert_int_eq(tu_req_open(&s, url, 5000), 0);
     srdi_wire_request rq = {.version = SRDI_WIRE_VERSION, .client_id = 77,
                             .seq = 1, .op = op};
     size_t len;
-    nng_msg *m;
     ck_srd(srdi_wire_request_size(&rq, &len));
-    ck_assert_int_eq(nng_msg_alloc(&m, len), 0);
-    ck_srd(srdi_wire_request_encode(&rq, nng_msg_body(m), len));
-    ck_assert_int_eq(nng_sendmsg(s, m, 0), 0);
+    uint8_t *m = malloc(len);
+    ck_assert_ptr_nonnull(m);
+    ck_srd(srdi_wire_request_encode(&rq, m, len));
+    ck_assert_int_eq(tu_req_send(&s, m, len), 0);
+    free(m);
     return s;
 }
 
-/* nng_close of NNG 1.5.2 can block for good (nngfix.h), also with a
- * request in flight to a daemon about to be killed: give up after 1 s
- * (a socket NNG never finished closing stays NNG's; tests/lsan-nng.supp
- * names it). */
-static void rpc_close(nng_socket s)
+static void rpc_close(tu_req s)
 {
-    srdi_nng_close_bounded(&s, 1, 1000);
+    tu_req_close(&s);
 }
 
 /* The reply on s (closing it); false on timeout or a dead daemon. */
-static bool rpc_recv(nng_socket s, int timeout_ms, srdi_wire_response *rs)
+static bool rpc_recv(tu_req s, int timeout_ms, srdi_wire_response *rs)
 {
-    nng_msg *m = NULL;
-    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
-    bool ok = nng_recvmsg(s, &m, 0) == 0;
+    void *m = NULL;
+    size_t len = 0;
+    s.timeout_ms = timeout_ms;
+    bool ok = tu_req_recv(&s, &m, &len) == 0;
     if (ok)
-        ok = srdi_wire_response_decode(nng_msg_body(m), nng_msg_len(m), 0, rs,
-                                       NULL) == SRD_OK;
-    nng_msg_free(m);
+        ok = srdi_wire_response_decode(m, len, 0, rs, NULL) == SRD_OK;
+    free(m);
     rpc_close(s);
     return ok;
 }
@@ -372,7 +367,7 @@ static bool sidecar_exists(const char *store, const char *suffix)
  * reply); returns the file size seen after the kill. */
 static long long kill_during(const char *store, pid_t pid, uint64_t at_us)
 {
-    nng_socket s = rpc_send(store, SRDI_WIRE_COMPACT);
+    tu_req s = rpc_send(store, SRDI_WIRE_COMPACT);
     if (at_us == UINT64_MAX) {
         srdi_wire_response rs;
         ck_assert(rpc_recv(s, 120000, &rs));
@@ -611,7 +606,7 @@ START_TEST(test_srdctl_status_and_compact_talk_to_srdd)
      * asks; then srdctl compacts itself (exit 0) and the race is rerun. */
     int rc = 0;
     for (int attempt = 0; attempt < 8 && rc != 3; attempt++) {
-        nng_socket s = rpc_send(g_store, SRDI_WIRE_COMPACT);
+        tu_req s = rpc_send(g_store, SRDI_WIRE_COMPACT);
         bool running = false;
         for (int ms = 0; ms < 5000 && !running; ms++)
             if (!(running = stats_of(g_store).compacting))

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_follow.c -- the engine's side of a handle whose writer is another
+ * process (client mode: srdd writes, client.c tells what it wrote): load
+ * the file that writer names, adopt the entries it reports, walk or
+ * reload the file up to a tail it reports. Each function takes the
+ * handle's mutex itself: the updates flow one way, from the caller into
+ * the handle's index, and the caller never holds the handle's lock.
+ */
+#include "srd_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errno_map.h"
+#include "store_impl.h"
+
+/* Caller holds mu. */
+static bool fl_same_file(const srd_store *st, uint64_t dev, uint64_t ino)
+{
+    struct stat sb;
+    return st->ro_fd >= 0 && fstat(st->ro_fd, &sb) == 0 &&
+           (uint64_t)sb.st_dev == dev && (uint64_t)sb.st_ino == ino;
+}
+
+/* Caller holds mu. */
+static bool fl_holds(const srd_store *st, uint64_t tail)
+{
+    struct stat sb;
+    return st->ro_fd >= 0 && fstat(st->ro_fd, &sb) == 0 &&
+           (uint64_t)sb.st_size >= tail;
+}
+
+/* Open the store read-only and make sure it is the file (dev, ino) (a
+ * compaction may have replaced it between the writer's word and our
+ * open); caller holds mu. */
+static srd_err fl_open_file(srd_store *st, uint64_t dev, uint64_t ino)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (st->ro_fd >= 0)
+            close(st->ro_fd);
+        st->ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
+        if (st->ro_fd < 0)
+            return srdi_errno(errno);
+        if (fl_same_file(st, dev, ino))
+            return SRD_OK;
+    }
+    return SRD_ESTATE;
+}
+
+srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
+                                uint64_t tail)
+{
+    pthread_mutex_lock(&st->mu);
+    st_snap *sn = NULL;
+    srd_err rc = fl_open_file(st, dev, ino);
+    if (rc == SRD_OK && !fl_holds(st, tail))
+        rc = SRD_ECORRUPT;
+    if (rc == SRD_OK) /* the store's layout, from its entries */
+        rc = srdi_store_layout_of(st->ro_fd, tail, &st->align);
+    if (rc == SRD_OK)
+        rc = srdi_store_load_reader(st, st->ro_fd, tail, 0, &sn);
+    if (rc == SRD_OK)
+        atomic_store(&st->snap, sn);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+void srdi_store_follow_abort(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->ro_fd >= 0)
+        close(st->ro_fd);
+    st->ro_fd = -1;
+    srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+    pthread_mutex_unlock(&st->mu);
+}
+
+bool srdi_store_follow_is(srd_store *st, uint64_t dev, uint64_t ino)
+{
+    pthread_mutex_lock(&st->mu);
+    bool same = fl_same_file(st, dev, ino);
+    pthread_mutex_unlock(&st->mu);
+    return same;
+}
+
+srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
+                                uint64_t tail, bool count)
+{
+    pthread_mutex_lock(&st->mu);
+    srd_err rc = fl_holds(st, tail) ? SRD_OK : SRD_ECORRUPT;
+    uint64_t entries = st->entries;
+    if (rc == SRD_OK)
+        rc = srdi_store_adopt(st, e, n, tail);
+    if (!count)
+        st->entries = entries;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+srd_err srdi_store_follow_walk(srd_store *st, uint64_t base, uint64_t tail)
+{
+    pthread_mutex_lock(&st->mu);
+    srd_err rc = fl_holds(st, tail) ? srdi_store_catch_up(st, base, tail,
+                                                          NULL)
+                                    : SRD_ECORRUPT;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail)
+{
+    pthread_mutex_lock(&st->mu);
+    srd_err rc = srdi_store_reload(st, tail, NULL);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+uint64_t srdi_store_entries(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    uint64_t n = st->entries;
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
