@@ -452,9 +452,10 @@ static srd_err cp_phase_live(cp_run *r)
     }
     if (rc == SRD_OK)
         rc = cp_copy_live(r, proven ? sn : &walked);
-    if (walked.idx)
-        srdi_index_destroy(walked.idx);
     srdi_ebr_leave(er);
+    /* after leaving: destroying waits out the tables its growth retired,
+     * which our own section would hold forever */
+    srdi_index_destroy(walked.idx);
     /* Make the bulk durable now, writers running: the fsync in phase 2
      * then only has the catch-up to write. */
     if (rc == SRD_OK)

@@ -1380,6 +1380,36 @@ START_TEST(test_compaction_keeps_a_zeroed_key_after_the_index_grew)
 }
 END_TEST
 
+/* Mostly deleted keys: the walk meets far more keys (tombstones) than
+ * the damaged table counts live, so the table it builds grows while the
+ * compaction is inside its epoch section. */
+START_TEST(test_compaction_walk_over_many_tombstones_keeps_every_key)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 4000, 1);
+    char k[64];
+    for (unsigned i = 100; i < 4000; i++) {
+        key_of(k, sizeof k, i);
+        ck_srd(srd_delete(w, tu_s(k), NULL));
+    }
+    ck_srd(srd_close(w));
+    damage_slot(7, DMG_ZERO);
+    w = open_w(g_path);
+    srd_compact_report rep;
+    ck_srd(srd_compact_ex(w, NULL, NULL, &rep));
+    ck_assert_uint_eq(rep.copied_entries, 100);
+    expect_n(w, 0, 100, 1);
+    ck_srd(srd_close(w));
+    w = open_ro(g_path);
+    expect_n(w, 0, 100, 1);
+    bool there = true;
+    key_of(k, sizeof k, 100);
+    ck_srd(srd_exists(w, tu_s(k), &there));
+    ck_assert(!there);
+    ck_srd(srd_close(w));
+}
+END_TEST
+
 /* An undamaged file taken over the same way: the proof passes and the
  * compaction copies exactly the live set. */
 START_TEST(test_compaction_over_an_intact_takeover_copies_the_live_set)
@@ -1436,6 +1466,7 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_compaction_keeps_a_key_whose_slot_bits_flipped);
     tcase_add_test(tc, test_compaction_keeps_a_key_whose_slot_hash_bits_flipped);
     tcase_add_test(tc, test_compaction_keeps_a_zeroed_key_after_the_index_grew);
+    tcase_add_test(tc, test_compaction_walk_over_many_tombstones_keeps_every_key);
     tcase_add_test(tc, test_compaction_over_an_intact_takeover_copies_the_live_set);
     suite_add_tcase(s, tc);
     return s;
