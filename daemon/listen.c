@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * listen.c -- endpoint setup and teardown for the REP and PUB sockets
- * (see listen.h). A stale ipc socket file left by a killed daemon is
+ * listen.c -- endpoint setup and teardown for the NNG PUB socket of index
+ * updates (see listen.h). A stale ipc socket file left by a killed daemon is
  * removed first: the caller holds the store's writer lock, so no live
  * srdd can own it. A guard remembers how a listener was made, so that
  * one NNG stopped serving can be replaced by a fresh one (probe.h).
@@ -38,9 +38,6 @@ struct listen_guard {
     _Atomic unsigned own_pipes; /* pipes from this process that reached
                                  * the socket: the probes' */
     _Atomic uint32_t probe_pipes[LISTEN_PROBE_PIPES]; /* ids; 0: free */
-    _Atomic int64_t peers;      /* other pipes on the socket now */
-    void (*_Atomic on_leave)(void *, uint32_t);
-    void *_Atomic leave_arg;
     pthread_mutex_t mu;    /* the fields below */
     nng_listener l;
     bool stopped;          /* listen_guard_stop ran: no more restarts */
@@ -81,26 +78,19 @@ static bool listen_probe_swap(listen_guard *g, uint32_t from, uint32_t to)
 }
 
 /* NNG: a pipe joined or left the socket. Pipes this process dialled are
- * the probes'; the others are peers. */
+ * the probes' (counted, so a probe can tell its own pipe). */
 static void listen_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     listen_guard *g = arg;
     uint32_t id = (uint32_t)nng_pipe_id(p);
     if (ev == NNG_PIPE_EV_REM_POST) {
-        if (listen_probe_swap(g, id, 0))
-            return;
-        atomic_fetch_sub(&g->peers, 1);
-        void (*fn)(void *, uint32_t) = atomic_load(&g->on_leave);
-        if (fn)
-            fn(atomic_load(&g->leave_arg), id);
+        listen_probe_swap(g, id, 0);
         return;
     }
     uint64_t pid = 0;
     if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
         pid == (uint64_t)getpid() && listen_probe_swap(g, 0, id))
         atomic_fetch_add(&g->own_pipes, 1);
-    else
-        atomic_fetch_add(&g->peers, 1);
 }
 
 int listen_guarded(nng_socket s, const char *url, unsigned mode,
@@ -198,19 +188,6 @@ listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms)
         close(fd); /* only now: see probe_sp_ipc */
     pthread_mutex_unlock(&g->mu);
     return h;
-}
-
-void listen_guard_on_leave(listen_guard *g, void (*fn)(void *, uint32_t),
-                           void *arg)
-{
-    atomic_store(&g->leave_arg, arg);
-    atomic_store(&g->on_leave, fn);
-}
-
-uint64_t listen_guard_peers(listen_guard *g)
-{
-    int64_t n = atomic_load(&g->peers);
-    return n > 0 ? (uint64_t)n : 0;
 }
 
 void listen_guard_stop(listen_guard *g)

@@ -37,14 +37,6 @@ int listen_guarded(nng_socket s, const char *url, unsigned mode,
  * answer, close it and listen again (logged). Does nothing once stopped. */
 listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms);
 
-/* Call fn(arg, pipe id) on an NNG thread whenever a peer's connection
- * leaves the socket (from now on; fn NULL: no more calls). */
-void listen_guard_on_leave(listen_guard *g, void (*fn)(void *, uint32_t),
-                           void *arg);
-
-/* Connections open on the socket now, srdd's own probes not counted. */
-uint64_t listen_guard_peers(listen_guard *g);
-
 /* Close the listener (no new connections); checks do nothing from now
  * on. NULL does nothing. */
 void listen_guard_stop(listen_guard *g);

@@ -4,7 +4,8 @@
  * the embedded writer (taking its lock), starts the modules in dependency
  * order (dedupe, streams, publisher, writer thread, server), announces
  * itself in "<store>.srdd" and serves until SIGTERM or SIGINT; then stops
- * them in reverse order. Exit status: 0 clean, 1 failure, 2 usage,
+ * them in reverse order (also after --idle-exit SECONDS without a
+ * client). Exit status: 0 clean, 1 failure, 2 usage,
  * 3 store locked by another writer.
  */
 #include "srd_features.h"
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compactor.h"
@@ -26,6 +28,7 @@
 #include "discovery.h"
 #include "generation.h"
 #include "group.h"
+#include "listen.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
@@ -44,6 +47,7 @@
 #define MAIN_DRAIN_MS 2000u
 #define MAIN_PROBE_EVERY_MS 500    /* how often the listeners are probed */
 #define MAIN_PROBE_TIMEOUT_MS 1000 /* silence that counts as "stopped" */
+#define MAIN_IDLE_GRACE_MS 200 /* --idle-exit: for a client connecting */
 
 /* Everything srdd runs; torn down in reverse order by main_teardown. */
 typedef struct srdd {
@@ -299,12 +303,47 @@ static void main_raise_fd_limit(void)
     }
 }
 
+static uint64_t main_peers(srdd *d)
+{
+    return server_clients(d->srv);
+}
+
+/* --idle-exit: true once no client has been connected for that long.
+ * *since is when a client was last seen (or srdd started). The discovery
+ * file goes first, so no new client comes; one that read it just before
+ * gets MAIN_IDLE_GRACE_MS to connect, and then srdd serves on. */
+static bool main_idle_over(srdd *d, uint64_t *since)
+{
+    if (!d->o.idle_exit_s)
+        return false;
+    uint64_t now = stats_now_ms();
+    if (main_peers(d) > 0) {
+        *since = now;
+        return false;
+    }
+    if (now - *since < (uint64_t)d->o.idle_exit_s * 1000u)
+        return false;
+    discovery_remove(d->abs);
+    d->announced = 0;
+    const struct timespec grace = {0, MAIN_IDLE_GRACE_MS * 1000000L};
+    nanosleep(&grace, NULL);
+    if (main_peers(d) > 0 && main_announce(d) == 0) {
+        *since = stats_now_ms();
+        return false;
+    }
+    log_info("no client for %u s (--idle-exit): finishing queued writes "
+             "and stopping", d->o.idle_exit_s);
+    notify_stopping();
+    return true;
+}
+
 /* Wait for SIGTERM or SIGINT (blocked in every thread), checking the
- * listeners every MAIN_PROBE_EVERY_MS meanwhile. */
+ * listeners every MAIN_PROBE_EVERY_MS meanwhile, or until --idle-exit. */
 static void main_wait(srdd *d, const sigset_t *set)
 {
     const struct timespec every = {MAIN_PROBE_EVERY_MS / 1000,
                                    (MAIN_PROBE_EVERY_MS % 1000) * 1000000L};
+    uint64_t seen = stats_now_ms();
     for (;;) {
         int sig = sigtimedwait(set, NULL, &every);
         if (sig < 0) {
@@ -312,6 +351,8 @@ static void main_wait(srdd *d, const sigset_t *set)
                 main_check_listeners(d);
                 pathwatch_ok(d->pw, NULL); /* logs a lost store once */
             }
+            if (main_idle_over(d, &seen))
+                return;
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {

@@ -24,12 +24,13 @@ static const char options_usage[] =
     "            [--log-level error|warn|info|debug]\n"
     "            [--stream-idle-ms MS] [--contexts N]\n"
     "            [--auto-compact RATIO] [--auto-compact-min-dead BYTES]\n"
+    "            [--idle-exit SECONDS]\n"
     "Serves the srd store PATH to local processes (docs/OPERATIONS.md).\n";
 
 enum {
     OPT_STORE = 1000, OPT_LISTEN, OPT_PUBLISH, OPT_SYNC, OPT_MAXMSG,
     OPT_UID, OPT_MODE, OPT_FG, OPT_LOG, OPT_IDLE, OPT_CTX, OPT_AUTO,
-    OPT_AUTO_MIN, OPT_GROUP, OPT_HELP, OPT_VERSION
+    OPT_AUTO_MIN, OPT_GROUP, OPT_IDLE_EXIT, OPT_HELP, OPT_VERSION
 };
 
 static const struct option options_long[] = {
@@ -47,6 +48,7 @@ static const struct option options_long[] = {
     {"contexts", required_argument, NULL, OPT_CTX},
     {"auto-compact", required_argument, NULL, OPT_AUTO},
     {"auto-compact-min-dead", required_argument, NULL, OPT_AUTO_MIN},
+    {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0}};
@@ -148,6 +150,12 @@ static int options_one(int c, const char *v, srdd_options *o)
         o->stream_idle_ms = (unsigned)n;
         return 0;
     case OPT_AUTO: return options_ratio(v, o);
+    case OPT_IDLE_EXIT:
+        if (options_num(v, 10, 1, 604800, &n))
+            return options_bad("idle-exit", v,
+                               "expected seconds in 1..604800");
+        o->idle_exit_s = (unsigned)n;
+        return 0;
     case OPT_AUTO_MIN:
         if (options_num(v, 10, 0, UINT64_MAX, &n))
             return options_bad("auto-compact-min-dead", v,

@@ -32,6 +32,8 @@ typedef struct srdd_options {
     unsigned contexts;        /* --contexts, default 64 */
     double auto_ratio;        /* --auto-compact; 0: off */
     uint64_t auto_min_dead;   /* --auto-compact-min-dead, default 1 MiB */
+    unsigned idle_exit_s;     /* --idle-exit: stop after this many seconds
+                                 with no client connected; 0: never */
 } srdd_options;
 
 /* 0: ok; 1: --help or --version was printed (exit 0); -1: bad usage

@@ -435,3 +435,8 @@ bool server_close(server *s, unsigned timeout_ms)
     free(s);
     return true;
 }
+
+uint64_t server_clients(server *s)
+{
+    return netloop_conns(s->nl);
+}

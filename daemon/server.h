@@ -58,4 +58,7 @@ void server_stop_accepting(server *s);
  * connection and free everything. Returns true. NULL does nothing. */
 bool server_close(server *s, unsigned timeout_ms);
 
+/* Client connections open on the request socket now (any thread). */
+uint64_t server_clients(server *s);
+
 #endif

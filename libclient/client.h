@@ -3,7 +3,8 @@
  * client.h -- client mode of a store handle: srdd owns the writer, this
  * process maps the file read-only, keeps its index current from srdd's
  * index updates (PUB/SUB, with a file walk for anything missed) and sends
- * its writes to srdd over REQ/REP (docs/CLIENT.md, docs/PROTOCOL.md).
+ * its writes to srdd over its request socket (docs/CLIENT.md,
+ * docs/PROTOCOL.md).
  */
 #ifndef SRD_CLIENT_H
 #define SRD_CLIENT_H
@@ -37,7 +38,8 @@ srd_err srdi_client_open(struct srd_store *st);
  * the first asynchronous error not yet reported. NULL does nothing. */
 srd_err srdi_client_close(srdi_client *c);
 
-/* The write API of srd.h, sent to srdd. Arguments are checked here. */
+/* The write API of srd.h, sent to srdd. Arguments were checked by the
+ * front (front.c: the value rule is checked there, once). */
 srd_err srdi_client_put(srdi_client *c, srd_val key, srd_val value);
 srd_err srdi_client_put_batch(srdi_client *c, const srd_val *keys,
                               const srd_val *values, size_t n);

@@ -144,19 +144,6 @@ typedef struct cl_disc {
 /* Small helpers                                                            */
 /* ======================================================================== */
 
-static inline bool cl_val_ok(srd_val v)
-{
-    return v.ptr != NULL || v.len == 0;
-}
-
-static inline srd_err cl_check_pair(srd_val key, srd_val value)
-{
-    if (!cl_val_ok(key) || !cl_val_ok(value) ||
-        srdi_format_check_value(value.ptr, value.len) != SRD_OK)
-        return SRD_EINVAL;
-    return SRD_OK;
-}
-
 static inline void cl_request(srdi_wire_request *rq, srdi_wire_op op, size_t n,
                        const srd_val *keys, const srd_val *values)
 {

@@ -38,9 +38,6 @@ static srd_err cl_put_streamed(srdi_client *c, srd_val key, srd_val value)
 
 srd_err srdi_client_put(srdi_client *c, srd_val key, srd_val value)
 {
-    srd_err rc = cl_check_pair(key, value);
-    if (rc != SRD_OK)
-        return rc;
     if (cl_put_too_big(c, key, value))
         return cl_put_streamed(c, key, value);
     srdi_wire_request rq;
@@ -53,11 +50,6 @@ srd_err srdi_client_put_batch(srdi_client *c, const srd_val *keys,
 {
     if (n == 0)
         return SRD_OK;
-    if (!keys || !values)
-        return SRD_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (cl_check_pair(keys[i], values[i]) != SRD_OK)
-            return SRD_EINVAL;
     srdi_wire_request rq;
     cl_request(&rq, SRDI_WIRE_PUT_BATCH, n, keys, values);
     return cl_write(c, &rq, NULL);
@@ -68,9 +60,6 @@ static srd_err cl_delete(srdi_client *c, srdi_wire_op op, const srd_val *keys,
                          size_t n, size_t *written)
 {
     *written = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!cl_val_ok(keys[i]))
-            return SRD_EINVAL;
     srdi_wire_request rq;
     srdi_wire_response rs;
     cl_request(&rq, op, n, keys, NULL);
@@ -159,8 +148,6 @@ srd_err srdi_client_stream_begin(srdi_client *c, srd_val key,
                                  srdi_cstream **out)
 {
     *out = NULL;
-    if (!cl_val_ok(key))
-        return SRD_EINVAL;
     srdi_cstream *cs = calloc(1, sizeof *cs);
     size_t max = atomic_load(&c->max_message) - CL_HEADROOM;
     if (!cs)

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "format.h"
 #include "front.h"
+#include "multiproc.h"
 #include "srd_assert.h"
 #include "store_impl.h"
 
@@ -219,6 +220,49 @@ static srd_err fr_enter(srd_store *st, const srdi_front **f)
 }
 
 /* ======================================================================== */
+/* The write gate: one table per write call (multiproc.c's hand-over)       */
+/* ======================================================================== */
+
+/* A write call's hold on the handle's mode (st->gate, shared), taken
+ * around every call into the write-op table; multiproc.c's switch takes
+ * it exclusive. A call nested in another of the same thread on the same
+ * handle does not take it again: a waiting switch would deadlock it. */
+typedef struct srdi_gate {
+    const srd_store *prev;
+    bool locked;
+} srdi_gate;
+
+/* The handle whose gate this thread holds (nested calls skip it). */
+static _Thread_local const srd_store *st_gate_held;
+
+static srdi_gate fr_gate_enter(srd_store *st)
+{
+    srdi_gate g = {st_gate_held, false};
+    if (st_gate_held == st)
+        return g;
+    pthread_rwlock_rdlock(&st->gate);
+    st_gate_held = st;
+    g.locked = true;
+    return g;
+}
+
+static void fr_gate_leave(srd_store *st, srdi_gate g)
+{
+    if (!g.locked)
+        return;
+    st_gate_held = g.prev;
+    pthread_rwlock_unlock(&st->gate);
+}
+
+#define FR_GATED(st, call)                                                    \
+    do {                                                                      \
+        srdi_gate g_ = fr_gate_enter(st);                             \
+        srd_err rc_ = (call);                                                 \
+        fr_gate_leave(st, g_);                                        \
+        return rc_;                                                           \
+    } while (0)
+
+/* ======================================================================== */
 /* The value rule                                                           */
 /* ======================================================================== */
 
@@ -266,15 +310,26 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
         srd_options_init(&o);
     if (!srdi_client_flags_ok(o.flags))
         return SRD_EINVAL;
-    return srdi_store_open(path, &o, fr_divert, out);
+    return srdi_multi_open(path, &o, out);
+}
+
+srd_err srdi_front_open(const char *path, const srd_options *o,
+                        srd_store **out)
+{
+    return srdi_store_open(path, o, fr_divert, out);
 }
 
 srd_err srd_close(srd_store *st)
 {
-    return st ? fr_of(st)->close(st) : SRD_OK;
+    return st ? srdi_multi_close(st) : SRD_OK;
 }
 
-srd_err srd_put(srd_store *st, srd_val key, srd_val value)
+srd_err srdi_front_close(srd_store *st)
+{
+    return fr_of(st)->close(st);
+}
+
+static srd_err fr_put(srd_store *st, srd_val key, srd_val value)
 {
     const srdi_front *f = NULL;
     srd_err rc = fr_enter(st, &f);
@@ -283,8 +338,15 @@ srd_err srd_put(srd_store *st, srd_val key, srd_val value)
     return rc == SRD_OK ? f->put(st, &key, &value, 1) : rc;
 }
 
-srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
-                      size_t n)
+srd_err srd_put(srd_store *st, srd_val key, srd_val value)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_put(st, key, value));
+}
+
+static srd_err fr_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
+                            size_t n)
 {
     const srdi_front *f = NULL;
     srd_err rc = fr_enter(st, &f);
@@ -294,7 +356,15 @@ srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
     return rc == SRD_OK ? f->put(st, keys, values, n) : rc;
 }
 
-srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
+srd_err srd_put_batch(srd_store *st, const srd_val *keys, const srd_val *values,
+                      size_t n)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_put_batch(st, keys, values, n));
+}
+
+static srd_err fr_delete(srd_store *st, srd_val key, bool *existed)
 {
     const srdi_front *f = NULL;
     size_t d = 0;
@@ -309,8 +379,15 @@ srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
     return rc;
 }
 
-srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
-                         size_t *deleted)
+srd_err srd_delete(srd_store *st, srd_val key, bool *existed)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_delete(st, key, existed));
+}
+
+static srd_err fr_delete_batch(srd_store *st, const srd_val *keys, size_t n,
+                               size_t *deleted)
 {
     const srdi_front *f = NULL;
     size_t d = 0;
@@ -329,40 +406,86 @@ srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
     return rc;
 }
 
-srd_err srd_sync(srd_store *st)
+srd_err srd_delete_batch(srd_store *st, const srd_val *keys, size_t n,
+                         size_t *deleted)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_delete_batch(st, keys, n, deleted));
+}
+
+static srd_err fr_sync(srd_store *st)
 {
     const srdi_front *f = NULL;
     srd_err rc = fr_enter(st, &f);
     return rc == SRD_OK ? f->sync(st) : rc;
 }
 
-srd_err srd_refresh(srd_store *st, uint64_t *added)
+srd_err srd_sync(srd_store *st)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_sync(st));
+}
+
+static srd_err fr_refresh(srd_store *st, uint64_t *added)
 {
     if (added)
         *added = 0;
     return st ? fr_of(st)->refresh(st, added) : SRD_EINVAL;
 }
 
-srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
-                      srd_done_fn done, void *ctx)
+srd_err srd_refresh(srd_store *st, uint64_t *added)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_refresh(st, added));
+}
+
+static srd_err fr_put_async(srd_store *st, srd_val key, srd_val value,
+                            srd_done_fn done, void *ctx)
 {
     if (!st || !done || fr_check_pair(key, value) != SRD_OK)
         return SRD_EINVAL;
     return fr_of(st)->put_async(st, key, value, done, ctx);
 }
 
-srd_err srd_flush(srd_store *st)
+srd_err srd_put_async(srd_store *st, srd_val key, srd_val value,
+                      srd_done_fn done, void *ctx)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_put_async(st, key, value, done, ctx));
+}
+
+static srd_err fr_flush(srd_store *st)
 {
     return st ? fr_of(st)->flush(st) : SRD_EINVAL;
+}
+
+srd_err srd_flush(srd_store *st)
+{
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_flush(st));
+}
+
+static srd_err fr_compact_to(srd_store *st, srd_layout layout,
+                             srd_progress_fn progress, void *ctx,
+                             srd_compact_report *report)
+{
+    if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
+        return SRD_EINVAL;
+    return fr_of(st)->compact(st, layout, progress, ctx, report);
 }
 
 srd_err srd_compact_to(srd_store *st, srd_layout layout,
                        srd_progress_fn progress, void *ctx,
                        srd_compact_report *report)
 {
-    if (!st || (unsigned)layout > SRD_LAYOUT_UNPADDED)
+    if (!st)
         return SRD_EINVAL;
-    return fr_of(st)->compact(st, layout, progress, ctx, report);
+    FR_GATED(st, fr_compact_to(st, layout, progress, ctx, report));
 }
 
 srd_err srd_compact_ex(srd_store *st, srd_progress_fn progress, void *ctx,
@@ -392,7 +515,7 @@ struct srd_stream {
     void *impl;          /* srdi_wstream (local) or srdi_cstream (remote) */
 };
 
-srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
+static srd_err fr_stream_begin(srd_store *st, srd_val key, srd_stream **out)
 {
     const srdi_front *f = NULL;
     if (out)
@@ -413,6 +536,15 @@ srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
     }
     *out = s;
     return SRD_OK;
+}
+
+srd_err srd_stream_begin(srd_store *st, srd_val key, srd_stream **out)
+{
+    if (out)
+        *out = NULL;
+    if (!st)
+        return SRD_EINVAL;
+    FR_GATED(st, fr_stream_begin(st, key, out));
 }
 
 srd_err srd_stream_write(srd_stream *s, const void *data, size_t len)

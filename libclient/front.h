@@ -59,4 +59,10 @@ typedef struct srdi_front {
  */
 void srdi_front_become_client(srd_store *st, struct srdi_client *c);
 
+/* srd_open after its checks, without multiproc.c's sharing and hand-over
+ * (o valid), and srd_close of one handle whatever its references. */
+srd_err srdi_front_open(const char *path, const srd_options *o,
+                        srd_store **out);
+srd_err srdi_front_close(srd_store *st);
+
 #endif

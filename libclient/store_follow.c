@@ -62,8 +62,12 @@ srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
         rc = srdi_store_layout_of(st->ro_fd, tail, &st->align);
     if (rc == SRD_OK)
         rc = srdi_store_load_reader(st, st->ro_fd, tail, 0, &sn);
+    /* A writer handing over (multiproc.c) has readers in its snap: the
+     * new one is published and the old one retired, never dropped. */
+    if (rc == SRD_OK && atomic_load(&st->snap))
+        st->follow_live = true;
     if (rc == SRD_OK)
-        atomic_store(&st->snap, sn);
+        srdi_store_publish(st, sn);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -71,10 +75,12 @@ srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
 void srdi_store_follow_abort(srd_store *st)
 {
     pthread_mutex_lock(&st->mu);
-    if (st->ro_fd >= 0)
-        close(st->ro_fd);
-    st->ro_fd = -1;
-    srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+    if (!st->follow_live) { /* a new handle: nobody reads it yet */
+        if (st->ro_fd >= 0)
+            close(st->ro_fd);
+        st->ro_fd = -1;
+        srdi_store_snap_free(atomic_exchange(&st->snap, NULL));
+    }
     pthread_mutex_unlock(&st->mu);
 }
 

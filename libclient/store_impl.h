@@ -88,6 +88,17 @@ struct srd_store {
                                  committed) (under mu) */
     uint64_t ro_walked;       /* read-only, when ro_behind: where the next
                                  refresh walks from (under mu) */
+    srd_sync_mode sync_mode;  /* as opened (a writer taken back after a
+                                 failed hand-over, an srdd started) */
+    unsigned sync_ms;
+    pthread_rwlock_t gate;    /* write calls hold it shared; a switch from
+                                 embedded to client writes (multiproc.c)
+                                 holds it exclusive, so every write sees
+                                 one mode from start to end */
+    bool registered;          /* in the registry (shared in this process) */
+    bool follow_live;         /* follow_start replaced a snap readers had
+                                 (a hand-over): follow_abort keeps it */
+    struct srdi_handover *ho; /* embedded writer: the hand-over listener */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
@@ -102,6 +113,17 @@ uint32_t srdi_store_align(srd_store *st);
 bool srdi_store_resolve(const srdi_map *m, uint64_t loc, uint64_t *payload,
                         uint64_t *len);
 
+/* Embedded writer, under the exclusive section and the gate: make every
+ * write durable, hand the shared index over clean and stop the writer,
+ * releasing the lock (views and mappings stay valid). On failure the writer is kept and nothing changed. */
+srd_err srdi_store_writer_release(srd_store *st);
+/* The reverse after a hand-over failed: move the writer, shared index
+ * writer and snap of fresh (an embedded handle just opened on the same
+ * path) into st, whose readers keep their views; fresh is freed. */
+void srdi_store_writer_adopt(srd_store *st, srd_store *fresh);
+/* In a fork() child: the inherited writer's locks let go (atfork;
+ * srdi_writer_child_unlock). */
+void srdi_store_child_unlock(srd_store *st);
 /* Take / release the writer exclusively (waits for in-flight appends). */
 void srdi_store_begin_exclusive(srd_store *st);
 
@@ -258,8 +280,10 @@ srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
  * never holds it. Every tail given must lie inside the file mapped
  * (SRD_ECORRUPT otherwise: never trust a tail past its end).
  * follow_start: open st's path read-only, check it is the file (dev, ino)
- * (SRD_ESTATE when it stays another), map and index it up to tail;
- * follow_abort undoes it. follow_is: whether the file mapped is (dev,
+ * (SRD_ESTATE when it stays another), map and index it up to tail (a
+ * snap readers had is retired through EBR, not dropped: a writer handing
+ * over); follow_abort undoes it (on a handle that had readers it keeps
+ * the snap: nothing to read is ever taken away). follow_is: whether the file mapped is (dev,
  * ino). follow_adopt: entries e[0..n) below tail are committed (count:
  * add them to the entry total). follow_walk: walk the file from base
  * (every entry below it indexed) to tail. follow_reload: the file was

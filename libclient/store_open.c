@@ -18,6 +18,7 @@
 
 #include "errno_map.h"
 #include "format.h"
+#include "handover.h"
 #include "openrec.h"
 #include "store_impl.h"
 
@@ -47,6 +48,16 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
         srd_err rc = srdi_writer_lock(st->path, o->flags & SRD_OPEN_CREATE,
                                       o->flags & SRD_OPEN_GROUP ? 0640 : 0600,
                                       lfd, fd, made);
+        struct stat lb;
+        if (rc == SRD_OK && fstat(*lfd, &lb) == 0 &&
+            srdi_handover_in_progress(lb.st_dev, lb.st_ino)) {
+            /* between a writer's release and its srdd's lock: not ours */
+            close(*fd);
+            srdi_writer_unlock(st->path, *lfd, *made);
+            *fd = *lfd = -1;
+            *made = false;
+            rc = SRD_EBUSY;
+        }
         if (rc == SRD_OK) {
             /* We hold the lock: any compaction file is a crashed one. */
             char tmp[4096];
@@ -74,6 +85,17 @@ static srd_err st_open_files(srd_store *st, const srd_options *o, int *lfd,
     return rc;
 }
 
+/* A switch must not wait behind a stream of writes: prefer the writer. */
+static void st_gate_init(srd_store *st)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&st->gate, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
 srd_err srdi_store_open(const char *path, const srd_options *opts,
                         srdi_open_divert_fn divert, srd_store **out)
 {
@@ -96,10 +118,13 @@ srd_err srdi_store_open(const char *path, const srd_options *opts,
     }
     st->flags = o.flags;
     st->sync_never = o.sync == SRD_SYNC_NEVER;
+    st->sync_mode = o.sync;
+    st->sync_ms = o.sync_interval_ms;
     st->ro_fd = -1;
     st->pid = getpid();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    st_gate_init(st);
     int lfd = -1, fd = -1;
     bool lock_made = false;
     srdi_openrec rec = {0};
@@ -186,6 +211,7 @@ srd_err srdi_store_close(srd_store *st)
     srdi_store_snap_free(atomic_load(&st->snap));
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
+    pthread_rwlock_destroy(&st->gate);
     free(st->path);
     free(st);
     return rc;

@@ -232,3 +232,51 @@ srd_err srdi_store_sync(srd_store *st)
     srd_err rc = srdi_store_writable(st);
     return rc == SRD_OK ? srdi_writer_sync(st->w) : rc;
 }
+
+/* ======================================================================== */
+/* Hand-over (multiproc.c)                                                  */
+/* ======================================================================== */
+
+srd_err srdi_store_writer_release(srd_store *st)
+{
+    if (!st->w || srdi_store_forked(st))
+        return SRD_ESTATE;
+    srd_err rc = srdi_writer_sync(st->w);
+    if (rc != SRD_OK)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    if (st->shw) {
+        st->n_pend = 0; /* exclusive: nothing is in flight */
+        srdi_store_shared_cover(st);
+        srdi_shxw_close(st->shw, true); /* synced just now */
+        st->shw = NULL;
+    }
+    srdi_writer *w = st->w;
+    st->w = NULL;
+    pthread_mutex_unlock(&st->mu);
+    /* the mapping would keep the inode's flock: views stay valid */
+    srdi_writer_unlock_inode(w);
+    return srdi_writer_stop(w); /* closes the store and the lock file */
+}
+
+void srdi_store_writer_adopt(srd_store *st, srd_store *fresh)
+{
+    pthread_mutex_lock(&st->mu);
+    st->w = fresh->w;
+    st->shw = fresh->shw;
+    st->entries = fresh->entries;
+    st->live_bytes = fresh->live_bytes;
+    st->live_span = fresh->live_span;
+    st->align = fresh->align;
+    st->n_pend = 0;
+    srdi_store_publish(st, atomic_exchange(&fresh->snap, NULL));
+    pthread_mutex_unlock(&st->mu);
+    fresh->w = NULL;
+    fresh->shw = NULL;
+    srdi_store_close(fresh);
+}
+
+void srdi_store_child_unlock(srd_store *st)
+{
+    srdi_writer_child_unlock(st->w);
+}

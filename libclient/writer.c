@@ -612,6 +612,37 @@ void srdi_writer_abandon(srdi_writer *w)
     free(w); /* its mutexes may be held by a parent's thread: left as is */
 }
 
+void srdi_writer_unlock_inode(srdi_writer *w)
+{
+    flock(w->fd, LOCK_UN);
+}
+
+/* fd on a new open file description of its file (no flock of its own). */
+static void wr_reopen_unlocked(int fd)
+{
+    char name[32] = "/proc/self/fd/";
+    char digits[12];
+    size_t n = 0, at = strlen(name);
+    for (unsigned v = (unsigned)fd; n == 0 || v > 0; v /= 10)
+        digits[n++] = (char)('0' + v % 10);
+    while (n > 0)
+        name[at++] = digits[--n];
+    name[at] = 0;
+    int nfd = open(name, O_RDONLY | O_CLOEXEC);
+    if (nfd >= 0) {
+        dup3(nfd, fd, O_CLOEXEC);
+        close(nfd);
+    }
+}
+
+void srdi_writer_child_unlock(srdi_writer *w)
+{
+    if (!w)
+        return;
+    wr_reopen_unlocked(w->fd);
+    wr_reopen_unlocked(w->lock_fd);
+}
+
 uint64_t srdi_writer_tail(const srdi_writer *w)
 {
     return atomic_load(&w->tail);

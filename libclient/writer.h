@@ -83,6 +83,19 @@ srd_err srdi_writer_stop(srdi_writer *w);
  * (they are the parent's; its threads do not exist here). */
 void srdi_writer_abandon(srdi_writer *w);
 
+/* Let go of the flock on the store's inode now. A mapping of the file
+ * holds its open file description, and with it that flock, until the
+ * mapping goes: a writer handing over (its views stay valid) calls this
+ * before srdi_writer_stop so the next writer can lock the inode. */
+void srdi_writer_unlock_inode(srdi_writer *w);
+
+/* In a fork() child (an atfork handler: async-signal-safe calls only):
+ * let go of the parent's flocks, which the child's copies of the two
+ * descriptors share, by pointing them at new open file descriptions of the
+ * same files (/proc/self/fd). The child can then neither keep srdd out
+ * after the parent released the store nor write (SRD_EFORKED). */
+void srdi_writer_child_unlock(srdi_writer *w);
+
 uint64_t srdi_writer_tail(const srdi_writer *w);
 int srdi_writer_fd(const srdi_writer *w);
 /* Append in the layout of align (format.h; SRDI_ALIGN unless set): the

@@ -127,6 +127,16 @@ PyObject *pysrd_errors_raise_as(PyObject *type, srd_err rc, PyObject *path)
                                     srd_strerror(rc)));
 }
 
+PyObject *pysrd_errors_raise_why(srd_err rc, PyObject *path, const char *why)
+{
+    if (!why || !*why || rc == SRD_ENOMEM)
+        return pysrd_errors_raise(rc, path);
+    return errors_raise_msg(
+        pysrd_store_error, rc,
+        PyUnicode_FromFormat("%s: %s (store %R): %s", srd_errname(rc),
+                             srd_strerror(rc), path, why));
+}
+
 /* Raises the exception for rc (never SRD_OK) and returns NULL. */
 PyObject *pysrd_errors_raise(srd_err rc, PyObject *path)
 {

@@ -56,6 +56,9 @@ extern PyTypeObject pysrd_hasher_type;
 /* errors.c */
 int pysrd_errors_init(PyObject *module);
 PyObject *pysrd_errors_raise(srd_err rc, PyObject *path);
+/* The same with srd_open_why()'s sentence (why; "" or NULL: none) added
+ * to the message. */
+PyObject *pysrd_errors_raise_why(srd_err rc, PyObject *path, const char *why);
 /* Same, as an exception of type (pysrd_store_error or a subclass). */
 PyObject *pysrd_errors_raise_as(PyObject *type, srd_err rc, PyObject *path);
 /* Raises StoreValueError (code SRD_EINVAL) with a PyUnicode_FromFormat

@@ -109,8 +109,8 @@ static int store_open(pysrd_store *s, PyObject *fspath, const srd_options *o)
     }
     PYSRD_NOGIL(rc = srd_open(p, o, &s->st));
     if (rc != SRD_OK) {
-        s->st = NULL;
-        pysrd_errors_raise(rc, s->path);
+        s->st = NULL; /* srd_open_why: this thread's, GIL or not */
+        pysrd_errors_raise_why(rc, s->path, srd_open_why());
         return -1;
     }
     return 0;
@@ -119,20 +119,22 @@ static int store_open(pysrd_store *s, PyObject *fspath, const srd_options *o)
 static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"path", "readonly", "create", "sync",
-                             "sync_interval_ms", NULL};
+                             "sync_interval_ms", "autostart", NULL};
     PyObject *fspath = NULL;
-    int readonly = 0, create = 1;
+    int readonly = 0, create = 1, autostart = 1;
     const char *sync = "always";
     unsigned interval = 100;
     srd_options o;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$ppsI:DataStore", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$ppsIp:DataStore", kwlist,
                                      PyUnicode_FSConverter, &fspath,
-                                     &readonly, &create, &sync, &interval))
+                                     &readonly, &create, &sync, &interval,
+                                     &autostart))
         return NULL;
     srd_options_init(&o);
     o.flags = (readonly ? SRD_OPEN_READONLY : 0u) |
-              (create && !readonly ? SRD_OPEN_CREATE : 0u);
+              (create && !readonly ? SRD_OPEN_CREATE : 0u) |
+              (!autostart && !readonly ? SRD_OPEN_EMBEDDED : 0u);
     o.sync_interval_ms = interval;
     pysrd_store *s = NULL;
     if (store_sync_mode(sync, &o.sync) == 0)
@@ -324,13 +326,18 @@ PyTypeObject pysrd_store_type = {
     .tp_basicsize = sizeof(pysrd_store),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "DataStore(path, *, readonly=False, create=True, "
-              "sync='always', sync_interval_ms=100)\n--\n\n"
+              "sync='always', sync_interval_ms=100, autostart=True)\n--\n\n"
               "An srd store: one append-only file in the SIMD R Drive "
               "format.\n\nOpens the store at path, creating it unless "
               "create=False. When srdd\nserves the path, the handle is its "
               "client and many processes share the\nstore; otherwise this "
               "process is its one writer (or a reader with\n"
-              "readonly=True). One DataStore may be shared by any number of "
+              "readonly=True). When another process is the writer, it hands "
+              "over to an\nsrdd it starts and both become its clients, "
+              "unless autostart=False (or\nSRD_AUTOSTART=0): then "
+              "StoreError SRD_EBUSY. A second DataStore on the\nsame path "
+              "in one process shares the first's handle. "
+              "One DataStore may be shared by any number of "
               "threads;\ncalls release the GIL while they do I/O.\n\n"
               "Keys are not stored, only their 64-bit XXH3 hash: two keys "
               "with the\nsame hash are the same key, and iteration yields "

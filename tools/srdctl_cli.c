@@ -169,6 +169,8 @@ int cli_open_layout(const char *path, unsigned mode, srd_layout layout,
         cli_err("cannot open store '%s' for writing: %s (srdd?); read "
                 "commands still work",
                 path, srd_strerror(e));
+        if (*srd_open_why())
+            cli_err("%s", srd_open_why());
         return CTL_EXIT_STORE;
     }
     cli_err("cannot open store '%s': %s", path, srd_strerror(e));

@@ -101,13 +101,16 @@ class DataStore:
     """An srd store: one append-only file in the SIMD R Drive format.
 
     Thread-safe; calls release the GIL during I/O. When srdd serves the
-    path, the handle is its client and processes share the store.
+    path, the handle is its client and processes share the store; when
+    another process is the writer, it hands over to an srdd it starts
+    (unless autostart=False or SRD_AUTOSTART=0: StoreError SRD_EBUSY).
     Methods called after close() raise ValueError.
     """
     def __init__(self, path: _Path, *, readonly: bool = False,
                  create: bool = True,
                  sync: Literal["always", "interval", "never"] = "always",
-                 sync_interval_ms: int = 100) -> None: ...
+                 sync_interval_ms: int = 100,
+                 autostart: bool = True) -> None: ...
     def write(self, key: _Bytes, data: _Bytes) -> None: ...
     def batch_write(self, items: Iterable[Tuple[_Bytes, _Bytes]]) -> None: ...
     def write_stream(self, key: _Bytes, reader: IO[bytes]) -> None: ...

@@ -8,6 +8,12 @@ import sys
 
 import pytest
 
+# srd_open starts srdd by itself when a second process opens a store:
+# the srdd of this build, stopping one second after its last client.
+if os.environ.get("SRDD_PATH"):
+    os.environ.setdefault("SRD_SRDD", os.environ["SRDD_PATH"])
+os.environ.setdefault("SRD_AUTOSTART_IDLE", "1")
+
 
 @pytest.fixture
 def path(tmp_path):
@@ -48,3 +54,19 @@ def start_python(code, *args):
     return subprocess.Popen([sys.executable, "-c", code, *map(str, args)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def lock_holder_pids(lock_path):
+    """Pids holding a flock on lock_path, from /proc/locks."""
+    try:
+        st = os.stat(lock_path)
+    except FileNotFoundError:
+        return set()
+    want = ":%d" % st.st_ino
+    pids = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            parts = line.split()
+            if "FLOCK" in parts and parts[-3].endswith(want):
+                pids.add(int(parts[-4]))
+    return pids

@@ -73,12 +73,21 @@ def test_sync_modes_all_store_and_read_back(tmp_path):
             assert s.read(b"k") == mode.encode()
 
 
-def test_second_writer_in_the_same_process_gets_ebusy(store, path):
+def test_second_datastore_in_the_same_process_shares_the_handle(store, path):
+    with DataStore(path) as again:
+        again.write(b"k", b"through the second")
+        assert store.read(b"k") == b"through the second"
+    store.write(b"k2", b"the first still writes")  # one reference left
+    assert store.read(b"k2") == b"the first still writes"
+
+
+def test_second_writer_with_autostart_off_gets_ebusy_saying_why(store, path):
     with pytest.raises(StoreError) as e:
-        DataStore(path)
+        DataStore(path, autostart=False)
     assert e.value.name == "SRD_EBUSY" and e.value.code == 4
     assert isinstance(e.value, OSError) and e.value.errno == 16
     assert "SRD_EBUSY" in str(e.value) and path in str(e.value)
+    assert "autostart=False" in str(e.value)
 
 
 def test_a_file_that_is_not_a_store_is_refused_and_left_untouched(path):
@@ -572,7 +581,7 @@ def test_close_waits_for_live_views_before_releasing_the_lock(path):
     with pytest.raises(ValueError):
         s.read(b"k")
     with pytest.raises(StoreError, match="SRD_EBUSY"):
-        DataStore(path)  # still held: e needs the handle
+        DataStore(path, autostart=False)  # still held: e needs the handle
     assert bytes(e) == b"v"
     del e
     gc.collect()

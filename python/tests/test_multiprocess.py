@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Python processes sharing one store. Embedded mode: one writer process and
 # read-only reader processes that pick up its writes with refresh(); a
-# second writer is refused; kill -9 mid-batch leaves all or nothing. With
+# second writer that opted out of the hand-over (autostart=False) is
+# refused (test_autostart.py: the hand-over itself); kill -9 mid-batch leaves all or nothing. With
 # srdd (SRDD_PATH): two writer processes share the store through it.
 import os
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import run_python, start_python
+from conftest import lock_holder_pids, run_python, start_python
 
 from simd_r_drive import DataStore, StoreError
 
@@ -60,7 +61,7 @@ def test_this_process_reads_what_a_writer_process_wrote(path):
     try:
         assert child.stdout.readline().split() == ["wrote", str(N)]
         with pytest.raises(StoreError) as e:  # the child holds the lock
-            DataStore(path)
+            DataStore(path, autostart=False)
         assert e.value.name == "SRD_EBUSY"
         with DataStore(path, readonly=True) as r:
             assert len(r) == N
@@ -97,22 +98,6 @@ while True:
 
 
 # ------------------------------------------------------------------ srdd
-
-def lock_holder_pids(lock_path):
-    """Pids holding a flock on lock_path, from /proc/locks."""
-    try:
-        st = os.stat(lock_path)
-    except FileNotFoundError:
-        return set()
-    want = ":%d" % st.st_ino
-    pids = set()
-    with open("/proc/locks") as f:
-        for line in f:
-            parts = line.split()
-            if "FLOCK" in parts and parts[-3].endswith(want):
-                pids.add(int(parts[-4]))
-    return pids
-
 
 @pytest.fixture
 def srdd(srdd_exe, path):

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The same store file from Python and from C: what Python writes, srdctl
 # (libsrdclient in C) reads byte for byte, and the reverse; srdctl's
-# read-only commands work while Python holds the writer lock.
+# read-only commands work while Python holds the writer lock, and a put
+# gets the writer role handed over to an srdd started by itself.
 import json
 import os
 import subprocess
@@ -11,9 +12,10 @@ from simd_r_drive import DataStore, key_hash
 BINARY = bytes(range(256)) * 3 + b"\n\x00\r\n"
 
 
-def ctl(srdctl, path, *args, stdin=None):
+def ctl(srdctl, path, *args, stdin=None, env=None):
     return subprocess.run([srdctl, "--store", path, *args], input=stdin,
-                          capture_output=True, timeout=120)
+                          capture_output=True, timeout=120,
+                          env=dict(os.environ, **(env or {})))
 
 
 def test_srdctl_reads_what_python_wrote(srdctl, path):
@@ -63,10 +65,24 @@ def test_srdctl_reads_while_python_holds_the_writer(srdctl, path):
         got = ctl(srdctl, path, "get", "live")
         assert got.returncode == 0
         assert got.stdout == b"written by the open writer"
-        refused = ctl(srdctl, path, "put", "other", "value")
+        refused = ctl(srdctl, path, "put", "other", "value",
+                      env={"SRD_AUTOSTART": "0"})  # the lock itself
         assert refused.returncode == 3
         assert b"locked" in refused.stderr
         assert s.read(b"other") is None
+
+
+def test_srdctl_put_while_python_holds_the_writer_is_handed_over(srdctl,
+                                                                path):
+    with DataStore(path) as s:
+        s.write(b"live", b"written by the open writer")
+        put = ctl(srdctl, path, "put", "other", "value")
+        assert put.returncode == 0, put.stderr  # through an srdd it started
+        s.refresh()
+        assert s.read(b"other") == b"value"
+        s.write(b"after", b"python writes on, through srdd")
+    assert ctl(srdctl, path, "get", "after").stdout == \
+        b"python writes on, through srdd"
 
 
 def test_srdctl_compaction_keeps_what_python_wrote(srdctl, path):

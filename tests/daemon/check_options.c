@@ -72,6 +72,7 @@ START_TEST(test_options_defaults_with_only_a_store)
     ck_assert_uint_eq(o.contexts, 64);
     ck_assert(o.auto_ratio == 0);
     ck_assert_uint_eq(o.auto_min_dead, 1u << 20);
+    ck_assert_uint_eq(o.idle_exit_s, 0); /* never stops by itself */
     ck_assert_str_eq(err, "");
 }
 END_TEST
@@ -99,8 +100,10 @@ START_TEST(test_options_every_value_is_taken)
     ck_assert_int_eq(o.log_level, LOG_LVL_DEBUG);
     ck_assert_int_eq(PARSE(&o, err, "--store", "s", "--stream-idle-ms", "10",
                            "--contexts", "1024", "--auto-compact", "0.25",
-                           "--auto-compact-min-dead", "0", "--sync", "never"),
+                           "--auto-compact-min-dead", "0", "--sync", "never",
+                           "--idle-exit", "30"),
                      0);
+    ck_assert_uint_eq(o.idle_exit_s, 30);
     ck_assert_uint_eq(o.stream_idle_ms, 10);
     ck_assert_uint_eq(o.contexts, 1024);
     ck_assert(o.auto_ratio == 0.25);
@@ -137,6 +140,9 @@ static const struct bad_case {
     {"--auto-compact", "0.5x", "--auto-compact"},
     {"--auto-compact", "nan", "--auto-compact"},
     {"--auto-compact-min-dead", "-1", "--auto-compact-min-dead"},
+    {"--idle-exit", "0", "--idle-exit"},
+    {"--idle-exit", "604801", "--idle-exit"},
+    {"--idle-exit", "10s", "--idle-exit"},
 };
 
 START_TEST(test_options_bad_value_is_refused_naming_the_option)

@@ -125,13 +125,20 @@ START_TEST(test_open_without_daemon_is_embedded_or_unreachable)
 }
 END_TEST
 
+/* In this process a default open shares the writer's handle; one that
+ * opted out of sharing and hand-over meets the lock, and a client-only
+ * open finds no srdd (check_autostart: other processes). */
 START_TEST(test_open_is_ebusy_when_an_embedded_writer_holds_the_store)
 {
     srd_err rc;
     srd_store *w = open_flags(0, &rc);
     ck_srd(rc);
-    open_flags(0, &rc);
+    open_flags(SRD_OPEN_EMBEDDED, &rc);
     ck_assert_int_eq(rc, SRD_EBUSY);
+    srd_store *same = open_flags(0, &rc);
+    ck_srd(rc);
+    ck_assert_ptr_eq(same, w);
+    ck_srd(srd_close(same));
     open_flags(SRD_OPEN_CLIENT, &rc);
     ck_assert_int_eq(rc, SRD_EUNREACHABLE);
     srd_close(w);

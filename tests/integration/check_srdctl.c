@@ -988,8 +988,11 @@ START_TEST(test_locked_store_refuses_writes_but_serves_reads)
         (const char *[]){"rename", "held", "k2", NULL},
         (const char *[]){"move", "held", "--to", other, NULL},
     };
+    /* the lock itself: srdctl opted out of the hand-over a default open
+     * asks for (check_autostart, test_srdctl.py) */
+    char *const no_auto[] = {"SRD_AUTOSTART=0", NULL};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        ctl_res r = run_ctl(g_store, NULL, NULL, 0, cmds[i]);
+        ctl_res r = run_ctl(g_store, no_auto, NULL, 0, cmds[i]);
         ck_rc(r, 3);
         ck_assert_uint_eq(r.out_len, 0);
         ck_assert_msg(strstr(r.err, "store is locked by another writer (srdd?)"),
@@ -1012,7 +1015,11 @@ START_TEST(test_locked_store_refuses_writes_but_serves_reads)
         res_free(&r);
     }
     /* import writes: refused, after checking the dump. */
-    ck_err_has(3, "store is locked by another writer", "import", dump);
+    ctl_res imp = run_ctl(g_store, no_auto, NULL, 0,
+                          (const char *[]){"import", dump, NULL});
+    ck_rc(imp, 3);
+    ck_assert_ptr_nonnull(strstr(imp.err, "store is locked by another writer"));
+    res_free(&imp);
     ck_get("held", "by the test", 11);
     ck_exit(0, "exists", "held");
     ck_exit(0, "verify");
@@ -1698,7 +1705,9 @@ START_TEST(test_move_to_locked_store_leaves_source_intact)
     srd_store *w = NULL;
     ck_srd(srd_open(target, NULL, &w)); /* another writer holds the target */
     long long before = tu_file_size(g_store);
-    ctl_res r = RUN("move", "k", "--to", target);
+    char *const no_auto[] = {"SRD_AUTOSTART=0", NULL}; /* no hand-over */
+    ctl_res r = run_ctl(g_store, no_auto, NULL, 0,
+                        (const char *[]){"move", "k", "--to", target, NULL});
     ck_rc(r, 3);
     ck_assert_ptr_nonnull(strstr(r.err, "store is locked by another writer"));
     ck_assert_ptr_nonnull(strstr(r.err, target));

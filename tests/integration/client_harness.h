@@ -97,10 +97,11 @@ static inline srd_store *ch_open_client(void)
     return st;
 }
 
-/* Copy srdd's log ("<store>.log") to stdout, for a failing test. */
-static inline void ch_print_srdd_log(void)
+/* Copy the file name of the test's folder (a log) to stdout, for a
+ * failing test. */
+static inline void ch_print_log(const char *name)
 {
-    char *log = tu_join(g_dir, "s.srd.log");
+    char *log = tu_join(g_dir, name);
     size_t len = 0;
     uint8_t *text = tu_read_file(log, &len);
     printf("---- %s ----\n%.*s---- end ----\n", log, (int)len,
@@ -109,6 +110,9 @@ static inline void ch_print_srdd_log(void)
     free(text);
     free(log);
 }
+
+/* Copy srdd's log ("<store>.log") to stdout, for a failing test. */
+static inline void ch_print_srdd_log(void) { ch_print_log("s.srd.log"); }
 
 /* ---- child processes ---------------------------------------------------- */
 

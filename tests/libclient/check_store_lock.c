@@ -51,10 +51,14 @@ static int release_opener(pid_t pid, int go[2])
     return xwait(pid);
 }
 
+/* The lock itself: a second writer that opted out of the hand-over
+ * (SRD_OPEN_EMBEDDED) is refused and changes nothing (check_autostart:
+ * the hand-over a default open asks for). */
 START_TEST(test_second_writer_in_other_process_gets_ebusy)
 {
     int go[2], go2[2], go3[2];
-    pid_t busy = spawn_opener(g_path, SRD_OPEN_CREATE, go);
+    pid_t busy = spawn_opener(g_path, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED,
+                              go);
     pid_t reader = spawn_opener(g_path, SRD_OPEN_READONLY, go2);
     pid_t later = spawn_opener(g_path, SRD_OPEN_CREATE, go3);
     srd_store *st = open_rw(g_path);
@@ -75,13 +79,17 @@ START_TEST(test_second_writer_in_other_process_gets_ebusy)
 }
 END_TEST
 
+/* In one process a default open shares the handle open already; one that
+ * opted out (SRD_OPEN_EMBEDDED) meets the lock. */
 START_TEST(test_second_writer_in_same_process_gets_ebusy)
 {
     srd_store *st = open_rw(g_path);
     put_str(st, "k", "v");
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_CREATE), SRD_EBUSY);
-    ck_assert_int_eq(try_open(g_path, 0), SRD_EBUSY);
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_REPAIR), SRD_EBUSY);
+    const unsigned emb = SRD_OPEN_EMBEDDED;
+    ck_assert_int_eq(try_open(g_path, SRD_OPEN_CREATE | emb), SRD_EBUSY);
+    ck_assert_int_eq(try_open(g_path, emb), SRD_EBUSY);
+    ck_assert_int_eq(try_open(g_path, SRD_OPEN_REPAIR | emb), SRD_EBUSY);
+    ck_srd(try_open(g_path, SRD_OPEN_CREATE)); /* shared, then closed */
     /* a read-only handle next to the writer is fine */
     srd_store *ro = open_ro(g_path);
     expect_str(ro, "k", "v");

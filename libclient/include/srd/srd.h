@@ -133,7 +133,8 @@ typedef enum srd_sync_mode {
                                   "<path>.cut-<offset>" and then cut off */
 #define SRD_OPEN_EMBEDDED 0x8u /* never connect to srdd: be the writer
                                   (SRD_EBUSY when srdd or another process
-                                  holds the store) */
+                                  holds the store); no sharing, no
+                                  hand-over, no srdd started */
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
 #define SRD_OPEN_GROUP 0x20u   /* a store this open creates is readable by
@@ -172,8 +173,17 @@ SRD_API void srd_options_init(srd_options *opts);
  * "<path>.srdd" exists, the handle connects to srdd (client mode): reads
  * stay local (read-only mapping, index kept current by a background
  * thread), writes travel to the daemon. If the lock is held and there is
- * no discovery file, another embedded writer owns the store: SRD_EBUSY.
- * SRD_OPEN_EMBEDDED forces embedded mode, SRD_OPEN_CLIENT forces client
+ * no discovery file, another process is the embedded writer: it is asked
+ * to hand over, starts srdd for the store (detached, its own session,
+ * "<path>.srdd.log" beside the store, stopping SRD_AUTOSTART_IDLE = 10 s
+ * after its last client left) and becomes its client, and this open
+ * becomes one too (docs/CLIENT.md, "Starting srdd by itself"). A second
+ * open of the same store in one process returns the handle open already,
+ * with one more reference (each srd_close drops one; not across fork()).
+ * SRD_OPEN_EMBEDDED forces embedded mode with none of this (SRD_EBUSY when
+ * another process holds the store; such a writer does not hand over),
+ * as does SRD_AUTOSTART=0 in the environment; srd_open_why() says why an
+ * open was refused. SRD_OPEN_CLIENT forces client
  * mode; they exclude each other and SRD_OPEN_READONLY. In client mode
  * opts->sync is ignored (the daemon's --sync applies) and the store file
  * must exist or be created by the daemon; a daemon running as anyone but
@@ -189,7 +199,9 @@ SRD_API void srd_options_init(srd_options *opts);
  *
  * Errors: SRD_EINVAL (NULL path/out, unknown flag, conflicting mode flags
  * or sync mode), SRD_ENOENT (missing file without SRD_OPEN_CREATE),
- * SRD_EBUSY (another embedded writer holds the store), SRD_ECORRUPT,
+ * SRD_EBUSY (another writer holds the store and did not hand over: an
+ * opt-out, another user, srdd could not start; srd_open_why() says which),
+ * SRD_ECORRUPT,
  * SRD_EPERM (no permission for the file or its lock), SRD_ENOMEM and the
  * other I/O errors (a read that fails while recovering the tail is
  * SRD_EIO or SRD_ESYSERR | errno, never taken for a torn write); client
@@ -202,6 +214,12 @@ SRD_API void srd_options_init(srd_options *opts);
 SRD_API srd_err srd_open(const char *path, const srd_options *opts,
                          srd_store **out);
 
+/* Why the last srd_open of the calling thread failed to get the store from
+ * another process (a sentence naming the cause, such as the opt-out or
+ * srdd's log), or "" when it gave no reason. Valid until the thread's
+ * next srd_open. */
+SRD_API const char *srd_open_why(void);
+
 /*
  * Close the handle: a writer syncs (except in SRD_SYNC_NEVER) and releases
  * its lock; a client first waits for its asynchronous writes (as
@@ -210,7 +228,10 @@ SRD_API srd_err srd_open(const char *path, const srd_options *opts,
  * returned. srd_close(NULL) does nothing. The handle is freed whatever
  * the result. Errors: the final sync's I/O errors and SRD_EFAILED
  * (embedded writer); in client mode the first error of an asynchronous
- * write not yet collected by srd_flush.
+ * write not yet collected by srd_flush. A handle that srd_open shared
+ * (a second open of the store in this process) is only released by this
+ * call while other references remain (SRD_OK; views stay valid until the
+ * last close).
  */
 SRD_API srd_err srd_close(srd_store *st);
 
