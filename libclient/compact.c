@@ -357,8 +357,50 @@ static srd_err cp_create(cp_run *r)
     return r->out.buf ? SRD_OK : SRD_ENOMEM;
 }
 
-/* Phase 1: take t0 and the snap, copy the live set with nothing held. */
-static srd_err cp_phase_live(cp_run *r)
+/*
+ * Whether the table of sn names every key live below t0, as a walk of the
+ * store would: a table this process built from the store (open, or the
+ * last compaction) does. One taken over from the shared index file
+ * (sn->checked) came from slots nothing read at open (shindex.c invariant
+ * 5): a slot zeroed or changed since their writer stored them would drop
+ * a key from the copy, so they must still match their running sum
+ * (srdi_shxw_verify: one pass, invariant 9 across growth), or, with no
+ * index file left to check against, nothing vouches for them. Caller
+ * holds the writer exclusively and mu: no slot changes during the pass.
+ */
+static bool cp_table_proven(const srd_store *st, const st_snap *sn)
+{
+    if (!sn->checked)
+        return true;
+    return st->shw && srdi_shxw_verify(st->shw) == SRD_OK;
+}
+
+/* The table an open with no index file builds, for the chain below t0
+ * of the store (a walk: whatever the damaged table says), in *walked,
+ * over sn's map. Runs with nothing held: the bytes below t0 never change
+ * while this compaction runs (only it may rewrite the store). */
+static srd_err cp_rebuild(const cp_run *r, const st_snap *sn, uint64_t live,
+                          st_snap *walked)
+{
+    /* a private store that only counts, in the old file's layout */
+    srd_store *walk = calloc(1, sizeof *walk);
+    if (!walk)
+        return SRD_ENOMEM;
+    walk->align = r->st->align;
+    *walked = (st_snap){.map = sn->map};
+    srd_err rc = srdi_index_create(live + live / 8 + 1024, &walked->idx);
+    if (rc == SRD_OK)
+        rc = srdi_store_load_walk(walk, walked, srdi_writer_fd(r->st->w), 0,
+                                  r->t0);
+    free(walk);
+    return rc;
+}
+
+/* Phase 1, under the writer and mu for an instant: t0, the snap, its
+ * live count and whether its table may choose the live set. *er: the EBR
+ * section that keeps sn and its map alive (the caller leaves it). */
+static st_snap *cp_take_t0(cp_run *r, srdi_ebr_rec **er, uint64_t *live,
+                           bool *proven)
 {
     srd_store *st = r->st;
     /* Appends finish out of order (group commit): committed may already
@@ -367,15 +409,29 @@ static srd_err cp_phase_live(cp_run *r)
      * nothing in flight: writers wait at most for the syncs under way. */
     uint64_t t_drain = cp_now_us();
     srdi_store_begin_exclusive(st);
-    srdi_ebr_rec *er = srdi_ebr_enter();
+    *er = srdi_ebr_enter();
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
     r->t0 = atomic_load(&sn->map->committed);
     r->total = st->live_span;
-    uint64_t live = srdi_index_live(sn->idx);
+    *live = srdi_index_live(sn->idx);
+    *proven = cp_table_proven(st, sn);
     pthread_mutex_unlock(&st->mu);
     srdi_store_end_exclusive(st);
     r->rep.pause_us += cp_now_us() - t_drain;
+    return sn;
+}
+
+/* Phase 1: take t0 and the snap, copy the live set with nothing held,
+ * from the store's own table or, when that cannot be proven whole, from
+ * one a walk of the store builds (never a key lost to a damaged slot). */
+static srd_err cp_phase_live(cp_run *r)
+{
+    uint64_t live;
+    bool proven;
+    srdi_ebr_rec *er;
+    const st_snap *sn = cp_take_t0(r, &er, &live, &proven);
+    st_snap walked = {0};
     r->next = calloc(1, sizeof *r->next);
     srd_err rc = r->next ? srdi_index_create(live + live / 8 + 1024,
                                              &r->next->idx)
@@ -384,9 +440,22 @@ static srd_err cp_phase_live(cp_run *r)
         r->next->own_index = true;
         rc = cp_create(r);
     }
+    if (rc == SRD_OK && !proven) {
+        fprintf(stderr,
+                "srd: %s%s: the writer's table, taken over from this "
+                "index file, cannot be proven whole (its slots do not "
+                "match their running sum, or the file was given up): the "
+                "compaction takes the live set from a walk of the store "
+                "instead, and writes a new index file\n",
+                r->st->path, SRDI_SHX_SUFFIX);
+        rc = cp_rebuild(r, sn, live, &walked);
+    }
     if (rc == SRD_OK)
-        rc = cp_copy_live(r, sn);
+        rc = cp_copy_live(r, proven ? sn : &walked);
     srdi_ebr_leave(er);
+    /* after leaving: destroying waits out the tables its growth retired,
+     * which our own section would hold forever */
+    srdi_index_destroy(walked.idx);
     /* Make the bulk durable now, writers running: the fsync in phase 2
      * then only has the catch-up to write. */
     if (rc == SRD_OK)

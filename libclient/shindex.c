@@ -53,6 +53,12 @@
  *   8. A writer that took a file over changes nothing in it (clean stays
  *      set, nothing is synced at close) until its first real change:
  *      then it clears clean durably (shxw_touch), as invariant 4 asks.
+ *   9. srdi_shxw_verify answers for every slot since the file was
+ *      written or taken over, across growth: a grow checks the old slots
+ *      against their sum as it copies them, and a mismatch stays reported
+ *      (the new file's sum is the copies', damaged or not). Compaction
+ *      relies on it before it trusts a table taken over from a header
+ *      (compact.c).
  */
 #include "srd_features.h"
 
@@ -134,6 +140,7 @@ struct srdi_shxw {
     bool touched;             /* invariant 8: clean cleared, may change */
     int err;                  /* clearing clean failed: change nothing */
     uint64_t sum;             /* the slots' running sum (invariant 5) */
+    bool mismatched;          /* a grow found the slots off their sum */
     shx_hdr *h;
     shx_slot *slots;
 };
@@ -547,7 +554,8 @@ srd_err srdi_shxw_verify(const srdi_shxw *w)
         live += !(loc & SRDI_LOC_TOMB);
         sum += shx_mix(i, p[2 * i], loc);
     }
-    return used == w->used && live == w->live && sum == w->sum
+    return used == w->used && live == w->live && sum == w->sum &&
+                   !w->mismatched
                ? SRD_OK
                : SRD_ECORRUPT;
 }
@@ -657,6 +665,7 @@ static srd_err shxw_grow(srdi_shxw *w)
         return rc;
     }
     w->live = 0;
+    uint64_t old_sum = 0, old_used = 0, old_live = 0;
     for (uint64_t i = 0; i < old.cap; i++) {
         uint64_t loc = atomic_load_explicit(&old.slots[i].loc,
                                             memory_order_relaxed);
@@ -664,10 +673,17 @@ static srd_err shxw_grow(srdi_shxw *w)
             continue;
         uint64_t h = atomic_load_explicit(&old.slots[i].hash,
                                           memory_order_relaxed);
+        old_sum += shx_mix(i, h, loc);
+        old_used++;
+        old_live += srdi_loc_is_live(loc);
         shx_slot *s = shxw_find(w, h); /* cap > old used: never full */
         if (s)
             shxw_put(w, s, h, loc);
     }
+    /* Invariant 9: the new file's sum is computed afresh from these
+     * slots; damage they carry is remembered, not laundered. */
+    if (old_sum != old.sum || old_used != old.used || old_live != old.live)
+        w->mismatched = true;
     atomic_store(&w->h->covered, atomic_load(&old.h->covered));
     for (int i = 0; i < 3; i++)
         atomic_store(&w->h->cover_trailer[i],

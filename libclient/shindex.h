@@ -136,7 +136,9 @@ void srdi_shxw_forget(srdi_shxw *w);
 void srdi_shxw_abandon(srdi_shxw *w);
 /* Recompute the slots' sum and counts in one pass over the file and
  * compare them with the ones kept as the slots changed: SRD_ECORRUPT when
- * they differ (slots damaged since they were written). */
+ * they differ (slots damaged since they were written), or when a growth
+ * of the table found the slots it copied off their sum (shindex.c
+ * invariant 9). Caller excludes slot changes (the writer's mu). */
 srd_err srdi_shxw_verify(const srdi_shxw *w);
 /* Slots of the current file (tests, and the count for srdi_shxw_slots). */
 uint64_t srdi_shxw_capacity(const srdi_shxw *w);

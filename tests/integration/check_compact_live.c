@@ -11,12 +11,14 @@
 #include "srd_features.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 
@@ -25,6 +27,7 @@
 #include "client_harness.h"
 #include "nngfix.h"
 #include "reqconn.h"
+#include "shindex.h"
 #include "wire.h"
 
 #define VLEN 100u          /* value bytes of preloaded keys */
@@ -466,6 +469,50 @@ START_TEST(test_stale_temporary_file_is_never_merged_in)
 }
 END_TEST
 
+/* Zero, in place, the slot of key i in the shared index file the last
+ * writer closed cleanly (a third party writing into it between two writer
+ * sessions of the same boot). */
+static void zero_index_slot(const char *store, unsigned i)
+{
+    char path[4200], kb[24];
+    snprintf(path, sizeof path, "%s.idx", store);
+    srd_val k = key_of(i, kb);
+    uint64_t want = srd_key_hash(k.ptr, k.len);
+    size_t len = 0;
+    uint8_t *b = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(b);
+    long at = -1;
+    for (size_t off = SRDI_SHX_HDR; off + 16 <= len && at < 0; off += 16) {
+        uint64_t h, loc;
+        memcpy(&h, b + off, 8);
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0 && h == want)
+            at = (long)off;
+    }
+    free(b);
+    ck_assert_int_gt(at, 0);
+    static const uint8_t zeros[16];
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, zeros, sizeof zeros, at), 16);
+    close(fd);
+}
+
+/* srdd takes the damaged file over from its header alone (same boot);
+ * its compaction proves the table against the running sum, finds it
+ * wrong and takes the live set from a walk of the store: key 7 is kept. */
+START_TEST(test_srdd_compaction_keeps_a_key_whose_index_slot_was_zeroed)
+{
+    preload(g_store, 1000);
+    zero_index_slot(g_store, 7);
+    start_srdd(NULL);
+    srdi_wire_compact c = compact_rpc(g_store);
+    ck_assert_uint_eq(c.rep.copied_entries, 1000);
+    stop_srdd(SIGTERM);
+    check_store_file(g_store, 1000, 1000);
+}
+END_TEST
+
 START_TEST(test_generation_changes_with_every_file_and_across_restarts)
 {
     preload(g_store, 1000);
@@ -633,6 +680,8 @@ static Suite *compact_live_suite(void)
     tcase_add_test(tc,
                    test_kill9_at_any_point_of_compaction_leaves_one_complete_store);
     tcase_add_test(tc, test_stale_temporary_file_is_never_merged_in);
+    tcase_add_test(tc,
+                   test_srdd_compaction_keeps_a_key_whose_index_slot_was_zeroed);
     tcase_add_test(tc,
                    test_generation_changes_with_every_file_and_across_restarts);
     tcase_add_test(tc, test_auto_compact_runs_when_dead_bytes_pass_the_ratio);
