@@ -4,7 +4,7 @@
  * writes, whole. Removed (rm), replaced (mv over it) or cut short (a third
  * party's truncate) under a running srdd, every write srdd acknowledged
  * from then on would be lost at restart (or, cut short, read as SIGBUS by
- * clients): the writer thread checks before it acknowledges a group, the
+ * clients): group commit checks before it acknowledges a group, the
  * main loop checks periodically, and once the check fails srdd
  * acknowledges no more writes (SRD_EFAILED) and says so in its log.
  */

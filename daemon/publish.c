@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * publish.c -- the PUB side of index updates (see publish.h). The writer
- * thread and the compactor send; NNG sockets need no locking of ours.
+ * publish.c -- the PUB side of index updates (see publish.h). Group
+ * commit (the request loop) and the compactor send; NNG sockets need no
+ * locking of ours.
  */
 #include "srd_features.h"
 
