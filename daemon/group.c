@@ -223,14 +223,17 @@ static void group_prepare(group *g, group_job *j)
 }
 
 /* Before the acknowledgement: the writes of a group whose file the store
- * path no longer names (or that someone cut short) are lost. */
-static void group_watch(group *g, group_job *list)
+ * path no longer names (or that someone cut short) are lost. seen: what
+ * the check before the appends saw, when the file cannot have been
+ * switched since (NULL: check everything again). */
+static void group_watch(group *g, group_job *list,
+                        const pathwatch_seen *seen)
 {
     char why[SRDI_WIRE_WHY];
     bool wrote = false;
     for (group_job *j = list; j; j = j->next)
         wrote |= j->rc == SRD_OK && j->n_placed > 0;
-    if (!wrote || pathwatch_ok(g->c.pw, why))
+    if (!wrote || pathwatch_ok_seen(g->c.pw, seen, why))
         return;
     for (group_job *j = list; j; j = j->next) {
         if (j->rc != SRD_OK || j->n_placed == 0)
@@ -356,13 +359,16 @@ static void group_count(group *g, group_job *list, bool appended)
 }
 
 /* Steps 1-4 for list. serial: a compaction may switch the file between
- * groups, so the generation is read with an append in flight. */
+ * groups, so the generation is read with an append in flight, and the
+ * path is checked afresh before the replies. Otherwise no compaction runs
+ * while the group holds `gate`, and the file is the one checked first. */
 static void group_run_list(group *g, group_job *list, bool serial)
 {
     bool any = false;
     keyset_clear(&g->ks);
     /* A file cut short must be seen before the appends fill the gap. */
-    pathwatch_ok(g->c.pw, NULL);
+    pathwatch_seen seen;
+    pathwatch_whole(g->c.pw, &seen, NULL);
     for (group_job *j = list; j; j = j->next) {
         j->dup_of = NULL;
         j->fresh = j->appended = false;
@@ -381,7 +387,7 @@ static void group_run_list(group *g, group_job *list, bool serial)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
     group_finish(g, list);
-    group_watch(g, list);
+    group_watch(g, list, serial ? NULL : &seen);
     group_count(g, list, any);
     placed = placed && group_range(list, &from, &to);
     if (placed) {
