@@ -3,8 +3,8 @@
  * compactor.c -- srdd's compaction thread (see compactor.h). It sleeps on
  * a condition variable; a Compact request, or every second with
  * --auto-compact when groups were written since the last look, wakes it.
- * Around srdi_store_compact_ex (the engine's compaction) it switches the
- * writer thread to one request per group (group_serial: no deadlock with
+ * Around srdi_store_compact_ex (the engine's compaction) it switches
+ * group commit to one request per group (group_serial: no deadlock with
  * the exclusive sections of the compaction) and afterwards announces the
  * new file (group_announce_file).
  */

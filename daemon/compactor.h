@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * compactor.h -- online compaction in srdd: a thread of its own runs
- * srd_compact_ex on the store (never the writer thread, which keeps
- * appending meanwhile), one compaction at a time, asked by a Compact
- * request or, with --auto-compact RATIO, by itself when dead bytes exceed
- * that share of the file. After the switch the new generation is
+ * srd_compact_ex on the store (never the request loop, whose group commit
+ * keeps appending meanwhile), one compaction at a time, asked by a
+ * Compact request or, with --auto-compact RATIO, by itself when dead
+ * bytes exceed that share of the file. After the switch the new generation is
  * announced to every client (group_announce_file).
  */
 #ifndef SRDD_COMPACTOR_H

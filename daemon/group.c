@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * group.c -- the writer thread and its group commit (see group.h for the
- * four steps and the invariant). The thread takes whatever queued while
- * the previous group was syncing, so one fdatasync serves every client
- * that wrote meanwhile. Deletes consult the group's keyset before the
- * index, which learns of the group's entries only at step 2.
+ * group.c -- srdd's group commit (see group.h for the four steps and the
+ * invariant), run by the server on its loop thread at the end of every
+ * pass: whatever arrived while the previous group was syncing waits in
+ * the sockets and forms the next group, so one fdatasync serves every
+ * client that wrote meanwhile. Deletes consult the group's keyset before
+ * the index, which learns of the group's entries only at step 2.
  *
  * Compaction (compactor.c) runs on its own thread and takes the store's
  * writer exclusively twice; it waits for appends in flight to finish, and
@@ -24,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errno_map.h"
 #include "group.h"
 #include "keyset.h"
 #include "log.h"
@@ -33,13 +33,7 @@
 
 struct group {
     group_conf c;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    group_job *head, *tail_job;  /* the queue (under mu) */
-    bool stopping;               /* under mu */
-    pthread_t thread;
-    keyset ks;                   /* under run */
-    pthread_mutex_t run;         /* one group at a time (thread, commit) */
+    keyset ks;                   /* group_commit's thread only */
     pthread_mutex_t gate;        /* held by a normal group (see above) */
     _Atomic bool serial;         /* a compaction runs: one job per group */
 };
@@ -229,14 +223,17 @@ static void group_prepare(group *g, group_job *j)
 }
 
 /* Before the acknowledgement: the writes of a group whose file the store
- * path no longer names (or that someone cut short) are lost. */
-static void group_watch(group *g, group_job *list)
+ * path no longer names (or that someone cut short) are lost. seen: what
+ * the check before the appends saw, when the file cannot have been
+ * switched since (NULL: check everything again). */
+static void group_watch(group *g, group_job *list,
+                        const pathwatch_seen *seen)
 {
     char why[SRDI_WIRE_WHY];
     bool wrote = false;
     for (group_job *j = list; j; j = j->next)
         wrote |= j->rc == SRD_OK && j->n_placed > 0;
-    if (!wrote || pathwatch_ok(g->c.pw, why))
+    if (!wrote || pathwatch_ok_seen(g->c.pw, seen, why))
         return;
     for (group_job *j = list; j; j = j->next) {
         if (j->rc != SRD_OK || j->n_placed == 0)
@@ -362,13 +359,16 @@ static void group_count(group *g, group_job *list, bool appended)
 }
 
 /* Steps 1-4 for list. serial: a compaction may switch the file between
- * groups, so the generation is read with an append in flight. */
+ * groups, so the generation is read with an append in flight, and the
+ * path is checked afresh before the replies. Otherwise no compaction runs
+ * while the group holds `gate`, and the file is the one checked first. */
 static void group_run_list(group *g, group_job *list, bool serial)
 {
     bool any = false;
     keyset_clear(&g->ks);
     /* A file cut short must be seen before the appends fill the gap. */
-    pathwatch_ok(g->c.pw, NULL);
+    pathwatch_seen seen;
+    pathwatch_whole(g->c.pw, &seen, NULL);
     for (group_job *j = list; j; j = j->next) {
         j->dup_of = NULL;
         j->fresh = j->appended = false;
@@ -387,7 +387,7 @@ static void group_run_list(group *g, group_job *list, bool serial)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
     group_finish(g, list);
-    group_watch(g, list);
+    group_watch(g, list, serial ? NULL : &seen);
     group_count(g, list, any);
     placed = placed && group_range(list, &from, &to);
     if (placed) {
@@ -397,8 +397,10 @@ static void group_run_list(group *g, group_job *list, bool serial)
     group_reply(g, list, v.gen, placed ? to : v.tail);
 }
 
-static void group_run(group *g, group_job *list)
+void group_commit(group *g, group_job *list)
 {
+    if (!list)
+        return;
     pthread_mutex_lock(&g->gate);
     if (!atomic_load(&g->serial)) {
         group_run_list(g, list, false);
@@ -415,95 +417,26 @@ static void group_run(group *g, group_job *list)
 }
 
 /* ======================================================================== */
-/* The thread and its queue                                                 */
+/* Life                                                                     */
 /* ======================================================================== */
 
-static group_job *group_take(group *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->head && !g->stopping)
-        pthread_cond_wait(&g->cv, &g->mu);
-    group_job *list = g->head;
-    g->head = g->tail_job = NULL;
-    pthread_mutex_unlock(&g->mu);
-    return list;
-}
-
-static void *group_thread(void *arg)
-{
-    group *g = arg;
-    group_job *list;
-    while ((list = group_take(g)) != NULL) {
-        pthread_mutex_lock(&g->run);
-        group_run(g, list);
-        pthread_mutex_unlock(&g->run);
-    }
-    return NULL;
-}
-
-void group_commit(group *g, group_job *list)
-{
-    if (!list)
-        return;
-    pthread_mutex_lock(&g->run);
-    group_run(g, list);
-    pthread_mutex_unlock(&g->run);
-}
-
-srd_err group_start(const group_conf *conf, group **out)
+srd_err group_create(const group_conf *conf, group **out)
 {
     group *g = calloc(1, sizeof *g);
     if (!g)
         return SRD_ENOMEM;
     g->c = *conf;
-    pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->gate, NULL);
-    pthread_mutex_init(&g->run, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    int e = pthread_create(&g->thread, NULL, group_thread, g);
-    if (e) {
-        pthread_cond_destroy(&g->cv);
-        pthread_mutex_destroy(&g->mu);
-        pthread_mutex_destroy(&g->gate);
-        pthread_mutex_destroy(&g->run);
-        free(g);
-        return srdi_errno(e);
-    }
     *out = g;
     return SRD_OK;
 }
 
-bool group_submit(group *g, group_job *job)
-{
-    pthread_mutex_lock(&g->mu);
-    bool ok = !g->stopping;
-    if (ok) {
-        job->next = NULL;
-        if (g->tail_job)
-            g->tail_job->next = job;
-        else
-            g->head = job;
-        g->tail_job = job;
-        pthread_cond_signal(&g->cv);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return ok;
-}
-
-void group_stop(group *g)
+void group_destroy(group *g)
 {
     if (!g)
         return;
-    pthread_mutex_lock(&g->mu);
-    g->stopping = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-    pthread_join(g->thread, NULL);
     keyset_free(&g->ks);
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->gate);
-    pthread_mutex_destroy(&g->run);
     free(g);
 }
 

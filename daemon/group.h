@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * group.h -- the writer thread: group commit of every mutation queued by
- * the server. For each group, in order:
+ * group.h -- srdd's group commit: the mutations the server collected in
+ * one pass of its loop (server.h) are committed as one group on the
+ * calling thread, the loop's (no request changes threads). For each
+ * group, in order:
  *   1. every request is checked against the dedupe table and appended
  *      (srdi_store_append_unit / _append_file), none of them synced yet;
  *   2. each append is finished (srdi_store_finish): the first finish's
@@ -33,8 +35,9 @@
 typedef struct group group;
 typedef struct group_job group_job;
 
-/* Called on the writer thread with the reply (owned by the callee; NULL
- * when it could not be built for lack of memory). */
+/* Called with the reply (owned by the callee; NULL when it could not be
+ * built for lack of memory): from group_commit on its caller's thread,
+ * or from the compactor's for a Compact request (compactor.h). */
 typedef void (*group_done_fn)(group_job *job, nng_msg *reply);
 
 struct group_job {
@@ -43,7 +46,7 @@ struct group_job {
     nng_msg *msg;          /* the request message, kept until done */
     group_done_fn done;
     void *owner;           /* for the submitter's callback */
-    /* Writer-thread state. */
+    /* group_commit's state. */
     group_job *next;
     group_job *dup_of;     /* a retry of an earlier job of this group */
     bool fresh;            /* recorded in dedupe: remember the reply */
@@ -67,18 +70,16 @@ typedef struct group_conf {
     pathwatch *pw;         /* checked before a group is acknowledged */
 } group_conf;
 
-srd_err group_start(const group_conf *conf, group **out);
+srd_err group_create(const group_conf *conf, group **out);
 
 /* Steps 1-4 for the jobs of list (linked by next, in order) on the
  * calling thread, as one group: replies (job->done) are made before it
- * returns. One group at a time (with the thread's). */
+ * returns. Always from the same thread (the server's loop); NULL does
+ * nothing (not even look at g). */
 void group_commit(group *g, group_job *list);
 
-/* Queue job; false once group_stop has begun (reply yourself then). */
-bool group_submit(group *g, group_job *job);
-
-/* Finish everything queued, then stop the thread and free g. */
-void group_stop(group *g);
+/* Free g; no group_commit may run or follow. NULL does nothing. */
+void group_destroy(group *g);
 
 /* Generation, committed tail and identity of the file clients should
  * see (any thread; consistent with each other). */

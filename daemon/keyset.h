@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * keyset.h -- what one append group has done to each key so far (written
- * or deleted). The writer thread consults it before the store's index,
+ * or deleted). Group commit consults it before the store's index,
  * which only learns of the group's entries when the group finishes, so
  * that "put k, then delete k" in one group deletes k.
  */

@@ -2,7 +2,7 @@
 /*
  * main.c -- srdd: the writer daemon of one srd store. Opens the store as
  * the embedded writer (taking its lock), starts the modules in dependency
- * order (dedupe, streams, publisher, writer thread, server), announces
+ * order (dedupe, streams, publisher, group commit, server), announces
  * itself in "<store>.srdd" and serves until SIGTERM or SIGINT; then stops
  * them in reverse order (also after --idle-exit SECONDS without a
  * client). Exit status: 0 clean, 1 failure, 2 usage,
@@ -150,7 +150,7 @@ static int main_start_modules(srdd *d)
     if (rc == SRD_OK) {
         group_conf gc = {d->st, d->pub, d->dd, d->ss, &d->ctr, d->o.sync,
                          d->gen, d->pw};
-        rc = group_start(&gc, &d->grp);
+        rc = group_create(&gc, &d->grp);
     }
     if (rc == SRD_OK) {
         compactor_conf cc = {d->st, d->grp, &d->ctr, d->o.auto_ratio,
@@ -206,7 +206,7 @@ static int main_teardown(srdd *d, int status)
     if (d->srv)
         server_stop_accepting(d->srv);
     compactor_stop(d->cmp);     /* cancels a copy, answers its request */
-    group_stop(d->grp);         /* finishes what is queued, replies */
+    group_destroy(d->grp);      /* the loop commits no more groups */
     generation_close(d->gen);
     pathwatch_destroy(d->pw);
     d->nng_stuck |= !server_close(d->srv, MAIN_DRAIN_MS);

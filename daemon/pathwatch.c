@@ -5,6 +5,13 @@
  * writer to it while it owns the writer exclusively (`busy`): the check
  * waits for that to end, so the path and the writer's file are compared
  * only when they agree in a healthy srdd.
+ *
+ * The whole check is an fstat of the writer's file and a stat of the
+ * path. A group splits it (pathwatch_whole before its appends: fstat;
+ * pathwatch_ok_seen before its replies: stat, compared with what the
+ * fstat saw), one system call each. inotify could not replace the stat:
+ * it reports nothing when a parent directory is renamed or replaced, a
+ * symlink on the way is changed or a mount hides the directory.
  */
 #include "srd_features.h"
 
@@ -59,34 +66,86 @@ void pathwatch_destroy(pathwatch *w)
  * it): the log line does. */
 #define PW_VERDICT "; srdd acknowledges no more writes: restart it"
 
-/* What is wrong with the path (into why), or false when nothing is. */
-static bool pw_wrong(pathwatch *w, char *why, size_t cap)
+/* The tail, and with have the writer's file (fstat; returns its errno
+ * or 0), once no compaction is between rename and switch. */
+static int pw_writer(pathwatch *w, struct stat *have, uint64_t *tail)
 {
     srd_store *st = w->st;
-    struct stat have, named;
     pthread_mutex_lock(&st->mu);
     while (st->busy) /* a compaction may be between rename and switch */
         pthread_cond_wait(&st->cv, &st->mu);
-    int fe = fstat(srdi_writer_fd(st->w), &have) == 0 ? 0 : errno;
-    uint64_t tail = srdi_writer_tail(st->w);
+    int fe = !have || fstat(srdi_writer_fd(st->w), have) == 0 ? 0 : errno;
+    *tail = srdi_writer_tail(st->w);
     pthread_mutex_unlock(&st->mu);
-    int se = stat(w->path, &named) == 0 ? 0 : errno;
+    return fe;
+}
+
+static bool pw_same(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* What is wrong (into why), or false when nothing is: fe and se are the
+ * errors of fstat (have: the writer's file) and stat (named: the path;
+ * NULL when not looked at), tail the writer's. */
+static bool pw_judge(int fe, const struct stat *have, int se,
+                     const struct stat *named, uint64_t tail, char *why,
+                     size_t cap)
+{
     if (fe)
         snprintf(why, cap, "cannot stat the store file srdd writes: %s",
                  strerror(fe));
     else if (se)
         snprintf(why, cap, "the store path is gone (%s): it was removed "
                  "or moved away under srdd", strerror(se));
-    else if (named.st_dev != have.st_dev || named.st_ino != have.st_ino)
+    else if (named && !pw_same(named, have))
         snprintf(why, cap, "the store path names another file now "
                  "(replaced under srdd)");
-    else if ((uint64_t)have.st_size < tail)
+    else if ((uint64_t)have->st_size < tail)
         snprintf(why, cap, "the store file was cut to %" PRIu64 " bytes "
                  "by someone else (srdd wrote %" PRIu64 ")",
-                 (uint64_t)have.st_size, tail);
+                 (uint64_t)have->st_size, tail);
     else
         return false;
     return true;
+}
+
+/* The whole check: fstat of the writer's file, stat of the path. */
+static bool pw_wrong(pathwatch *w, char *why, size_t cap)
+{
+    struct stat have, named;
+    uint64_t tail;
+    int fe = pw_writer(w, &have, &tail);
+    int se = stat(w->path, &named) == 0 ? 0 : errno;
+    return pw_judge(fe, &have, se, &named, tail, why, cap);
+}
+
+/* The file srdd writes reaches the tail (fstat only); *seen is set. */
+static bool pw_wrong_size(pathwatch *w, pathwatch_seen *seen, char *why,
+                          size_t cap)
+{
+    struct stat have;
+    uint64_t tail;
+    int fe = pw_writer(w, &have, &tail);
+    if (fe == 0)
+        *seen = (pathwatch_seen){true, (uint64_t)have.st_dev,
+                                 (uint64_t)have.st_ino};
+    return pw_judge(fe, &have, 0, NULL, tail, why, cap);
+}
+
+/* The path names the file seen (stat only), which reaches the tail; any
+ * other answer of stat gets the whole check, which has the last word. */
+static bool pw_wrong_seen(pathwatch *w, const pathwatch_seen *seen,
+                          char *why, size_t cap)
+{
+    struct stat named;
+    uint64_t tail;
+    if (!seen || !seen->valid || stat(w->path, &named) != 0 ||
+        (uint64_t)named.st_dev != seen->dev ||
+        (uint64_t)named.st_ino != seen->ino)
+        return pw_wrong(w, why, cap);
+    pw_writer(w, NULL, &tail);
+    return pw_judge(0, &named, 0, NULL, tail, why, cap);
 }
 
 static void pw_why(pathwatch *w, char *why)
@@ -106,20 +165,48 @@ bool pathwatch_failed(pathwatch *w, char *why)
     return true;
 }
 
-bool pathwatch_ok(pathwatch *w, char *why)
+/* Fail for good with what (logged the first time); false. */
+static bool pw_lose(pathwatch *w, const char *what, char *why)
 {
+    pthread_mutex_lock(&w->mu);
     if (!atomic_load(&w->lost)) {
-        char what[SRDI_WIRE_WHY + 1 - sizeof PW_VERDICT];
-        if (!pw_wrong(w, what, sizeof what))
-            return true;
-        pthread_mutex_lock(&w->mu);
-        if (!atomic_load(&w->lost)) {
-            snprintf(w->why, sizeof w->why, "%s" PW_VERDICT, what);
-            log_error("%s (store %s)", w->why, w->path);
-            atomic_store(&w->lost, true);
-        }
-        pthread_mutex_unlock(&w->mu);
+        snprintf(w->why, sizeof w->why, "%s" PW_VERDICT, what);
+        log_error("%s (store %s)", w->why, w->path);
+        atomic_store(&w->lost, true);
     }
+    pthread_mutex_unlock(&w->mu);
     pw_why(w, why);
     return false;
+}
+
+/* Room for what pw_judge says, with PW_VERDICT after it. */
+#define PW_WHAT (SRDI_WIRE_WHY + 1 - sizeof PW_VERDICT)
+
+bool pathwatch_ok(pathwatch *w, char *why)
+{
+    char what[PW_WHAT];
+    if (pathwatch_failed(w, why))
+        return false;
+    return !pw_wrong(w, what, sizeof what) || pw_lose(w, what, why);
+}
+
+bool pathwatch_whole(pathwatch *w, pathwatch_seen *seen, char *why)
+{
+    char what[PW_WHAT];
+    seen->valid = false;
+    if (pathwatch_failed(w, why))
+        return false;
+    if (!pw_wrong_size(w, seen, what, sizeof what))
+        return true;
+    seen->valid = false;
+    return pw_lose(w, what, why);
+}
+
+bool pathwatch_ok_seen(pathwatch *w, const pathwatch_seen *seen, char *why)
+{
+    char what[PW_WHAT];
+    if (pathwatch_failed(w, why))
+        return false;
+    return !pw_wrong_seen(w, seen, what, sizeof what) ||
+           pw_lose(w, what, why);
 }

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * publish.c -- the PUB side of index updates (see publish.h). The writer
- * thread and the compactor send; NNG sockets need no locking of ours.
+ * publish.c -- the PUB side of index updates (see publish.h). Group
+ * commit (the request loop) and the compactor send, through one aio kept
+ * for the purpose (nng_sendmsg allocates one per call, and NNG 1.5.2
+ * draws a random number for each: a getrandom system call per update);
+ * `mu` lets one send use it at a time.
  */
 #include "srd_features.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,8 @@
 struct publisher {
     nng_socket sock;
     listen_guard *guard;
+    pthread_mutex_t mu;         /* aio */
+    nng_aio *aio;               /* no callback: completes in the sender */
     _Atomic uint64_t drops;
 };
 
@@ -32,7 +38,12 @@ srd_err publish_open(const char *url, unsigned mode, publisher **out,
     publisher *p = calloc(1, sizeof *p);
     if (!p)
         return SRD_ENOMEM;
-    int rv = nng_pub0_open(&p->sock);
+    int rv = nng_aio_alloc(&p->aio, NULL, NULL);
+    if (rv != 0) {
+        free(p);
+        return SRD_ENOMEM;
+    }
+    rv = nng_pub0_open(&p->sock);
     if (rv == 0)
         rv = listen_guarded(p->sock, url, mode, 0, PUBLISH_PEER_PROTO,
                             &p->guard, why);
@@ -41,11 +52,28 @@ srd_err publish_open(const char *url, unsigned mode, publisher **out,
                  nng_strerror(rv));
     if (rv != 0) {
         nng_close(p->sock);
+        nng_aio_free(p->aio);
         free(p);
         return SRD_EUNREACHABLE;
     }
+    nng_aio_set_timeout(p->aio, NNG_DURATION_ZERO); /* never blocks */
+    pthread_mutex_init(&p->mu, NULL);
     *out = p;
     return SRD_OK;
+}
+
+/* What nng_sendmsg(NNG_FLAG_NONBLOCK) does, with the publisher's aio:
+ * 0 when m was taken, else m is still the caller's. */
+static int publish_msg(publisher *p, nng_msg *m)
+{
+    pthread_mutex_lock(&p->mu);
+    nng_aio_set_msg(p->aio, m);
+    nng_send_aio(p->sock, p->aio);
+    nng_aio_wait(p->aio);
+    int rv = nng_aio_result(p->aio);
+    nng_aio_set_msg(p->aio, NULL);
+    pthread_mutex_unlock(&p->mu);
+    return rv;
 }
 
 void publish_send(publisher *p, const srdi_wire_update *up)
@@ -55,7 +83,7 @@ void publish_send(publisher *p, const srdi_wire_update *up)
     if (srdi_wire_update_size(up, &len) != SRD_OK ||
         nng_msg_alloc(&m, len) != 0 ||
         srdi_wire_update_encode(up, nng_msg_body(m), len) != SRD_OK ||
-        nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
+        publish_msg(p, m) != 0) {
         nng_msg_free(m);
         if (atomic_fetch_add(&p->drops, 1) == 0)
             log_warn("an index update could not be published (counted in "
@@ -83,6 +111,8 @@ bool publish_close(publisher *p)
         return false;
     }
     listen_guard_free(p->guard);
+    nng_aio_free(p->aio);
+    pthread_mutex_destroy(&p->mu);
     free(p);
     return true;
 }

@@ -24,7 +24,7 @@
  *
  * Stopping: server_stop_accepting waits until the loop has finished its
  * pass; from then on every request gets SRD_EUNREACHABLE without touching
- * the store, the writer or the compactor (which may be gone).
+ * the store, group commit or the compactor (which may be gone).
  */
 #include "srd_features.h"
 
@@ -109,7 +109,8 @@ static void srv_req_done(srv_req *r, nng_msg *reply)
     free(r);
 }
 
-/* Writer (this thread, in on_pass) or compactor: the reply is ready. */
+/* Group commit (this thread, in on_pass) or compactor: the reply is
+ * ready. */
 static void srv_job_done(group_job *job, nng_msg *reply)
 {
     srv_req_done(job->owner, reply);

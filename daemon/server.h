@@ -51,7 +51,7 @@ srd_err server_start(const server_conf *conf, server **out, char *why);
 
 /* Stop accepting connections and wait for the loop's pass; requests
  * arriving from now on are refused with SRD_EUNREACHABLE ("shutting
- * down"). Call before compactor_stop and group_stop. */
+ * down"). Call before compactor_stop and group_destroy. */
 void server_stop_accepting(server *s);
 
 /* Let queued replies leave (at most timeout_ms), then close every

@@ -3,7 +3,7 @@
  * streams.h -- values uploaded in chunks. Each open stream stages its
  * bytes in an unnamed temporary file next to the store (O_TMPFILE), with
  * the CRC computed as chunks arrive, so a slow uploader never holds the
- * writer; StreamEnd hands the staged file to the writer thread. A stream
+ * writer; StreamEnd hands the staged file to group commit. A stream
  * idle for longer than the configured timeout is dropped. Slots are
  * shared fairly: one connection may hold STREAMS_PER_OWNER streams at
  * most, a connection's streams go when it closes, and when the table is

@@ -1739,7 +1739,7 @@ END_TEST
  * under load (nanomsg/nng#1813: an aio stopped mid-start never calls
  * back). Under LeakSanitizer that shows as a leaked reply at exit, so a
  * daemon stopped under load runs with this one suppression: a reply the
- * writer thread built. A reply lost while serving would still fail the
+ * group commit built. A reply lost while serving would still fail the
  * tests, as its client would get no answer. */
 static void suppress_nng_close_leak(void)
 {
