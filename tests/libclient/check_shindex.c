@@ -680,20 +680,33 @@ static long slot_of(const uint8_t *b, size_t len, uint64_t hash)
     return -1;
 }
 
-START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
+/* Write keys 0 and 1, close, and return the index file's bytes with key
+ * 0's slot pointing at key 1's entry (k0 and k1 get the two keys, *slot0
+ * the offset of key 0's slot, when not NULL). */
+static uint8_t *two_keys_slot0_to_key1(char k0[64], char k1[64], size_t *len,
+                                       long *slot0)
 {
     srd_store *w = open_w(g_path);
     put_n(w, 0, 2, 1);
     ck_srd(srd_close(w));
-    size_t len;
-    uint8_t *b = tu_read_file(g_idx, &len);
-    char k0[64], k1[64];
-    key_of(k0, sizeof k0, 0);
-    key_of(k1, sizeof k1, 1);
-    long s0 = slot_of(b, len, srd_key_hash(k0, strlen(k0)));
-    long s1 = slot_of(b, len, srd_key_hash(k1, strlen(k1)));
+    uint8_t *b = tu_read_file(g_idx, len);
+    key_of(k0, 64, 0);
+    key_of(k1, 64, 1);
+    long s0 = slot_of(b, *len, srd_key_hash(k0, strlen(k0)));
+    long s1 = slot_of(b, *len, srd_key_hash(k1, strlen(k1)));
     ck_assert(s0 > 0 && s1 > 0);
     memcpy(b + s0 + 8, b + s1 + 8, 8); /* key 0 -> key 1's entry */
+    if (slot0)
+        *slot0 = s0;
+    return b;
+}
+
+START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
+{
+    size_t len;
+    char k0[64], k1[64];
+    long s0;
+    uint8_t *b = two_keys_slot0_to_key1(k0, k1, &len, &s0);
     ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
     srd_store *r = open_ro(g_path);
     srd_view v;
@@ -712,7 +725,7 @@ START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
     /* A writer open does not read the slots (same boot): it takes the
      * file over, and its reads check every loc as a reader's do. */
     ino_t ino = inode_of(g_idx);
-    w = open_w(g_path);
+    srd_store *w = open_w(g_path);
     ck_assert(inode_of(g_idx) == ino);
     ck_assert_int_eq(srd_get(w, tu_s(k0), &v), SRD_ECORRUPT);
     expect_n(w, 1, 2, 1);
@@ -1096,24 +1109,15 @@ END_TEST
  * never shows key 0 with key 1's value, nor iterates or compacts it. */
 START_TEST(test_writer_over_a_forged_index_errs_never_shows_another_value)
 {
-    srd_store *w = open_w(g_path);
-    put_n(w, 0, 2, 1);
-    ck_srd(srd_close(w));
     size_t len, slen;
-    uint8_t *b = tu_read_file(g_idx, &len);
     char k0[64], k1[64];
-    key_of(k0, sizeof k0, 0);
-    key_of(k1, sizeof k1, 1);
-    long s0 = slot_of(b, len, srd_key_hash(k0, strlen(k0)));
-    long s1 = slot_of(b, len, srd_key_hash(k1, strlen(k1)));
-    ck_assert(s0 > 0 && s1 > 0);
-    memcpy(b + s0 + 8, b + s1 + 8, 8); /* key 0 -> key 1's entry */
+    uint8_t *b = two_keys_slot0_to_key1(k0, k1, &len, NULL);
     uint64_t sum = srdi_hash(b + SRDI_SHX_HDR, len - SRDI_SHX_HDR);
     memcpy(b + H_SLOTS_SUM, &sum, 8);
     ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
     uint8_t *store = tu_read_file(g_path, &slen);
     ino_t ino = inode_of(g_idx);
-    w = open_w(g_path);
+    srd_store *w = open_w(g_path);
     ck_assert(inode_of(g_idx) == ino); /* taken over */
     srd_view v;
     ck_assert_int_eq(srd_get(w, tu_s(k0), &v), SRD_ECORRUPT);
