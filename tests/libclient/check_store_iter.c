@@ -176,15 +176,24 @@ END_TEST
 /* Info and srd_get_copy                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Read st's info into i and check its counts, tail and file size (the
+ * same: nothing past the tail here). A macro, so that a failure names the
+ * test's line and figures. */
+#define CK_INFO(i, st, keys, ents, tl, live)                                   \
+    do {                                                                       \
+        (i) = info_of(st);                                                     \
+        ck_assert_uint_eq((i).live_keys, keys);                                \
+        ck_assert_uint_eq((i).entries, ents);                                  \
+        ck_assert_uint_eq((i).tail, tl);                                       \
+        ck_assert_uint_eq((i).file_size, tl);                                  \
+        ck_assert_uint_eq((i).live_bytes, live);                               \
+    } while (0)
+
 START_TEST(test_info_fields_follow_writes_deletes_and_compaction)
 {
     srd_store *st = open_rw(g_path);
-    srd_info i = info_of(st);
-    ck_assert_uint_eq(i.live_keys, 0);
-    ck_assert_uint_eq(i.entries, 0);
-    ck_assert_uint_eq(i.tail, 0);
-    ck_assert_uint_eq(i.file_size, 0);
-    ck_assert_uint_eq(i.live_bytes, 0);
+    srd_info i;
+    CK_INFO(i, st, 0, 0, 0, 0);
     ck_assert_uint_eq(i.dead_bytes, 0);
     ck_assert(!i.readonly);
 
@@ -192,22 +201,12 @@ START_TEST(test_info_fields_follow_writes_deletes_and_compaction)
     fill_pattern(hundred, sizeof hundred, 4);
     put_str(st, "a", "abc");                                     /* 0..23 */
     ck_srd(srd_put(st, tu_s("b"), bytes(hundred, 100)));        /* 64..184 */
-    i = info_of(st);
-    ck_assert_uint_eq(i.live_keys, 2);
-    ck_assert_uint_eq(i.entries, 2);
-    ck_assert_uint_eq(i.tail, 184);
-    ck_assert_uint_eq(i.file_size, 184);
-    ck_assert_uint_eq(i.live_bytes, 103);
+    CK_INFO(i, st, 2, 2, 184, 103);
     ck_assert_uint_eq(i.dead_bytes, 0);
     ck_assert_uint_gt(i.index_bytes, 0);
 
     ck_srd(srd_delete(st, tu_s("a"), NULL));                     /* ..205 */
-    i = info_of(st);
-    ck_assert_uint_eq(i.live_keys, 1);
-    ck_assert_uint_eq(i.entries, 3);
-    ck_assert_uint_eq(i.tail, 205);
-    ck_assert_uint_eq(i.file_size, 205);
-    ck_assert_uint_eq(i.live_bytes, 100);
+    CK_INFO(i, st, 1, 3, 205, 100);
     /* compaction would keep b alone at offset 0 (100 + 20 bytes), so the
      * exact figure is 205 - 120 = 85; srd counts live entries with the pad
      * they have now (41 bytes for b), so it may report as little as the
@@ -218,12 +217,7 @@ START_TEST(test_info_fields_follow_writes_deletes_and_compaction)
     uint64_t reclaimed = 0;
     ck_srd(srd_compact(st, &reclaimed));
     ck_assert_uint_eq(reclaimed, 85);
-    i = info_of(st);
-    ck_assert_uint_eq(i.live_keys, 1);
-    ck_assert_uint_eq(i.entries, 1);
-    ck_assert_uint_eq(i.tail, 120);
-    ck_assert_uint_eq(i.file_size, 120);
-    ck_assert_uint_eq(i.live_bytes, 100);
+    CK_INFO(i, st, 1, 1, 120, 100);
     ck_assert_uint_eq(i.dead_bytes, 0);
     ck_srd(srd_close(st));
 
