@@ -29,6 +29,14 @@ typedef struct img {
     uint64_t end;
 } img;
 
+static void put_trailer(uint8_t *t, uint64_t hash, uint64_t prev,
+                        uint32_t crc)
+{
+    tu_put_le64(t, hash);
+    tu_put_le64(t + 8, prev);
+    tu_put_le32(t + 16, crc);
+}
+
 static uint64_t img_value(img *m, uint64_t hash, const void *v, size_t len)
 {
     uint64_t prev = m->end;
@@ -36,23 +44,25 @@ static uint64_t img_value(img *m, uint64_t hash, const void *v, size_t len)
     ck_assert_uint_le(prev + pad + len + 20, sizeof m->buf);
     memset(m->buf + prev, 0, pad);
     memcpy(m->buf + prev + pad, v, len);
-    uint8_t *t = m->buf + prev + pad + len;
-    tu_put_le64(t, hash);
-    tu_put_le64(t + 8, prev);
-    tu_put_le32(t + 16, zlib_crc(v, len));
+    put_trailer(m->buf + prev + pad + len, hash, prev, zlib_crc(v, len));
     m->end = prev + pad + len + 20;
     return prev + pad;
 }
 
-static void img_tomb(img *m, uint64_t hash)
+/* Append body as it is (no pad) and a trailer with the given CRC. */
+static void img_raw(img *m, const void *body, size_t n, uint64_t hash,
+                    uint32_t crc)
 {
     uint64_t prev = m->end;
-    m->buf[prev] = 0;
-    uint8_t *t = m->buf + prev + 1;
-    tu_put_le64(t, hash);
-    tu_put_le64(t + 8, prev);
-    tu_put_le32(t + 16, SRDI_TOMBSTONE_CRC);
-    m->end = prev + 21;
+    ck_assert_uint_le(prev + n + 20, sizeof m->buf);
+    memcpy(m->buf + prev, body, n);
+    put_trailer(m->buf + prev + n, hash, prev, crc);
+    m->end = prev + n + 20;
+}
+
+static void img_tomb(img *m, uint64_t hash)
+{
+    img_raw(m, "", 1, hash, SRDI_TOMBSTONE_CRC);
 }
 
 /* Decode the entry of m ending at end the way recovery does: read the
@@ -489,12 +499,7 @@ START_TEST(test_decode_rejects_one_nonzero_byte_at_unaligned_prev)
      * and a value there would need a pad first. */
     img m = {0};
     img_value(&m, 1, "hello", 5); /* ends at 25 */
-    m.buf[25] = 's';
-    uint8_t *t = m.buf + 26;
-    tu_put_le64(t, 2);
-    tu_put_le64(t + 8, 25);
-    tu_put_le32(t + 16, zlib_crc("s", 1));
-    m.end = 46;
+    img_raw(&m, "s", 1, 2, zlib_crc("s", 1)); /* ends at 46 */
     srdi_entry e;
     ck_assert(!img_decode(&m, m.end, &e));
 }
@@ -506,13 +511,7 @@ START_TEST(test_decode_rejects_two_bytes_without_pad)
      * padded value. */
     img m = {0};
     img_value(&m, 1, "hello", 5); /* ends at 25 */
-    m.buf[25] = 0;
-    m.buf[26] = 0;
-    uint8_t *t = m.buf + 27;
-    tu_put_le64(t, 2);
-    tu_put_le64(t + 8, 25);
-    tu_put_le32(t + 16, zlib_crc("\0\0", 2));
-    m.end = 47;
+    img_raw(&m, "\0\0", 2, 2, zlib_crc("\0\0", 2)); /* ends at 47 */
     srdi_entry e;
     ck_assert(!img_decode(&m, m.end, &e));
 }
