@@ -102,6 +102,16 @@ START_TEST(test_push_stream_of_1mib_reads_back_in_4k_chunks)
 }
 END_TEST
 
+/* A writer on g_path that holds "existing" = "value", and in *before the
+ * file as it then is (the caller frees before->b). */
+static srd_store *open_with_existing(snap *before)
+{
+    srd_store *st = open_rw(g_path);
+    put_str(st, "existing", "value");
+    *before = snap_file(g_path);
+    return st;
+}
+
 /* A pull stream and a push stream (its n bytes written, if any) of the n
  * bytes at p to key "k" are both refused with SRD_EINVAL: the file stays
  * as before and "k" absent. */
@@ -123,9 +133,8 @@ static void expect_streams_refused(srd_store *st, const void *p, size_t n,
 /* reference: test_write_stream_null_byte_fails, for both stream kinds */
 START_TEST(test_stream_of_single_zero_byte_is_einval_and_writes_nothing)
 {
-    srd_store *st = open_rw(g_path);
-    put_str(st, "existing", "value");
-    snap before = snap_file(g_path);
+    snap before;
+    srd_store *st = open_with_existing(&before);
     expect_streams_refused(st, "\0", 1, before);
     /* the next write lands where the rejected stream would have */
     put_str(st, "next", "ok");
@@ -142,9 +151,8 @@ END_TEST
 /* srd: an empty stream cannot be stored either */
 START_TEST(test_empty_stream_is_einval_and_writes_nothing)
 {
-    srd_store *st = open_rw(g_path);
-    put_str(st, "existing", "value");
-    snap before = snap_file(g_path);
+    snap before;
+    srd_store *st = open_with_existing(&before);
     expect_streams_refused(st, "", 0, before);
     put_str(st, "next", "ok");
     expect_str(st, "next", "ok");
@@ -157,9 +165,8 @@ END_TEST
  * entry (a known defect of the reference) */
 START_TEST(test_aborted_stream_leaves_file_unchanged)
 {
-    srd_store *st = open_rw(g_path);
-    put_str(st, "existing", "value");
-    snap before = snap_file(g_path);
+    snap before;
+    srd_store *st = open_with_existing(&before);
     uint8_t *data = pattern(100000, 5);
     srd_stream *ps = NULL;
     ck_srd(srd_stream_begin(st, tu_s("aborted"), &ps));
@@ -184,9 +191,8 @@ END_TEST
  * SRD_ECANCELED when it is not an srd_err; nothing of the value remains */
 START_TEST(test_pull_stream_callback_error_aborts_write)
 {
-    srd_store *st = open_rw(g_path);
-    put_str(st, "existing", "value");
-    snap before = snap_file(g_path);
+    snap before;
+    srd_store *st = open_with_existing(&before);
     uint8_t *data = pattern(200000, 6);
     src s = src_of(data, 200000);
     s.chunk = 10000;
