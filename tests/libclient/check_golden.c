@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bufsrc.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------ */
@@ -555,34 +556,15 @@ START_TEST(test_replay_stream_with_stream_api_writes_stream_bin_bytes)
 }
 END_TEST
 
-/* srd_put_stream source over a buffer, handing out at most step bytes. */
-typedef struct src {
-    const uint8_t *p;
-    size_t len, off, step;
-} src;
-
-static int src_read(void *ctx, void *buf, size_t cap, size_t *n)
-{
-    src *s = ctx;
-    size_t k = s->len - s->off;
-    if (k > cap)
-        k = cap;
-    if (k > s->step)
-        k = s->step;
-    memcpy(buf, s->p + s->off, k);
-    s->off += k;
-    *n = k;
-    return 0;
-}
-
 START_TEST(test_replay_stream_with_put_stream_writes_stream_bin_bytes)
 {
     char *p;
     srd_store *st = fresh_store("stream.bin", &p);
     uint8_t *big = recipe("stream.bin", "big", BIG_LEN);
-    src s = {big, BIG_LEN, 0, 65537};
+    src s = src_of(big, BIG_LEN);
+    s.chunk = 65537;
     ck_srd(srd_put_stream(st, tu_s("big"), src_read, &s));
-    ck_assert_uint_eq(s.off, BIG_LEN);
+    ck_assert_uint_eq(s.pos, BIG_LEN);
     put_s(st, "small", "s");
     ck_srd(srd_close(st));
     assert_file_is_golden(p, "stream.bin");
@@ -627,7 +609,8 @@ START_TEST(test_replay_mixed_writes_mixed_bin_bytes)
     uint8_t c[100], a[44];
     memset(c, 0xab, sizeof c);
     memset(a, 0x11, sizeof a);
-    src s = {c, sizeof c, 0, 33};
+    src s = src_of(c, sizeof c);
+    s.chunk = 33;
     ck_srd(srd_put_stream(st, tu_s("carol"), src_read, &s));
     srd_val av = {a, sizeof a};
     ck_srd(srd_put(st, tu_s("alice"), av));
@@ -823,7 +806,8 @@ START_TEST(test_unstorable_values_are_rejected_and_write_nothing)
     ck_assert_int_eq(srd_put_batch(st, keys, vals, 3), SRD_EINVAL);
     vals[1] = empty;
     ck_assert_int_eq(srd_put_batch(st, keys, vals, 3), SRD_EINVAL);
-    src one = {(const uint8_t *)"\0", 1, 0, 1};
+    src one = src_of("\0", 1);
+    one.chunk = 1;
     ck_assert_int_eq(srd_put_stream(st, tu_s("k"), src_read, &one),
                      SRD_EINVAL);
     ck_assert_int_eq(srd_put_stream(st, tu_s("k"), src_fail, NULL),

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bufsrc.h"
 #include "synced.h"
 #include "testutil.h"
 #include "writer.h"
@@ -414,32 +415,13 @@ static srd_err op_delete_batch(srd_store *st)
     return rc;
 }
 
-/* Pull-stream source over a buffer in fixed chunks. */
-typedef struct src {
-    const uint8_t *p;
-    size_t len, pos, chunk;
-} src;
-
-static int src_read(void *ctx, void *buf, size_t cap, size_t *n)
-{
-    src *s = ctx;
-    size_t k = s->len - s->pos;
-    if (k > cap)
-        k = cap;
-    if (k > s->chunk)
-        k = s->chunk;
-    memcpy(buf, s->p + s->pos, k);
-    s->pos += k;
-    *n = k;
-    return 0;
-}
-
 #define PSTREAM_LEN (5 * MIB / 2)
 #define QSTREAM_LEN (3 * MIB / 2)
 
 static srd_err op_pull_stream(srd_store *st)
 {
-    src s = {val_at(300, PSTREAM_LEN), PSTREAM_LEN, 0, 256 * 1024};
+    src s = src_of(val_at(300, PSTREAM_LEN), PSTREAM_LEN);
+    s.chunk = 256 * 1024;
     return srd_put_stream(st, tu_s("pstream"), src_read, &s);
 }
 
@@ -448,7 +430,8 @@ static srd_err op_pull_stream(srd_store *st)
 
 static srd_err op_small_stream(srd_store *st)
 {
-    src s = {val_at(302, SSTREAM_LEN), SSTREAM_LEN, 0, 7000};
+    src s = src_of(val_at(302, SSTREAM_LEN), SSTREAM_LEN);
+    s.chunk = 7000;
     return srd_put_stream(st, tu_s("sstream"), src_read, &s);
 }
 
@@ -1067,7 +1050,8 @@ static srd_err fsize_op(srd_store *st, int kind, int i)
         return srd_put_batch(st, k, v, 5);
     }
     snprintf(key, sizeof key, "s%d", i);
-    src s = {val_at((unsigned)i, 50000), 50000, 0, 7000};
+    src s = src_of(val_at((unsigned)i, 50000), 50000);
+    s.chunk = 7000;
     return srd_put_stream(st, tu_s(key), src_read, &s);
 }
 

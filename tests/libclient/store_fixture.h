@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "bufsrc.h"
 #include "testutil.h"
 
 #define MIB (1u << 20)
@@ -79,22 +80,6 @@ snap snap_file(const char *path);
 void expect_file_is_(const char *path, snap s, int line);
 
 #define expect_file_is(path, s) expect_file_is_((path), (s), __LINE__)
-
-/* Pull-stream source over a buffer; optional per-read sleep, chunk cap and
- * an error to return after a number of reads. */
-typedef struct src {
-    const uint8_t *data;
-    size_t len, pos;
-    size_t chunk;        /* 0: as much as the writer asks for */
-    unsigned sleep_ms;   /* per read */
-    int fail_after;      /* reads that succeed before fail_rc (0: never) */
-    int fail_rc;
-    int calls;
-} src;
-
-int src_read(void *ctx, void *buf, size_t cap, size_t *n);
-
-src src_of(const void *data, size_t len);
 
 pid_t xfork(void);
 
