@@ -370,16 +370,21 @@ static void check_small(srd_store *st, uint64_t file_size)
     assert_verifies(st, 4, 212);
 }
 
+/* Open p with flags, check_small it, close it. */
+static void open_check_small(const char *p, unsigned flags,
+                             uint64_t file_size)
+{
+    srd_store *st = NULL;
+    ck_srd(tu_open(p, flags, &st));
+    check_small(st, file_size);
+    ck_srd(srd_close(st));
+}
+
 START_TEST(test_small_bin_reads_as_readme_says)
 {
     char *p = copy_golden("small.bin");
-    srd_store *st = NULL;
-    ck_srd(tu_open(p, SRD_OPEN_READONLY, &st));
-    check_small(st, 212);
-    ck_srd(srd_close(st));
-    ck_srd(tu_open(p, 0, &st));
-    check_small(st, 212);
-    ck_srd(srd_close(st));
+    open_check_small(p, SRD_OPEN_READONLY, 212);
+    open_check_small(p, 0, 212);
     assert_file_is_golden(p, "small.bin");
     free(p);
 }
@@ -388,10 +393,7 @@ END_TEST
 START_TEST(test_small_torn_bin_reader_ignores_and_keeps_torn_bytes)
 {
     char *p = copy_golden("small-torn.bin");
-    srd_store *st = NULL;
-    ck_srd(tu_open(p, SRD_OPEN_READONLY, &st));
-    check_small(st, 219);
-    ck_srd(srd_close(st));
+    open_check_small(p, SRD_OPEN_READONLY, 219);
     /* The reader left the 7 bytes alone. */
     assert_file_is_golden(p, "small-torn.bin");
     free(p);
