@@ -178,21 +178,40 @@ START_TEST(test_last_entry_with_bad_crc_is_treated_as_torn)
 }
 END_TEST
 
+/* A writer open and a reader open of g_path are both SRD_ECORRUPT and
+ * leave the file byte for byte as it was. */
+static void expect_opens_refused_untouched_(int line)
+{
+    snap s = snap_file(g_path);
+    ck_assert_int_eq(try_open(g_path, SRD_OPEN_CREATE), SRD_ECORRUPT);
+    expect_file_is_(g_path, s, line);
+    ck_assert_int_eq(try_open(g_path, SRD_OPEN_READONLY), SRD_ECORRUPT);
+    expect_file_is_(g_path, s, line);
+    free(s.b);
+}
+
+#define expect_opens_refused_untouched() \
+    expect_opens_refused_untouched_(__LINE__)
+
+/* The saved bytes file cut holds exactly the n bytes at want. */
+static void expect_cut_holds(const char *cut, const void *want, size_t n)
+{
+    snap saved = snap_file(cut);
+    ck_assert_uint_eq(saved.n, n);
+    ck_assert_mem_eq(saved.b, want, n);
+    free(saved.b);
+}
+
 /* srd: a non-empty file with no valid chain is refused and left alone */
 START_TEST(test_file_without_valid_chain_is_refused_untouched)
 {
     uint8_t junk[1000];
     fill_pattern(junk, sizeof junk, 42);
     ck_assert_int_eq(tu_write_file(g_path, junk, sizeof junk), 0);
-    snap s = snap_file(g_path);
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_CREATE), SRD_ECORRUPT);
-    expect_file_is(g_path, s);
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_READONLY), SRD_ECORRUPT);
-    expect_file_is(g_path, s);
+    expect_opens_refused_untouched();
     char *cut = tu_join(g_dir, "store.srd.cut-0");
     ck_assert_int_eq(tu_file_size(cut), -1);
     free(cut);
-    free(s.b);
 }
 END_TEST
 
@@ -210,10 +229,7 @@ START_TEST(test_repair_saves_unreadable_bytes_then_cuts)
     ck_srd(srd_close(st));
 
     char *cut = tu_join(g_dir, "store.srd.cut-0");
-    snap saved = snap_file(cut);
-    ck_assert_uint_eq(saved.n, sizeof junk);
-    ck_assert_mem_eq(saved.b, junk, sizeof junk);
-    free(saved.b);
+    expect_cut_holds(cut, junk, sizeof junk);
     free(cut);
 
     st = open_rw(g_path);
@@ -241,10 +257,7 @@ START_TEST(test_repair_of_torn_store_saves_junk_at_tail_offset)
     char name[64];
     snprintf(name, sizeof name, "store.srd.cut-%llu", (unsigned long long)t);
     char *cut = tu_join(g_dir, name);
-    snap saved = snap_file(cut);
-    ck_assert_uint_eq(saved.n, 7);
-    ck_assert_mem_eq(saved.b, "CORRUPT", 7);
-    free(saved.b);
+    expect_cut_holds(cut, "CORRUPT", 7);
     free(cut);
 }
 END_TEST
@@ -265,12 +278,7 @@ START_TEST(test_single_entry_store_with_bad_payload_is_ecorrupt)
     ck_assert(m.checksum_valid);
     ck_srd(srd_close(st));
     flip_byte(g_path, m.payload_offset);
-    snap s = snap_file(g_path);
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_CREATE), SRD_ECORRUPT);
-    expect_file_is(g_path, s);
-    ck_assert_int_eq(try_open(g_path, SRD_OPEN_READONLY), SRD_ECORRUPT);
-    expect_file_is(g_path, s);
-    free(s.b);
+    expect_opens_refused_untouched();
 }
 END_TEST
 
