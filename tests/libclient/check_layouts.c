@@ -193,6 +193,16 @@ static srd_layout layout_of(srd_store *st)
     return in.layout;
 }
 
+/* Open g_path read-only, check its layout and every key of m, close. */
+static void reopen_check(const model *m, srd_layout layout, const char *what)
+{
+    srd_store *st = NULL;
+    ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
+    ck_assert_int_eq(layout_of(st), layout);
+    m_check(m, st, what);
+    ck_srd(srd_close(st));
+}
+
 static void assert_file_is(const char *path, const uint8_t *b, size_t n,
                            const char *what)
 {
@@ -408,10 +418,7 @@ START_TEST(test_writer_compaction_and_upgrade_of_unpadded_lose_nothing)
     ck_assert_int_gt(tu_chain(b, n, &ents), 0); /* the 64-byte layout */
     free(ents);
     free(b);
-    ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
-    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_ALIGNED64);
-    m_check(&m, st, "reopened after the upgrade");
-    ck_srd(srd_close(st));
+    reopen_check(&m, SRD_LAYOUT_ALIGNED64, "reopened after the upgrade");
     m_free(&m);
 }
 END_TEST
@@ -513,11 +520,8 @@ START_TEST(test_layout_found_past_a_large_last_value)
             m_append(&m, 1, (const uint8_t *)"second", 6);
         m_append(&m, 2, big, sizeof big);
         ck_assert_int_eq(tu_write_file(g_path, m.img, m.len), 0);
-        srd_store *st = NULL;
-        ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
-        ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
-        m_check(&m, st, small ? "a small value decides" : "the big one");
-        ck_srd(srd_close(st));
+        reopen_check(&m, SRD_LAYOUT_UNPADDED,
+                     small ? "a small value decides" : "the big one");
         m_free(&m);
     }
 }
@@ -586,10 +590,7 @@ START_TEST(test_srdd_serves_an_unpadded_store_in_its_layout)
     ck_srd(srd_close(st));
     ck_assert_int_eq(tu_srdd_stop(pid, SIGTERM), 0);
     ck_assert_int_gt(unpadded_entries(g_path), 600);
-    ck_srd(tu_open(g_path, SRD_OPEN_READONLY, &st));
-    ck_assert_int_eq(layout_of(st), SRD_LAYOUT_UNPADDED);
-    m_check(&m, st, "after srdd stopped");
-    ck_srd(srd_close(st));
+    reopen_check(&m, SRD_LAYOUT_UNPADDED, "after srdd stopped");
     free(log);
     m_free(&m);
 }
