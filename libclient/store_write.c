@@ -159,7 +159,11 @@ static srd_err st_delete_hashes(srd_store *st, uint64_t *hashes, size_t n,
         bool there;
         if (i > 0 && hashes[i] == hashes[i - 1])
             continue;
-        srd_exists_hash(st, hashes[i], &there);
+        srd_err rc = srd_exists_hash(st, hashes[i], &there);
+        if (rc != SRD_OK) { /* a damaged index slot: say so, write nothing */
+            free(ops);
+            return rc;
+        }
         if (there)
             ops[k++] = (srdi_op){hashes[i], NULL, 0, true};
     }

@@ -1124,6 +1124,11 @@ START_TEST(test_writer_over_a_forged_index_errs_never_shows_another_value)
     expect_n(w, 1, 2, 1);
     srd_iter *it = NULL;
     ck_assert_int_eq(srd_iter_open(w, &it), SRD_ECORRUPT);
+    /* nor is the damaged key taken for absent by a delete: no tombstone */
+    size_t deleted = 7;
+    ck_assert_int_eq(srd_delete_batch(w, (srd_val[]){tu_s(k0)}, 1, &deleted),
+                     SRD_ECORRUPT);
+    ck_assert_uint_eq(deleted, 0);
     /* Compaction proves the table against the running sum first (the
      * forger's sum is not the running one): it takes the live set from a
      * walk of the store, so key 0 is copied and reads right again. */
