@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #define HO_REQUEST "SRDH1"
 #define HO_READ_MS 1000 /* a connected peer has this long to ask */
 #define HO_BACKLOG 16
+#define HO_PROBE_MS 1000 /* longest wait to learn whether a hand-over runs */
 
 struct srdi_handover {
     dev_t dev;        /* the lock file's identity */
@@ -229,6 +231,26 @@ static bool ho_mine(dev_t dev, ino_t ino)
     return mine;
 }
 
+/* A connection to the listener at a, or -1. A Unix connect() to a
+ * listener whose backlog is full waits for room: SO_SNDTIMEO bounds that
+ * wait to ms (it then fails with EAGAIN, as a full backlog of a
+ * listener busy handing over looks). */
+static int ho_connect(const struct sockaddr_un *a, socklen_t len, int ms)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (const struct sockaddr *)a, len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 bool srdi_handover_in_progress(dev_t dev, ino_t ino)
 {
     char want[64];
@@ -239,14 +261,12 @@ bool srdi_handover_in_progress(dev_t dev, ino_t ino)
         return false;
     struct sockaddr_un a;
     socklen_t len = ho_name(dev, ino, &a);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
     /* a listener that holds no lock is handing over: it answers nothing
      * to this connection, which it drops when it is done */
-    bool live = connect(fd, (struct sockaddr *)&a, len) == 0 ||
-                errno == EAGAIN;
-    close(fd);
+    int fd = ho_connect(&a, len, HO_PROBE_MS);
+    bool live = fd >= 0 || errno == EAGAIN;
+    if (fd >= 0)
+        close(fd);
     return live;
 }
 
@@ -256,18 +276,16 @@ srd_err srdi_handover_ask(dev_t dev, ino_t ino, unsigned timeout_ms,
     why[0] = 0;
     struct sockaddr_un a;
     socklen_t len = ho_name(dev, ino, &a);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int ms = timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms;
+    int fd = ho_connect(&a, len, ms);
     if (fd < 0)
-        return srdi_errno(errno);
+        return errno == EAGAIN ? SRD_ECANCELED : SRD_EUNREACHABLE;
     srd_err rc = SRD_OK;
-    if (connect(fd, (struct sockaddr *)&a, len) != 0)
-        rc = errno == EAGAIN ? SRD_ECANCELED : SRD_EUNREACHABLE;
-    else if (!ho_peer_ok(fd))
+    if (!ho_peer_ok(fd))
         rc = SRD_EPERM;
     else if (send(fd, HO_REQUEST, strlen(HO_REQUEST), MSG_NOSIGNAL) < 0)
         rc = SRD_ECANCELED;
-    else if (!ho_wait_in(fd, timeout_ms > INT32_MAX ? INT32_MAX
-                                                    : (int)timeout_ms))
+    else if (!ho_wait_in(fd, ms))
         rc = SRD_ETIMEDOUT;
     if (rc == SRD_OK) {
         char ans[sizeof(int32_t) + SRDI_HANDOVER_WHY];

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -26,6 +27,8 @@
 #include "wire.h"
 
 #define RS_FILL_MIN ((size_t)64 << 10) /* room asked of one read */
+#define RS_CONNECT_MS 5000 /* longest wait of a connect (srd_open's default
+                              SRD_TIMEOUT_MS) */
 
 static int64_t rs_now_ms(void)
 {
@@ -43,6 +46,29 @@ static int rs_left(int64_t deadline)
     return left > 0 ? (int)(left > 1000000 ? 1000000 : left) : 0;
 }
 
+/* connect(2) bounded to RS_CONNECT_MS: a Unix listener whose backlog is
+ * full (a stopped srdd) and a TCP peer that does not answer would
+ * otherwise block the caller for good or for the kernel's SYN retries.
+ * SO_SNDTIMEO bounds a connect on Linux (EAGAIN / EINPROGRESS after
+ * it); it is cleared again, since sends are bounded elsewhere. */
+static int rs_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct timeval tv = {RS_CONNECT_MS / 1000,
+                         (suseconds_t)(RS_CONNECT_MS % 1000) * 1000};
+    struct timeval none = {0, 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+        return -1;
+    int rv = connect(fd, sa, len);
+    int e = errno;
+    if (rv == 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none,
+                              sizeof none) != 0)
+        return -1;
+    if (rv != 0 && (e == EAGAIN || e == EINPROGRESS))
+        e = ETIMEDOUT;
+    errno = e;
+    return rv;
+}
+
 static int rs_dial_unix(const char *path)
 {
     struct sockaddr_un sa;
@@ -54,7 +80,7 @@ static int rs_dial_unix(const char *path)
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (fd >= 0 && rs_connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int e = errno;
         close(fd);
         errno = e;
@@ -91,7 +117,7 @@ static int rs_dial_tcp(const char *hp)
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (fd >= 0 && rs_connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         int e = errno;
         close(fd);
         errno = e;

@@ -23,8 +23,9 @@ typedef struct srdi_rbuf {
     size_t off, len, cap;
 } srdi_rbuf;
 
-/* Connect to url; a descriptor (blocking, close-on-exec) or -1 with
- * errno (EINVAL: not an address this transport knows). */
+/* Connect to url, waiting at most 5 s; a descriptor (blocking,
+ * close-on-exec) or -1 with errno (EINVAL: not an address this transport
+ * knows; ETIMEDOUT: no answer in time). */
 int srdi_reqsock_dial(const char *url);
 
 /* Send msg (len bytes) as one frame, waiting at most timeout_ms (< 0:

@@ -1794,6 +1794,38 @@ START_TEST(test_sigterm_under_load_finishes_queued_writes)
 }
 END_TEST
 
+/* A listener that never accepts (a stopped srdd) fills its backlog; a
+ * dial then fails with ETIMEDOUT within its bound instead of blocking the
+ * caller (and every writer of its handle) for good. */
+START_TEST(test_dial_to_a_listener_that_never_accepts_times_out)
+{
+    char *tmp = tu_tmpdir();
+    char *path = tu_join(tmp, "stuck.sock");
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(l, 0), 0);
+    char url[PATH_MAX + 16];
+    snprintf(url, sizeof url, "unix://%s", path);
+    int fds[8], n = 0, fd = -1;
+    do {
+        fd = srdi_reqsock_dial(url); /* a blocking one hangs: the case's
+                                        timeout fails the test */
+        if (fd >= 0)
+            fds[n++] = fd;
+    } while (fd >= 0 && n < 8);
+    ck_assert_msg(fd < 0, "%d dials to a listener with backlog 0 worked", n);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    close(l);
+    tu_rmtree(tmp);
+    free(path);
+    free(tmp);
+}
+END_TEST
+
 static Suite *srdd_suite(void)
 {
     Suite *s = suite_create("srdd");
@@ -1845,6 +1877,7 @@ static Suite *srdd_suite(void)
     tcase_add_test(tc, test_tcp_truncated_length_prefix_does_not_stop_srdd);
     tcase_add_test(tc, test_tcp_peer_is_refused_by_allow_uid);
     tcase_add_test(tc, test_many_concurrent_connections_are_served);
+    tcase_add_test(tc, test_dial_to_a_listener_that_never_accepts_times_out);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("process");
