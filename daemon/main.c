@@ -209,7 +209,7 @@ static int main_teardown(srdd *d, int status)
     group_destroy(d->grp);      /* the loop commits no more groups */
     generation_close(d->gen);
     pathwatch_destroy(d->pw);
-    d->nng_stuck |= !server_close(d->srv, MAIN_DRAIN_MS);
+    server_close(d->srv, MAIN_DRAIN_MS);
     d->nng_stuck |= !publish_close(d->pub);
     streams_destroy(d->ss);     /* unfinished uploads are dropped */
     dedupe_destroy(d->dd);

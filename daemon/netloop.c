@@ -39,6 +39,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "netloop.h"
+#include "stats.h"
 #include "reqsock.h"
 #include "wire.h"
 
@@ -96,13 +97,6 @@ struct netloop {
 
 /* The loop whose thread this is (NULL on every other thread). */
 static _Thread_local netloop *nl_self;
-
-static uint64_t nl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void nl_wake(netloop *nl)
 {
@@ -244,7 +238,7 @@ static void nc_flush(nconn *c)
                          MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->stall_ms = nl_now_ms();
+            c->stall_ms = stats_now_ms();
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -292,7 +286,7 @@ static bool nc_append(nconn *c, nng_msg *m)
         c->out_cap = cap;
     }
     if (c->out_len == 0)
-        c->stall_ms = nl_now_ms();
+        c->stall_ms = stats_now_ms();
     srdi_wire_frame_put(c->out + c->out_len, (uint32_t)len);
     memcpy(c->out + c->out_len + SRDI_WIRE_FRAME, nng_msg_body(m), len);
     c->out_len += len + SRDI_WIRE_FRAME;
@@ -373,7 +367,7 @@ static void nl_accept(netloop *nl)
                      strerror(errno));
             epoll_ctl(nl->ep, EPOLL_CTL_DEL, nl->lfd, NULL);
             nl->listening = false;
-            nl->accept_paused = nl_now_ms() + 100;
+            nl->accept_paused = stats_now_ms() + 100;
         }
         return;
     }
@@ -606,14 +600,14 @@ static void *nl_thread(void *arg)
     netloop *nl = arg;
     nl_self = nl;
     struct epoll_event evs[NL_EVENTS];
-    uint64_t last_tick = nl_now_ms(), quit_at = 0;
+    uint64_t last_tick = stats_now_ms(), quit_at = 0;
     for (;;) {
         int n = epoll_wait(nl->ep, evs, NL_EVENTS, NL_TICK_MS);
         for (int i = 0; i < n; i++)
             nl_event(nl, &evs[i]);
         nl->c.on_pass(nl->c.arg);
         nl_settle(nl);
-        uint64_t now = nl_now_ms();
+        uint64_t now = stats_now_ms();
         if (now - last_tick >= NL_TICK_MS || atomic_load(&nl->stop_listen)) {
             nl_tick(nl, now);
             last_tick = now;
@@ -667,6 +661,9 @@ int netloop_start(const netloop_conf *conf, netloop **out, char *why)
                      epoll_ctl(nl->ep, EPOLL_CTL_ADD, nl->wfd, &wev) != 0
                  ? -1
                  : 0;
+    if (rv != 0 && nl->lfd >= 0)
+        snprintf(why, 256, "cannot watch the request socket: %s",
+                 strerror(errno));
     nl->listening = rv == 0;
     *out = nl; /* before the thread starts: its callbacks may use it */
     if (rv == 0 && (errno = pthread_create(&nl->thread, NULL, nl_thread,

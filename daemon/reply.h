@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reply.h -- turn a response into the NNG message sent back on a REP
- * context. Shared by the server (replies it makes itself) and the writer
- * thread (replies of mutations).
+ * reply.h -- turn a response into the message sent back on a request
+ * connection. Shared by the server's direct answers and group commit's
+ * replies of mutations.
  */
 #ifndef SRDD_REPLY_H
 #define SRDD_REPLY_H

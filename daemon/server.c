@@ -426,15 +426,14 @@ void server_stop_accepting(server *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool server_close(server *s, unsigned timeout_ms)
+void server_close(server *s, unsigned timeout_ms)
 {
     if (!s)
-        return true;
+        return;
     netloop_close(s->nl, timeout_ms);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
-    return true;
 }
 
 uint64_t server_clients(server *s)

@@ -55,8 +55,8 @@ srd_err server_start(const server_conf *conf, server **out, char *why);
 void server_stop_accepting(server *s);
 
 /* Let queued replies leave (at most timeout_ms), then close every
- * connection and free everything. Returns true. NULL does nothing. */
-bool server_close(server *s, unsigned timeout_ms);
+ * connection and free everything. NULL does nothing. */
+void server_close(server *s, unsigned timeout_ms);
 
 /* Client connections open on the request socket now (any thread). */
 uint64_t server_clients(server *s);

@@ -18,8 +18,8 @@
 
 #include "srd/srd.h"
 
-/* Streams one connection may hold (a libsrdclient handle has 32 lanes,
- * one stream each at most). */
+/* Streams one connection may hold (a libsrdclient handle has at most 32
+ * requests in flight on its one connection, a stream's chunk among them). */
 #define STREAMS_PER_OWNER 64u
 
 typedef struct streams streams;

@@ -48,7 +48,8 @@ srd_err srdi_client_delete_batch(srdi_client *c, const srd_val *keys,
                                  size_t n, size_t *deleted);
 srd_err srdi_client_sync(srdi_client *c);
 /* srd_put_async in client mode (arguments checked by the caller): sent at
- * once on a free lane, else queued to leave batched with others. */
+ * once while fewer than 32 calls are in flight, else queued to leave
+ * batched with others. */
 srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
                               srd_done_fn done, void *ctx);
 /* Wait for the asynchronous writes in flight; their first error. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client_impl.h -- what the parts of client mode share: its limits, the
- * handle and lane types, and the few functions one part offers another.
- * client.c holds lanes, the handshake, following the file and the
- * pipelined writes; client_conn.c finds srdd and owns the NNG sockets;
+ * handle and call types, and the few functions one part offers another.
+ * client.c holds the handshake, following the file and the pipelined
+ * writes; client_req.c the request connection and the calls in flight;
+ * client_conn.c finds srdd and owns the NNG SUB socket;
  * client_write.c is the blocking write API and streams; client_admin.c
  * the srd_daemon_* API and compaction with progress. Only client*.c
  * include this; everyone else goes through client.h.
@@ -119,7 +120,7 @@ struct srdi_client {
                                       unknown) */
     _Atomic uint64_t untrusted;    /* 1 + uid of a daemon refused (0: none) */
     bool thread_started;
-    char req_url[CL_URL_MAX], sub_url[CL_URL_MAX];
+    char sub_url[CL_URL_MAX];
 };
 
 struct srdi_cstream {

@@ -296,7 +296,6 @@ static void cr_install(srdi_client *c, int fd)
 
 srd_err srdi_cl_req_open(srdi_client *c, const char *url)
 {
-    snprintf(c->req_url, sizeof c->req_url, "%s", url);
     c->fd = -1;
     c->dead = true;
     srd_err rc = SRD_OK;
@@ -325,7 +324,6 @@ static srd_err cr_ensure(srdi_client *c)
     int fd = cr_dial(c, d.listen, &rc);
     if (fd < 0)
         return rc;
-    snprintf(c->req_url, sizeof c->req_url, "%s", d.listen);
     cr_install(c, fd);
     return SRD_OK;
 }

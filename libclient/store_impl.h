@@ -159,7 +159,7 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added);
 
 /*
  * The two halves of a write, for callers that group many writes under one
- * sync (srdd's writer thread): append_unit appends ops atomically and
+ * sync (srdd's group commit): append_unit appends ops atomically and
  * counts the write in flight; finish makes it durable (one fdatasync
  * covers every unit appended before it), raises the committed tail,
  * updates the index and ends the in-flight count. finish must be called

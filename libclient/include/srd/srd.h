@@ -132,8 +132,9 @@ typedef enum srd_sync_mode {
                                   unreadable bytes are saved to
                                   "<path>.cut-<offset>" and then cut off */
 #define SRD_OPEN_EMBEDDED 0x8u /* never connect to srdd: be the writer
-                                  (SRD_EBUSY when srdd or another process
-                                  holds the store); no sharing, no
+                                  (SRD_EBUSY when srdd or anyone else,
+                                  another handle of this process
+                                  included, holds the store); no sharing, no
                                   hand-over, no srdd started */
 #define SRD_OPEN_CLIENT 0x10u  /* never be the writer: write through srdd
                                   (SRD_EUNREACHABLE when none serves it) */
@@ -178,8 +179,10 @@ SRD_API void srd_options_init(srd_options *opts);
  * "<path>.srdd.log" beside the store, stopping SRD_AUTOSTART_IDLE = 10 s
  * after its last client left) and becomes its client, and this open
  * becomes one too (docs/CLIENT.md, "Starting srdd by itself"). A second
- * open of the same store in one process returns the handle open already,
- * with one more reference (each srd_close drops one; not across fork()).
+ * writing open of the same store in one process (none of SRD_OPEN_EMBEDDED,
+ * _READONLY, _CLIENT, and SRD_AUTOSTART not 0) returns the handle open
+ * already, with one more reference (each srd_close drops one; not across
+ * fork()); the options of the first open apply to it.
  * SRD_OPEN_EMBEDDED forces embedded mode with none of this (SRD_EBUSY when
  * another process holds the store; such a writer does not hand over),
  * as does SRD_AUTOSTART=0 in the environment; srd_open_why() says why an
