@@ -13,9 +13,12 @@
  * rename over the store (the commit point) -> switch the writer, publish
  * the new {index, map} -> fsync the directory -> release the writer: a
  * write acknowledged in the new file must not depend on a rename that
- * power loss could still undo. Writers wait only for the catch-up and
- * that fsync; readers never wait. Views of the old
- * file stay valid: they hold the old mapping.
+ * power loss could still undo. Writers wait for the catch-up and that
+ * fsync, and, when the writer's table was taken over from the shared index
+ * file at open, for one pass over that file proving its slots before T0 is
+ * chosen (cp_table_proven; some 70 ms at 10M keys, once per compaction);
+ * readers never wait. Views of the old file stay valid: they hold the old
+ * mapping.
  */
 #include "srd_features.h"
 

@@ -301,15 +301,18 @@ srd_err srd_open(const char *path, const srd_options *opts, srd_store **out)
 {
     if (out)
         *out = NULL;
-    if (!path || !*path || !out)
-        return SRD_EINVAL;
+    if (!out)
+        return srdi_multi_refuse("out is NULL");
+    if (!path || !*path)
+        return srdi_multi_refuse("path is NULL or empty");
     srd_options o;
     if (opts)
         o = *opts;
     else
         srd_options_init(&o);
     if (!srdi_client_flags_ok(o.flags))
-        return SRD_EINVAL;
+        return srdi_multi_refuse("SRD_OPEN_CLIENT cannot be combined with "
+                                 "SRD_OPEN_EMBEDDED or SRD_OPEN_READONLY");
     return srdi_multi_open(path, &o, out);
 }
 

@@ -241,6 +241,12 @@ static void mp_say_opt_out(const char *path, unsigned flags)
                : "SRD_AUTOSTART=0");
 }
 
+srd_err srdi_multi_refuse(const char *what)
+{
+    mp_say("srd_open: %s", what);
+    return SRD_EINVAL;
+}
+
 srd_err srdi_multi_open(const char *path, const srd_options *o,
                         srd_store **out)
 {

@@ -17,6 +17,9 @@ struct srd_store;
 srd_err srdi_multi_open(const char *path, const srd_options *o,
                         struct srd_store **out);
 
+/* srd_open refused its arguments: srd_open_why() says why (what). */
+srd_err srdi_multi_refuse(const char *what);
+
 /* srd_close: drop one reference; the last stops the listener and closes. */
 srd_err srdi_multi_close(struct srd_store *st);
 

@@ -376,7 +376,13 @@ START_TEST(test_open_rejects_bad_arguments)
     ck_assert_uint_eq(o.sync_interval_ms, 100);
     srd_store *st = NULL;
     ck_assert_int_eq(srd_open(NULL, &o, &st), SRD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(srd_open_why(), "path is NULL"));
     ck_assert_int_eq(srd_open(g_path, &o, NULL), SRD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(srd_open_why(), "out is NULL"));
+    o.flags = SRD_OPEN_CLIENT | SRD_OPEN_READONLY;
+    ck_assert_int_eq(srd_open(g_path, &o, &st), SRD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(srd_open_why(), "SRD_OPEN_CLIENT"));
+    ck_assert_ptr_null(st);
     o.flags = SRD_OPEN_CREATE | 0x100u;
     ck_assert_int_eq(srd_open(g_path, &o, &st), SRD_EINVAL);
     ck_assert_ptr_null(st);

@@ -219,8 +219,8 @@ SRD_API srd_err srd_open(const char *path, const srd_options *opts,
 
 /* Why the last srd_open of the calling thread failed to get the store from
  * another process (a sentence naming the cause, such as the opt-out or
- * srdd's log), or "" when it gave no reason. Valid until the thread's
- * next srd_open. */
+ * srdd's log) or refused its arguments (SRD_EINVAL), or "" when it gave no
+ * reason. Valid until the thread's next srd_open. */
 SRD_API const char *srd_open_why(void);
 
 /*
