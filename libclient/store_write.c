@@ -9,7 +9,6 @@
  */
 #include "srd_features.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +46,13 @@ void srdi_store_end_exclusive(srd_store *st)
  * raw clone), so a write asks getpid (a system call) only when the page
  * does not hold the handle's pid: a child reads 0, never its parent's
  * pid. Without the page (madvise refused): getpid every time. Threads
- * share the page and the pid; a vfork child may only exec or exit. */
+ * share the page and the pid; a vfork child may only exec or exit. The
+ * page is made when the library loads, so no write ever makes the
+ * mmap: the calls of a workload are the same from its first write on
+ * (check_fault_sweep numbers them). */
 static _Atomic pid_t *st_pid_page;
-static pthread_once_t st_pid_once = PTHREAD_ONCE_INIT;
 
-static void st_pid_setup(void)
+__attribute__((constructor)) static void st_pid_setup(void)
 {
 #ifdef MADV_WIPEONFORK
     size_t len = (size_t)sysconf(_SC_PAGESIZE);
@@ -69,7 +70,6 @@ static void st_pid_setup(void)
 
 bool srdi_store_forked(const srd_store *st)
 {
-    pthread_once(&st_pid_once, st_pid_setup);
     _Atomic pid_t *page = st_pid_page;
     if (page && atomic_load_explicit(page, memory_order_relaxed) == st->pid)
         return false;
