@@ -222,18 +222,17 @@ static void group_prepare(group *g, group_job *j)
         j->rc = group_apply(g, j);
 }
 
-/* Before the acknowledgement: the writes of a group whose file the store
- * path no longer names (or that someone cut short) are lost. seen: what
- * the check before the appends saw, when the file cannot have been
- * switched since (NULL: check everything again). */
-static void group_watch(group *g, group_job *list,
-                        const pathwatch_seen *seen)
+/* Before the acknowledgement of a serial group (a compaction may have
+ * switched the file since its first check): the writes of a group whose
+ * file the store path no longer names (or that someone cut short) are
+ * lost. */
+static void group_watch(group *g, group_job *list)
 {
     char why[SRDI_WIRE_WHY];
     bool wrote = false;
     for (group_job *j = list; j; j = j->next)
         wrote |= j->rc == SRD_OK && j->n_placed > 0;
-    if (!wrote || pathwatch_ok_seen(g->c.pw, seen, why))
+    if (!wrote || pathwatch_ok(g->c.pw, why))
         return;
     for (group_job *j = list; j; j = j->next) {
         if (j->rc != SRD_OK || j->n_placed == 0)
@@ -366,9 +365,10 @@ static void group_run_list(group *g, group_job *list, bool serial)
 {
     bool any = false;
     keyset_clear(&g->ks);
-    /* A file cut short must be seen before the appends fill the gap. */
-    pathwatch_seen seen;
-    pathwatch_whole(g->c.pw, &seen, NULL);
+    /* Every request of the group is read, none appended: one look at the
+     * path sees what was done to it before any of them was sent, and a
+     * file cut short before the appends fill the gap (pathwatch.h). */
+    pathwatch_group(g->c.pw, NULL);
     for (group_job *j = list; j; j = j->next) {
         j->dup_of = NULL;
         j->fresh = j->appended = false;
@@ -387,7 +387,8 @@ static void group_run_list(group *g, group_job *list, bool serial)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
     group_finish(g, list);
-    group_watch(g, list, serial ? NULL : &seen);
+    if (serial)
+        group_watch(g, list);
     group_count(g, list, any);
     placed = placed && group_range(list, &from, &to);
     if (placed) {

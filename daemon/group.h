@@ -11,10 +11,11 @@
  *   3. ONE IndexUpdate describing the group is published;
  *   4. only then is each reply sent (job->done).
  * Invariant: no reply of a group leaves before its update is published
- * and its entries are durable at the configured level, nor while the
- * store path does not name the file written (pathwatch.h): then every
- * write of the group fails with SRD_EFAILED, and every later one before
- * it is made.
+ * and its entries are durable at the configured level, nor when the
+ * store path did not name the file written at the group's check (once
+ * its requests are read, before step 1; pathwatch.h): then every write
+ * of the group fails with SRD_EFAILED, and every later one before it is
+ * made.
  */
 #ifndef SRDD_GROUP_H
 #define SRDD_GROUP_H

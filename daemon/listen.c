@@ -41,6 +41,12 @@ struct listen_guard {
     pthread_mutex_t mu;    /* the fields below */
     nng_listener l;
     bool stopped;          /* listen_guard_stop ran: no more restarts */
+    pthread_mutex_t peers_mu; /* peers, n_peers, peers_cap */
+    uint32_t *peers;       /* ids of the pipes that reached the socket and
+                            * have not left */
+    size_t n_peers, peers_cap;
+    bool unlisted;         /* a pipe could not be listed (no memory) */
+    _Atomic bool any_peer; /* n_peers > 0 or unlisted */
 };
 
 static int listen_open(nng_socket s, const char *url, unsigned mode,
@@ -77,12 +83,41 @@ static bool listen_probe_swap(listen_guard *g, uint32_t from, uint32_t to)
     return false;
 }
 
+/* A pipe reached the socket (join) or left it. Only a pipe listed can
+ * leave the list, so a departure NNG reports without its arrival (a pipe
+ * closed while joining) never hides a peer; a pipe that cannot be listed
+ * (no memory) makes any_peer true for good. */
+static void listen_peer(listen_guard *g, uint32_t id, bool join)
+{
+    pthread_mutex_lock(&g->peers_mu);
+    if (join && g->n_peers == g->peers_cap && !g->unlisted) {
+        size_t cap = g->peers_cap ? 2 * g->peers_cap : 16;
+        uint32_t *p = realloc(g->peers, cap * sizeof *p);
+        if (p) {
+            g->peers = p;
+            g->peers_cap = cap;
+        }
+        g->unlisted = !p;
+    }
+    if (join && g->n_peers < g->peers_cap)
+        g->peers[g->n_peers++] = id;
+    for (size_t i = 0; !join && i < g->n_peers; i++) {
+        if (g->peers[i] == id) {
+            g->peers[i] = g->peers[--g->n_peers];
+            break;
+        }
+    }
+    atomic_store(&g->any_peer, g->unlisted || g->n_peers > 0);
+    pthread_mutex_unlock(&g->peers_mu);
+}
+
 /* NNG: a pipe joined or left the socket. Pipes this process dialled are
  * the probes' (counted, so a probe can tell its own pipe). */
 static void listen_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     listen_guard *g = arg;
     uint32_t id = (uint32_t)nng_pipe_id(p);
+    listen_peer(g, id, ev == NNG_PIPE_EV_ADD_POST);
     if (ev == NNG_PIPE_EV_REM_POST) {
         listen_probe_swap(g, id, 0);
         return;
@@ -110,6 +145,7 @@ int listen_guarded(nng_socket s, const char *url, unsigned mode,
     g->recvmax = recvmax;
     g->peer_proto = peer_proto;
     pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->peers_mu, NULL);
     int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, listen_pipe_event, g);
     if (rv == 0)
         rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, listen_pipe_event, g);
@@ -206,8 +242,15 @@ void listen_guard_free(listen_guard *g)
     if (!g)
         return;
     pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->peers_mu);
+    free(g->peers);
     free(g->url);
     free(g);
+}
+
+bool listen_guard_has_peers(listen_guard *g)
+{
+    return atomic_load(&g->any_peer);
 }
 
 bool listen_close(nng_socket s, unsigned timeout_ms)

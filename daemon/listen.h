@@ -41,6 +41,12 @@ listen_health listen_guard_check(listen_guard *g, unsigned timeout_ms);
  * on. NULL does nothing. */
 void listen_guard_stop(listen_guard *g);
 
+/* Whether some peer's pipe reached the socket and has not left (NNG's
+ * pipe events; true for good once one could not be counted). A peer
+ * that connects meanwhile is heard of at most as late as its pipe
+ * event. */
+bool listen_guard_has_peers(listen_guard *g);
+
 /* Free the guard (after listen_guard_stop or the socket's close). */
 void listen_guard_free(listen_guard *g);
 

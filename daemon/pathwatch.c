@@ -7,10 +7,16 @@
  * only when they agree in a healthy srdd.
  *
  * The whole check is an fstat of the writer's file and a stat of the
- * path. A group splits it (pathwatch_whole before its appends: fstat;
- * pathwatch_ok_seen before its replies: stat, compared with what the
- * fstat saw), one system call each. inotify could not replace the stat:
- * it reports nothing when a parent directory is renamed or replaced, a
+ * path. A group needs one system call (pathwatch_group): a stat of the
+ * path, compared with the identity the writer recorded when it opened or
+ * switched to its file (no fstat: that identity cannot change while the
+ * group holds off compaction) and with its tail (the size stat gives is
+ * that file's when the identities agree); any other answer gets the whole
+ * check. The stat runs after every request of the group was read and
+ * before any is appended: a removal, replacement or cut finished before
+ * any of those requests was sent is seen, and the appends never fill the
+ * gap a cut left (pathwatch.h). inotify could not replace the stat: it
+ * reports nothing when a parent directory is renamed or replaced, a
  * symlink on the way is changed or a mount hides the directory.
  */
 #include "srd_features.h"
@@ -66,15 +72,26 @@ void pathwatch_destroy(pathwatch *w)
  * it): the log line does. */
 #define PW_VERDICT "; srdd acknowledges no more writes: restart it"
 
-/* The tail, and with have the writer's file (fstat; returns its errno
- * or 0), once no compaction is between rename and switch. */
-static int pw_writer(pathwatch *w, struct stat *have, uint64_t *tail)
+/* The tail, and the writer's file once no compaction is between rename
+ * and switch: fresh, an fstat of it into have (returns its errno or 0);
+ * else the identity the writer recorded for it (st_dev and st_ino of
+ * have only; ENOENT when it has none). */
+static int pw_writer(pathwatch *w, bool fresh, struct stat *have,
+                     uint64_t *tail)
 {
     srd_store *st = w->st;
+    uint64_t dev, ino;
+    int fe = 0;
     pthread_mutex_lock(&st->mu);
     while (st->busy) /* a compaction may be between rename and switch */
         pthread_cond_wait(&st->cv, &st->mu);
-    int fe = !have || fstat(srdi_writer_fd(st->w), have) == 0 ? 0 : errno;
+    if (fresh)
+        fe = fstat(srdi_writer_fd(st->w), have) == 0 ? 0 : errno;
+    else if (srdi_writer_ident(st->w, &dev, &ino)) {
+        have->st_dev = (dev_t)dev;
+        have->st_ino = (ino_t)ino;
+    } else
+        fe = ENOENT;
     *tail = srdi_writer_tail(st->w);
     pthread_mutex_unlock(&st->mu);
     return fe;
@@ -115,36 +132,21 @@ static bool pw_wrong(pathwatch *w, char *why, size_t cap)
 {
     struct stat have, named;
     uint64_t tail;
-    int fe = pw_writer(w, &have, &tail);
+    int fe = pw_writer(w, true, &have, &tail);
     int se = stat(w->path, &named) == 0 ? 0 : errno;
     return pw_judge(fe, &have, se, &named, tail, why, cap);
 }
 
-/* The file srdd writes reaches the tail (fstat only); *seen is set. */
-static bool pw_wrong_size(pathwatch *w, pathwatch_seen *seen, char *why,
-                          size_t cap)
+/* A group's check: the path names the file the writer recorded (one
+ * stat), which reaches the tail; any other answer gets the whole check,
+ * which has the last word. */
+static bool pw_wrong_named(pathwatch *w, char *why, size_t cap)
 {
-    struct stat have;
+    struct stat have, named;
     uint64_t tail;
-    int fe = pw_writer(w, &have, &tail);
-    if (fe == 0)
-        *seen = (pathwatch_seen){true, (uint64_t)have.st_dev,
-                                 (uint64_t)have.st_ino};
-    return pw_judge(fe, &have, 0, NULL, tail, why, cap);
-}
-
-/* The path names the file seen (stat only), which reaches the tail; any
- * other answer of stat gets the whole check, which has the last word. */
-static bool pw_wrong_seen(pathwatch *w, const pathwatch_seen *seen,
-                          char *why, size_t cap)
-{
-    struct stat named;
-    uint64_t tail;
-    if (!seen || !seen->valid || stat(w->path, &named) != 0 ||
-        (uint64_t)named.st_dev != seen->dev ||
-        (uint64_t)named.st_ino != seen->ino)
+    if (pw_writer(w, false, &have, &tail) != 0 ||
+        stat(w->path, &named) != 0 || !pw_same(&named, &have))
         return pw_wrong(w, why, cap);
-    pw_writer(w, NULL, &tail);
     return pw_judge(0, &named, 0, NULL, tail, why, cap);
 }
 
@@ -190,23 +192,10 @@ bool pathwatch_ok(pathwatch *w, char *why)
     return !pw_wrong(w, what, sizeof what) || pw_lose(w, what, why);
 }
 
-bool pathwatch_whole(pathwatch *w, pathwatch_seen *seen, char *why)
-{
-    char what[PW_WHAT];
-    seen->valid = false;
-    if (pathwatch_failed(w, why))
-        return false;
-    if (!pw_wrong_size(w, seen, what, sizeof what))
-        return true;
-    seen->valid = false;
-    return pw_lose(w, what, why);
-}
-
-bool pathwatch_ok_seen(pathwatch *w, const pathwatch_seen *seen, char *why)
+bool pathwatch_group(pathwatch *w, char *why)
 {
     char what[PW_WHAT];
     if (pathwatch_failed(w, why))
         return false;
-    return !pw_wrong_seen(w, seen, what, sizeof what) ||
-           pw_lose(w, what, why);
+    return !pw_wrong_named(w, what, sizeof what) || pw_lose(w, what, why);
 }

@@ -4,7 +4,9 @@
  * commit (the request loop) and the compactor send, through one aio kept
  * for the purpose (nng_sendmsg allocates one per call, and NNG 1.5.2
  * draws a random number for each: a getrandom system call per update);
- * `mu` lets one send use it at a time.
+ * `mu` lets one send use it at a time. With no subscriber connected
+ * (listen_guard_has_peers) an update is not even encoded: PUB would drop
+ * it, and a subscriber misses what was published before it connected.
  */
 #include "srd_features.h"
 
@@ -80,6 +82,8 @@ void publish_send(publisher *p, const srdi_wire_update *up)
 {
     size_t len;
     nng_msg *m = NULL;
+    if (!listen_guard_has_peers(p->guard))
+        return;
     if (srdi_wire_update_size(up, &len) != SRD_OK ||
         nng_msg_alloc(&m, len) != 0 ||
         srdi_wire_update_encode(up, nng_msg_body(m), len) != SRD_OK ||

@@ -20,7 +20,8 @@ typedef struct publisher publisher;
 /* Listen on url; ipc socket files get mode (e.g. 0600). why: 256 bytes. */
 srd_err publish_open(const char *url, unsigned mode, publisher **out,
                      char *why);
-/* Encode and send up (never blocks). */
+/* Encode and send up (never blocks); nothing at all while no subscriber
+ * is connected (listen_guard_has_peers). */
 void publish_send(publisher *p, const srdi_wire_update *up);
 /* Updates that could not be sent. */
 uint64_t publish_drops(const publisher *p);

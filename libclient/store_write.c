@@ -9,8 +9,10 @@
  */
 #include "srd_features.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -39,9 +41,42 @@ void srdi_store_end_exclusive(srd_store *st)
     pthread_mutex_unlock(&st->mu);
 }
 
+/* This process's pid, kept in a page the kernel zeroes in the child of
+ * every fork (MADV_WIPEONFORK, whatever made the child: fork, _Fork, a
+ * raw clone), so a write asks getpid (a system call) only when the page
+ * does not hold the handle's pid: a child reads 0, never its parent's
+ * pid. Without the page (madvise refused): getpid every time. Threads
+ * share the page and the pid; a vfork child may only exec or exit. The
+ * page is made when the library loads, so no write ever makes the
+ * mmap: the calls of a workload are the same from its first write on
+ * (check_fault_sweep numbers them). */
+static _Atomic pid_t *st_pid_page;
+
+__attribute__((constructor)) static void st_pid_setup(void)
+{
+#ifdef MADV_WIPEONFORK
+    size_t len = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    if (madvise(p, len, MADV_WIPEONFORK) != 0) {
+        munmap(p, len);
+        return;
+    }
+    st_pid_page = p;
+#endif
+}
+
 bool srdi_store_forked(const srd_store *st)
 {
-    return st->pid != getpid();
+    _Atomic pid_t *page = st_pid_page;
+    if (page && atomic_load_explicit(page, memory_order_relaxed) == st->pid)
+        return false;
+    pid_t me = getpid();
+    if (page)
+        atomic_store_explicit(page, me, memory_order_relaxed);
+    return st->pid != me;
 }
 
 srd_err srdi_store_writable(const srd_store *st)

@@ -60,6 +60,7 @@ struct srdi_writer {
     bool rec_ok;                /* rec is known to be in the sidecar */
     bool rec_mine;              /* ... and its trailers were read by us */
     bool ident_ok;              /* rec.dev/ino describe fd (else no record) */
+    uint64_t dev, ino;          /* fd's identity as of start or switch */
     uint8_t boot[SRDI_BOOT_ID_SIZE]; /* the running boot's id */
     uint32_t align;             /* the file's layout (format.h) */
     uint8_t *scratch;           /* staging for small entries */
@@ -228,6 +229,8 @@ static void wr_identify(srdi_writer *w)
     w->ident_ok = fstat(w->fd, &st) == 0;
     w->rec.dev = w->ident_ok ? (uint64_t)st.st_dev : 0;
     w->rec.ino = w->ident_ok ? (uint64_t)st.st_ino : 0;
+    w->dev = w->rec.dev; /* rec is rewritten by syncs; these are not */
+    w->ino = w->rec.ino;
     w->rec_ok = false;
     w->rec_mine = false;
 }
@@ -656,6 +659,13 @@ void srdi_writer_set_align(srdi_writer *w, uint32_t align)
 int srdi_writer_fd(const srdi_writer *w)
 {
     return w->fd;
+}
+
+bool srdi_writer_ident(const srdi_writer *w, uint64_t *dev, uint64_t *ino)
+{
+    *dev = w->dev;
+    *ino = w->ino;
+    return w->ident_ok;
 }
 
 bool srdi_writer_failed(const srdi_writer *w)

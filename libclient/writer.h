@@ -98,6 +98,12 @@ void srdi_writer_child_unlock(srdi_writer *w);
 
 uint64_t srdi_writer_tail(const srdi_writer *w);
 int srdi_writer_fd(const srdi_writer *w);
+/* The identity (st_dev, st_ino) of the writer's file, from the fstat it
+ * made when it started or switched to the file (false: that fstat
+ * failed). Written only then: a caller that keeps srdi_writer_switch_file
+ * out (the engine: st->mu, which a compaction's switch holds) reads it
+ * without a system call. */
+bool srdi_writer_ident(const srdi_writer *w, uint64_t *dev, uint64_t *ino);
 /* Append in the layout of align (format.h; SRDI_ALIGN unless set): the
  * store's own. Set before the first write, or under the writer (a
  * compaction that changes the layout). */

@@ -4,8 +4,9 @@
  * names the file srdd writes, whole. A path removed, replaced by another
  * file or cut below the tail fails the check, for good and with a reason;
  * a file that grew and srdd's own compaction (a rename over the path)
- * pass it. The split check of a group (pathwatch_whole before its
- * appends, pathwatch_ok_seen before its replies) gives the same verdicts.
+ * pass it. The check of a group (pathwatch_group: one stat, compared with
+ * the identity the writer recorded for its file) gives the same verdicts,
+ * and follows the writer to the file a compaction switched it to.
  */
 #define _GNU_SOURCE 1
 #include <stdio.h>
@@ -163,118 +164,108 @@ START_TEST(test_destroy_of_null_does_nothing)
 END_TEST
 
 /* ======================================================================== */
-/* The split check of a group                                               */
+/* The check of a group                                                     */
 /* ======================================================================== */
 
-/* pathwatch_whole passes and sees the store file; ok_seen fails now with
- * a why naming part, for good, as the whole check does. */
-static void expect_seen_lost(const pathwatch_seen *seen, const char *part)
+/* pathwatch_group fails now with a why naming part, for good, as the
+ * whole check does. */
+static void expect_group_lost(const char *part)
 {
-    ck_assert(!pathwatch_ok_seen(g_pw, seen, g_why));
+    ck_assert(!pathwatch_group(g_pw, g_why));
     ck_assert_msg(strstr(g_why, part) != NULL, "why '%s' lacks '%s'", g_why,
                   part);
+    ck_assert_msg(strstr(g_why, "acknowledges no more writes") != NULL,
+                  "why '%s' does not say writes stop", g_why);
     ck_assert(pathwatch_failed(g_pw, NULL));
     ck_assert(!pathwatch_ok(g_pw, NULL));
+    ck_assert(!pathwatch_group(g_pw, NULL));
 }
 
-static void whole_sees_the_store(pathwatch_seen *seen)
+START_TEST(test_group_check_passes_healthy_groups)
 {
-    struct stat sb;
-    ck_assert_int_eq(stat(g_store, &sb), 0);
-    ck_assert(pathwatch_whole(g_pw, seen, g_why));
-    ck_assert(seen->valid);
-    ck_assert_uint_eq(seen->dev, (uint64_t)sb.st_dev);
-    ck_assert_uint_eq(seen->ino, (uint64_t)sb.st_ino);
-}
-
-START_TEST(test_split_check_passes_a_healthy_group)
-{
-    pathwatch_seen seen;
-    whole_sees_the_store(&seen);
+    ck_assert(pathwatch_group(g_pw, g_why));
     ck_srd(srd_put(g_st, tu_s("k3"), tu_s("the group's append")));
-    ck_assert(pathwatch_ok_seen(g_pw, &seen, g_why));
-    ck_assert(pathwatch_ok_seen(g_pw, NULL, g_why));
+    ck_assert(pathwatch_group(g_pw, g_why));
+    uint64_t tail = 0;
+    ck_srd(srd_tail(g_st, &tail));
+    ck_assert_int_eq(truncate(g_store, (off_t)tail + 4096), 0);
+    ck_assert(pathwatch_group(g_pw, g_why));
     ck_assert(!pathwatch_failed(g_pw, NULL));
 }
 END_TEST
 
 /* Cut short before the appends, which would fill the gap: caught first. */
-START_TEST(test_whole_catches_a_cut_before_the_appends)
+START_TEST(test_group_check_catches_a_cut)
 {
     uint64_t tail = 0;
     ck_srd(srd_tail(g_st, &tail));
     ck_assert_int_eq(truncate(g_store, (off_t)tail - 1), 0);
-    pathwatch_seen seen;
-    ck_assert(!pathwatch_whole(g_pw, &seen, g_why));
-    ck_assert(!seen.valid);
-    ck_assert_msg(strstr(g_why, "was cut to") != NULL, "why '%s'", g_why);
-    ck_assert(!pathwatch_ok(g_pw, NULL));
+    expect_group_lost("was cut to");
 }
 END_TEST
 
-START_TEST(test_seen_check_catches_a_cut_during_the_group)
+START_TEST(test_group_check_catches_a_removal)
 {
-    pathwatch_seen seen;
-    whole_sees_the_store(&seen);
-    ck_srd(srd_put(g_st, tu_s("k3"), tu_s("the group's append")));
-    uint64_t tail = 0;
-    ck_srd(srd_tail(g_st, &tail));
-    ck_assert_int_eq(truncate(g_store, (off_t)tail - 1), 0);
-    expect_seen_lost(&seen, "was cut to");
+    ck_assert(pathwatch_group(g_pw, g_why));
+    ck_assert_int_eq(unlink(g_store), 0);
+    expect_group_lost("is gone");
 }
 END_TEST
 
-START_TEST(test_seen_check_catches_a_move_during_the_group)
+START_TEST(test_group_check_catches_a_move)
 {
-    pathwatch_seen seen;
-    whole_sees_the_store(&seen);
+    ck_assert(pathwatch_group(g_pw, g_why));
     char *aside = tu_join(g_dir, "aside.srd");
     ck_assert_int_eq(rename(g_store, aside), 0);
-    expect_seen_lost(&seen, "removed or moved away");
+    expect_group_lost("removed or moved away");
     free(aside);
 }
 END_TEST
 
-START_TEST(test_seen_check_catches_a_replacement_during_the_group)
+START_TEST(test_group_check_catches_a_replacement)
 {
-    pathwatch_seen seen;
-    whole_sees_the_store(&seen);
+    ck_assert(pathwatch_group(g_pw, g_why));
     char *other = tu_join(g_dir, "other.srd");
     ck_assert_int_eq(tu_copy_file(g_store, other), 0);
     ck_assert_int_eq(rename(other, g_store), 0);
-    expect_seen_lost(&seen, "names another file");
+    expect_group_lost("names another file");
     free(other);
 }
 END_TEST
 
-/* A seen that no longer describes the writer's file (the caller broke
- * the rule: a compaction switched it) only costs the whole check, whose
- * verdict stands: the path names the file written. */
-START_TEST(test_stale_seen_gets_the_whole_check)
+/* The identity compared is the writer's own, taken when it switched
+ * files: after a compaction the new file passes, and the old file put
+ * back at the path (through a hard link kept from before) is another
+ * file, although it was the writer's once. */
+START_TEST(test_group_check_follows_the_writer_to_a_new_file)
 {
-    pathwatch_seen seen;
-    whole_sees_the_store(&seen);
+    char *keep = tu_join(g_dir, "old-link.srd");
+    ck_assert_int_eq(link(g_store, keep), 0);
     ck_srd(srd_put(g_st, tu_s("k1"), tu_s("replaced, the old one is dead")));
     uint64_t reclaimed = 0;
     ck_srd(srd_compact(g_st, &reclaimed));
-    ck_assert(pathwatch_ok_seen(g_pw, &seen, g_why));
-    pathwatch_seen invalid = {0};
-    ck_assert(pathwatch_ok_seen(g_pw, &invalid, g_why));
-    ck_assert_int_eq(unlink(g_store), 0);
-    expect_seen_lost(&seen, "is gone");
+    ck_assert_uint_gt(reclaimed, 0);
+    ck_assert(pathwatch_group(g_pw, g_why));
+    ck_srd(srd_put(g_st, tu_s("k4"), tu_s("into the new file")));
+    ck_assert(pathwatch_group(g_pw, g_why));
+    ck_assert_int_eq(rename(keep, g_store), 0);
+    expect_group_lost("names another file");
+    free(keep);
 }
 END_TEST
 
-/* Once lost, both halves refuse without looking. */
-START_TEST(test_split_check_stays_failed)
+/* Once lost, the group check refuses without looking: the file moved
+ * back to its path does not undo the verdict. */
+START_TEST(test_group_check_stays_failed)
 {
-    ck_assert_int_eq(unlink(g_store), 0);
+    char *aside = tu_join(g_dir, "aside.srd");
+    ck_assert_int_eq(rename(g_store, aside), 0);
     ck_assert(!pathwatch_ok(g_pw, NULL));
-    pathwatch_seen seen;
-    ck_assert(!pathwatch_whole(g_pw, &seen, g_why));
-    ck_assert(!seen.valid);
-    ck_assert_msg(strstr(g_why, "is gone") != NULL, "why '%s'", g_why);
-    ck_assert(!pathwatch_ok_seen(g_pw, NULL, NULL));
+    ck_assert_int_eq(rename(aside, g_store), 0);
+    ck_assert(!pathwatch_group(g_pw, g_why));
+    ck_assert_msg(strstr(g_why, "removed or moved away") != NULL, "why '%s'",
+                  g_why);
+    free(aside);
 }
 END_TEST
 
@@ -293,15 +284,15 @@ static Suite *pathwatch_suite(void)
     tcase_add_test(tc, test_compaction_renaming_over_path_passes);
     tcase_add_test(tc, test_destroy_of_null_does_nothing);
     suite_add_tcase(s, tc);
-    tc = tcase_create("split");
+    tc = tcase_create("group");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_split_check_passes_a_healthy_group);
-    tcase_add_test(tc, test_whole_catches_a_cut_before_the_appends);
-    tcase_add_test(tc, test_seen_check_catches_a_cut_during_the_group);
-    tcase_add_test(tc, test_seen_check_catches_a_move_during_the_group);
-    tcase_add_test(tc, test_seen_check_catches_a_replacement_during_the_group);
-    tcase_add_test(tc, test_stale_seen_gets_the_whole_check);
-    tcase_add_test(tc, test_split_check_stays_failed);
+    tcase_add_test(tc, test_group_check_passes_healthy_groups);
+    tcase_add_test(tc, test_group_check_catches_a_cut);
+    tcase_add_test(tc, test_group_check_catches_a_removal);
+    tcase_add_test(tc, test_group_check_catches_a_move);
+    tcase_add_test(tc, test_group_check_catches_a_replacement);
+    tcase_add_test(tc, test_group_check_follows_the_writer_to_a_new_file);
+    tcase_add_test(tc, test_group_check_stays_failed);
     suite_add_tcase(s, tc);
     return s;
 }

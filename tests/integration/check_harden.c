@@ -20,6 +20,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "client_harness.h"
 #include "reqconn.h"
@@ -396,6 +397,54 @@ START_TEST(test_forked_child_cannot_write_through_the_parents_handle)
     ck_srd(srd_verify(st, &rep, NULL, NULL));
     ck_assert_uint_eq(rep.entries, 2);
     ck_srd(srd_close(st));
+}
+END_TEST
+
+/* In a child made without fork()'s handlers (the raw system call): the
+ * parent's handle is refused, a handle the child opens itself writes,
+ * and the parent's is still refused after that (srdi_store_forked keeps
+ * the pid in a page the kernel wipes in a child, not in atfork state). */
+static int raw_child_writes(srd_store *parents, const char *other)
+{
+    srd_store *own;
+    if (srd_put(parents, tu_s("k"), tu_s("child")) != SRD_EFORKED)
+        return 1;
+    if (tu_open(other, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED, &own) != SRD_OK)
+        return 2;
+    if (srd_put(own, tu_s("k"), tu_s("child")) != SRD_OK)
+        return 3;
+    if (srd_put(parents, tu_s("k"), tu_s("child")) != SRD_EFORKED)
+        return 4;
+    if (srd_put(own, tu_s("k2"), tu_s("child")) != SRD_OK)
+        return 5;
+    return srd_close(own) == SRD_OK ? 0 : 6;
+}
+
+START_TEST(test_raw_fork_child_is_refused_and_its_own_handle_writes)
+{
+    srd_store *st;
+    char *other = tu_join(g_dir, "child.srd");
+    ck_srd(tu_open(g_store, SRD_OPEN_CREATE | SRD_OPEN_EMBEDDED, &st));
+    ck_srd(srd_put(st, tu_s("k"), tu_s("1")));
+    fflush(NULL);
+    pid_t pid = (pid_t)syscall(SYS_fork);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(raw_child_writes(st, other));
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the raw child's check %d failed", WEXITSTATUS(status));
+    ck_srd(srd_put(st, tu_s("k"), tu_s("2")));
+    ck_assert_int_eq(value_num(st, "k"), 2);
+    ck_srd(srd_close(st));
+    srd_store *o;
+    ck_srd(tu_open(other, SRD_OPEN_EMBEDDED, &o));
+    bool there = false;
+    ck_srd(srd_exists(o, tu_s("k2"), &there));
+    ck_assert(there);
+    ck_srd(srd_close(o));
+    free(other);
 }
 END_TEST
 
@@ -1089,6 +1138,7 @@ static Suite *harden_suite(void)
     CH_ADD_TEST(tc, test_store_replaced_under_srdd_stops_acknowledging);
     CH_ADD_TEST(tc, test_store_cut_short_under_srdd_stops_acknowledging);
     CH_ADD_TEST(tc, test_forked_child_cannot_write_through_the_parents_handle);
+    CH_ADD_TEST(tc, test_raw_fork_child_is_refused_and_its_own_handle_writes);
     CH_ADD_TEST(tc, test_forked_child_of_a_client_cannot_write_through_srdd);
     CH_ADD_TEST(tc, test_peer_reading_no_replies_does_not_freeze_srdd);
     CH_ADD_TEST(tc, test_batches_of_empty_items_cost_srdd_little_memory);
