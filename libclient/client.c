@@ -102,6 +102,27 @@ static bool cl_need_hello(srdi_client *c)
  * otherwise walk the file from c->tail up to tail. On failure the next
  * handshake tries again.
  */
+/* Follow srdd's updates from now on: the shared index no longer tells
+ * this handle what srdd writes (abandoned, failing its checks, or none for
+ * a new file). The subscriber thread subscribes; its new pipe makes the
+ * next tick handshake, which catches up (invariant 4). */
+static void cl_want_sub(srdi_client *c)
+{
+    if (atomic_load(&c->subscribed) || atomic_exchange(&c->want_sub, true))
+        return;
+    atomic_store(&c->st->follow, NULL); /* after want_sub: srdi_client_open */
+    if (c->sub_aio)
+        nng_aio_cancel(c->sub_aio); /* wake the thread from its tick */
+}
+
+/* After a reload: a file without a usable shared index is followed
+ * through srdd's updates. */
+static void cl_check_shared(srdi_client *c)
+{
+    if (!atomic_load(&c->subscribed) && !srdi_store_follow_shared(c->st))
+        cl_want_sub(c);
+}
+
 static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
                          const cl_hello_info *id)
 {
@@ -115,8 +136,15 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
+            cl_check_shared(c);
         }
     } else if (tail > c->tail) {
+        /* following the shared index: walk only what it does not vouch
+         * for (the walk starts at the tail the handle counted) */
+        srd_err sh = atomic_load(&st->follow) ? srdi_store_follow_raise(st)
+                                              : SRD_OK;
+        if (sh != SRD_OK && sh != SRD_ESTATE)
+            cl_want_sub(c);
         rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
@@ -184,7 +212,8 @@ static srd_err cl_handshake(srdi_client *c, cl_hello_info *h)
     if (rc == SRD_OK) {
         *h = (cl_hello_info){rs.hello.store_dev, rs.hello.store_ino,
                              rs.hello.generation, rs.hello.committed_tail,
-                             rs.hello.max_message};
+                             rs.hello.max_message,
+                             rs.hello.shared_index == 1};
         if (h->max_message >= 2ull * CL_HEADROOM)
             atomic_store(&c->max_message, (size_t)h->max_message);
     }
@@ -209,6 +238,8 @@ static srd_err cl_hello(srdi_client *c)
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
+        if (!h.shared_index)
+            cl_want_sub(c); /* the index file is not srdd's to keep now */
         pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
@@ -225,6 +256,46 @@ srd_err srdi_cl_hello_if(srdi_client *c, bool force)
     srd_err rc = force || cl_need_hello(c) ? cl_hello(c) : SRD_OK;
     pthread_mutex_unlock(&c->hello_mu);
     return rc;
+}
+
+/* ======================================================================== */
+/* Following the shared index instead of updates                           */
+/* ======================================================================== */
+
+/*
+ * st->follow of a handle that reads through srdd's shared index and is not
+ * subscribed (docs/CLIENT.md): srdd stores every slot before it replies, so
+ * the index itself tells what was acknowledged. Take its covered tail
+ * (srdi_store_follow_raise checks it), follow a grown index file; on a
+ * compaction load the new file, at srdd's word when it answers; when the
+ * index was abandoned or fails its checks, catch up through srdd now and
+ * subscribe from then on. wait false (a read's opportunistic raise): never
+ * blocks, and leaves anything slow to the next read or tick.
+ */
+static srd_err cl_follow_shared(srd_store *st, bool wait)
+{
+    srdi_client *c = st->client;
+    if (srdi_store_forked(st))
+        return SRD_OK; /* the parent's client: its locks are not ours */
+    if (!wait && pthread_mutex_trylock(&c->follow_mu) != 0)
+        return SRD_OK;
+    if (wait)
+        pthread_mutex_lock(&c->follow_mu);
+    srd_err rc = srdi_store_follow_raise(st);
+    if (wait && rc != SRD_OK && rc != SRD_ESTATE)
+        cl_want_sub(c);
+    pthread_mutex_unlock(&c->follow_mu);
+    if (!wait || rc == SRD_OK)
+        return SRD_OK;
+    srd_err hr = srdi_cl_hello_if(c, true); /* reloads a new file */
+    if (hr != SRD_OK && rc == SRD_ESTATE) { /* srdd gone since: the file */
+        pthread_mutex_lock(&c->follow_mu);
+        hr = srdi_store_follow_reload(st, UINT64_MAX);
+        if (hr == SRD_OK)
+            cl_check_shared(c);
+        pthread_mutex_unlock(&c->follow_mu);
+    }
+    return hr;
 }
 
 /* ======================================================================== */
@@ -252,6 +323,14 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
  * right after starting one and cancels it itself. */
 static int cl_recv(srdi_client *c, nng_msg **m)
 {
+    *m = NULL;
+    if (!atomic_load(&c->subscribed)) { /* only the tick to wait for */
+        nng_sleep_aio(c->tick, c->sub_aio);
+        if (atomic_load(&c->stop))
+            nng_aio_cancel(c->sub_aio);
+        nng_aio_wait(c->sub_aio);
+        return NNG_ETIMEDOUT;
+    }
     nng_recv_aio(c->sub, c->sub_aio);
     if (atomic_load(&c->stop))
         nng_aio_cancel(c->sub_aio);
@@ -266,6 +345,8 @@ static void *cl_main(void *arg)
     srdi_client *c = arg;
     uint64_t heard = cl_now_ms();
     while (!atomic_load(&c->stop)) {
+        if (atomic_load(&c->want_sub) && !atomic_load(&c->subscribed))
+            srdi_cl_subscribe(c, false);
         nng_msg *m;
         int rv = cl_recv(c, &m);
         if (rv == NNG_ECLOSED || atomic_load(&c->stop)) {
@@ -278,7 +359,10 @@ static void *cl_main(void *arg)
             cl_take_update(c, m);
             heard = now;
         }
-        srdi_cl_redial_stuck(c, now);
+        if (atomic_load(&c->subscribed))
+            srdi_cl_redial_stuck(c, now);
+        else if (atomic_load(&c->st->follow))
+            cl_follow_shared(c->st, true); /* an idle handle notices too */
         /* Invariant 4: a quiet line may mean every update was lost. */
         bool quiet = now - heard >= c->poll_ms;
         if (quiet || cl_need_hello(c)) {
@@ -341,6 +425,8 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->epoch, 0);
     atomic_init(&c->verified, 0);
     atomic_init(&c->lost, false);
+    atomic_init(&c->subscribed, false);
+    atomic_init(&c->want_sub, false);
     atomic_init(&c->pipes, 0);
     atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
@@ -373,6 +459,13 @@ static srd_err cl_start(srdi_client *c)
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
+    /* Without a usable shared index, srdd's updates are the way to learn
+     * its writes: subscribe (its pipe makes the next tick handshake). */
+    if (!h.shared_index || !srdi_store_follow_shared(st) ||
+        srdi_cl_env_uint("SRD_SUB_ALWAYS", 0, 0, 1) == 1)
+        rc = srdi_cl_subscribe(c, true);
+    if (rc != SRD_OK)
+        return rc;
     if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0)
         return SRD_ENOMEM;
     nng_aio_set_timeout(c->sub_aio, c->tick);
@@ -402,6 +495,11 @@ srd_err srdi_client_open(srd_store *st)
         return rc;
     }
     st->client = c;
+    if (!atomic_load(&c->subscribed)) {
+        atomic_store(&st->follow, cl_follow_shared);
+        if (atomic_load(&c->want_sub)) /* the thread found it gone since */
+            atomic_store(&st->follow, NULL);
+    }
     return SRD_OK;
 }
 
@@ -424,6 +522,7 @@ srd_err srdi_client_close(srdi_client *c)
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
     srd_err rc = srdi_client_flush(c);
+    atomic_store(&c->st->follow, NULL);
     cl_free(c);
     return rc;
 }

@@ -114,6 +114,9 @@ struct srdi_client {
     atomic_int pipes;              /* request connection up (0/1) */
     atomic_int sub_pipes;          /* SUB pipes connected */
     atomic_bool lost;              /* lost track of srdd's file */
+    atomic_bool subscribed;        /* the SUB socket is open (set once) */
+    atomic_bool want_sub;          /* the shared index is gone: the
+                                      subscriber thread subscribes */
     atomic_bool stop;
     bool log_errors;               /* SRD_CLIENT_LOG=1: print refusals */
     uint64_t owner_uid;            /* the store file's owner (UINT64_MAX:
@@ -134,6 +137,7 @@ struct srdi_cstream {
 /* What a handshake learned (HelloReply without its strings). */
 typedef struct cl_hello_info {
     uint64_t dev, ino, generation, tail, max_message;
+    bool shared_index;  /* srdd keeps the shared index file current */
 } cl_hello_info;
 
 typedef struct cl_disc {
@@ -206,9 +210,14 @@ srd_err srdi_admin_run_polled(srd_daemon *poll, srd_progress_fn progress,
  * SO_PEERCRED or NNG. Records and logs a refusal. */
 bool srdi_cl_peer_trusted(srdi_client *c, uint64_t peer_uid, const char *url);
 
-/* Open the subscriber (its pipe events watched), then the request
- * connection, to d's URLs. */
+/* Open the request connection to d's listen URL and note its publish
+ * URL for srdi_cl_subscribe. */
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d);
+
+/* Open the SUB socket (its pipe events watched) and dial srdd's publish
+ * URL: at once (wait: SRD_EUNREACHABLE when that fails) or in the
+ * background. Called at open or by the subscriber thread, once. */
+srd_err srdi_cl_subscribe(srdi_client *c, bool wait);
 
 /* Called by the subscriber thread every tick (now: CLOCK_MONOTONIC ms):
  * a SUB socket without a pipe for CL_REDIAL_MS while srdd holds the store
