@@ -449,11 +449,19 @@ static srd_err cl_start(srdi_client *c)
     srd_store *st = c->st;
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
-    srd_err rc = cl_handshake(c, &h);
-    /* the file srdd writes (a compaction may have replaced it between our
-     * open and the handshake), mapped and indexed up to its tail */
-    if (rc == SRD_OK)
-        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
+    srd_err rc;
+    for (int i = 0;; i++) {
+        rc = cl_handshake(c, &h);
+        /* the file srdd writes (a compaction may have replaced it between
+         * our open and the handshake), mapped and indexed up to its tail */
+        if (rc == SRD_OK)
+            rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
+        /* srdd names the file it compacted until it announces the new
+         * one (ms later): ask again */
+        if (rc != SRD_ESTATE || i == 200)
+            break;
+        nng_msleep(1);
+    }
     if (rc != SRD_OK)
         return rc;
     c->gen = h.generation;
