@@ -111,8 +111,8 @@ static void cl_want_sub(srdi_client *c)
     if (atomic_load(&c->subscribed) || atomic_exchange(&c->want_sub, true))
         return;
     atomic_store(&c->st->follow, NULL); /* after want_sub: srdi_client_open */
-    if (c->sub_aio)
-        nng_aio_cancel(c->sub_aio); /* wake the thread from its tick */
+    if (c->tick_aio)
+        nng_aio_cancel(c->tick_aio); /* wake the thread from its tick */
 }
 
 /* After a reload: a file without a usable shared index is followed
@@ -141,8 +141,9 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
     } else if (tail > c->tail) {
         /* following the shared index: walk only what it does not vouch
          * for (the walk starts at the tail the handle counted) */
-        srd_err sh = atomic_load(&st->follow) ? srdi_store_follow_raise(st)
-                                              : SRD_OK;
+        srd_err sh = atomic_load(&st->follow)
+                         ? srdi_store_follow_raise(st, true)
+                         : SRD_OK;
         if (sh != SRD_OK && sh != SRD_ESTATE)
             cl_want_sub(c);
         rc = srdi_store_follow_walk(st, c->tail, tail);
@@ -281,7 +282,7 @@ static srd_err cl_follow_shared(srd_store *st, bool wait)
         return SRD_OK;
     if (wait)
         pthread_mutex_lock(&c->follow_mu);
-    srd_err rc = srdi_store_follow_raise(st);
+    srd_err rc = srdi_store_follow_raise(st, wait);
     if (wait && rc != SRD_OK && rc != SRD_ESTATE)
         cl_want_sub(c);
     pthread_mutex_unlock(&c->follow_mu);
@@ -325,10 +326,10 @@ static int cl_recv(srdi_client *c, nng_msg **m)
 {
     *m = NULL;
     if (!atomic_load(&c->subscribed)) { /* only the tick to wait for */
-        nng_sleep_aio(c->tick, c->sub_aio);
+        nng_sleep_aio(c->tick, c->tick_aio);
         if (atomic_load(&c->stop))
-            nng_aio_cancel(c->sub_aio);
-        nng_aio_wait(c->sub_aio);
+            nng_aio_cancel(c->tick_aio);
+        nng_aio_wait(c->tick_aio);
         return NNG_ETIMEDOUT;
     }
     nng_recv_aio(c->sub, c->sub_aio);
@@ -337,7 +338,7 @@ static int cl_recv(srdi_client *c, nng_msg **m)
     nng_aio_wait(c->sub_aio);
     int rv = nng_aio_result(c->sub_aio);
     *m = rv == 0 ? nng_aio_get_msg(c->sub_aio) : NULL;
-    return rv;
+    return *m || rv != 0 ? rv : NNG_ETIMEDOUT;
 }
 
 static void *cl_main(void *arg)
@@ -387,14 +388,20 @@ static void cl_free(srdi_client *c)
     atomic_store(&c->stop, true);
     if (c->sub_aio)
         nng_aio_cancel(c->sub_aio); /* wakes the thread now, not at a tick */
+    if (c->tick_aio)
+        nng_aio_cancel(c->tick_aio);
     srdi_cl_req_close(c);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
     if (c->sub_aio)
         nng_aio_stop(c->sub_aio);
+    if (c->tick_aio)
+        nng_aio_stop(c->tick_aio);
     bool closed = srdi_cl_disconnect(c);
     if (closed && c->sub_aio)
         nng_aio_free(c->sub_aio);
+    if (c->tick_aio)
+        nng_aio_free(c->tick_aio);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     pthread_cond_destroy(&c->rcv);
@@ -474,7 +481,8 @@ static srd_err cl_start(srdi_client *c)
         rc = srdi_cl_subscribe(c, true);
     if (rc != SRD_OK)
         return rc;
-    if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0)
+    if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0 ||
+        nng_aio_alloc(&c->tick_aio, NULL, NULL) != 0)
         return SRD_ENOMEM;
     nng_aio_set_timeout(c->sub_aio, c->tick);
     if (pthread_create(&c->thread, NULL, cl_main, c) != 0)

@@ -101,6 +101,8 @@ struct srdi_client {
     uint64_t tail;                 /* invariant 1 */
     uint64_t sub_down_ms;          /* since when without a SUB pipe */
     nng_socket sub;
+    nng_aio *tick_aio;             /* its sleep while not subscribed;
+                                      close and cl_want_sub cancel it */
     nng_aio *sub_aio;              /* the subscriber thread's receive;
                                       close cancels it to wake the thread */
     nng_duration tick;             /* its timeout: SRD_SUB_TICK_MS */

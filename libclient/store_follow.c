@@ -137,9 +137,12 @@ srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail)
     return rc;
 }
 
-srd_err srdi_store_follow_raise(srd_store *st)
+srd_err srdi_store_follow_raise(srd_store *st, bool wait)
 {
-    pthread_mutex_lock(&st->mu);
+    if (!wait && pthread_mutex_trylock(&st->mu) != 0)
+        return SRD_OK; /* a read never waits for the updater */
+    if (wait)
+        pthread_mutex_lock(&st->mu);
     srd_err rc = srdi_store_shared_raise(st);
     pthread_mutex_unlock(&st->mu);
     return rc;

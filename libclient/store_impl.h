@@ -319,8 +319,9 @@ srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail);
  * replaced index file (growth). SRD_OK (also when nothing was new),
  * SRD_ESTATE: the store file was replaced (compaction: reload);
  * SRD_ENOENT: no usable shared index any more (abandoned); SRD_ECORRUPT
- * when the index's claim fails its checks. */
-srd_err srdi_store_follow_raise(srd_store *st);
+ * when the index's claim fails its checks. wait false: SRD_OK at once
+ * when the handle's mutex is held. */
+srd_err srdi_store_follow_raise(srd_store *st, bool wait);
 /* Whether the handle reads through a shared index file. */
 bool srdi_store_follow_shared(srd_store *st);
 /* The entries the handle has indexed (its total, under mu). */
