@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client.c -- client mode: srdd is the writer; this handle maps the store
- * read-only, keeps its index current from srdd's published index updates
- * (repairing any gap by walking the file itself) and sends its writes to
+ * read-only, follows what srdd writes through srdd's shared index file
+ * when it reads through one, else through srdd's published index updates
+ * (repairing any gap by walking the file itself), and sends its writes to
  * srdd over its request socket, blocking or pipelined (docs/CLIENT.md).
  * This file holds the handshake, following the file, the subscriber
  * thread, open/close and the pipelined puts (srd_put_async and srd_flush
@@ -17,8 +18,10 @@
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
  *   2. The mapping's committed tail may run ahead of c->tail (a reply
- *      raises it over the writer's own entries), never past a tail srdd
- *      reported for the file mapped, and never past that file's size.
+ *      raises it over the writer's own entries; a handle following the
+ *      shared index raises it to the index's covered tail, checked
+ *      against the file), never past a tail srdd reported or its index
+ *      vouched for, for the file mapped, and never past that file's size.
  *   3. A handle has one client id and numbers its requests in the order
  *      it sends them on its one connection, so srdd applies them in that
  *      order and its dedupe of (client_id, seq) covers them. Requests in
@@ -96,12 +99,6 @@ static bool cl_need_hello(srdi_client *c)
 /* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
 
-/*
- * Bring the index to srdd's state (gen, tail): reload when the generation
- * or (with id) the file identity changed, or when tail went backwards;
- * otherwise walk the file from c->tail up to tail. On failure the next
- * handshake tries again.
- */
 /* Follow srdd's updates from now on: the shared index no longer tells
  * this handle what srdd writes (abandoned, failing its checks, or none for
  * a new file). The subscriber thread subscribes; its new pipe makes the
@@ -123,6 +120,12 @@ static void cl_check_shared(srdi_client *c)
         cl_want_sub(c);
 }
 
+/*
+ * Bring the index to srdd's state (gen, tail): reload when the generation
+ * or (with id) the file identity changed, or when tail went backwards;
+ * otherwise walk the file from c->tail up to tail. On failure the next
+ * handshake tries again.
+ */
 static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
                          const cl_hello_info *id)
 {
