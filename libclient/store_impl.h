@@ -269,7 +269,8 @@ void srdi_store_shared_cover(srd_store *st);
 /* Reader side, under mu: follow a replaced shared index, drop an overlay
  * it caught up with (failures keep the current snap). */
 void srdi_store_shared_follow(srd_store *st);
-/* Writer: whether it keeps a shared index file now (takes mu). */
+/* Writer: whether it keeps a shared index file now (mu if free, else
+ * whether it is enabled at all; never blocks). */
 bool srdi_store_shared_kept(srd_store *st);
 /* srdi_store_follow_raise with mu held. */
 srd_err srdi_store_shared_raise(srd_store *st);

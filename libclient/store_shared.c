@@ -387,7 +387,11 @@ void srdi_store_shared_follow(srd_store *st)
 
 bool srdi_store_shared_kept(srd_store *st)
 {
-    pthread_mutex_lock(&st->mu);
+    /* Never waits for mu (a compaction holds it while it switches files):
+     * then the setting says it; a file given up is flagged superseded and
+     * unlinked anyway, which its readers see. */
+    if (pthread_mutex_trylock(&st->mu) != 0)
+        return srdi_store_shared_enabled();
     bool kept = st->shw != NULL;
     pthread_mutex_unlock(&st->mu);
     return kept;
