@@ -95,6 +95,9 @@ struct srdi_client {
     pthread_t thread;              /* subscriber */
     pthread_t reader;              /* reads replies of async writes */
     bool reader_started;
+    atomic_bool subscribed;        /* the SUB socket is open (set once) */
+    atomic_bool want_sub;          /* the shared index is gone: the
+                                      subscriber thread subscribes */
     pthread_mutex_t follow_mu;     /* gen and tail, and the updates of the
                                       handle that go with them */
     uint64_t gen;                  /* generation of the mapped file */
@@ -116,9 +119,6 @@ struct srdi_client {
     atomic_int pipes;              /* request connection up (0/1) */
     atomic_int sub_pipes;          /* SUB pipes connected */
     atomic_bool lost;              /* lost track of srdd's file */
-    atomic_bool subscribed;        /* the SUB socket is open (set once) */
-    atomic_bool want_sub;          /* the shared index is gone: the
-                                      subscriber thread subscribes */
     atomic_bool stop;
     bool log_errors;               /* SRD_CLIENT_LOG=1: print refusals */
     uint64_t owner_uid;            /* the store file's owner (UINT64_MAX:
