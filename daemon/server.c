@@ -135,6 +135,7 @@ static void srv_hello_fill(server *s, srdi_wire_hello *h)
     h->committed_tail = v.tail;
     h->store_dev = v.dev;
     h->store_ino = v.ino;
+    h->shared_index = srdi_store_shared_kept(s->c.st);
 }
 
 /* A success response with the daemon's generation and tail. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client.c -- client mode: srdd is the writer; this handle maps the store
- * read-only, keeps its index current from srdd's published index updates
- * (repairing any gap by walking the file itself) and sends its writes to
+ * read-only, follows what srdd writes through srdd's shared index file
+ * when it reads through one, else through srdd's published index updates
+ * (repairing any gap by walking the file itself), and sends its writes to
  * srdd over its request socket, blocking or pipelined (docs/CLIENT.md).
  * This file holds the handshake, following the file, the subscriber
  * thread, open/close and the pipelined puts (srd_put_async and srd_flush
@@ -17,8 +18,10 @@
  *      published group that starts at it, or by walking the file up to a
  *      tail srdd reported (the walk checks the chain reaches c->tail).
  *   2. The mapping's committed tail may run ahead of c->tail (a reply
- *      raises it over the writer's own entries), never past a tail srdd
- *      reported for the file mapped, and never past that file's size.
+ *      raises it over the writer's own entries; a handle following the
+ *      shared index raises it to the index's covered tail, checked
+ *      against the file), never past a tail srdd reported or its index
+ *      vouched for, for the file mapped, and never past that file's size.
  *   3. A handle has one client id and numbers its requests in the order
  *      it sends them on its one connection, so srdd applies them in that
  *      order and its dedupe of (client_id, seq) covers them. Requests in
@@ -96,6 +99,27 @@ static bool cl_need_hello(srdi_client *c)
 /* refuse, invariant 2, a tail past the end of the file mapped)            */
 /* ======================================================================== */
 
+/* Follow srdd's updates from now on: the shared index no longer tells
+ * this handle what srdd writes (abandoned, failing its checks, or none for
+ * a new file). The subscriber thread subscribes; its new pipe makes the
+ * next tick handshake, which catches up (invariant 4). */
+static void cl_want_sub(srdi_client *c)
+{
+    if (atomic_load(&c->subscribed) || atomic_exchange(&c->want_sub, true))
+        return;
+    atomic_store(&c->st->follow, NULL); /* after want_sub: srdi_client_open */
+    if (c->tick_aio)
+        nng_aio_cancel(c->tick_aio); /* wake the thread from its tick */
+}
+
+/* After a reload: a file without a usable shared index is followed
+ * through srdd's updates. */
+static void cl_check_shared(srdi_client *c)
+{
+    if (!atomic_load(&c->subscribed) && !srdi_store_follow_shared(c->st))
+        cl_want_sub(c);
+}
+
 /*
  * Bring the index to srdd's state (gen, tail): reload when the generation
  * or (with id) the file identity changed, or when tail went backwards;
@@ -115,8 +139,16 @@ static srd_err cl_follow(srdi_client *c, uint64_t gen, uint64_t tail,
         if (rc == SRD_OK) {
             c->gen = gen;
             c->tail = tail;
+            cl_check_shared(c);
         }
     } else if (tail > c->tail) {
+        /* following the shared index: walk only what it does not vouch
+         * for (the walk starts at the tail the handle counted) */
+        srd_err sh = atomic_load(&st->follow)
+                         ? srdi_store_follow_raise(st, true)
+                         : SRD_OK;
+        if (sh != SRD_OK && sh != SRD_ESTATE)
+            cl_want_sub(c);
         rc = srdi_store_follow_walk(st, c->tail, tail);
         if (rc == SRD_OK)
             c->tail = tail;
@@ -184,7 +216,8 @@ static srd_err cl_handshake(srdi_client *c, cl_hello_info *h)
     if (rc == SRD_OK) {
         *h = (cl_hello_info){rs.hello.store_dev, rs.hello.store_ino,
                              rs.hello.generation, rs.hello.committed_tail,
-                             rs.hello.max_message};
+                             rs.hello.max_message,
+                             rs.hello.shared_index == 1};
         if (h->max_message >= 2ull * CL_HEADROOM)
             atomic_store(&c->max_message, (size_t)h->max_message);
     }
@@ -209,6 +242,8 @@ static srd_err cl_hello(srdi_client *c)
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
             atomic_store(&c->verified, epoch);
+        if (!h.shared_index)
+            cl_want_sub(c); /* the index file is not srdd's to keep now */
         pthread_mutex_unlock(&c->follow_mu);
     }
     if (rc != SRD_OK)
@@ -225,6 +260,46 @@ srd_err srdi_cl_hello_if(srdi_client *c, bool force)
     srd_err rc = force || cl_need_hello(c) ? cl_hello(c) : SRD_OK;
     pthread_mutex_unlock(&c->hello_mu);
     return rc;
+}
+
+/* ======================================================================== */
+/* Following the shared index instead of updates                           */
+/* ======================================================================== */
+
+/*
+ * st->follow of a handle that reads through srdd's shared index and is not
+ * subscribed (docs/CLIENT.md): srdd stores every slot before it replies, so
+ * the index itself tells what was acknowledged. Take its covered tail
+ * (srdi_store_follow_raise checks it), follow a grown index file; on a
+ * compaction load the new file, at srdd's word when it answers; when the
+ * index was abandoned or fails its checks, catch up through srdd now and
+ * subscribe from then on. wait false (a read's opportunistic raise): never
+ * blocks, and leaves anything slow to the next read or tick.
+ */
+static srd_err cl_follow_shared(srd_store *st, bool wait)
+{
+    srdi_client *c = st->client;
+    if (srdi_store_forked(st))
+        return SRD_OK; /* the parent's client: its locks are not ours */
+    if (!wait && pthread_mutex_trylock(&c->follow_mu) != 0)
+        return SRD_OK;
+    if (wait)
+        pthread_mutex_lock(&c->follow_mu);
+    srd_err rc = srdi_store_follow_raise(st, wait);
+    if (wait && rc != SRD_OK && rc != SRD_ESTATE)
+        cl_want_sub(c);
+    pthread_mutex_unlock(&c->follow_mu);
+    if (!wait || rc == SRD_OK)
+        return SRD_OK;
+    srd_err hr = srdi_cl_hello_if(c, true); /* reloads a new file */
+    if (hr != SRD_OK && rc == SRD_ESTATE) { /* srdd gone since: the file */
+        pthread_mutex_lock(&c->follow_mu);
+        hr = srdi_store_follow_reload(st, UINT64_MAX);
+        if (hr == SRD_OK)
+            cl_check_shared(c);
+        pthread_mutex_unlock(&c->follow_mu);
+    }
+    return hr;
 }
 
 /* ======================================================================== */
@@ -252,13 +327,21 @@ static void cl_take_update(srdi_client *c, nng_msg *m)
  * right after starting one and cancels it itself. */
 static int cl_recv(srdi_client *c, nng_msg **m)
 {
+    *m = NULL;
+    if (!atomic_load(&c->subscribed)) { /* only the tick to wait for */
+        nng_sleep_aio(c->tick, c->tick_aio);
+        if (atomic_load(&c->stop))
+            nng_aio_cancel(c->tick_aio);
+        nng_aio_wait(c->tick_aio);
+        return NNG_ETIMEDOUT;
+    }
     nng_recv_aio(c->sub, c->sub_aio);
     if (atomic_load(&c->stop))
         nng_aio_cancel(c->sub_aio);
     nng_aio_wait(c->sub_aio);
     int rv = nng_aio_result(c->sub_aio);
     *m = rv == 0 ? nng_aio_get_msg(c->sub_aio) : NULL;
-    return rv;
+    return *m || rv != 0 ? rv : NNG_ETIMEDOUT;
 }
 
 static void *cl_main(void *arg)
@@ -266,6 +349,8 @@ static void *cl_main(void *arg)
     srdi_client *c = arg;
     uint64_t heard = cl_now_ms();
     while (!atomic_load(&c->stop)) {
+        if (atomic_load(&c->want_sub) && !atomic_load(&c->subscribed))
+            srdi_cl_subscribe(c, false);
         nng_msg *m;
         int rv = cl_recv(c, &m);
         if (rv == NNG_ECLOSED || atomic_load(&c->stop)) {
@@ -278,7 +363,10 @@ static void *cl_main(void *arg)
             cl_take_update(c, m);
             heard = now;
         }
-        srdi_cl_redial_stuck(c, now);
+        if (atomic_load(&c->subscribed))
+            srdi_cl_redial_stuck(c, now);
+        else if (atomic_load(&c->st->follow))
+            cl_follow_shared(c->st, true); /* an idle handle notices too */
         /* Invariant 4: a quiet line may mean every update was lost. */
         bool quiet = now - heard >= c->poll_ms;
         if (quiet || cl_need_hello(c)) {
@@ -303,14 +391,20 @@ static void cl_free(srdi_client *c)
     atomic_store(&c->stop, true);
     if (c->sub_aio)
         nng_aio_cancel(c->sub_aio); /* wakes the thread now, not at a tick */
+    if (c->tick_aio)
+        nng_aio_cancel(c->tick_aio);
     srdi_cl_req_close(c);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
     if (c->sub_aio)
         nng_aio_stop(c->sub_aio);
+    if (c->tick_aio)
+        nng_aio_stop(c->tick_aio);
     bool closed = srdi_cl_disconnect(c);
     if (closed && c->sub_aio)
         nng_aio_free(c->sub_aio);
+    if (c->tick_aio)
+        nng_aio_free(c->tick_aio);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     pthread_cond_destroy(&c->rcv);
@@ -341,6 +435,8 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->epoch, 0);
     atomic_init(&c->verified, 0);
     atomic_init(&c->lost, false);
+    atomic_init(&c->subscribed, false);
+    atomic_init(&c->want_sub, false);
     atomic_init(&c->pipes, 0);
     atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
@@ -363,17 +459,33 @@ static srd_err cl_start(srdi_client *c)
     srd_store *st = c->st;
     cl_hello_info h;
     unsigned epoch = atomic_load(&c->epoch);
-    srd_err rc = cl_handshake(c, &h);
-    /* the file srdd writes (a compaction may have replaced it between our
-     * open and the handshake), mapped and indexed up to its tail */
-    if (rc == SRD_OK)
-        rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
+    srd_err rc;
+    for (int i = 0;; i++) {
+        rc = cl_handshake(c, &h);
+        /* the file srdd writes (a compaction may have replaced it between
+         * our open and the handshake), mapped and indexed up to its tail */
+        if (rc == SRD_OK)
+            rc = srdi_store_follow_start(st, h.dev, h.ino, h.tail);
+        /* srdd names the file it compacted until it announces the new
+         * one (ms later): ask again */
+        if (rc != SRD_ESTATE || i == 200)
+            break;
+        nng_msleep(1);
+    }
     if (rc != SRD_OK)
         return rc;
     c->gen = h.generation;
     c->tail = h.tail;
     atomic_store(&c->verified, epoch);
-    if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0)
+    /* Without a usable shared index, srdd's updates are the way to learn
+     * its writes: subscribe (its pipe makes the next tick handshake). */
+    if (!h.shared_index || !srdi_store_follow_shared(st) ||
+        srdi_cl_env_uint("SRD_SUB_ALWAYS", 0, 0, 1) == 1)
+        rc = srdi_cl_subscribe(c, true);
+    if (rc != SRD_OK)
+        return rc;
+    if (nng_aio_alloc(&c->sub_aio, NULL, NULL) != 0 ||
+        nng_aio_alloc(&c->tick_aio, NULL, NULL) != 0)
         return SRD_ENOMEM;
     nng_aio_set_timeout(c->sub_aio, c->tick);
     if (pthread_create(&c->thread, NULL, cl_main, c) != 0)
@@ -402,6 +514,11 @@ srd_err srdi_client_open(srd_store *st)
         return rc;
     }
     st->client = c;
+    if (!atomic_load(&c->subscribed)) {
+        atomic_store(&st->follow, cl_follow_shared);
+        if (atomic_load(&c->want_sub)) /* the thread found it gone since */
+            atomic_store(&st->follow, NULL);
+    }
     return SRD_OK;
 }
 
@@ -424,6 +541,7 @@ srd_err srdi_client_close(srdi_client *c)
     if (srdi_store_forked(c->st))
         return SRD_OK; /* NNG state of the parent: left alone, not freed */
     srd_err rc = srdi_client_flush(c);
+    atomic_store(&c->st->follow, NULL);
     cl_free(c);
     return rc;
 }

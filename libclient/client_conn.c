@@ -175,7 +175,7 @@ static int cl_sock_opts(nng_socket s)
     return rv;
 }
 
-static int cl_open_sub(srdi_client *c, const char *url)
+static int cl_open_sub(srdi_client *c, const char *url, int flags)
 {
     int rv = nng_sub0_open(&c->sub);
     if (rv != 0)
@@ -195,19 +195,33 @@ static int cl_open_sub(srdi_client *c, const char *url)
      * (tests the poll that must make the handle converge anyway). */
     if (rv != 0 || srdi_cl_env_uint("SRD_SUB_DISABLE", 0, 0, 1) == 1)
         return rv;
-    snprintf(c->sub_url, sizeof c->sub_url, "%s", url);
-    return nng_dial(c->sub, url, &c->sub_dialer, 0);
+    return nng_dial(c->sub, url, &c->sub_dialer, flags);
 }
 
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d)
 {
-    /* Subscribe first: updates from the handshake on are queued. */
-    int rv = cl_open_sub(c, d->publish);
+    /* The SUB socket waits for srdi_cl_subscribe: a handle that reads
+     * through the shared index has no use for it (client.c). */
+    snprintf(c->sub_url, sizeof c->sub_url, "%s", d->publish);
+    return srdi_cl_req_open(c, d->listen);
+}
+
+srd_err srdi_cl_subscribe(srdi_client *c, bool wait)
+{
+    /* wait: dial now (srdd serves, or the open fails); otherwise the
+     * dialer keeps trying in the background */
+    int rv = cl_open_sub(c, c->sub_url, wait ? 0 : NNG_FLAG_NONBLOCK);
+    if (rv != 0 && nng_socket_id(c->sub) > 0) {
+        cl_unwatch(c->sub);
+        srdi_nng_close_bounded(&c->sub, 1, CL_CLOSE_MS);
+        c->sub = (nng_socket)NNG_SOCKET_INITIALIZER;
+    }
     if (rv == NNG_EPERM)
         return SRD_EPERM;
     if (rv != 0)
         return rv == NNG_ENOMEM ? SRD_ENOMEM : SRD_EUNREACHABLE;
-    return srdi_cl_req_open(c, d->listen);
+    atomic_store(&c->subscribed, true);
+    return SRD_OK;
 }
 
 /* Close the SUB socket, giving up after CL_CLOSE_MS (nngfix.h, item 1,

@@ -95,12 +95,17 @@ struct srdi_client {
     pthread_t thread;              /* subscriber */
     pthread_t reader;              /* reads replies of async writes */
     bool reader_started;
+    atomic_bool subscribed;        /* the SUB socket is open (set once) */
+    atomic_bool want_sub;          /* the shared index is gone: the
+                                      subscriber thread subscribes */
     pthread_mutex_t follow_mu;     /* gen and tail, and the updates of the
                                       handle that go with them */
     uint64_t gen;                  /* generation of the mapped file */
     uint64_t tail;                 /* invariant 1 */
     uint64_t sub_down_ms;          /* since when without a SUB pipe */
     nng_socket sub;
+    nng_aio *tick_aio;             /* its sleep while not subscribed;
+                                      close and cl_want_sub cancel it */
     nng_aio *sub_aio;              /* the subscriber thread's receive;
                                       close cancels it to wake the thread */
     nng_duration tick;             /* its timeout: SRD_SUB_TICK_MS */
@@ -134,6 +139,7 @@ struct srdi_cstream {
 /* What a handshake learned (HelloReply without its strings). */
 typedef struct cl_hello_info {
     uint64_t dev, ino, generation, tail, max_message;
+    bool shared_index;  /* srdd keeps the shared index file current */
 } cl_hello_info;
 
 typedef struct cl_disc {
@@ -206,9 +212,14 @@ srd_err srdi_admin_run_polled(srd_daemon *poll, srd_progress_fn progress,
  * SO_PEERCRED or NNG. Records and logs a refusal. */
 bool srdi_cl_peer_trusted(srdi_client *c, uint64_t peer_uid, const char *url);
 
-/* Open the subscriber (its pipe events watched), then the request
- * connection, to d's URLs. */
+/* Open the request connection to d's listen URL and note its publish
+ * URL for srdi_cl_subscribe. */
 srd_err srdi_cl_connect(srdi_client *c, const cl_disc *d);
+
+/* Open the SUB socket (its pipe events watched) and dial srdd's publish
+ * URL: at once (wait: SRD_EUNREACHABLE when that fails) or in the
+ * background. Called at open or by the subscriber thread, once. */
+srd_err srdi_cl_subscribe(srdi_client *c, bool wait);
 
 /* Called by the subscriber thread every tick (now: CLOCK_MONOTONIC ms):
  * a SUB socket without a pipe for CL_REDIAL_MS while srdd holds the store

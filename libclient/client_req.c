@@ -620,6 +620,13 @@ void srdi_cl_req_close(srdi_client *c)
     cr_run_later(c, cr_take_later(c), false);
     if (c->reader_started)
         pthread_join(c->reader, NULL);
+    /* a thread holding the read baton (the subscriber thread's handshake)
+     * may still be in recv on the fd: the shutdown above ends that recv;
+     * the fd is closed only once the baton is back */
+    pthread_mutex_lock(&c->mu);
+    while (c->reading)
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;

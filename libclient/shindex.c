@@ -280,7 +280,8 @@ uint64_t srdi_shx_covered(const srdi_shx *x)
 }
 
 static bool shx_hdr_covered_at(const shx_hdr *h, uint64_t *covered,
-                               uint8_t trailer[SRDI_TRAILER_SIZE])
+                               uint8_t trailer[SRDI_TRAILER_SIZE],
+                               uint64_t *entries)
 {
     for (int tries = 0; tries < 100000; tries++) {
         uint64_t s1 = atomic_load_explicit(&h->cover_seq,
@@ -292,11 +293,14 @@ static bool shx_hdr_covered_at(const shx_hdr *h, uint64_t *covered,
         for (int i = 0; i < 3; i++)
             t[i] = atomic_load_explicit(&h->cover_trailer[i],
                                         memory_order_relaxed);
+        uint64_t e = atomic_load_explicit(&h->entries, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&h->cover_seq, memory_order_relaxed) != s1)
             continue;
         *covered = c;
         memcpy(trailer, t, SRDI_TRAILER_SIZE);
+        if (entries)
+            *entries = e;
         return true;
     }
     return false; /* a writer stuck mid-update: a file not to trust */
@@ -305,7 +309,14 @@ static bool shx_hdr_covered_at(const shx_hdr *h, uint64_t *covered,
 bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
                          uint8_t trailer[SRDI_TRAILER_SIZE])
 {
-    return shx_hdr_covered_at(x->h, covered, trailer);
+    return shx_hdr_covered_at(x->h, covered, trailer, NULL);
+}
+
+bool srdi_shx_entries_at(const srdi_shx *x, uint64_t *covered,
+                         uint8_t trailer[SRDI_TRAILER_SIZE],
+                         uint64_t *entries)
+{
+    return shx_hdr_covered_at(x->h, covered, trailer, entries);
 }
 
 bool srdi_shx_live_at(const srdi_shx *x, uint64_t *covered, uint64_t *live)
@@ -602,7 +613,7 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
         rc = shxw_map_existing(w, fd, &h, (uint64_t)sb.st_size);
     else if (fd >= 0)
         close(fd);
-    if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer))
+    if (rc == SRD_OK && !shx_hdr_covered_at(w->h, covered, trailer, NULL))
         rc = SRD_ECORRUPT;
     if (rc == SRD_OK && !shxw_trusted(w, *covered))
         rc = SRD_ECORRUPT; /* invariants 5 and 6 */

@@ -66,6 +66,11 @@ uint64_t srdi_shx_covered(const srdi_shx *x);
  * read consistently; false when the writer never finished updating them. */
 bool srdi_shx_covered_at(const srdi_shx *x, uint64_t *covered,
                          uint8_t trailer[SRDI_TRAILER_SIZE]);
+/* The same with the writer's entry count as of covered (set_covered's
+ * statistics), read together. */
+bool srdi_shx_entries_at(const srdi_shx *x, uint64_t *covered,
+                         uint8_t trailer[SRDI_TRAILER_SIZE],
+                         uint64_t *entries);
 /* covered with the live-key count of the slots as of it, read together
  * (the writer publishes both in one update); false as above. */
 bool srdi_shx_live_at(const srdi_shx *x, uint64_t *covered, uint64_t *live);

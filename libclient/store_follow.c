@@ -66,8 +66,10 @@ srd_err srdi_store_follow_start(srd_store *st, uint64_t dev, uint64_t ino,
      * new one is published and the old one retired, never dropped. */
     if (rc == SRD_OK && atomic_load(&st->snap))
         st->follow_live = true;
-    if (rc == SRD_OK)
+    if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
+        st->counted = tail;
+    }
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -100,8 +102,13 @@ srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
     uint64_t entries = st->entries;
     if (rc == SRD_OK)
         rc = srdi_store_adopt(st, e, n, tail);
-    if (!count)
-        st->entries = entries;
+    if (count && rc == SRD_OK) { /* below st->counted: counted already */
+        for (size_t i = 0; i < n; i++)
+            entries += e[i].end > st->counted;
+        if (tail > st->counted)
+            st->counted = tail;
+    }
+    st->entries = entries;
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -109,9 +116,13 @@ srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
 srd_err srdi_store_follow_walk(srd_store *st, uint64_t base, uint64_t tail)
 {
     pthread_mutex_lock(&st->mu);
-    srd_err rc = fl_holds(st, tail) ? srdi_store_catch_up(st, base, tail,
+    /* what the shared index vouched for is counted and indexed already */
+    uint64_t from = base > st->counted ? base : st->counted;
+    srd_err rc = fl_holds(st, tail) ? srdi_store_catch_up(st, from, tail,
                                                           NULL)
                                     : SRD_ECORRUPT;
+    if (rc == SRD_OK && tail > st->counted)
+        st->counted = tail;
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -120,8 +131,29 @@ srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail)
 {
     pthread_mutex_lock(&st->mu);
     srd_err rc = srdi_store_reload(st, tail, NULL);
+    if (rc == SRD_OK) /* tail may be UINT64_MAX: the one recovery found */
+        st->counted = atomic_load(&atomic_load(&st->snap)->map->committed);
     pthread_mutex_unlock(&st->mu);
     return rc;
+}
+
+srd_err srdi_store_follow_raise(srd_store *st, bool wait)
+{
+    if (!wait && pthread_mutex_trylock(&st->mu) != 0)
+        return SRD_OK; /* a read never waits for the updater */
+    if (wait)
+        pthread_mutex_lock(&st->mu);
+    srd_err rc = srdi_store_shared_raise(st);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+bool srdi_store_follow_shared(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool shared = atomic_load(&st->snap)->shx != NULL;
+    pthread_mutex_unlock(&st->mu);
+    return shared;
 }
 
 uint64_t srdi_store_entries(srd_store *st)

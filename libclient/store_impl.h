@@ -51,6 +51,10 @@ typedef struct st_delta {
     int64_t d;
 } st_delta;
 
+/* A client handle's way to catch up from the shared index (client.c);
+ * wait: may block for the handle's locks and a round trip to srdd. */
+typedef srd_err (*srdi_follow_fn)(struct srd_store *st, bool wait);
+
 struct srd_store {
     char *path;
     unsigned flags;
@@ -99,6 +103,12 @@ struct srd_store {
     bool follow_live;         /* follow_start replaced a snap readers had
                                  (a hand-over): follow_abort keeps it */
     struct srdi_handover *ho; /* embedded writer: the hand-over listener */
+    /* Client mode without subscription: the handle learns srdd's writes
+     * from the shared index; reads call it (store_read.c) when the index
+     * was replaced, or to raise the committed tail. NULL otherwise. */
+    _Atomic(srdi_follow_fn) follow;
+    uint64_t counted;         /* client handles: st->entries counts every
+                                 entry below this tail (under mu) */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
@@ -259,6 +269,11 @@ void srdi_store_shared_cover(srd_store *st);
 /* Reader side, under mu: follow a replaced shared index, drop an overlay
  * it caught up with (failures keep the current snap). */
 void srdi_store_shared_follow(srd_store *st);
+/* Writer: whether it keeps a shared index file now (mu if free, else
+ * whether it is enabled at all; never blocks). */
+bool srdi_store_shared_kept(srd_store *st);
+/* srdi_store_follow_raise with mu held. */
+srd_err srdi_store_shared_raise(srd_store *st);
 
 /* Read-only open through the shared index without walking the store;
  * SRD_ECORRUPT on any doubt (the caller runs the whole recovery). */
@@ -297,6 +312,19 @@ srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
                                 uint64_t tail, bool count);
 srd_err srdi_store_follow_walk(srd_store *st, uint64_t base, uint64_t tail);
 srd_err srdi_store_follow_reload(srd_store *st, uint64_t tail);
+/* A client handle following the shared index instead of srdd's updates:
+ * take the tail the index covers (checked as its claims are at open:
+ * the entry ending there is the one it recorded; past the committed tail
+ * every entry chains down to it with a good CRC; never past the file's
+ * end) as committed, counting the entries below it, after following a
+ * replaced index file (growth). SRD_OK (also when nothing was new),
+ * SRD_ESTATE: the store file was replaced (compaction: reload);
+ * SRD_ENOENT: no usable shared index any more (abandoned); SRD_ECORRUPT
+ * when the index's claim fails its checks. wait false: SRD_OK at once
+ * when the handle's mutex is held. */
+srd_err srdi_store_follow_raise(srd_store *st, bool wait);
+/* Whether the handle reads through a shared index file. */
+bool srdi_store_follow_shared(srd_store *st);
 /* The entries the handle has indexed (its total, under mu). */
 uint64_t srdi_store_entries(srd_store *st);
 

@@ -129,7 +129,8 @@ static srd_err view_from_loc(const st_snap *sn, uint64_t hash, uint64_t loc,
     return SRD_OK;
 }
 
-srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view)
+static srd_err st_get_hash(srd_store *st, uint64_t key_hash,
+                           srd_view *view)
 {
     if (!st || !view)
         return SRD_EINVAL;
@@ -144,6 +145,107 @@ srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view)
                  : SRD_ENOTFOUND;
     srdi_ebr_leave(r);
     return rc;
+}
+
+/* ---- client handles that follow the shared index --------------------- */
+
+/* A client handle without subscription (st->follow, client.c) learns what
+ * srdd wrote from the shared index itself: before a read answers, an
+ * index file found replaced (growth, compaction, abandoned) is followed,
+ * and a loc that failed its checks is checked again after catching up (it
+ * may lie past the mapping); a read that used an entry past the committed
+ * tail has the handle raise it if its locks are free, so that the next
+ * read of the key needs no pread. Other handles read as before. */
+
+/* Whether the shared index the handle reads through was replaced. */
+static bool st_index_replaced(srd_store *st)
+{
+    srdi_ebr_rec *r = srdi_ebr_enter();
+    const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
+    bool old = sn->shx && srdi_shx_superseded(sn->shx);
+    srdi_ebr_leave(r);
+    return old;
+}
+
+/* Whether view v lies past the committed tail of its mapping. */
+static bool st_view_fresh(const srd_view *v)
+{
+    const srdi_map *m = v->_map;
+    return m && v->offset + v->len + SRDI_TRAILER_SIZE >
+                    atomic_load(&m->committed);
+}
+
+static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
+                                size_t n, srd_view *views, size_t *found);
+static srd_err st_exists_hash(srd_store *st, uint64_t key_hash,
+                              bool *exists);
+
+static srd_err st_follow_get(srd_store *st, srdi_follow_fn f, uint64_t hash,
+                             srd_view *view)
+{
+    if (st_index_replaced(st))
+        f(st, true);
+    srd_err rc = st_get_hash(st, hash, view);
+    if (rc == SRD_ECORRUPT) {
+        f(st, true);
+        rc = st_get_hash(st, hash, view);
+    }
+    if (rc == SRD_OK && st_view_fresh(view))
+        f(st, false);
+    return rc;
+}
+
+srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view)
+{
+    srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
+    return f && view ? st_follow_get(st, f, key_hash, view)
+                     : st_get_hash(st, key_hash, view);
+}
+
+srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
+                          srd_view *views, size_t *found)
+{
+    srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
+    if (!f || (n > 0 && (!hashes || !views)))
+        return st_get_many_hash(st, hashes, n, views, found);
+    if (st_index_replaced(st))
+        f(st, true);
+    srd_err rc = st_get_many_hash(st, hashes, n, views, found);
+    if (rc == SRD_ECORRUPT) {
+        for (size_t i = 0; i < n; i++)
+            srd_view_release(&views[i]);
+        f(st, true);
+        rc = st_get_many_hash(st, hashes, n, views, found);
+    }
+    bool fresh = false;
+    for (size_t i = 0; i < n && !fresh; i++)
+        fresh = st_view_fresh(&views[i]);
+    if (fresh)
+        f(st, false);
+    return rc;
+}
+
+srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists)
+{
+    srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
+    if (!f || !exists)
+        return st_exists_hash(st, key_hash, exists);
+    if (st_index_replaced(st))
+        f(st, true);
+    srd_err rc = st_exists_hash(st, key_hash, exists);
+    if (rc == SRD_ECORRUPT) {
+        f(st, true);
+        rc = st_exists_hash(st, key_hash, exists);
+    }
+    return rc;
+}
+
+/* Catch up before a figure or a walk over the whole index. */
+static void st_follow_now(srd_store *st)
+{
+    srdi_follow_fn f = atomic_load(&st->follow);
+    if (f)
+        f(st, true);
 }
 
 srd_err srd_get(srd_store *st, srd_val key, srd_view *view)
@@ -178,8 +280,8 @@ srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
  * memory misses of a group overlap instead of queueing. */
 #define MANY_GROUP 16
 
-srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
-                          srd_view *views, size_t *found)
+static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
+                                size_t n, srd_view *views, size_t *found)
 {
     if (!st || (n > 0 && (!hashes || !views)))
         return SRD_EINVAL;
@@ -254,7 +356,8 @@ srd_err srd_get_many(srd_store *st, const srd_val *keys, size_t n,
     return SRD_OK;
 }
 
-srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists)
+static srd_err st_exists_hash(srd_store *st, uint64_t key_hash,
+                              bool *exists)
 {
     if (!st || !exists)
         return SRD_EINVAL;
@@ -285,6 +388,16 @@ srd_err srd_meta(srd_store *st, srd_val key, srd_entry_meta *meta)
     const srdi_map *m = v._map;
     uint64_t end = v.offset + v.len + SRDI_TRAILER_SIZE;
     memset(meta, 0, sizeof *meta);
+    if (end > atomic_load(&m->committed) && atomic_load(&st->follow)) {
+        /* an entry srdd wrote since: take its tail, then look again */
+        srd_view_release(&v);
+        st_follow_now(st);
+        rc = srd_get(st, key, &v);
+        if (rc != SRD_OK)
+            return rc;
+        m = v._map;
+        end = v.offset + v.len + SRDI_TRAILER_SIZE;
+    }
     if (end > atomic_load(&m->committed)) {
         srd_view_release(&v);
         return SRD_ECORRUPT;
@@ -462,6 +575,7 @@ srd_err srd_iter_open(srd_store *st, srd_iter **out)
     srd_iter *it = calloc(1, sizeof *it);
     if (!it)
         return SRD_ENOMEM;
+    st_follow_now(st);
     /* Under mu the table cannot be rebuilt or swapped under us. */
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
@@ -534,6 +648,7 @@ srd_err srd_get_info(srd_store *st, srd_info *info)
     if (!st || !info)
         return SRD_EINVAL;
     memset(info, 0, sizeof *info);
+    st_follow_now(st);
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
     info->live_keys = srdi_index_live(sn->idx);

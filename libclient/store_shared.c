@@ -385,6 +385,79 @@ void srdi_store_shared_follow(srd_store *st)
     st->entries = entries; /* the walk counted entries already known */
 }
 
+bool srdi_store_shared_kept(srd_store *st)
+{
+    /* Never waits for mu (a compaction holds it while it switches files):
+     * then the setting says it; a file given up is flagged superseded and
+     * unlinked anyway, which its readers see. */
+    if (pthread_mutex_trylock(&st->mu) != 0)
+        return srdi_store_shared_enabled();
+    bool kept = st->shw != NULL;
+    pthread_mutex_unlock(&st->mu);
+    return kept;
+}
+
+/* ---- client handles that follow the shared index (under mu) ----------- */
+
+/* Whether st's path names another file than the one mapped (a compaction
+ * renamed a new store over it). */
+static bool st_path_replaced(const srd_store *st)
+{
+    struct stat now, ours;
+    return stat(st->path, &now) == 0 && fstat(st->ro_fd, &ours) == 0 &&
+           (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev);
+}
+
+/* The index x's covered tail *c and srdd's entry count there, when the
+ * store vouches for it: the entry ending at c is the one x recorded, and
+ * past committed every entry down to committed chains with a good CRC. */
+static srd_err st_shared_vouched(const srd_store *st, const srdi_shx *x,
+                                 uint64_t committed, uint64_t *c,
+                                 uint64_t *entries)
+{
+    uint8_t want[SRDI_TRAILER_SIZE], have[SRDI_TRAILER_SIZE];
+    if (!srdi_shx_entries_at(x, c, want, entries))
+        return SRD_ECORRUPT;
+    if (*c == 0)
+        return SRD_OK;
+    int err;
+    if (*c < SRDI_TRAILER_SIZE ||
+        srdi_pread_full(st->ro_fd, have, sizeof have, *c - SRDI_TRAILER_SIZE,
+                        &err) != sizeof have ||
+        memcmp(have, want, sizeof have) != 0)
+        return SRD_ECORRUPT; /* past the file's end, or another entry */
+    return *c > committed
+               ? st_shared_ahead_ok(st->ro_fd, committed, *c, st->align)
+               : SRD_OK;
+}
+
+srd_err srdi_store_shared_raise(srd_store *st)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    if (!sn->shx || st->ro_fd < 0)
+        return SRD_ENOENT;
+    if (srdi_shx_superseded(sn->shx)) {
+        if (st_path_replaced(st))
+            return SRD_ESTATE;
+        srdi_store_shared_follow(st); /* a grown table, or none */
+        sn = atomic_load(&st->snap);
+        if (srdi_shx_superseded(sn->shx))
+            return st_path_replaced(st) ? SRD_ESTATE : SRD_ENOENT;
+    }
+    uint64_t committed = atomic_load(&sn->map->committed), c, entries;
+    if (srdi_shx_covered(sn->shx) <= st->counted &&
+        srdi_shx_covered(sn->shx) <= committed)
+        return SRD_OK; /* nothing new: no system call */
+    srd_err rc = st_shared_vouched(st, sn->shx, committed, &c, &entries);
+    if (rc == SRD_OK && c > committed)
+        rc = srdi_store_adopt(st, NULL, 0, c);
+    if (rc == SRD_OK && c > st->counted) {
+        st->entries = entries;
+        st->counted = c;
+    }
+    return rc;
+}
+
 /* ---- the shared index's covered tail (writer, under mu) ---------------- */
 
 /* Invariant 2 of shindex.c: units finish out of order (group commit), so

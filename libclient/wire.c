@@ -744,6 +744,7 @@ static const u64_field hello_fields[] = {
     U64F(srdi_wire_hello, Srd__V1__HelloReply, generation),
     U64F(srdi_wire_hello, Srd__V1__HelloReply, committed_tail),
     U64F(srdi_wire_hello, Srd__V1__HelloReply, max_message),
+    U64F(srdi_wire_hello, Srd__V1__HelloReply, shared_index),
 };
 
 /* Copy the listed fields from C struct to message (to_pb) or back. */

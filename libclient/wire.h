@@ -167,6 +167,7 @@ typedef struct srdi_wire_hello {
     uint64_t committed_tail;
     const char *publish_url;
     uint64_t max_message;
+    uint64_t shared_index;   /* 1: srdd keeps the shared index file */
 } srdi_wire_hello;
 
 /* The report of a finished compaction (CompactReply). */

@@ -376,9 +376,13 @@ static void run_lossy_follower(const char *env, const char *val,
 {
     start_srdd(NULL);
     setenv(env, val, 1);
+    /* a follower without the shared index: it learns through updates
+     * (with one it would read through the index, subscribing to nothing) */
+    setenv("SRD_SHARED_INDEX", "0", 1);
     const char *argv[] = {"follower", g_store, NULL};
     ch_child f = ch_spawn(argv);
     unsetenv(env);
+    unsetenv("SRD_SHARED_INDEX");
     char line[256];
     ck_assert(ch_line(&f, line, sizeof line));
     ck_assert_str_eq(line, "ready");
@@ -606,7 +610,9 @@ END_TEST
 START_TEST(test_client_dials_afresh_when_its_dialer_gives_up)
 {
     start_srdd(NULL);
+    setenv("SRD_SUB_ALWAYS", "1", 1); /* a shared index needs no SUB */
     srd_store *st = open_client();
+    unsetenv("SRD_SUB_ALWAYS");
     ck_srd(srd_put(st, tu_s("before"), tu_s("1")));
     uint64_t t0 = ch_now_us();
     while (atomic_load(&st->client->sub_pipes) == 0 &&

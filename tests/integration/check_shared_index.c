@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 
 #include "client_harness.h"
+#include "client_impl.h"
+#include "store_impl.h"
 
 #define MAX_KEYS 65536u
 #define READERS 4
@@ -27,6 +29,11 @@ typedef struct acked {
     _Atomic uint64_t shared_opens;
     _Atomic uint64_t reads;
     _Atomic uint64_t ver[MAX_KEYS];
+    /* followers of the shared index (test_client_readers_follow_...):
+     * phase 1 once srdd is made to abandon the index; the readers that
+     * found themselves subscribed since (a bit each) */
+    _Atomic uint64_t phase;
+    _Atomic uint64_t subscribed;
 } acked;
 
 static acked *acked_map(const char *path, bool create)
@@ -97,9 +104,10 @@ static srd_store *reader_open(const char *store, bool client)
     return st;
 }
 
-/* One round: refresh, then read keys whose acknowledged version was
- * noted before the refresh. 0, or 1 with a message printed. */
-static int reader_round(srd_store *st, acked *a, uint64_t *seed)
+/* One round: refresh (if asked), then read keys whose acknowledged
+ * version was noted before. 0, or 1 with a message printed. */
+static int reader_round_ex(srd_store *st, acked *a, uint64_t *seed,
+                           bool refresh)
 {
     unsigned idx[8];
     uint64_t want[8];
@@ -110,7 +118,7 @@ static int reader_round(srd_store *st, acked *a, uint64_t *seed)
         idx[j] = (unsigned)(tu_rand(seed) % n);
         want[j] = atomic_load(&a->ver[idx[j]]);
     }
-    srd_err rc = srd_refresh(st, NULL);
+    srd_err rc = refresh ? srd_refresh(st, NULL) : SRD_OK;
     if (rc != SRD_OK) {
         printf("refresh: %s\n", srd_errname(rc));
         return 1;
@@ -135,6 +143,17 @@ static int reader_round(srd_store *st, acked *a, uint64_t *seed)
         atomic_fetch_add(&a->reads, 1);
     }
     return 0;
+}
+
+static int reader_round(srd_store *st, acked *a, uint64_t *seed)
+{
+    return reader_round_ex(st, a, seed, true);
+}
+
+/* The same without srd_refresh: the handle must know on its own. */
+static int nsreader_round(srd_store *st, acked *a, uint64_t *seed)
+{
+    return reader_round_ex(st, a, seed, false);
 }
 
 static int reader_main(char **argv, bool client)
@@ -190,6 +209,56 @@ static int child_killwriter(char **argv)
         pause();
 }
 
+/* Whether a client handle follows the shared index, subscribed to
+ * nothing (client.c: no SUB socket, reads catch up from the index). */
+static bool follows_index(srd_store *st)
+{
+    return !atomic_load(&st->client->subscribed) &&
+           atomic_load(&st->follow) != NULL;
+}
+
+/* One handle for the whole run, reading without srd_refresh: in phase 0
+ * it must follow the index (no subscription) and every read and count
+ * must show what was acknowledged before it; in phase 1 (srdd abandoned
+ * the index) it must come to subscribe, and reads after a refresh stay
+ * right. */
+static int child_nsreader(char **argv)
+{
+    acked *a = acked_map(argv[1], false);
+    if (!a)
+        return 2;
+    int me = atoi(argv[2]);
+    uint64_t seed = (uint64_t)me * 7919u + 1;
+    srd_store *st = ch_child_open(argv[0]);
+    if (!follows_index(st)) {
+        printf("subscribed at open\n");
+        return 1;
+    }
+    atomic_fetch_add(&a->shared_opens, 1);
+    while (!atomic_load(&a->stop)) {
+        bool phase0 = atomic_load(&a->phase) == 0;
+        uint64_t n = atomic_load(&a->nkeys), live = 0;
+        bool follows = follows_index(st);
+        if (phase0 && srd_count(st, &live) == SRD_OK && live < n) {
+            printf("srd_count %llu < %llu keys acknowledged\n",
+                   (unsigned long long)live, (unsigned long long)n);
+            return 1;
+        }
+        if (!phase0 && atomic_load(&st->client->subscribed))
+            atomic_fetch_or(&a->subscribed, 1ull << me);
+        int bad = phase0 ? nsreader_round(st, a, &seed)
+                         : reader_round(st, a, &seed);
+        if (bad)
+            return 1;
+        if (!follows && atomic_load(&a->phase) == 0) {
+            printf("subscribed before srdd abandoned the index\n");
+            return 1;
+        }
+    }
+    srd_close(st);
+    return 0;
+}
+
 /* ======================================================================== */
 /* The tests                                                                */
 /* ======================================================================== */
@@ -227,7 +296,17 @@ static void reap_readers(ch_child *kids, acked *a)
 
 /* Rounds of new keys (growth) and overwrites; a compaction every third
  * round. Returns how many times the index file was replaced. */
+static unsigned write_rounds_by(srd_store *w, srd_daemon *d, acked *a,
+                                unsigned rounds);
+
 static unsigned write_rounds(srd_store *w, acked *a, unsigned rounds)
+{
+    return write_rounds_by(w, NULL, a, rounds);
+}
+
+/* The same, srdd compacting when d asks it (srd_daemon_compact). */
+static unsigned write_rounds_by(srd_store *w, srd_daemon *d, acked *a,
+                                unsigned rounds)
 {
     char *idx = tu_join(g_dir, "s.srd.idx");
     ino_t ino = inode_of(idx);
@@ -243,7 +322,9 @@ static unsigned write_rounds(srd_store *w, acked *a, unsigned rounds)
             unsigned i = (unsigned)(tu_rand(&seed) % (n + 2000));
             put_version(w, a, i, (unsigned)atomic_load(&a->ver[i]) + 1);
         }
-        if (round % 3 == 2)
+        if (round % 3 == 2 && d)
+            ck_srd(srd_daemon_compact(d, NULL, NULL, NULL, NULL));
+        else if (round % 3 == 2)
             ck_srd(srd_compact(w, NULL));
         replaced += inode_of(idx) != ino;
         ino = inode_of(idx);
@@ -286,6 +367,55 @@ START_TEST(test_client_readers_while_srdd_grows_and_compacts)
     reap_readers(kids, a);
     ck_assert_uint_ge(replaced, 3);
     ck_srd(srd_close(w));
+    free(ap);
+}
+END_TEST
+
+/* Client processes read the newest values with no subscription while a
+ * client writes, srdd grows its index and compacts (srd_daemon_compact);
+ * then srdd is made to abandon the index (its next growth cannot create
+ * a file): the readers notice, subscribe and keep reading right. */
+START_TEST(test_client_readers_follow_the_index_without_subscribing)
+{
+    char *ap = tu_join(g_dir, "acked");
+    acked *a = acked_map(ap, true);
+    ck_assert_ptr_nonnull(a);
+    start_srdd(NULL);
+    srd_store *w = NULL;
+    srd_options o;
+    srd_options_init(&o);
+    o.flags = SRD_OPEN_CLIENT;
+    ck_srd(srd_open(g_store, &o, &w));
+    ck_assert(follows_index(w));
+    srd_daemon *d = NULL;
+    ck_srd(srd_daemon_open(g_store, &d));
+    ch_child kids[READERS];
+    spawn_readers(kids, "nsreader", ap);
+    unsigned replaced = write_rounds_by(w, d, a, 6);
+    ck_assert_uint_ge(replaced, 3); /* growths and compactions */
+    ck_assert(follows_index(w));
+    /* srdd's next growth fails: it abandons the shared index */
+    atomic_store(&a->phase, 1);
+    char *idx = tu_join(g_dir, "s.srd.idx"), *tmp = tu_join(g_dir,
+                                                            "s.srd.idx.tmp");
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    struct stat sb;
+    for (int r = 0; r < 20 && stat(idx, &sb) == 0; r++)
+        write_rounds_by(w, NULL, a, 1);
+    ck_assert_msg(stat(idx, &sb) != 0, "srdd kept its index");
+    uint64_t t0 = ch_now_us();
+    while (atomic_load(&a->subscribed) != (1ull << READERS) - 1 &&
+           ch_now_us() - t0 < 20000000u)
+        write_rounds_by(w, NULL, a, 1);
+    ck_assert_uint_eq(atomic_load(&a->subscribed), (1ull << READERS) - 1);
+    ck_assert(!follows_index(w));
+    write_rounds_by(w, NULL, a, 1);
+    reap_readers(kids, a);
+    srd_daemon_close(d);
+    ck_srd(srd_close(w));
+    rmdir(tmp);
+    free(idx);
+    free(tmp);
     free(ap);
 }
 END_TEST
@@ -344,6 +474,7 @@ static Suite *shared_index_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_readonly_readers_while_the_writer_grows_and_compacts);
     tcase_add_test(tc, test_client_readers_while_srdd_grows_and_compacts);
+    tcase_add_test(tc, test_client_readers_follow_the_index_without_subscribing);
     tcase_add_test(tc, test_writer_killed_while_growing_or_rewriting_loses_nothing);
     suite_add_tcase(s, tc);
     return s;
@@ -354,6 +485,7 @@ int main(int argc, char **argv)
     static const ch_role roles[] = {
         {"roreader", 3, child_roreader},
         {"clreader", 3, child_clreader},
+        {"nsreader", 3, child_nsreader},
         {"killwriter", 2, child_killwriter},
         {NULL, 0, NULL},
     };

@@ -581,7 +581,7 @@ START_TEST(test_response_round_trips_entries_hello_and_stats)
                              .committed_tail = 999, .n_entries = 3,
                              .entries = e, .stream_id = 77,
                              .has_hello = true, .has_stats = true};
-    rs.hello = (srdi_wire_hello){1, "/tmp/s", 5, 6, 3, 999, "ipc:///p", 1024};
+    rs.hello = (srdi_wire_hello){1, "/tmp/s", 5, 6, 3, 999, "ipc:///p", 1024, 1};
     rs.stats.live_keys = 12;
     rs.stats.clients = 4;
     rs.stats.publish_drops = 2;
@@ -601,6 +601,7 @@ START_TEST(test_response_round_trips_entries_hello_and_stats)
     ck_assert_str_eq(out.hello.publish_url, "ipc:///p");
     ck_assert_uint_eq(out.hello.store_ino, 6);
     ck_assert_uint_eq(out.hello.max_message, 1024);
+    ck_assert_uint_eq(out.hello.shared_index, 1);
     ck_assert(out.has_stats);
     ck_assert_uint_eq(out.stats.live_keys, 12);
     ck_assert_uint_eq(out.stats.clients, 4);
