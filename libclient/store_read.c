@@ -33,7 +33,8 @@ static uint64_t st_loc_end(uint64_t loc)
 /*
  * Whether loc, read from a shared index for hash, names an entry of that
  * key the reader of m may read. Inside the committed bytes it knows: the
- * trailer's key hash must be hash and the entry well formed. Past them
+ * trailer's key hash must be hash and the entry well formed (the payload
+ * the loc names is the whole of the entry's, from its pad to its trailer). Past them
  * (written since): also inside the file fd (a pread reaches its end; fd
  * -1: never) and with a matching CRC. Never reads a byte the checks have
  * not bounded. With span (a get: the value is read next), the payload's
@@ -77,7 +78,9 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
     if (!small && (!srdi_store_resolve_below(m, loc, *bound, &p, &len) ||
                    p + len + SRDI_TRAILER_SIZE != end))
         return false;
-    if (prev > p)
+    /* the payload starts where the entry's pad ends: a loc naming a
+     * later 64-byte line of the key's own value (a suffix) is refused */
+    if (prev > p || p != prev + srdi_format_pad_in(prev, m->align))
         return false;
     if (span) {
         span[0] = p;
