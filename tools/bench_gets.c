@@ -136,7 +136,8 @@ static void gets_interleaved(srd_store *st, MDB_env *env, MDB_dbi dbi,
     for (size_t c = 0; c < GET_CHUNKS; c++)
         for (size_t h = 0; h < 3; h++) {
             size_t k = (c + h * (GET_CHUNKS / 3)) % GET_CHUNKS;
-            size_t lo = kv->n * k / GET_CHUNKS, hi = kv->n * (k + 1) / GET_CHUNKS;
+            size_t lo = kv->n * k / GET_CHUNKS;
+            size_t hi = kv->n * (k + 1) / GET_CHUNKS;
             if (hi == lo)
                 continue;
             double ns = h == 1 ? lmdb_gets_range(env, dbi, kv, vlen, 1, lo, hi)
