@@ -36,9 +36,10 @@ static uint64_t st_loc_end(uint64_t loc)
  * trailer's key hash must be hash and the entry well formed (the payload
  * the loc names is the whole of the entry's, from its pad to its
  * trailer). Past them (written since): also inside the file fd (a pread
- * reaches its end; fd -1: never) and with a matching CRC. Never reads a byte the checks have
- * not bounded. With span (a get: the value is read next), the payload's
- * first line is prefetched and span gets {payload, len} of a live loc.
+ * reaches its end; fd -1: never) and with a matching CRC. Never reads a
+ * byte the checks have not bounded. With span (a get: the value is read
+ * next), the payload's first line is prefetched and span gets {payload,
+ * len} of a live loc.
  */
 static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
                       uint64_t *bound, uint64_t span[2])
