@@ -112,6 +112,8 @@ static srd_err st_span(const srdi_map *m, uint64_t loc, uint64_t bound,
 static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
                        uint64_t *bound, uint64_t span[2])
 {
+    if (span)
+        span[0] = span[1] = 0;
     *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
     if (!sn->shx) { /* checked: a writer's table taken from the file */
         uint64_t own = srdi_index_lookup(sn->idx, hash);
