@@ -39,6 +39,7 @@ struct srdi_index {
     uint64_t used;      /* non-empty slots, tombstones included */
     uint64_t live;      /* slots holding a live value */
     srdi_ebr_list *retired;
+    _Atomic bool any;   /* a slot was ever used (srdi_index_unused) */
     idx_table *borrowed;       /* the table, while it is borrowed */
     struct idx_borrow *borrow; /* its mapping */
 };
@@ -181,6 +182,7 @@ srd_err srdi_index_borrow(int fd, size_t len, size_t off, uint64_t used,
     }
     idx->used = used;
     idx->live = live;
+    atomic_init(&idx->any, true); /* a file's slots: never taken as empty */
     idx->borrowed = t;
     idx->borrow = b;
     atomic_init(&idx->table, t);
@@ -212,6 +214,11 @@ uint64_t srdi_index_lookup(const srdi_index *idx, uint64_t hash)
             i = 0;
     }
     return 0; /* a full (borrowed, miscounted) table */
+}
+
+bool srdi_index_unused(const srdi_index *idx)
+{
+    return !atomic_load_explicit(&idx->any, memory_order_relaxed);
 }
 
 void srdi_index_prefetch(const srdi_index *idx, uint64_t hash)
@@ -295,6 +302,8 @@ srd_err srdi_index_apply(srdi_index *idx, uint64_t hash, uint64_t loc,
                 return SRD_ENOMEM;
         }
         idx->used++;
+        if (!atomic_load_explicit(&idx->any, memory_order_relaxed))
+            atomic_store_explicit(&idx->any, true, memory_order_relaxed);
         atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
     }
     atomic_store_explicit(&s->loc, loc, memory_order_release);

@@ -67,6 +67,10 @@ void srdi_index_destroy(srdi_index *idx);
 
 /* Reader side: call inside srdi_ebr_enter/leave. Returns the loc or 0. */
 uint64_t srdi_index_lookup(const srdi_index *idx, uint64_t hash);
+/* Whether no slot was ever used (lookups then find nothing): one load, for
+ * a reader to skip a table that is usually empty. Set before the first
+ * slot is stored, so a reader that an apply happens-before sees it. */
+bool srdi_index_unused(const srdi_index *idx);
 /* Prefetch the slot hash would start probing at. */
 void srdi_index_prefetch(const srdi_index *idx, uint64_t hash);
 

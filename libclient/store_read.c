@@ -33,13 +33,16 @@ static uint64_t st_loc_end(uint64_t loc)
 /*
  * Whether loc, read from a shared index for hash, names an entry of that
  * key the reader of m may read. Inside the committed bytes it knows: the
- * trailer's key hash must be hash and the entry well formed. Past them
- * (written since): also inside the file fd (a pread reaches its end; fd
- * -1: never) and with a matching CRC. Never reads a byte the checks have
- * not bounded.
+ * trailer's key hash must be hash and the entry well formed (the payload
+ * the loc names is the whole of the entry's, from its pad to its
+ * trailer). Past them (written since): also inside the file fd (a pread
+ * reaches its end; fd -1: never) and with a matching CRC. Never reads a
+ * byte the checks have not bounded. With span (a get: the value is read
+ * next), the payload's first line is prefetched and span gets {payload,
+ * len} of a live loc.
  */
 static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
-                      uint64_t *bound)
+                      uint64_t *bound, uint64_t span[2])
 {
     uint64_t committed = atomic_load_explicit(&m->committed,
                                               memory_order_acquire);
@@ -47,15 +50,21 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
     if (end <= SRDI_TRAILER_SIZE || end > m->reserved)
         return false;
     bool fresh = end > committed;
-    if (!(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE))) /* the value's first line,
-        which the caller reads next: its miss overlaps the trailer's */
-        __builtin_prefetch(m->base + srdi_loc_payload(loc));
+    /* A small value's payload and length come from the loc alone, and
+     * p + len + trailer == end by st_loc_end: worked out before the
+     * trailer's load, so little is left behind its miss. */
+    bool small = !(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE));
+    uint64_t p = small ? srdi_loc_payload(loc) : 0;
+    uint64_t len = small ? srdi_loc_len(loc) : 0;
+    if (span && small) /* the value's first line, which the caller reads
+        next: its miss overlaps the trailer's */
+        __builtin_prefetch(m->base + p);
     uint8_t tr[SRDI_TRAILER_SIZE];
     if (fresh && (fd < 0 || pread(fd, tr, sizeof tr,
                                   (off_t)(end - SRDI_TRAILER_SIZE)) !=
                                 (ssize_t)sizeof tr))
         return false;
-    uint64_t h, prev, p, len;
+    uint64_t h, prev;
     uint32_t crc;
     /* Past the committed bytes, decode the trailer the pread just read. */
     srdi_format_get_trailer(fresh ? tr : m->base + end - SRDI_TRAILER_SIZE,
@@ -66,31 +75,63 @@ static bool st_loc_ok(const srdi_map *m, int fd, uint64_t hash, uint64_t loc,
     if (loc & SRDI_LOC_TOMB)
         return prev == end - 1 - SRDI_TRAILER_SIZE && m->base[prev] == 0 &&
                crc == SRDI_TOMBSTONE_CRC;
-    if (!srdi_store_resolve_below(m, loc, *bound, &p, &len) || prev > p ||
-        p + len + SRDI_TRAILER_SIZE != end)
+    /* end <= bound: a small loc resolves below it (st_loc_end) */
+    if (!small && (!srdi_store_resolve_below(m, loc, *bound, &p, &len) ||
+                   p + len + SRDI_TRAILER_SIZE != end))
         return false;
+    /* the payload starts where the entry's pad ends: a loc naming a
+     * later 64-byte line of the key's own value (a suffix) is refused */
+    if (prev > p || p != prev + srdi_format_pad_in(prev, m->align))
+        return false;
+    if (span) {
+        span[0] = p;
+        span[1] = len;
+    }
     return !fresh || srdi_crc32(0, m->base + p, (size_t)len) == crc;
+}
+
+/* span of a live loc of the snap's own table, read below bound (the
+ * shared index's locs get theirs from st_loc_ok). */
+static srd_err st_span(const srdi_map *m, uint64_t loc, uint64_t bound,
+                       uint64_t span[2])
+{
+    if (!span || !srdi_loc_is_live(loc))
+        return SRD_OK;
+    return srdi_store_resolve_below(m, loc, bound, &span[0], &span[1])
+               ? SRD_OK
+               : SRD_ECORRUPT;
 }
 
 /* The loc a read of hash uses in sn (0: none) and the bound its entry is
  * read below: the newer of the private table's and, once checked, the
  * shared index's. SRD_ECORRUPT when the shared index names anything else
- * than an entry of this key. */
+ * than an entry of this key. With span (a get), a live loc's {payload,
+ * len}, resolved below the bound (SRD_ECORRUPT when it is not). The
+ * overlay of a shared index is probed only once it ever held a slot
+ * (srdi_index_unused: nothing applied to it can be missed). */
 static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
-                       uint64_t *bound)
+                       uint64_t *bound, uint64_t span[2])
 {
-    uint64_t own = srdi_index_lookup(sn->idx, hash);
-    *out = own;
+    if (span)
+        span[0] = span[1] = 0;
     *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
-    if (!sn->shx) /* checked: a writer's table taken from the file */
-        return sn->checked && own != 0 &&
-                       !st_loc_ok(sn->map, -1, hash, own, bound)
-                   ? SRD_ECORRUPT
-                   : SRD_OK;
+    if (!sn->shx) { /* checked: a writer's table taken from the file */
+        uint64_t own = srdi_index_lookup(sn->idx, hash);
+        *out = own;
+        if (sn->checked && own != 0)
+            return st_loc_ok(sn->map, -1, hash, own, bound, span)
+                       ? SRD_OK
+                       : SRD_ECORRUPT;
+        return st_span(sn->map, own, *bound, span);
+    }
     uint64_t sh = srdi_shx_lookup(sn->shx, hash);
+    uint64_t own = srdi_index_unused(sn->idx)
+                       ? 0
+                       : srdi_index_lookup(sn->idx, hash);
+    *out = own;
     if (sh == 0 || (own != 0 && srdi_loc_pos(own) >= srdi_loc_pos(sh)))
-        return SRD_OK;
-    if (!st_loc_ok(sn->map, sn->shx_fd, hash, sh, bound))
+        return st_span(sn->map, own, *bound, span);
+    if (!st_loc_ok(sn->map, sn->shx_fd, hash, sh, bound, span))
         return SRD_ECORRUPT;
     *out = sh;
     return SRD_OK;
@@ -108,25 +149,23 @@ void srd_view_release(srd_view *view)
     memset(view, 0, sizeof *view);
 }
 
-/* Fill *v from a live loc of sn whose entry ends at or below bound
- * (inside an EBR section). */
-static srd_err view_from_loc(const st_snap *sn, uint64_t hash, uint64_t loc,
-                             uint64_t bound, srd_view *v)
+/* Fill *v from span {payload, len} of a live loc of map m, resolved
+ * below bound (inside an EBR section). */
+static void view_fill(srdi_map *m, uint64_t hash, const uint64_t span[2],
+                      uint64_t bound, srd_view *v)
 {
-    uint64_t payload, len;
-    if (!srdi_store_resolve_below(sn->map, loc, bound, &payload, &len))
-        return SRD_ECORRUPT;
+    uint64_t payload = span[0], len = span[1];
+    (void)bound; /* NDEBUG */
     /* invariant 2: a view lies below the bound its checks established
      * (the committed tail, or a shared-index entry whose CRC was checked)
      * and inside the mapping */
-    SRD_ASSERT(payload + len <= bound && payload + len <= sn->map->reserved);
-    srdi_map_ref(sn->map);
-    v->data = sn->map->base + payload;
+    SRD_ASSERT(payload + len <= bound && payload + len <= m->reserved);
+    srdi_map_ref(m);
+    v->data = m->base + payload;
     v->len = (size_t)len;
     v->key_hash = hash;
     v->offset = payload;
-    v->_map = sn->map;
-    return SRD_OK;
+    v->_map = m;
 }
 
 static srd_err st_get_hash(srd_store *st, uint64_t key_hash,
@@ -137,12 +176,12 @@ static srd_err st_get_hash(srd_store *st, uint64_t key_hash,
     memset(view, 0, sizeof *view);
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
-    uint64_t loc, bound;
-    srd_err rc = st_find(sn, key_hash, &loc, &bound);
-    if (rc == SRD_OK)
-        rc = srdi_loc_is_live(loc)
-                 ? view_from_loc(sn, key_hash, loc, bound, view)
-                 : SRD_ENOTFOUND;
+    uint64_t loc, bound, span[2];
+    srd_err rc = st_find(sn, key_hash, &loc, &bound, span);
+    if (rc == SRD_OK && srdi_loc_is_live(loc))
+        view_fill(sn->map, key_hash, span, bound, view);
+    else if (rc == SRD_OK)
+        rc = SRD_ENOTFOUND;
     srdi_ebr_leave(r);
     return rc;
 }
@@ -291,7 +330,7 @@ static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
     for (size_t g = 0; g < n; g += MANY_GROUP) {
         size_t m = n - g < MANY_GROUP ? n - g : MANY_GROUP;
-        uint64_t locs[MANY_GROUP], bounds[MANY_GROUP];
+        uint64_t locs[MANY_GROUP], bounds[MANY_GROUP], spans[MANY_GROUP][2];
         srd_err errs[MANY_GROUP] = {SRD_OK};
         for (size_t i = 0; i < m; i++) {
             srdi_index_prefetch(sn->idx, hashes[g + i]);
@@ -299,10 +338,10 @@ static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
                 srdi_shx_prefetch(sn->shx, hashes[g + i]);
         }
         for (size_t i = 0; i < m; i++) {
-            errs[i] = st_find(sn, hashes[g + i], &locs[i], &bounds[i]);
-            if (srdi_loc_is_live(locs[i]) && !(locs[i] & SRDI_LOC_LARGE))
-                __builtin_prefetch(sn->map->base +
-                                   srdi_loc_payload(locs[i]));
+            errs[i] = st_find(sn, hashes[g + i], &locs[i], &bounds[i],
+                              spans[i]);
+            if (errs[i] == SRD_OK && srdi_loc_is_live(locs[i]))
+                __builtin_prefetch(sn->map->base + spans[i][0]);
         }
         for (size_t i = 0; i < m; i++) {
             srd_view *v = &views[g + i];
@@ -311,12 +350,8 @@ static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
                 rc = errs[i];
             if (errs[i] != SRD_OK || !srdi_loc_is_live(locs[i]))
                 continue;
-            srd_err e = view_from_loc(sn, hashes[g + i], locs[i], bounds[i],
-                                      v);
-            if (e == SRD_OK)
-                hits++;
-            else
-                rc = e;
+            view_fill(sn->map, hashes[g + i], spans[i], bounds[i], v);
+            hits++;
         }
     }
     srdi_ebr_leave(r);
@@ -364,7 +399,7 @@ static srd_err st_exists_hash(srd_store *st, uint64_t key_hash,
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
     uint64_t loc, bound;
-    srd_err rc = st_find(sn, key_hash, &loc, &bound);
+    srd_err rc = st_find(sn, key_hash, &loc, &bound, NULL);
     *exists = rc == SRD_OK && srdi_loc_is_live(loc);
     srdi_ebr_leave(r);
     return rc;
@@ -475,7 +510,7 @@ static int live_collect(void *ctx, uint64_t hash, uint64_t loc)
     uint64_t bound;
     if (srdi_loc_pos(loc) >= l->below)
         return 0;
-    if (l->check && !st_loc_ok(l->check, -1, hash, loc, &bound)) {
+    if (l->check && !st_loc_ok(l->check, -1, hash, loc, &bound, NULL)) {
         l->bad = true; /* never copied, never shown as that key's */
         return 1;
     }
@@ -528,7 +563,7 @@ static int merged_add(void *ctx, uint64_t hash, uint64_t loc)
     if (mc->overlay && srdi_shx_lookup(mc->sn->shx, hash) != 0)
         return 0; /* the first pass resolved it */
     uint64_t found, bound;
-    mc->rc = st_find(mc->sn, hash, &found, &bound);
+    mc->rc = st_find(mc->sn, hash, &found, &bound, NULL);
     if (mc->rc != SRD_OK)
         return 1;
     if (!srdi_loc_is_live(found))
@@ -602,11 +637,13 @@ srd_err srd_iter_next(srd_iter *it, srd_view *view)
     if (it->next >= it->n)
         return SRD_ENOTFOUND;
     srdi_live_item *x = &it->items[it->next++];
-    st_snap tmp = {.idx = NULL, .map = it->map, .own_index = false};
-    uint64_t bound = atomic_load(&it->map->committed);
+    uint64_t bound = atomic_load(&it->map->committed), span[2];
     if (it->checked && st_loc_end(x->loc) > bound)
         bound = st_loc_end(x->loc);
-    return view_from_loc(&tmp, x->hash, x->loc, bound, view);
+    if (!srdi_store_resolve_below(it->map, x->loc, bound, &span[0], &span[1]))
+        return SRD_ECORRUPT;
+    view_fill(it->map, x->hash, span, bound, view);
+    return SRD_OK;
 }
 
 void srd_iter_close(srd_iter *it)

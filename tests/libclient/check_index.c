@@ -220,6 +220,25 @@ START_TEST(test_empty_index_finds_nothing)
 }
 END_TEST
 
+START_TEST(test_unused_until_the_first_slot_and_after_growth)
+{
+    srdi_index *idx;
+    ck_srd(srdi_index_create(4, &idx));
+    ck_assert(srdi_index_unused(idx));
+    uint64_t old;
+    bool applied;
+    ck_srd(srdi_index_apply(idx, 7, srdi_loc_tomb(64), &old, &applied));
+    ck_assert(applied);
+    ck_assert(!srdi_index_unused(idx)); /* a tombstone is a slot too */
+    for (uint64_t h = 8; h < 1000; h++) /* grows the table */
+        ck_srd(srdi_index_apply(idx, h, srdi_loc_value(64 * h, 8, 0), &old,
+                                &applied));
+    ck_assert(!srdi_index_unused(idx));
+    ck_assert_uint_eq(srdi_index_lookup(idx, 7), srdi_loc_tomb(64));
+    srdi_index_destroy(idx);
+}
+END_TEST
+
 START_TEST(test_apply_then_lookup_finds_loc)
 {
     srdi_index *idx = new_index(16);
@@ -567,6 +586,7 @@ static Suite *index_suite(void)
     Suite *s = suite_create("index");
     TCase *tc = tcase_create("loc");
     tcase_add_test(tc, test_loc_small_value_round_trips);
+    tcase_add_test(tc, test_unused_until_the_first_slot_and_after_growth);
     tcase_add_test(tc, test_loc_large_value_keeps_entry_end);
     tcase_add_test(tc, test_loc_value_past_2_pow_48_uses_large_form);
     tcase_add_test(tc, test_loc_tombstone_round_trips);

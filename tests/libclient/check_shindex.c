@@ -742,6 +742,81 @@ START_TEST(test_slot_naming_another_keys_entry_is_an_error_not_its_value)
 }
 END_TEST
 
+/* A slot naming a later line of its own key's value (the same trailer, so
+ * the same key hash and entry end): never that value's suffix. */
+START_TEST(test_slot_naming_a_suffix_of_its_value_is_an_error)
+{
+    char val[100];
+    memset(val, 'v', sizeof val);
+    srd_store *w = open_w(g_path);
+    ck_srd(srd_put(w, tu_s("long"), (srd_val){val, sizeof val}));
+    put_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    size_t len;
+    uint8_t *b = tu_read_file(g_idx, &len);
+    long s = slot_of(b, len, srd_key_hash("long", 4));
+    ck_assert(s > 0);
+    uint64_t loc;
+    memcpy(&loc, b + s + 8, 8);
+    ck_assert(!(loc & (SRDI_LOC_TOMB | SRDI_LOC_LARGE)));
+    ck_assert_uint_eq(srdi_loc_len(loc), sizeof val);
+    uint64_t tail = srdi_loc_value(srdi_loc_payload(loc) + 64,
+                                   sizeof val - 64,
+                                   srdi_loc_payload(loc) + sizeof val +
+                                       SRDI_TRAILER_SIZE);
+    memcpy(b + s + 8, &tail, 8);
+    ck_assert_int_eq(tu_write_file(g_idx, b, len), 0);
+    srd_store *r = open_ro(g_path);
+    srd_view v;
+    ck_assert_int_eq(srd_get(r, tu_s("long"), &v), SRD_ECORRUPT);
+    ck_assert_ptr_null(v.data);
+    bool there = true;
+    ck_assert_int_eq(srd_exists(r, tu_s("long"), &there), SRD_ECORRUPT);
+    expect_n(r, 0, 2, 1);
+    ck_srd(srd_close(r));
+    /* The writer takes the file over and checks its locs the same way. */
+    w = open_w(g_path);
+    ck_assert_int_eq(srd_get(w, tu_s("long"), &v), SRD_ECORRUPT);
+    expect_n(w, 0, 2, 1);
+    ck_srd(srd_close(w));
+    free(b);
+}
+END_TEST
+
+/* The overlay of a read-only handle is skipped while it never held a slot
+ * and probed once it does: entries the shared index lacks (a writer that
+ * did not keep it) read as the newest, over the shared index's slots. */
+static void expect_overlay_wins(srd_store *r)
+{
+    srd_view v;
+    expect_n(r, 0, 10, 2);
+    ck_assert_int_eq(srd_get(r, tu_s("key-20"), &v), SRD_ENOTFOUND);
+    expect_n(r, 10, 20, 1);
+    expect_n(r, 21, 50, 1);
+}
+
+START_TEST(test_readonly_overlay_entry_wins_over_the_shared_slot)
+{
+    srd_store *w = open_w(g_path);
+    put_n(w, 0, 50, 1);
+    ck_srd(srd_close(w));
+    srd_store *r = open_ro(g_path);
+    expect_n(r, 0, 50, 1); /* an empty overlay */
+    setenv("SRD_SHARED_INDEX", "0", 1); /* appends the index lacks */
+    w = open_w(g_path);
+    put_n(w, 0, 10, 2);
+    ck_srd(srd_delete(w, tu_s("key-20"), NULL));
+    ck_srd(srd_close(w));
+    unsetenv("SRD_SHARED_INDEX");
+    ck_srd(srd_refresh(r, NULL)); /* into the overlay of an open handle */
+    expect_overlay_wins(r);
+    srd_store *r2 = open_ro(g_path); /* into the overlay at open */
+    expect_overlay_wins(r2);
+    ck_srd(srd_close(r2));
+    ck_srd(srd_close(r));
+}
+END_TEST
+
 /* Reads of [0, n) right through a read-only handle, whatever the file. */
 static void expect_ro_right(unsigned n)
 {
@@ -1467,6 +1542,8 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_writer_open_after_kill_replays_only_the_tail);
     tcase_add_test(tc, test_unclean_inexact_file_is_not_taken_over);
     tcase_add_test(tc, test_writer_over_a_forged_index_errs_never_shows_another_value);
+    tcase_add_test(tc, test_slot_naming_a_suffix_of_its_value_is_an_error);
+    tcase_add_test(tc, test_readonly_overlay_entry_wins_over_the_shared_slot);
     tcase_add_test(tc, test_damage_below_covered_is_an_error_on_read);
     tcase_add_test(tc, test_writer_over_an_index_whose_counts_lie_does_not_spin);
     tcase_add_test(tc, test_readonly_count_does_not_count_a_covered_overlay_entry_twice);
