@@ -123,8 +123,10 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
 {
     /* Entries the shared index covers need no overlay slot. */
     uint64_t covered = sn->shx ? srdi_shx_covered(sn->shx) : 0;
-    for (size_t i = 0; n > 1 && i < n; i++)
+    for (size_t i = 0; n > 1 && i < n; i++) {
         srdi_index_prefetch(sn->idx, e[i].key_hash);
+        srdi_store_shared_prefetch(st, e[i].key_hash);
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t vlen;
         uint64_t loc = srdi_store_entry_loc(st, &e[i], &vlen);
