@@ -173,9 +173,8 @@ static size_t pbf_str_len(const char *s)
 
 size_t srdi_pbf_refs_msg_size(const srdi_pbf_refs_msg *m)
 {
-    size_t len = 0;
+    size_t len = 0, sl = pbf_str_len(m->str);
     for (size_t i = 0; i < m->nu; i++) {
-        size_t sl = pbf_str_len(m->str);
         if (i + 1 == m->str_field)
             len += sl ? pbf_len_size(sl) : 0;
         else
@@ -188,9 +187,9 @@ size_t srdi_pbf_refs_msg_size(const srdi_pbf_refs_msg *m)
 
 void srdi_pbf_refs_msg_put(uint8_t *p, const srdi_pbf_refs_msg *m)
 {
+    size_t sl = pbf_str_len(m->str);
     for (size_t i = 0; i < m->nu; i++) {
         uint32_t field = (uint32_t)i + 1;
-        size_t sl = pbf_str_len(m->str);
         if (field != m->str_field) {
             p = pbf_uint_put(p, field, m->u[i]);
         } else if (sl) {
