@@ -223,27 +223,32 @@ static srd_err refs_decode(Srd__V1__EntryRef *const *refs, size_t n,
 static srd_err refs_decode_fast(const srdi_pbf_refs *s, srdi_entry **out,
                                 size_t *n_out, char *why)
 {
+    size_t n = s->n;
     *out = NULL;
     *n_out = 0;
-    if (s->n == 0)
+    if (n == 0)
         return SRD_OK;
-    if (s->n > SIZE_MAX / sizeof(srdi_entry))
+    if (n > SIZE_MAX / sizeof(srdi_entry))
         return SRD_ENOMEM;
-    srdi_entry *e = malloc(s->n * sizeof *e);
-    srdi_pbf_ref *r = malloc(s->n * sizeof *r);
-    srd_err rc = e && r ? SRD_OK : SRD_ENOMEM;
-    if (rc == SRD_OK)
-        srdi_pbf_refs_read(s, r);
-    for (size_t i = 0; rc == SRD_OK && i < s->n; i++)
-        if (!ref_to_entry(&r[i], &e[i]))
-            rc = refs_fail(why, i, &r[i]);
-    free(r);
-    if (rc != SRD_OK) {
+    srdi_entry *e = malloc(n * sizeof *e);
+    srdi_pbf_ref *r = calloc(n, sizeof *r);
+    if (!e || !r) {
         free(e);
-        return rc;
+        free(r);
+        return SRD_ENOMEM;
     }
+    srdi_pbf_refs_read(s, r);
+    for (size_t i = 0; i < n; i++) {
+        if (!ref_to_entry(&r[i], &e[i])) {
+            srd_err rc = refs_fail(why, i, &r[i]);
+            free(e);
+            free(r);
+            return rc;
+        }
+    }
+    free(r);
     *out = e;
-    *n_out = s->n;
+    *n_out = n;
     return SRD_OK;
 }
 
