@@ -281,9 +281,9 @@ static srd_err srv_order(srv_req *r, nng_msg *m, bool *queued, char *why)
     *queued = false;
     atomic_fetch_add(&s->c.ctr->requests, 1);
     srd_err rc = srv_charge(r, m, why);
-    if (rc == SRD_OK)
-        rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m),
-                                      s->c.max_message, rq, why);
+    if (rc == SRD_OK) /* size and cost checked by the charge: max 0 */
+        rc = srdi_wire_request_decode(nng_msg_body(m), nng_msg_len(m), 0,
+                                      rq, why);
     if (rc == SRD_OK)
         rc = srv_check_peer(s, r->conn, rq, why);
     if (rc == SRD_OK && srv_deferred(rq)) {

@@ -45,6 +45,7 @@ struct srdi_index {
 };
 
 #define IDX_MIN_CAP 64u
+#define IDX_HUGE ((uintptr_t)2 << 20) /* a huge page */
 
 /* ---- locations -------------------------------------------------------- */
 
@@ -81,9 +82,16 @@ static idx_table *idx_table_new(uint64_t cap)
 {
     if (cap < IDX_MIN_CAP)
         cap = IDX_MIN_CAP;
-    idx_table *t = calloc(1, sizeof *t + cap * sizeof(idx_slot));
+    size_t len = sizeof(idx_table) + cap * sizeof(idx_slot);
+    idx_table *t = calloc(1, len);
     if (t)
         t->cap = cap;
+    /* Lookups land anywhere in a large table: huge pages spare most of
+     * their TLB misses (advice only; calloc mapped it fresh). */
+    uintptr_t lo = ((uintptr_t)t + IDX_HUGE - 1) & ~(uintptr_t)(IDX_HUGE - 1);
+    uintptr_t hi = ((uintptr_t)t + len) & ~(uintptr_t)(IDX_HUGE - 1);
+    if (t && hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     return t;
 }
 

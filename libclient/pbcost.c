@@ -108,6 +108,18 @@ static bool pb_field_cost(const ProtobufCFieldDescriptor *f,
     }
 }
 
+/* Field number id of d, or NULL: a direct look when the fields are
+ * numbered 1, 2, ... up to id (every item of a batch), else protobuf-c's
+ * search. */
+static const ProtobufCFieldDescriptor *
+pb_field(const ProtobufCMessageDescriptor *d, uint64_t id)
+{
+    if (id >= 1 && id <= d->n_fields && d->fields[id - 1].id == id)
+        return &d->fields[id - 1];
+    return id > UINT32_MAX ? NULL
+           : protobuf_c_message_descriptor_get_field(d, (unsigned)id);
+}
+
 bool srdi_pb_cost(const ProtobufCMessageDescriptor *d, const uint8_t *p,
                   size_t n, uint64_t *cost)
 {
@@ -120,10 +132,7 @@ bool srdi_pb_cost(const ProtobufCMessageDescriptor *d, const uint8_t *p,
         if (!pb_varint(&c, &tag) || !pb_value(&c, tag & 7, &data, &len))
             return false;
         fields++;
-        const ProtobufCFieldDescriptor *f =
-            tag >> 3 > UINT32_MAX ? NULL
-            : protobuf_c_message_descriptor_get_field(d,
-                                                      (unsigned)(tag >> 3));
+        const ProtobufCFieldDescriptor *f = pb_field(d, tag >> 3);
         if (!f)
             *cost += sizeof(ProtobufCMessageUnknownField) + len +
                      PB_MALLOC_OVERHEAD;

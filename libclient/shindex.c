@@ -741,6 +741,11 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
     return SRD_OK;
 }
 
+void srdi_shxw_prefetch(const srdi_shxw *w, uint64_t hash)
+{
+    __builtin_prefetch(&w->slots[shx_home(hash, w->cap)], 1);
+}
+
 /* Whether set_covered with these would store anything new (a file taken
  * over is not touched for an update that changes nothing: invariant 8). */
 static bool shxw_cover_changes(const srdi_shxw *w, uint64_t covered,

@@ -118,6 +118,8 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
 /* Store loc for hash unless the slot holds a newer position. May grow the
  * table: a new file replaces the published one (readers remap). */
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc);
+/* Start loading hash's home slot (before a run of applies). */
+void srdi_shxw_prefetch(const srdi_shxw *w, uint64_t hash);
 /* Publish the tail covered, the trailer of the store entry ending there
  * and the statistics (release). exact (with s): no index update is in
  * flight, so the slots and s hold exactly the entries below covered (a

@@ -258,6 +258,8 @@ bool srdi_store_shared_enabled(void);
 /* Writer: mirror an index update into the shared index file (dropped,
  * readers falling back to their own, when that fails). */
 void srdi_store_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc);
+/* Prefetch what srdi_store_shared_mirror of hash will touch. */
+void srdi_store_shared_prefetch(const srd_store *st, uint64_t hash);
 
 /* Writer, under mu: a unit appended at start waits for its index update /
  * got it; the shared index's covered tail is the oldest one waiting

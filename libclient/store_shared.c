@@ -46,6 +46,12 @@ void srdi_store_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc)
         st_shared_drop(st);
 }
 
+void srdi_store_shared_prefetch(const srd_store *st, uint64_t hash)
+{
+    if (st->shw)
+        srdi_shxw_prefetch(st->shw, hash);
+}
+
 /* ---- reader handles over the shared index --------------------------- */
 
 /* The shared index's covered tail c, checked: the store holds, at c, the

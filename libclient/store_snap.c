@@ -118,14 +118,27 @@ uint64_t srdi_store_entry_loc(const srd_store *st, const srdi_entry *e,
                         : srdi_loc_value(pay, *vlen, e->end);
 }
 
+#define ST_PREFETCH 16u
+
+/* Start loading the index slots an entry of hash will touch. */
+static void st_prefetch(const srd_store *st, const st_snap *sn, uint64_t hash)
+{
+    srdi_index_prefetch(sn->idx, hash);
+    srdi_store_shared_prefetch(st, hash);
+}
+
 srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                          size_t n)
 {
     /* Entries the shared index covers need no overlay slot. */
     uint64_t covered = sn->shx ? srdi_shx_covered(sn->shx) : 0;
-    for (size_t i = 0; n > 1 && i < n; i++)
-        srdi_index_prefetch(sn->idx, e[i].key_hash);
+    /* Slots are loaded ST_PREFETCH entries ahead of their use: far enough
+     * to hide a miss, near enough to stay in the cache. */
+    for (size_t i = 0; n > 1 && i < n && i < ST_PREFETCH; i++)
+        st_prefetch(st, sn, e[i].key_hash);
     for (size_t i = 0; i < n; i++) {
+        if (n > 1 && i + ST_PREFETCH < n)
+            st_prefetch(st, sn, e[i + ST_PREFETCH].key_hash);
         uint64_t vlen;
         uint64_t loc = srdi_store_entry_loc(st, &e[i], &vlen);
         uint64_t old;

@@ -15,12 +15,21 @@
 #include <string.h>
 
 #include "pbcost.h"
+#include "pbfast.h"
 #include "srd.pb-c.h"
 #include "wire.h"
 
 /* ======================================================================== */
 /* Framing: [u32 LE header_len][header][raw]                                */
 /* ======================================================================== */
+
+/* Tests: every message through protobuf-c alone (srdi_wire_pb_only). */
+static bool wire_pb_only;
+
+void srdi_wire_pb_only(bool on)
+{
+    wire_pb_only = on;
+}
 
 static srd_err wire_fail(char *why, srd_err rc, const char *fmt, ...)
 {
@@ -153,7 +162,7 @@ static Srd__V1__EntryRef **refs_build(const srdi_entry *e, size_t n)
 }
 
 /* Derive the entry a ref describes; false when no entry has that shape. */
-static bool ref_to_entry(const Srd__V1__EntryRef *r, srdi_entry *e)
+static bool ref_to_entry(const srdi_pbf_ref *r, srdi_entry *e)
 {
     uint64_t tail_room = 1 + SRDI_TRAILER_SIZE;
     if (r->start > UINT64_MAX - SRDI_ALIGN - tail_room)
@@ -177,6 +186,13 @@ static bool ref_to_entry(const Srd__V1__EntryRef *r, srdi_entry *e)
     return true;
 }
 
+static srd_err refs_fail(char *why, size_t i, const srdi_pbf_ref *r)
+{
+    return wire_fail(why, SRD_EPROTO,
+                     "entry %zu [%" PRIu64 ", %" PRIu64
+                     ") has an impossible shape", i, r->start, r->end);
+}
+
 /* Decode n refs into a malloc'd array (*out; NULL when n == 0). The array
  * and its length (*n_out) are set together and only on success, so a
  * caller never sees a count without its entries. */
@@ -191,14 +207,46 @@ static srd_err refs_decode(Srd__V1__EntryRef *const *refs, size_t n,
     if (!e)
         return SRD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (!ref_to_entry(refs[i], &e[i])) {
+        srdi_pbf_ref r = {refs[i]->key_hash, refs[i]->start, refs[i]->end,
+                          refs[i]->tombstone};
+        if (!ref_to_entry(&r, &e[i])) {
             free(e);
-            return wire_fail(why, SRD_EPROTO,
-                             "entry %zu [%" PRIu64 ", %" PRIu64
-                             ") has an impossible shape", i, refs[i]->start,
-                             refs[i]->end);
+            return refs_fail(why, i, &r);
         }
     }
+    *out = e;
+    *n_out = n;
+    return SRD_OK;
+}
+
+/* The entries of a canonical message scanned by pbfast, as refs_decode. */
+static srd_err refs_decode_fast(const srdi_pbf_refs *s, srdi_entry **out,
+                                size_t *n_out, char *why)
+{
+    size_t n = s->n;
+    *out = NULL;
+    *n_out = 0;
+    if (n == 0)
+        return SRD_OK;
+    if (n > SIZE_MAX / sizeof(srdi_entry))
+        return SRD_ENOMEM;
+    srdi_entry *e = malloc(n * sizeof *e);
+    srdi_pbf_ref *r = calloc(n, sizeof *r);
+    if (!e || !r) {
+        free(e);
+        free(r);
+        return SRD_ENOMEM;
+    }
+    srdi_pbf_refs_read(s, r);
+    for (size_t i = 0; i < n; i++) {
+        if (!ref_to_entry(&r[i], &e[i])) {
+            srd_err rc = refs_fail(why, i, &r[i]);
+            free(e);
+            free(r);
+            return rc;
+        }
+    }
+    free(r);
     *out = e;
     *n_out = n;
     return SRD_OK;
@@ -420,10 +468,41 @@ static srd_err req_build(const srdi_wire_request *in, req_pb *pb,
     return rc;
 }
 
+/* Put and PutBatch are written by pbfast (protobuf-c's bytes, without
+ * building its structs first); every other op by protobuf-c. */
+static bool req_fast(const srdi_wire_request *rq)
+{
+    return !wire_pb_only && rq &&
+           (rq->op == SRDI_WIRE_PUT || rq->op == SRDI_WIRE_PUT_BATCH) &&
+           req_shape_ok(rq);
+}
+
+/* The fast path's header length and whole size. */
+static srd_err req_fast_size(const srdi_wire_request *rq, size_t *hl,
+                             size_t *len)
+{
+    size_t raw = 0;
+    for (size_t i = 0; i < rq->n; i++) {
+        if (rq->values[i].len > SIZE_MAX - raw)
+            return SRD_EINVAL;
+        raw += rq->values[i].len;
+    }
+    *hl = srdi_pbf_puts_size(rq->version, rq->client_id, rq->seq,
+                             rq->op == SRDI_WIRE_PUT_BATCH, rq->keys,
+                             rq->values, rq->n);
+    if (*hl > UINT32_MAX || raw > SIZE_MAX - SRDI_WIRE_PREFIX - *hl)
+        return SRD_EINVAL;
+    *len = SRDI_WIRE_PREFIX + *hl + raw;
+    return SRD_OK;
+}
+
 srd_err srdi_wire_request_size(const srdi_wire_request *rq, size_t *len)
 {
     req_pb pb;
     wire_out o;
+    size_t hl;
+    if (req_fast(rq))
+        return len ? req_fast_size(rq, &hl, len) : SRD_EINVAL;
     return wire_out_size(req_build(rq, &pb, &o), &o, len);
 }
 
@@ -444,12 +523,30 @@ static void req_put_raw(const srdi_wire_request *rq, uint8_t *raw)
     }
 }
 
+/* The fast path's encode: prefix, header, raw bytes. */
+static srd_err req_fast_encode(const srdi_wire_request *rq, uint8_t *p,
+                               size_t len)
+{
+    size_t hl, need;
+    srd_err rc = req_fast_size(rq, &hl, &need);
+    if (rc != SRD_OK || !p || need != len)
+        return SRD_EINVAL;
+    srdi_wire_frame_put(p, (uint32_t)hl);
+    srdi_pbf_puts_put(p + SRDI_WIRE_PREFIX, rq->version, rq->client_id,
+                      rq->seq, rq->op == SRDI_WIRE_PUT_BATCH, rq->keys,
+                      rq->values, rq->n);
+    req_put_raw(rq, p + SRDI_WIRE_PREFIX + hl);
+    return SRD_OK;
+}
+
 srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
                                  size_t len)
 {
     req_pb pb;
     wire_out o;
     uint8_t *raw;
+    if (req_fast(rq))
+        return req_fast_encode(rq, buf, len);
     srd_err rc = wire_out_encode(req_build(rq, &pb, &o), &o, buf, len, &raw);
     if (rc == SRD_OK)
         req_put_raw(rq, raw);
@@ -484,28 +581,44 @@ static srd_err req_own_alloc(srdi_wire_request *rq, Srd__V1__Request *pb,
     return SRD_OK;
 }
 
-/* Put and PutBatch: the declared value lengths must add up to exactly the
- * raw bytes received. */
-static srd_err req_decode_puts(srdi_wire_request *rq, Srd__V1__Put *const *items,
-                               size_t n, const wire_frame *f, char *why)
+/* Put and PutBatch, once rq->values[i].len hold the declared lengths:
+ * they must add up to exactly the raw bytes received; the values then
+ * point at them. */
+static srd_err req_place_values(srdi_wire_request *rq, const wire_frame *f,
+                                char *why)
 {
     size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t vl = items[i]->value_len;
+    for (size_t i = 0; i < rq->n; i++) {
+        size_t vl = rq->values[i].len;
         if (vl > f->raw_len - off)
             return wire_fail(why, SRD_EPROTO,
-                             "value %zu declares %" PRIu64 " bytes but only "
+                             "value %zu declares %zu bytes but only "
                              "%zu remain in the message", i, vl,
                              f->raw_len - off);
-        rq->keys[i] = val_of(items[i]->key);
-        rq->values[i] = (srd_val){f->raw + off, (size_t)vl};
-        off += (size_t)vl;
+        rq->values[i].ptr = f->raw + off;
+        off += vl;
     }
     if (off != f->raw_len)
         return wire_fail(why, SRD_EPROTO,
                          "%zu raw bytes follow the values the header "
                          "declares", f->raw_len - off);
     return SRD_OK;
+}
+
+/* Put and PutBatch decoded by protobuf-c. */
+static srd_err req_decode_puts(srdi_wire_request *rq, Srd__V1__Put *const *items,
+                               size_t n, const wire_frame *f, char *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t vl = items[i]->value_len;
+        if (vl > SIZE_MAX) /* only where size_t is narrower */
+            return wire_fail(why, SRD_EPROTO,
+                             "value %zu declares %" PRIu64 " bytes but only "
+                             "%zu remain in the message", i, vl, f->raw_len);
+        rq->keys[i] = val_of(items[i]->key);
+        rq->values[i] = (srd_val){NULL, (size_t)vl};
+    }
+    return req_place_values(rq, f, why);
 }
 
 static srd_err req_no_raw(const srdi_wire_request *rq, const wire_frame *f,
@@ -581,6 +694,32 @@ static size_t req_nkeys(const Srd__V1__Request *pb)
     }
 }
 
+static srd_err req_version_fail(const srdi_wire_request *rq, char *why)
+{
+    return wire_fail(why, SRD_EVERSION,
+                     "protocol version %" PRIu32 " is not supported "
+                     "(this side speaks %u)", rq->version, SRDI_WIRE_VERSION);
+}
+
+/* A put or put_batch header in canonical form, read by pbfast: what
+ * protobuf-c would have made of it, with the keys pointing into the
+ * message instead of into copies. */
+static srd_err req_decode_fast(srdi_wire_request *rq, const srdi_pbf_puts *s,
+                               const wire_frame *f, char *why)
+{
+    rq->version = s->version;
+    rq->client_id = s->client_id;
+    rq->seq = s->seq;
+    rq->op = s->batch ? SRDI_WIRE_PUT_BATCH : SRDI_WIRE_PUT;
+    if (rq->version != SRDI_WIRE_VERSION)
+        return req_version_fail(rq, why);
+    srd_err rc = req_own_alloc(rq, NULL, s->n);
+    if (rc != SRD_OK)
+        return rc;
+    srdi_pbf_puts_items(s, rq->keys, rq->values);
+    return req_place_values(rq, f, why);
+}
+
 static srd_err req_decode_body(srdi_wire_request *rq, Srd__V1__Request *pb,
                                const wire_frame *f, char *why)
 {
@@ -589,10 +728,7 @@ static srd_err req_decode_body(srdi_wire_request *rq, Srd__V1__Request *pb,
     rq->seq = pb->seq;
     rq->op = req_op_of(pb->op_case);
     if (rq->version != SRDI_WIRE_VERSION)
-        return wire_fail(why, SRD_EVERSION,
-                         "protocol version %" PRIu32 " is not supported "
-                         "(this side speaks %u)", rq->version,
-                         SRDI_WIRE_VERSION);
+        return req_version_fail(rq, why);
     if (rq->op == SRDI_WIRE_NONE)
         return wire_fail(why, SRD_EPROTO,
                          "request names no known operation");
@@ -660,22 +796,27 @@ srd_err srdi_wire_request_decode(const void *buf, size_t len, size_t max,
     if (why)
         why[0] = '\0';
     srd_err rc = wire_split(buf, len, max, &f, why);
-    if (rc == SRD_OK && (rc = req_cost(&f, max, &cost, why)) != SRD_OK)
+    if (rc == SRD_OK && max && (rc = req_cost(&f, max, &cost, why)) != SRD_OK)
         req_peek_ids(&f, rq);
     if (rc != SRD_OK)
         return rc;
-    Srd__V1__Request *pb = srd__v1__request__unpack(NULL, f.hdr_len, f.hdr);
-    if (!pb)
-        return wire_fail(why, SRD_EPROTO,
-                         "header of %zu bytes is not a valid srd.v1.Request",
-                         f.hdr_len);
-    rc = req_decode_body(rq, pb, &f, why);
+    srdi_pbf_puts fast;
+    Srd__V1__Request *pb = NULL;
+    if (!wire_pb_only && srdi_pbf_puts_scan(f.hdr, f.hdr_len, &fast)) {
+        rc = req_decode_fast(rq, &fast, &f, why);
+    } else {
+        pb = srd__v1__request__unpack(NULL, f.hdr_len, f.hdr);
+        if (!pb)
+            return wire_fail(why, SRD_EPROTO, "header of %zu bytes is not "
+                             "a valid srd.v1.Request", f.hdr_len);
+        rc = req_decode_body(rq, pb, &f, why);
+    }
     if (rc != SRD_OK) {
         uint64_t cid = rq->client_id, seq = rq->seq;
         uint32_t ver = rq->version;
         if (rq->_own)
             srdi_wire_request_free(rq); /* frees pb too */
-        else
+        else if (pb)
             srd__v1__request__free_unpacked(pb, NULL);
         *rq = (srdi_wire_request){.version = ver, .client_id = cid,
                                   .seq = seq};
@@ -688,7 +829,8 @@ void srdi_wire_request_free(srdi_wire_request *rq)
     if (!rq || !rq->_own)
         return;
     req_own *o = rq->_own;
-    srd__v1__request__free_unpacked(o->pb, NULL);
+    if (o->pb) /* NULL: decoded by pbfast */
+        srd__v1__request__free_unpacked(o->pb, NULL);
     free(o);
     rq->_own = NULL;
     rq->keys = rq->values = NULL;
@@ -855,10 +997,57 @@ static srd_err rsp_build(const srdi_wire_response *in, rsp_pb *pb,
     return rc;
 }
 
+/* Messages of scalars and entries (pbfast.h) framed: size and encode. */
+static srd_err refs_msg_size(const srdi_pbf_refs_msg *m, size_t *len)
+{
+    size_t hl = srdi_pbf_refs_msg_size(m);
+    if (!len || hl > UINT32_MAX)
+        return SRD_EINVAL;
+    *len = SRDI_WIRE_PREFIX + hl;
+    return SRD_OK;
+}
+
+static srd_err refs_msg_encode(const srdi_pbf_refs_msg *m, void *buf,
+                               size_t len)
+{
+    size_t need;
+    if (!buf || refs_msg_size(m, &need) != SRD_OK || need != len)
+        return SRD_EINVAL;
+    srdi_wire_frame_put(buf, (uint32_t)(len - SRDI_WIRE_PREFIX));
+    srdi_pbf_refs_msg_put((uint8_t *)buf + SRDI_WIRE_PREFIX, m);
+    return SRD_OK;
+}
+
+/* The scalar fields of a Response that pbfast reads and writes. */
+#define RSP_SCALARS (1u << 1 | 1u << 2 | 1u << 4 | 1u << 5)
+
+/* A reply with no hello, stats, stream id or compact report (every
+ * mutation's) is written by pbfast; false for the others. */
+static bool rsp_fast(const srdi_wire_response *rs, uint64_t u[5],
+                     srdi_pbf_refs_msg *m)
+{
+    if (wire_pb_only || !rs || (rs->n_entries && !rs->entries) ||
+        rs->has_hello ||
+        rs->has_stats || rs->has_compact || rs->stream_id)
+        return false;
+    u[0] = rs->seq;
+    u[1] = (uint32_t)rs->error;
+    u[2] = 0; /* field 3: the message */
+    u[3] = rs->generation;
+    u[4] = rs->committed_tail;
+    *m = (srdi_pbf_refs_msg){u, 5, 3, rs->message, rs->entries,
+                             rs->n_entries};
+    return true;
+}
+
 srd_err srdi_wire_response_size(const srdi_wire_response *rs, size_t *len)
 {
     rsp_pb pb;
     wire_out o;
+    uint64_t u[5];
+    srdi_pbf_refs_msg m;
+    if (rsp_fast(rs, u, &m))
+        return refs_msg_size(&m, len);
     return wire_out_size(rsp_build(rs, &pb, &o), &o, len);
 }
 
@@ -868,29 +1057,37 @@ srd_err srdi_wire_response_encode(const srdi_wire_response *rs, void *buf,
     rsp_pb pb;
     wire_out o;
     uint8_t *raw;
+    uint64_t u[5];
+    srdi_pbf_refs_msg m;
+    if (rsp_fast(rs, u, &m))
+        return refs_msg_encode(&m, buf, len);
     return wire_out_encode(rsp_build(rs, &pb, &o), &o, buf, len, &raw);
+}
+
+/* Split a message that carries no raw bytes (a `name`). */
+static srd_err bare_split(const char *name, const void *buf, size_t len,
+                          size_t max, wire_frame *f, char *why)
+{
+    if (why)
+        why[0] = '\0';
+    srd_err rc = wire_split(buf, len, max, f, why);
+    if (rc == SRD_OK && f->raw_len)
+        rc = wire_fail(why, SRD_EPROTO, "%zu unexpected raw bytes after a %s",
+                       f->raw_len, name);
+    return rc;
 }
 
 /* Unpack the header of a message that carries no raw bytes. */
 static ProtobufCMessage *unpack_bare(const ProtobufCMessageDescriptor *d,
-                                     const void *buf, size_t len, size_t max,
-                                     srd_err *rc, char *why)
+                                     const wire_frame *f, srd_err *rc,
+                                     char *why)
 {
-    wire_frame f = {0};
-    if (why)
-        why[0] = '\0';
-    *rc = wire_split(buf, len, max, &f, why);
-    if (*rc != SRD_OK)
-        return NULL;
-    if (f.raw_len) {
-        *rc = wire_fail(why, SRD_EPROTO, "%zu unexpected raw bytes after a %s",
-                        f.raw_len, d->name);
-        return NULL;
-    }
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, f.hdr_len, f.hdr);
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, f->hdr_len,
+                                                    f->hdr);
+    *rc = SRD_OK;
     if (!m)
         *rc = wire_fail(why, SRD_EPROTO,
-                        "header of %zu bytes is not a valid %s", f.hdr_len,
+                        "header of %zu bytes is not a valid %s", f->hdr_len,
                         d->name);
     return m;
 }
@@ -921,15 +1118,40 @@ static void rsp_decode_extras(srdi_wire_response *rs, Srd__V1__Response *pb)
     }
 }
 
+/* A reply in canonical form with no message (pbfast): what protobuf-c
+ * would have made of it. */
+static srd_err rsp_decode_fast(srdi_wire_response *rs,
+                               const srdi_pbf_refs *s, char *why)
+{
+    srd_err rc = refs_decode_fast(s, &rs->entries, &rs->n_entries, why);
+    if (rc != SRD_OK)
+        return rc;
+    rs->seq = s->u[1];
+    rs->error = (srd_err)s->u[2];
+    rs->message = "";
+    rs->generation = s->u[4];
+    rs->committed_tail = s->u[5];
+    return SRD_OK;
+}
+
 srd_err srdi_wire_response_decode(const void *buf, size_t len, size_t max,
                                   srdi_wire_response *rs, char *why)
 {
-    srd_err rc;
+    wire_frame f = {0};
+    srdi_pbf_refs fast;
     if (!rs)
         return SRD_EINVAL;
     memset(rs, 0, sizeof *rs);
+    srd_err rc = bare_split(srd__v1__response__descriptor.name, buf, len,
+                            max, &f, why);
+    if (rc != SRD_OK)
+        return rc;
+    if (!wire_pb_only &&
+        srdi_pbf_refs_scan(f.hdr, f.hdr_len, RSP_SCALARS, &fast) &&
+        fast.u[2] <= UINT32_MAX)
+        return rsp_decode_fast(rs, &fast, why);
     Srd__V1__Response *pb = (Srd__V1__Response *)unpack_bare(
-        &srd__v1__response__descriptor, buf, len, max, &rc, why);
+        &srd__v1__response__descriptor, &f, &rc, why);
     if (!pb)
         return rc;
     rc = refs_decode(pb->entries, pb->n_entries, &rs->entries,
@@ -978,19 +1200,43 @@ static srd_err upd_build(const srdi_wire_update *in, Srd__V1__IndexUpdate *pb,
     return pb->entries ? SRD_OK : SRD_ENOMEM;
 }
 
+/* The scalar fields of an IndexUpdate: generation, from_tail, to_tail. */
+#define UPD_SCALARS (1u << 1 | 1u << 2 | 1u << 3)
+
+/* Every update is written by pbfast (unless srdi_wire_pb_only). */
+static bool upd_fast(const srdi_wire_update *up, uint64_t u[3],
+                     srdi_pbf_refs_msg *m)
+{
+    if (wire_pb_only || !up || (up->n_entries && !up->entries))
+        return false;
+    u[0] = up->generation;
+    u[1] = up->from_tail;
+    u[2] = up->to_tail;
+    *m = (srdi_pbf_refs_msg){u, 3, 0, NULL, up->entries, up->n_entries};
+    return true;
+}
+
 srd_err srdi_wire_update_size(const srdi_wire_update *up, size_t *len)
 {
+    uint64_t u[3];
+    srdi_pbf_refs_msg m;
     Srd__V1__IndexUpdate pb;
     wire_out o;
+    if (upd_fast(up, u, &m))
+        return refs_msg_size(&m, len);
     return wire_out_size(upd_build(up, &pb, &o), &o, len);
 }
 
 srd_err srdi_wire_update_encode(const srdi_wire_update *up, void *buf,
                                 size_t len)
 {
+    uint64_t u[3];
+    srdi_pbf_refs_msg m;
     Srd__V1__IndexUpdate pb;
     wire_out o;
     uint8_t *raw;
+    if (upd_fast(up, u, &m))
+        return refs_msg_encode(&m, buf, len);
     return wire_out_encode(upd_build(up, &pb, &o), &o, buf, len, &raw);
 }
 
@@ -1017,20 +1263,33 @@ static srd_err upd_check(const srdi_wire_update *up, char *why)
 srd_err srdi_wire_update_decode(const void *buf, size_t len, size_t max,
                                 srdi_wire_update *up, char *why)
 {
-    srd_err rc;
+    wire_frame f = {0};
+    srdi_pbf_refs fast;
     if (!up)
         return SRD_EINVAL;
     memset(up, 0, sizeof *up);
-    Srd__V1__IndexUpdate *pb = (Srd__V1__IndexUpdate *)unpack_bare(
-        &srd__v1__index_update__descriptor, buf, len, max, &rc, why);
-    if (!pb)
+    srd_err rc = bare_split(srd__v1__index_update__descriptor.name, buf, len,
+                            max, &f, why);
+    if (rc != SRD_OK)
         return rc;
-    up->_own = pb;
-    up->generation = pb->generation;
-    up->from_tail = pb->from_tail;
-    up->to_tail = pb->to_tail;
-    rc = refs_decode(pb->entries, pb->n_entries, &up->entries,
-                     &up->n_entries, why);
+    if (!wire_pb_only &&
+        srdi_pbf_refs_scan(f.hdr, f.hdr_len, UPD_SCALARS, &fast)) {
+        up->generation = fast.u[1];
+        up->from_tail = fast.u[2];
+        up->to_tail = fast.u[3];
+        rc = refs_decode_fast(&fast, &up->entries, &up->n_entries, why);
+    } else {
+        Srd__V1__IndexUpdate *pb = (Srd__V1__IndexUpdate *)unpack_bare(
+            &srd__v1__index_update__descriptor, &f, &rc, why);
+        if (!pb)
+            return rc;
+        up->_own = pb;
+        up->generation = pb->generation;
+        up->from_tail = pb->from_tail;
+        up->to_tail = pb->to_tail;
+        rc = refs_decode(pb->entries, pb->n_entries, &up->entries,
+                         &up->n_entries, why);
+    }
     if (rc == SRD_OK)
         rc = upd_check(up, why);
     if (rc != SRD_OK)

@@ -57,6 +57,11 @@ static inline int srdi_wire_frame_next(const uint8_t *p, size_t have,
     return have - SRDI_WIRE_FRAME >= *flen ? 1 : 0;
 }
 
+/* Tests only (not thread-safe): with on, every encode and decode goes
+ * through protobuf-c's generic codec, none through pbfast.h's hand-written
+ * one, so a test can compare the two. */
+void srdi_wire_pb_only(bool on);
+
 /* ======================================================================== */
 /* Requests                                                                 */
 /* ======================================================================== */
@@ -89,9 +94,9 @@ typedef enum srdi_wire_op {
  *   SYNC, STATS    nothing
  *   COMPACT        nothing (answered when the compaction is done)
  * For encoding the caller fills the struct (pointers are borrowed). A
- * decoded request points into the message it came from (values, chunk)
- * and into memory it owns (keys): keep the message until
- * srdi_wire_request_free().
+ * decoded request points into the message it came from (values, chunk,
+ * and the keys of a put or put_batch) and into memory it owns (other
+ * keys): keep the message until srdi_wire_request_free().
  */
 typedef struct srdi_wire_request {
     uint32_t version;       /* protocol_version; SRDI_WIRE_VERSION */
@@ -128,11 +133,13 @@ srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
                                  size_t len);
 
 /*
- * Decode a request of len bytes. max (0: no limit) is the largest message
- * accepted. Errors, with why (SRDI_WIRE_WHY bytes, may be NULL) naming the
- * problem: SRD_ETOOBIG (len > max, or a header whose unpacking would take
- * more than 2 * max + 1 MiB of memory: checked before anything is
- * allocated, see srdi_wire_request_cost), SRD_EPROTO (bad framing, a header that
+ * Decode a request of len bytes. max (0: no limit, and no cost bound:
+ * for a request whose srdi_wire_request_cost was checked already) is the
+ * largest message accepted. Errors, with why (SRDI_WIRE_WHY bytes, may be
+ * NULL) naming the problem: SRD_ETOOBIG (len > max, or a header whose
+ * unpacking would take more than 2 * max + 1 MiB of memory: checked
+ * before anything is allocated, see srdi_wire_request_cost), SRD_EPROTO
+ * (bad framing, a header that
  * does not parse, a length that does not match the message, no op set),
  * SRD_EVERSION (protocol_version != 1; version, client_id and seq are still
  * filled in), SRD_ENOMEM. On error *rq holds nothing to free, but the

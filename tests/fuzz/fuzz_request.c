@@ -7,7 +7,9 @@
  * must come with an SRD_E* code and a reason. The input is also taken as
  * the bytes of a request connection: split into frames the way srdd
  * splits them (srdi_wire_frame_next), each frame is costed and decoded
- * as srdd does before it serves it. With SRD_FUZZ_WRITE_SEEDS=DIR
+ * as srdd does before it serves it. The hand-written codec of the hot
+ * messages (pbfast.h) must agree with protobuf-c alone on every input.
+ * With SRD_FUZZ_WRITE_SEEDS=DIR
  * the target writes one message of each type into DIR and exits (seeds).
  */
 #define _GNU_SOURCE 1
@@ -200,6 +202,50 @@ typedef union rq_msg {
     srdi_wire_update up;
 } rq_msg;
 
+/* Encode m through c into a malloc'd buffer (*len bytes). */
+static uint8_t *rq_encode(const rq_codec *c, const rq_msg *m, size_t *len)
+{
+    srd_err rc = c->size(m, len);
+    fz_require(rc == SRD_OK, "a decoded %s has no size: %s", c->what,
+               srd_errname(rc));
+    uint8_t *buf = malloc(*len ? *len : 1);
+    fz_require(buf != NULL, "out of memory");
+    rc = c->encode(m, buf, *len);
+    fz_require(rc == SRD_OK, "a decoded %s does not encode: %s", c->what,
+               srd_errname(rc));
+    return buf;
+}
+
+/* pbfast.h's hand-written codec and protobuf-c alone must agree on every
+ * input: the same code, the same message when it decodes, and the same
+ * bytes when that message is encoded again. */
+static void rq_agree(const rq_codec *c, const uint8_t *data, size_t size)
+{
+    rq_msg a, b;
+    char why[SRDI_WIRE_WHY] = "";
+    srd_err ra = c->decode(data, size, &a, why);
+    srdi_wire_pb_only(true);
+    srd_err rb = c->decode(data, size, &b, why);
+    srdi_wire_pb_only(false);
+    fz_require(ra == rb, "%s: pbfast says %s, protobuf-c %s", c->what,
+               srd_errname(ra), srd_errname(rb));
+    if (ra != SRD_OK)
+        return;
+    fz_require(c->same(&a, &b), "%s: pbfast and protobuf-c decode it "
+               "differently", c->what);
+    size_t la, lb;
+    uint8_t *ea = rq_encode(c, &a, &la);
+    srdi_wire_pb_only(true);
+    uint8_t *eb = rq_encode(c, &a, &lb);
+    srdi_wire_pb_only(false);
+    fz_require(la == lb && memcmp(ea, eb, la) == 0,
+               "%s: pbfast and protobuf-c encode it differently", c->what);
+    free(ea);
+    free(eb);
+    c->release(&a);
+    c->release(&b);
+}
+
 /* Decode; what decodes must encode into its own size and decode again to
  * the same message. */
 static void rq_round_trip(const rq_codec *c, const uint8_t *data, size_t size)
@@ -213,14 +259,7 @@ static void rq_round_trip(const rq_codec *c, const uint8_t *data, size_t size)
     }
     c->check(&m);
     size_t len = 0;
-    rc = c->size(&m, &len);
-    fz_require(rc == SRD_OK, "a decoded %s has no size: %s", c->what,
-               srd_errname(rc));
-    uint8_t *buf = malloc(len ? len : 1);
-    fz_require(buf != NULL, "out of memory");
-    rc = c->encode(&m, buf, len);
-    fz_require(rc == SRD_OK, "a decoded %s does not encode: %s", c->what,
-               srd_errname(rc));
+    uint8_t *buf = rq_encode(c, &m, &len);
     rc = c->decode(buf, len, &again, why);
     fz_require(rc == SRD_OK, "a re-encoded %s does not decode: %s (%s)",
                c->what, srd_errname(rc), why);
@@ -368,8 +407,10 @@ static void rq_stream(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    for (size_t i = 0; i < sizeof rq_codecs / sizeof rq_codecs[0]; i++)
+    for (size_t i = 0; i < sizeof rq_codecs / sizeof rq_codecs[0]; i++) {
         rq_round_trip(&rq_codecs[i], data, size);
+        rq_agree(&rq_codecs[i], data, size);
+    }
     rq_stream(data, size);
     return 0;
 }
