@@ -628,6 +628,15 @@ START_TEST(test_readonly_follows_the_writer_through_growth)
     /* Writes the reader has not refreshed for: the old or a newer value. */
     put_n(w, 0, 10, 99);
     expect_n(r, 0, 10, 99);
+    /* ... and their metadata, read past the reader's committed tail */
+    char k[64], v[64];
+    key_of(k, sizeof k, 3);
+    val_of(v, sizeof v, 3, 99);
+    srd_entry_meta m;
+    ck_srd(srd_meta(r, tu_s(k), &m));
+    ck_assert_uint_eq(m.len, strlen(v));
+    ck_assert(m.checksum_valid);
+    ck_assert_uint_eq(m.key_hash, srd_key_hash(k, strlen(k)));
     /* Compaction gives the new file its own index; the reader follows. */
     ck_srd(srd_compact(w, NULL));
     put_n(w, 0, 5, 100);
