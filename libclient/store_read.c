@@ -114,10 +114,13 @@ static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
 {
     if (span)
         span[0] = span[1] = 0;
-    *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
+    /* The committed tail is loaded after the lookups: a loc the writer
+     * stored (release) after raising it lies below what this load sees. */
     if (!sn->shx) { /* checked: a writer's table taken from the file */
         uint64_t own = srdi_index_lookup(sn->idx, hash);
         *out = own;
+        *bound = atomic_load_explicit(&sn->map->committed,
+                                      memory_order_acquire);
         if (sn->checked && own != 0)
             return st_loc_ok(sn->map, -1, hash, own, bound, span)
                        ? SRD_OK
@@ -129,6 +132,7 @@ static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
                        ? 0
                        : srdi_index_lookup(sn->idx, hash);
     *out = own;
+    *bound = atomic_load_explicit(&sn->map->committed, memory_order_acquire);
     if (sh == 0 || (own != 0 && srdi_loc_pos(own) >= srdi_loc_pos(sh)))
         return st_span(sn->map, own, *bound, span);
     if (!st_loc_ok(sn->map, sn->shx_fd, hash, sh, bound, span))
