@@ -223,7 +223,7 @@ static int bk_install(const bk_job *j, bool force)
     else if (e == SRD_OK && force && rename(j->tmp, j->dest) != 0)
         e = cli_sys(errno);
     if (e == SRD_OK) {
-        char *dir = bk_cat(j->dest, "");
+        char *dir = strdup(j->dest);
         char *slash = dir ? strrchr(dir, '/') : NULL;
         if (slash)
             slash[slash == dir ? 1 : 0] = '\0';

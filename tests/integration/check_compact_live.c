@@ -352,8 +352,8 @@ static char *path_in(const char *name)
 static void unlink_sidecar(const char *store, const char *suffix)
 {
     char p[4200];
-    snprintf(p, sizeof p, "%s%s", store, suffix);
-    unlink(p);
+    if (snprintf(p, sizeof p, "%s%s", store, suffix) < (int)sizeof p)
+        unlink(p);
 }
 
 static bool sidecar_exists(const char *store, const char *suffix)
