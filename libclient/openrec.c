@@ -337,6 +337,37 @@ srd_err srdi_openrec_judge(const char *path, int fd, uint64_t tail,
     return rc;
 }
 
+/* A non-empty file without a valid chain (the tail is 0): refused, the
+ * file unchanged, unless it is a store whose first batch was cut short by
+ * kill -9 (its first back pointer still poisoned, FORMAT.md section 7):
+ * the search found no chain at all (not a bad CRC that would cut entries
+ * to nothing), the record applies to this file and vouches for nothing
+ * (trusted: its point is 0), and the scan finds the bytes a torn write
+ * holding intact entries (bytes with none, such as text or zeros, are no
+ * sign of a store). Those go as any torn tail does: the writer saves them
+ * to .cut-0 and cuts them, a reader reads nothing of them. */
+static srd_err or_no_chain(or_run *r, bool trusted)
+{
+    bool cuttable = false;
+    const char *why = NULL;
+    if (r->found == 0 && trusted) {
+        /* not trusted here: only the scan may call the bytes torn */
+        srd_err rc = or_judge(r, 0, false, true, &cuttable, &why);
+        if (rc != SRD_OK)
+            return rc;
+        cuttable = cuttable && r->scan.intact > 0;
+    }
+    if (!cuttable) {
+        fprintf(stderr,
+                "srd: %s: no valid entry chain (%llu bytes): refused, the "
+                "file is not changed (SRD_OPEN_REPAIR would save it to "
+                "%s.cut-0 and open it empty)\n",
+                r->path, (unsigned long long)r->size, r->path);
+        return SRD_ECORRUPT;
+    }
+    return r->writer ? or_cut(r, 0, "as a torn first batch") : SRD_OK;
+}
+
 /* The decision once the tail search found r->found: the unsynced
  * entries' CRCs (checked: done already, the oldest bad one, with
  * out->trusted), then the bytes past the tail. */
@@ -368,15 +399,9 @@ static srd_err or_finish(or_run *r, bool have, srdi_openrec *out,
         why = "(SRD_OPEN_REPAIR)";
     if (tail < r->found)
         out->entries = 0; /* the count was of the longer chain */
-    if (tail == 0 && r->size > 0 && !r->repair) {
-        fprintf(stderr,
-                "srd: %s: no valid entry chain (%llu bytes): refused, the "
-                "file is not changed (SRD_OPEN_REPAIR would save it to "
-                "%s.cut-0 and open it empty)\n",
-                path, (unsigned long long)r->size, path);
-        return SRD_ECORRUPT;
-    }
     out->tail = tail;
+    if (tail == 0 && r->size > 0 && !r->repair)
+        return or_no_chain(r, out->trusted);
     return or_decide_end(r, tail, out->trusted, why);
 }
 

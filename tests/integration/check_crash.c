@@ -370,12 +370,30 @@ static int op_present(srd_store *st, uint32_t seq, int round)
     return n == BATCH_N;
 }
 
+/* With SRD_CRASH_KEEP=dir, a store that refuses to reopen is copied there
+ * with its sidecars (.synced, .idx) before the assertion fires. */
+static void keep_refused(const char *path, int round)
+{
+    const char *dir = getenv("SRD_CRASH_KEEP");
+    static const char *const ext[] = {"", ".synced", ".idx"};
+    for (size_t i = 0; dir && i < sizeof ext / sizeof ext[0]; i++) {
+        char src[4096], dst[4096];
+        snprintf(src, sizeof src, "%s%s", path, ext[i]);
+        snprintf(dst, sizeof dst, "%s/refused-%u-%d.srd%s", dir, g_seed,
+                 round, ext[i]);
+        if (tu_copy_file(src, dst) == 0)
+            fprintf(stderr, "kept %s\n", dst);
+    }
+}
+
 static srd_store *open_writer(const char *path, int round)
 {
     srd_options o;
     srd_options_init(&o);
     srd_store *st = NULL;
     srd_err rc = srd_open(path, &o, &st);
+    if (rc != SRD_OK)
+        keep_refused(path, round);
     ck_assert_msg(rc == SRD_OK, "seed %u round %d: reopen after kill: %s",
                   g_seed, round, srd_errname(rc));
     return st;

@@ -983,6 +983,91 @@ START_TEST(test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut)
 }
 END_TEST
 
+/* A new store's first batch, as kill -9 left it (check_crash, round 0):
+ * data, with the record of the writer that created the store (side, for
+ * this file, vouching for nothing) put back. Nothing of it was
+ * acknowledged: a reader reads nothing and changes nothing, the writer
+ * saves all of it to "<p>.cut-0", opens the store empty, and it works. */
+static void first_write_torn(const char *p, const uint8_t *side, size_t slen,
+                             const uint8_t *data, size_t len,
+                             const char *what)
+{
+    char *sp = srdi_synced_path(p);
+    ck_assert_int_eq(tu_write_file(p, data, len), 0);
+    ck_assert_int_eq(tu_write_file(sp, side, slen), 0);
+    free(sp);
+    const unsigned flags[] = {SRD_OPEN_READONLY, 0};
+    for (int i = 0; i < 2; i++) {
+        srd_store *st = NULL;
+        srd_err rc = tu_open(p, flags[i], &st);
+        tu_require(rc == SRD_OK, "%s: open(flags %u): %s", what, flags[i],
+                   srd_errname(rc));
+        uint64_t n = 1, t = 1;
+        ck_srd(srd_count(st, &n));
+        ck_srd(srd_tail(st, &t));
+        tu_require(n == 0 && t == 0, "%s: %llu entries, tail %llu", what,
+                   (unsigned long long)n, (unsigned long long)t);
+        if (i == 0) {
+            ck_srd(srd_close(st));
+            assert_file_bytes(p, data, len, what);
+            continue;
+        }
+        ck_assert_int_eq(tu_file_size(p), 0);
+        ck_srd(srd_put(st, tu_s("fresh"), tu_s("start")));
+        ck_srd(srd_close(st));
+    }
+    assert_cut_holds(p, 0, data, len, what);
+}
+
+/* kill -9 during a new store's first batch leaves no valid chain (its
+ * first back pointer is still poisoned), yet the store must open: it
+ * refused with SRD_ECORRUPT, and check_crash failed in round 0 under load.
+ * Cut anywhere past its first intact entry, or whole, it opens empty.
+ * Bytes that hold no intact entry (the poisoned first one alone, a torn
+ * first put, text, zeros) are no sign of a store and stay refused with the
+ * record too, as without it
+ * (test_torn_first_entry_is_refused_not_truncated); so are intact entries
+ * that follow a break: that is no torn write. */
+START_TEST(test_torn_first_batch_of_a_new_store_is_cut_to_empty)
+{
+    char *p = tu_join(tmp_dir, "new.srd");
+    srd_store *st = sy_open(p, SRD_OPEN_CREATE, SRD_SYNC_ALWAYS);
+    ck_srd(srd_close(st));
+    char *sp = srdi_synced_path(p);
+    size_t slen = 0, n;
+    uint8_t *side = tu_read_file(sp, &slen);
+    ck_assert_ptr_nonnull(side);
+    srdi_synced rec;
+    ck_assert(sy_record(p, &rec));
+    ck_assert_uint_eq(rec.synced, 0);
+
+    image none = {.img = (uint8_t *)"", .size = 0};
+    uint8_t *b = append_batch(&none, 3, UINT64_MAX, &n);
+    /* its second entry, the first intact one, ends at 64 + 13 + 20 */
+    const size_t intact_end = 64 + strlen("batch value 1") + 20;
+    for (size_t len = intact_end; len <= n; len++) {
+        char what[64];
+        snprintf(what, sizeof what, "first batch cut at %zu of %zu", len, n);
+        first_write_torn(p, side, slen, b, len, what);
+    }
+    for (size_t len = 1; len < intact_end; len++) {
+        ck_assert_int_eq(tu_write_file(sp, side, slen), 0);
+        refused_both_ways(p, b, len, "no intact entry, record applies");
+    }
+    free(b);
+
+    /* a first back pointer that is no poison: the intact entries above it
+     * are damage */
+    b = append_batch(&none, 3, 0x0505, &n);
+    ck_assert_int_eq(tu_write_file(sp, side, slen), 0);
+    refused_both_ways(p, b, n, "broken first batch, record applies");
+    free(b);
+    free(side);
+    free(sp);
+    free(p);
+}
+END_TEST
+
 START_TEST(test_missing_or_foreign_sidecar_checks_every_entry)
 {
     static const char *const how[] = {
@@ -1821,6 +1906,7 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_damage_below_the_synced_tail_is_kept_and_reported);
     tcase_add_test(tc, test_written_tail_is_trusted_only_in_its_boot);
     tcase_add_test(tc, test_missing_or_foreign_sidecar_checks_every_entry);
+    tcase_add_test(tc, test_torn_first_batch_of_a_new_store_is_cut_to_empty);
     tcase_add_test(
         tc, test_damaged_first_entry_past_the_synced_tail_is_refused_not_cut);
     tcase_add_test(tc, test_copied_store_is_checked_in_full);
