@@ -526,6 +526,7 @@ srd_err srdi_client_flush(srdi_client *c)
 {
     if (srdi_store_forked(c->st))
         return SRD_EFORKED; /* the parent's requests: never answered here */
+    srdi_cl_kick(c); /* anything still queued leaves now */
     srdi_cl_wait_pending(c);
     pthread_mutex_lock(&c->mu);
     srd_err rc = c->async_err;

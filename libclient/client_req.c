@@ -112,10 +112,16 @@ static void cr_complete(srdi_client *c, cl_call *call, srd_err rc,
 }
 
 /* Run the callbacks of later; kick: then send queued puts (never with
- * send_mu held). */
+ * send_mu held), also after a blocking call freed its lane: puts queued
+ * while blocking calls held every lane wait for one. */
 static void cr_run_later(srdi_client *c, cl_call *later, bool kick)
 {
     bool any = later != NULL;
+    if (kick && !any) {
+        pthread_mutex_lock(&c->mu);
+        any = c->q_head != NULL;
+        pthread_mutex_unlock(&c->mu);
+    }
     for (cl_call *call = later, *next; call; call = next) {
         next = call->next;
         srd_err rc = call->rc;

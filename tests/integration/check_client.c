@@ -874,6 +874,56 @@ START_TEST(test_queued_async_puts_leave_batched_and_all_complete)
 }
 END_TEST
 
+/* Blocking puts from many threads, to hold every lane. */
+typedef struct lane_hog {
+    srd_store *st;
+    atomic_int *stop;
+    int id;
+} lane_hog;
+
+static void *hog_lanes(void *p)
+{
+    lane_hog *h = p;
+    char k[32];
+    for (int i = 0; !atomic_load(h->stop); i++) {
+        snprintf(k, sizeof k, "hog%d-%d", h->id, i % 64);
+        tu_require(srd_put(h->st, tu_s(k), tu_s("h")) == SRD_OK, "put %s", k);
+    }
+    return NULL;
+}
+
+/* Async puts queued while blocking calls hold every lane are sent when a
+ * lane frees up, not left behind: every srd_flush returns (a stranded
+ * put would hang it until the test's timeout) with every put done. */
+START_TEST(test_async_puts_queued_behind_blocking_calls_are_sent)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    enum { HOGS = 48, ROUNDS = 300 };
+    atomic_int stop, ok;
+    atomic_init(&stop, 0);
+    atomic_init(&ok, 0);
+    pthread_t t[HOGS];
+    lane_hog h[HOGS];
+    for (int i = 0; i < HOGS; i++) {
+        h[i] = (lane_hog){st, &stop, i};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, hog_lanes, &h[i]), 0);
+    }
+    char k[32];
+    for (int r = 0; r < ROUNDS; r++) {
+        snprintf(k, sizeof k, "a-%d", r);
+        ck_srd(srd_put_async(st, tu_s(k), tu_s("v"), count_done, &ok));
+        ck_srd(srd_flush(st));
+        ck_assert_int_eq(atomic_load(&ok), r + 1);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < HOGS; i++)
+        pthread_join(t[i], NULL);
+    expect_value(st, "a-0", "v");
+    srd_close(st);
+}
+END_TEST
+
 START_TEST(test_async_put_in_embedded_mode_completes_before_returning)
 {
     srd_err rc;
@@ -989,6 +1039,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_async_puts_complete_and_flush_reports_errors);
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);
     ADD_TEST(tc, test_queued_async_puts_leave_batched_and_all_complete);
+    ADD_TEST(tc, test_async_puts_queued_behind_blocking_calls_are_sent);
     ADD_TEST(tc, test_one_client_handle_is_shared_by_many_threads);
     ADD_TEST(tc, test_close_does_not_wait_for_the_subscriber_tick);
     suite_add_tcase(s, tc);
