@@ -86,7 +86,13 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   execs=${execs:-0}
   total_execs=$((total_execs + execs))
-  if [[ $rc -ne 0 ]] || ls "$arts" | grep -q .; then
+  # A slow unit (over 10 s, libFuzzer's report) that did not reach
+  # -timeout is the shared machine stalling, not a hang: a hang ends the
+  # run non-zero with a timeout- artifact. Reported, not failed.
+  for slow in "$arts"/slow-unit-*; do
+    [[ -e $slow ]] && echo "note $t: slow unit $slow (under -timeout)" >&2
+  done
+  if [[ $rc -ne 0 ]] || ls "$arts" | grep -v '^slow-unit-' | grep -q .; then
     echo "FAIL $t: exit $rc, artifacts in $arts" >&2
     grep -E 'ERROR|SUMMARY|invariant broken|runtime error' "$log" | head -20 >&2 || true
     failed=$((failed + 1))
