@@ -350,17 +350,24 @@ START_TEST(test_readonly_readers_while_the_writer_grows_and_compacts)
 }
 END_TEST
 
-START_TEST(test_client_readers_while_srdd_grows_and_compacts)
+/* srdd on the store, and a client handle writing through it. */
+static srd_store *start_srdd_and_client(void)
 {
-    char *ap = tu_join(g_dir, "acked");
-    acked *a = acked_map(ap, true);
-    ck_assert_ptr_nonnull(a);
     start_srdd(NULL);
     srd_store *w = NULL;
     srd_options o;
     srd_options_init(&o);
     o.flags = SRD_OPEN_CLIENT;
     ck_srd(srd_open(g_store, &o, &w));
+    return w;
+}
+
+START_TEST(test_client_readers_while_srdd_grows_and_compacts)
+{
+    char *ap = tu_join(g_dir, "acked");
+    acked *a = acked_map(ap, true);
+    ck_assert_ptr_nonnull(a);
+    srd_store *w = start_srdd_and_client();
     ch_child kids[READERS];
     spawn_readers(kids, "clreader", ap);
     unsigned replaced = write_rounds(w, a, 6);
@@ -380,12 +387,7 @@ START_TEST(test_client_readers_follow_the_index_without_subscribing)
     char *ap = tu_join(g_dir, "acked");
     acked *a = acked_map(ap, true);
     ck_assert_ptr_nonnull(a);
-    start_srdd(NULL);
-    srd_store *w = NULL;
-    srd_options o;
-    srd_options_init(&o);
-    o.flags = SRD_OPEN_CLIENT;
-    ck_srd(srd_open(g_store, &o, &w));
+    srd_store *w = start_srdd_and_client();
     ck_assert(follows_index(w));
     srd_daemon *d = NULL;
     ck_srd(srd_daemon_open(g_store, &d));
