@@ -440,6 +440,7 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->pipes, 0);
     atomic_init(&c->sub_pipes, 0);
     atomic_init(&c->stop, false);
+    atomic_init(&c->reader_idle, false);
     /* SRD_SUB_TICK_MS: how often the subscriber thread looks around when
      * no update comes (tests set it huge: close must not wait for it). */
     c->tick = (nng_duration)srdi_cl_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
@@ -732,11 +733,17 @@ srd_err srdi_client_put_async(srdi_client *c, srd_val key, srd_val value,
         c->pending++;
         cl_queue_add(c, q);
     }
+    /* With every lane busy the put leaves with the others queued when a
+     * reply frees one (cr_run_later kicks after every completion): no
+     * lock of send_mu per put. */
+    bool lane = c->n_inflight < CL_LANES;
+    bool reader = c->reader_started;
     pthread_mutex_unlock(&c->mu);
     if (rc != SRD_OK) {
         free(q);
         return rc;
     }
-    srdi_cl_kick(c);
-    return srdi_cl_reader_want(c);
+    if (lane)
+        srdi_cl_kick(c);
+    return reader ? srdi_cl_reader_nudge(c) : srdi_cl_reader_want(c);
 }

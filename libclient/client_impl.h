@@ -94,7 +94,8 @@ struct srdi_client {
     pthread_mutex_t hello_mu;      /* one handshake at a time */
     pthread_t thread;              /* subscriber */
     pthread_t reader;              /* reads replies of async writes */
-    bool reader_started;
+    bool reader_started;           /* under mu */
+    atomic_bool reader_idle;       /* it waits on rcv (set under mu) */
     atomic_bool subscribed;        /* the SUB socket is open (set once) */
     atomic_bool want_sub;          /* the shared index is gone: the
                                       subscriber thread subscribes */
@@ -271,6 +272,11 @@ void srdi_cl_wait_pending(srdi_client *c);
 
 /* An async write was queued: make sure replies get read. */
 srd_err srdi_cl_reader_want(srdi_client *c);
+
+/* The same once the reader thread runs (it was started under mu, seen
+ * by the caller): wakes it only when it waits, without taking mu
+ * otherwise. */
+srd_err srdi_cl_reader_nudge(srdi_client *c);
 
 /* Dial now if the connection is down (the epoch is bumped first). */
 srd_err srdi_cl_req_ensure(srdi_client *c);

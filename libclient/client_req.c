@@ -440,19 +440,8 @@ static srd_err cr_encode(srdi_client *c, srdi_wire_request *rq, size_t *len)
     rq->version = SRDI_WIRE_VERSION;
     rq->client_id = c->id;
     rq->seq = ++c->seq;
-    srd_err rc = srdi_wire_request_size(rq, len);
-    if (rc != SRD_OK)
-        return rc;
-    if (*len > atomic_load(&c->max_message))
-        return SRD_ETOOBIG;
-    if (*len > c->sbuf_cap) {
-        uint8_t *p = realloc(c->sbuf, *len);
-        if (!p)
-            return SRD_ENOMEM;
-        c->sbuf = p;
-        c->sbuf_cap = *len;
-    }
-    return srdi_wire_request_encode(rq, c->sbuf, *len);
+    return srdi_wire_request_pack(rq, atomic_load(&c->max_message), &c->sbuf,
+                                  &c->sbuf_cap, len);
 }
 
 srd_err srdi_cl_submit_reserved(srdi_client *c, srdi_wire_request *rq,
@@ -589,13 +578,30 @@ static void *cr_reader(void *arg)
     pthread_mutex_lock(&c->mu);
     while (!atomic_load(&c->stop)) {
         if (c->pending > 0 && !c->reading && c->fd >= 0 && !c->dead &&
-            c->inflight)
+            c->inflight) {
             cr_read_turn(c, -1);
-        else
+        } else {
+            /* set under mu with the check above: srdi_cl_reader_nudge */
+            atomic_store(&c->reader_idle, true);
             cr_cond_wait(c, &c->rcv, -1);
+            atomic_store(&c->reader_idle, false);
+        }
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
+}
+
+srd_err srdi_cl_reader_nudge(srdi_client *c)
+{
+    /* The reader found nothing to do under mu and set reader_idle in the
+     * same hold: any request sent after that check (under mu too) is
+     * followed by this load seeing it set. Busy, it looks again anyway. */
+    if (!atomic_load(&c->reader_idle))
+        return SRD_OK;
+    pthread_mutex_lock(&c->mu);
+    pthread_cond_signal(&c->rcv);
+    pthread_mutex_unlock(&c->mu);
+    return SRD_OK;
 }
 
 srd_err srdi_cl_reader_want(srdi_client *c)

@@ -93,15 +93,23 @@ static uint8_t *pbf_put_put(uint8_t *p, srd_val key, uint64_t value_len)
     return pbf_uint_put(p, 2, value_len);
 }
 
-/* Body of the op message: the Put, or the PutBatch's items (field 1). */
+/* Body of the op message: the Put, or the PutBatch's items (field 1);
+ * *raw: the sum of the values' lengths (SIZE_MAX when it overflows). */
 static size_t pbf_op_body(bool batch, const srd_val *keys,
-                          const srd_val *values, size_t n)
+                          const srd_val *values, size_t n, size_t *raw)
 {
-    if (!batch)
+    if (!batch) {
+        *raw = values[0].len;
         return pbf_put_body(keys[0], values[0].len);
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++)
+    }
+    size_t len = 0, sum = 0;
+    bool over = false;
+    for (size_t i = 0; i < n; i++) {
+        over |= values[i].len > SIZE_MAX - sum;
+        sum += values[i].len;
         len += pbf_len_size(pbf_put_body(keys[i], values[i].len));
+    }
+    *raw = over ? SIZE_MAX : sum;
     return len;
 }
 
@@ -113,15 +121,16 @@ static size_t pbf_ids_size(uint32_t version, uint64_t client_id,
 
 size_t srdi_pbf_puts_size(uint32_t version, uint64_t client_id, uint64_t seq,
                           bool batch, const srd_val *keys,
-                          const srd_val *values, size_t n)
+                          const srd_val *values, size_t n, size_t *op,
+                          size_t *raw)
 {
-    return pbf_ids_size(version, client_id, seq) +
-           pbf_len_size(pbf_op_body(batch, keys, values, n));
+    *op = pbf_op_body(batch, keys, values, n, raw);
+    return pbf_ids_size(version, client_id, seq) + pbf_len_size(*op);
 }
 
 void srdi_pbf_puts_put(uint8_t *p, uint32_t version, uint64_t client_id,
                        uint64_t seq, bool batch, const srd_val *keys,
-                       const srd_val *values, size_t n)
+                       const srd_val *values, size_t n, size_t op)
 {
     p = pbf_uint_put(p, 1, version);
     if (client_id) {
@@ -129,8 +138,7 @@ void srdi_pbf_puts_put(uint8_t *p, uint32_t version, uint64_t client_id,
         p = pbf_fixed64_put(p, client_id);
     }
     p = pbf_uint_put(p, 3, seq);
-    p = pbf_len_put(p, batch ? PBF_REQ_PUT_BATCH : PBF_REQ_PUT,
-                    pbf_op_body(batch, keys, values, n));
+    p = pbf_len_put(p, batch ? PBF_REQ_PUT_BATCH : PBF_REQ_PUT, op);
     if (!batch) {
         pbf_put_put(p, keys[0], values[0].len);
         return;
@@ -386,52 +394,66 @@ void srdi_pbf_puts_items(const srdi_pbf_puts *s, srd_val *keys,
 
 /* ---- replies carrying entries ------------------------------------------ */
 
-/* One EntryRef field; a bool only as the byte 0 or 1. */
-static bool pbf_ref_field(pbf_cur *c, uint32_t field, unsigned wt,
-                          srdi_pbf_ref *r)
+/* A varint field with tag t, when it comes next (at most once, in its
+ * place: the caller checks in number order). */
+static bool pbf_opt_varint(pbf_cur *c, uint8_t t, uint64_t *v, bool *bad)
 {
-    uint64_t v;
-    if (field == 1)
-        return wt == PBF_I64 && pbf_fixed64(c, &r->key_hash);
-    if (field > 4 || wt != PBF_VARINT || !pbf_varint(c, &v))
+    if (c->p >= c->end || *c->p != t)
         return false;
-    if (field == 2)
-        r->start = v;
-    else if (field == 3)
-        r->end = v;
-    else if (v > 1)
-        return false;
-    else
-        r->tombstone = v == 1;
-    return true;
+    c->p++;
+    if (c->p < c->end && *c->p < 0x80) { /* one byte: most tombstones */
+        *v = *c->p++;
+        return true;
+    }
+    *bad = !pbf_varint(c, v);
+    return !*bad;
 }
 
-/* One EntryRef body. */
+/* One EntryRef body { key_hash = 1 (fixed64), start = 2, end = 3,
+ * tombstone = 4 (a bool: the byte 0 or 1) }: its fields in number order,
+ * each at most once, nothing else. A tag out of that order is left
+ * unread, so the body does not end where it should. */
 static bool pbf_ref_read(pbf_cur c, srdi_pbf_ref *r)
 {
-    uint32_t last = 0, field;
-    unsigned wt;
+    bool bad = false;
+    uint64_t t = 0;
     memset(r, 0, sizeof *r);
-    while (c.p < c.end)
-        if (!pbf_tag(&c, &last, 0, &field, &wt) ||
-            !pbf_ref_field(&c, field, wt, r))
+    if (c.p < c.end && *c.p == PBF_TAG(1, PBF_I64)) {
+        c.p++;
+        if (!pbf_fixed64(&c, &r->key_hash))
             return false;
-    return true;
+    }
+    pbf_opt_varint(&c, PBF_TAG(2, PBF_VARINT), &r->start, &bad);
+    pbf_opt_varint(&c, PBF_TAG(3, PBF_VARINT), &r->end, &bad);
+    pbf_opt_varint(&c, PBF_TAG(4, PBF_VARINT), &t, &bad);
+    r->tombstone = t == 1;
+    return !bad && t <= 1 && c.p == c.end;
 }
 
-/* Walk the entries (field `field` to the end); with r NULL only check
- * them, counting them in *n. */
-static bool pbf_refs(pbf_cur c, uint32_t field, srdi_pbf_ref *r, size_t *n)
+/* The next entry of the refs at *c (field `field`): its body, when its
+ * tag and length are sound. */
+static bool pbf_ref_next(pbf_cur *c, uint32_t field, pbf_cur *body)
 {
-    uint32_t last = field - 1, f;
-    unsigned wt;
+    if (c->p >= c->end || *c->p != PBF_TAG(field, PBF_LEN))
+        return false;
+    c->p++;
+    if (c->p < c->end && *c->p < 0x80 && *c->p <= c->end - c->p - 1) {
+        *body = (pbf_cur){c->p + 1, c->p + 1 + *c->p}; /* one-byte length */
+        c->p = body->end;
+        return true;
+    }
+    return pbf_len(c, body);
+}
+
+/* Walk the entries (field `field` to the end), checking them, and count
+ * them in *n. */
+static bool pbf_refs(pbf_cur c, uint32_t field, size_t *n)
+{
     srdi_pbf_ref one;
     *n = 0;
     while (c.p < c.end) {
         pbf_cur sub;
-        if (!pbf_tag(&c, &last, field, &f, &wt) || f != field ||
-            wt != PBF_LEN || !pbf_len(&c, &sub) ||
-            !pbf_ref_read(sub, r ? &r[*n] : &one))
+        if (!pbf_ref_next(&c, field, &sub) || !pbf_ref_read(sub, &one))
             return false;
         (*n)++;
     }
@@ -456,11 +478,26 @@ bool srdi_pbf_refs_scan(const uint8_t *h, size_t hl, uint32_t scalars,
     }
     out->refs = c.p;
     out->refs_len = (size_t)(c.end - c.p);
-    return pbf_refs(c, out->field, NULL, &out->n);
+    return pbf_refs(c, out->field, &out->n);
 }
 
 void srdi_pbf_refs_read(const srdi_pbf_refs *s, srdi_pbf_ref *r)
 {
-    size_t n;
-    pbf_refs((pbf_cur){s->refs, s->refs + s->refs_len}, s->field, r, &n);
+    srdi_pbf_refs_it it = {s->refs, s->refs_len, s->field};
+    size_t got;
+    while ((got = srdi_pbf_refs_next(&it, r, s->n)) > 0)
+        r += got;
+}
+
+size_t srdi_pbf_refs_next(srdi_pbf_refs_it *it, srdi_pbf_ref *r, size_t max)
+{
+    pbf_cur c = {it->p, it->p + it->len};
+    size_t n = 0;
+    pbf_cur sub;
+    while (n < max && pbf_ref_next(&c, it->field, &sub) &&
+           pbf_ref_read(sub, &r[n]))
+        n++;
+    it->len -= (size_t)(c.p - it->p);
+    it->p = c.p;
+    return n;
 }

@@ -27,14 +27,17 @@
 size_t srdi_pbf_varint_size(uint64_t v);
 
 /* The header of a Request { protocol_version, client_id, seq, put or
- * put_batch } with n items (batch false: a Put, n == 1): its size, and
- * the header written to p (exactly that many bytes). */
+ * put_batch } with n items (batch false: a Put, n == 1): its size
+ * (returned; *op: its op message's body, *raw: the sum of the values'
+ * lengths, SIZE_MAX when that overflows), and the header written to p
+ * (exactly that many bytes; op as the size reported). */
 size_t srdi_pbf_puts_size(uint32_t version, uint64_t client_id, uint64_t seq,
                           bool batch, const srd_val *keys,
-                          const srd_val *values, size_t n);
+                          const srd_val *values, size_t n, size_t *op,
+                          size_t *raw);
 void srdi_pbf_puts_put(uint8_t *p, uint32_t version, uint64_t client_id,
                        uint64_t seq, bool batch, const srd_val *keys,
-                       const srd_val *values, size_t n);
+                       const srd_val *values, size_t n, size_t op);
 
 /* A reply or an update carrying entries: scalar field i + 1 is u[i] (i <
  * nu; zeros left out), except field str_field (0: none), which is the
@@ -102,5 +105,15 @@ bool srdi_pbf_refs_scan(const uint8_t *h, size_t hl, uint32_t scalars,
 
 /* The entries of a scanned message, in order, into r (n of them). */
 void srdi_pbf_refs_read(const srdi_pbf_refs *s, srdi_pbf_ref *r);
+
+/* The same a few at a time: it = {s->refs, s->refs_len, s->field} of a
+ * scanned message; each call reads the next (up to max) entries into r
+ * and returns how many (0: all read). */
+typedef struct srdi_pbf_refs_it {
+    const uint8_t *p;
+    size_t len;
+    uint32_t field;
+} srdi_pbf_refs_it;
+size_t srdi_pbf_refs_next(srdi_pbf_refs_it *it, srdi_pbf_ref *r, size_t max);
 
 #endif

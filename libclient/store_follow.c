@@ -94,14 +94,30 @@ bool srdi_store_follow_is(srd_store *st, uint64_t dev, uint64_t ino)
     return same;
 }
 
+/* Whether the shared index that st reads through holds every entry that
+ * ends at or below tail (caller holds mu): srdd stores an entry's slot
+ * before its covered tail passes it (shindex.c, invariant 2), and
+ * srdi_store_apply gives such entries no slot of their own. */
+static bool fl_covered(srd_store *st, uint64_t tail)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    return sn->shx && srdi_shx_covered(sn->shx) >= tail;
+}
+
 srd_err srdi_store_follow_adopt(srd_store *st, const srdi_entry *e, size_t n,
                                 uint64_t tail, bool count)
 {
     pthread_mutex_lock(&st->mu);
     srd_err rc = fl_holds(st, tail) ? SRD_OK : SRD_ECORRUPT;
     uint64_t entries = st->entries;
+    /* the committed tail first (srdi_store_adopt's order), then the
+     * entries the shared index does not cover yet, if any: a reply's
+     * entries usually are by the time it arrives (srdd stores the slots
+     * before it replies), so reading them costs nothing per entry */
     if (rc == SRD_OK)
-        rc = srdi_store_adopt(st, e, n, tail);
+        rc = srdi_store_adopt(st, NULL, 0, tail);
+    if (rc == SRD_OK && n > 0 && !fl_covered(st, tail))
+        rc = srdi_store_apply(st, atomic_load(&st->snap), e, n);
     if (count && rc == SRD_OK) { /* below st->counted: counted already */
         for (size_t i = 0; i < n; i++)
             entries += e[i].end > st->counted;

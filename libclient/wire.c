@@ -231,22 +231,24 @@ static srd_err refs_decode_fast(const srdi_pbf_refs *s, srdi_entry **out,
     if (n > SIZE_MAX / sizeof(srdi_entry))
         return SRD_ENOMEM;
     srdi_entry *e = malloc(n * sizeof *e);
-    srdi_pbf_ref *r = calloc(n, sizeof *r);
-    if (!e || !r) {
-        free(e);
-        free(r);
+    if (!e)
         return SRD_ENOMEM;
-    }
-    srdi_pbf_refs_read(s, r);
-    for (size_t i = 0; i < n; i++) {
-        if (!ref_to_entry(&r[i], &e[i])) {
-            srd_err rc = refs_fail(why, i, &r[i]);
-            free(e);
-            free(r);
-            return rc;
+    /* a few refs at a time through a buffer that stays in the cache */
+    srdi_pbf_refs_it it = {s->refs, s->refs_len, s->field};
+    srdi_pbf_ref r[64];
+    size_t got, i = 0;
+    while (i < n && (got = srdi_pbf_refs_next(&it, r, 64)) > 0) {
+        for (size_t j = 0; j < got; j++, i++) {
+            if (!ref_to_entry(&r[j], &e[i])) {
+                free(e);
+                return refs_fail(why, i, &r[j]);
+            }
         }
     }
-    free(r);
+    if (i != n) { /* the scan counted them: cannot happen */
+        free(e);
+        return wire_fail(why, SRD_EPROTO, "entries changed under the decoder");
+    }
     *out = e;
     *n_out = n;
     return SRD_OK;
@@ -477,22 +479,22 @@ static bool req_fast(const srdi_wire_request *rq)
            req_shape_ok(rq);
 }
 
-/* The fast path's header length and whole size. */
-static srd_err req_fast_size(const srdi_wire_request *rq, size_t *hl,
-                             size_t *len)
+/* The fast path's sizes: header, op body (for srdi_pbf_puts_put) and
+ * the whole message. */
+typedef struct req_fast_len {
+    size_t hl, op, len;
+} req_fast_len;
+
+static srd_err req_fast_size(const srdi_wire_request *rq, req_fast_len *l)
 {
-    size_t raw = 0;
-    for (size_t i = 0; i < rq->n; i++) {
-        if (rq->values[i].len > SIZE_MAX - raw)
-            return SRD_EINVAL;
-        raw += rq->values[i].len;
-    }
-    *hl = srdi_pbf_puts_size(rq->version, rq->client_id, rq->seq,
-                             rq->op == SRDI_WIRE_PUT_BATCH, rq->keys,
-                             rq->values, rq->n);
-    if (*hl > UINT32_MAX || raw > SIZE_MAX - SRDI_WIRE_PREFIX - *hl)
+    size_t raw;
+    l->hl = srdi_pbf_puts_size(rq->version, rq->client_id, rq->seq,
+                               rq->op == SRDI_WIRE_PUT_BATCH, rq->keys,
+                               rq->values, rq->n, &l->op, &raw);
+    if (raw == SIZE_MAX || l->hl > UINT32_MAX ||
+        raw > SIZE_MAX - SRDI_WIRE_PREFIX - l->hl)
         return SRD_EINVAL;
-    *len = SRDI_WIRE_PREFIX + *hl + raw;
+    l->len = SRDI_WIRE_PREFIX + l->hl + raw;
     return SRD_OK;
 }
 
@@ -500,9 +502,13 @@ srd_err srdi_wire_request_size(const srdi_wire_request *rq, size_t *len)
 {
     req_pb pb;
     wire_out o;
-    size_t hl;
-    if (req_fast(rq))
-        return len ? req_fast_size(rq, &hl, len) : SRD_EINVAL;
+    req_fast_len l;
+    if (req_fast(rq)) {
+        srd_err rc = len ? req_fast_size(rq, &l) : SRD_EINVAL;
+        if (rc == SRD_OK)
+            *len = l.len;
+        return rc;
+    }
     return wire_out_size(req_build(rq, &pb, &o), &o, len);
 }
 
@@ -523,20 +529,15 @@ static void req_put_raw(const srdi_wire_request *rq, uint8_t *raw)
     }
 }
 
-/* The fast path's encode: prefix, header, raw bytes. */
-static srd_err req_fast_encode(const srdi_wire_request *rq, uint8_t *p,
-                               size_t len)
+/* The fast path's encode of sizes l: prefix, header, raw bytes. */
+static void req_fast_put(const srdi_wire_request *rq, const req_fast_len *l,
+                         uint8_t *p)
 {
-    size_t hl, need;
-    srd_err rc = req_fast_size(rq, &hl, &need);
-    if (rc != SRD_OK || !p || need != len)
-        return SRD_EINVAL;
-    srdi_wire_frame_put(p, (uint32_t)hl);
+    srdi_wire_frame_put(p, (uint32_t)l->hl);
     srdi_pbf_puts_put(p + SRDI_WIRE_PREFIX, rq->version, rq->client_id,
                       rq->seq, rq->op == SRDI_WIRE_PUT_BATCH, rq->keys,
-                      rq->values, rq->n);
-    req_put_raw(rq, p + SRDI_WIRE_PREFIX + hl);
-    return SRD_OK;
+                      rq->values, rq->n, l->op);
+    req_put_raw(rq, p + SRDI_WIRE_PREFIX + l->hl);
 }
 
 srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
@@ -545,12 +546,52 @@ srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
     req_pb pb;
     wire_out o;
     uint8_t *raw;
-    if (req_fast(rq))
-        return req_fast_encode(rq, buf, len);
+    req_fast_len l;
+    if (req_fast(rq)) {
+        srd_err rc = req_fast_size(rq, &l);
+        if (rc != SRD_OK || !buf || l.len != len)
+            return SRD_EINVAL;
+        req_fast_put(rq, &l, buf);
+        return SRD_OK;
+    }
     srd_err rc = wire_out_encode(req_build(rq, &pb, &o), &o, buf, len, &raw);
     if (rc == SRD_OK)
         req_put_raw(rq, raw);
     return rc;
+}
+
+/* Make *buf (of *cap bytes) hold need bytes. */
+static srd_err req_room(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return SRD_OK;
+    uint8_t *p = realloc(*buf, need);
+    if (!p)
+        return SRD_ENOMEM;
+    *buf = p;
+    *cap = need;
+    return SRD_OK;
+}
+
+srd_err srdi_wire_request_pack(const srdi_wire_request *rq, size_t max,
+                               uint8_t **buf, size_t *cap, size_t *len)
+{
+    req_fast_len l;
+    bool fast = req_fast(rq);
+    srd_err rc = fast ? req_fast_size(rq, &l)
+                      : srdi_wire_request_size(rq, &l.len);
+    *len = 0;
+    if (rc == SRD_OK && l.len > max)
+        rc = SRD_ETOOBIG;
+    if (rc == SRD_OK)
+        rc = req_room(buf, cap, l.len);
+    if (rc != SRD_OK)
+        return rc;
+    *len = l.len;
+    if (!fast)
+        return srdi_wire_request_encode(rq, *buf, l.len);
+    req_fast_put(rq, &l, *buf); /* sized once, written once */
+    return SRD_OK;
 }
 
 /* What a decoded request owns: the unpacked header and the key/value

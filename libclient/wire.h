@@ -132,6 +132,13 @@ srd_err srdi_wire_request_size(const srdi_wire_request *rq, size_t *len);
 srd_err srdi_wire_request_encode(const srdi_wire_request *rq, void *buf,
                                  size_t len);
 
+/* Size rq and encode it into *buf (of *cap bytes, grown with realloc
+ * when too small; kept on failure), sizing a put or put_batch once: *len
+ * receives the message's bytes. SRD_ETOOBIG when it would exceed max,
+ * and srdi_wire_request_size's errors. */
+srd_err srdi_wire_request_pack(const srdi_wire_request *rq, size_t max,
+                               uint8_t **buf, size_t *cap, size_t *len);
+
 /*
  * Decode a request of len bytes. max (0: no limit, and no cost bound:
  * for a request whose srdi_wire_request_cost was checked already) is the
