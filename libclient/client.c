@@ -559,27 +559,29 @@ typedef struct cl_group {
 } cl_group;
 
 /* Caller holds c->mu: detach up to CL_GROUP_MAX queued puts that fit in
- * one message. */
-static cl_qput *cl_queue_take(srdi_client *c)
+ * one message (one walk: the nodes are cold by now); *n: how many. */
+static cl_qput *cl_queue_take(srdi_client *c, size_t *n)
 {
     size_t room = atomic_load(&c->max_message) - CL_HEADROOM;
     cl_qput *head = c->q_head, *last = head;
-    size_t n = 1, bytes = head->key.len + head->value.len;
-    while (last->next && n < CL_GROUP_MAX) {
+    size_t kv = head->key.len + head->value.len;
+    size_t bytes = kv, taken = kv;
+    *n = 1;
+    while (last->next && *n < CL_GROUP_MAX) {
+        kv = last->next->key.len + last->next->value.len;
         /* 16: what protobuf adds per entry, generously */
-        size_t more = last->next->key.len + last->next->value.len + 16;
-        if (bytes + more > room)
+        if (bytes + kv + 16 > room)
             break;
-        bytes += more;
+        bytes += kv + 16;
+        taken += kv;
         last = last->next;
-        n++;
+        (*n)++;
     }
     c->q_head = last->next;
     if (!c->q_head)
         c->q_tail = NULL;
     last->next = NULL;
-    for (cl_qput *q = head; q; q = q->next)
-        c->q_bytes -= q->key.len + q->value.len;
+    c->q_bytes -= taken;
     pthread_cond_broadcast(&c->cv); /* room in the queue */
     return head;
 }
@@ -622,14 +624,11 @@ static void cl_group_fail(srdi_client *c, cl_qput *q, srd_err rc)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* send_mu held and a slot reserved: send the queued puts q as one Put,
+/* send_mu held and a slot reserved: send the n queued puts q as one Put,
  * or a PutBatch when there are several. On failure q is still the
  * caller's (and the slot given back). */
-static srd_err cl_send_group(srdi_client *c, cl_qput *q)
+static srd_err cl_send_group(srdi_client *c, cl_qput *q, size_t n)
 {
-    size_t n = 0;
-    for (cl_qput *p = q; p; p = p->next)
-        n++;
     cl_group *g = malloc(sizeof *g);
     cl_call *call = calloc(1, sizeof *call);
     srd_val *kv = malloc(2 * n * sizeof *kv);
@@ -666,10 +665,12 @@ void srdi_cl_kick(srdi_client *c)
     for (;;) {
         srdi_cl_send_lock(c);
         pthread_mutex_lock(&c->mu);
-        cl_qput *q = c->q_head && srdi_cl_slot_reserve(c) ? cl_queue_take(c)
-                                                          : NULL;
+        size_t n = 0;
+        cl_qput *q = c->q_head && srdi_cl_slot_reserve(c)
+                         ? cl_queue_take(c, &n)
+                         : NULL;
         pthread_mutex_unlock(&c->mu);
-        srd_err rc = q ? cl_send_group(c, q) : SRD_OK;
+        srd_err rc = q ? cl_send_group(c, q, n) : SRD_OK;
         srdi_cl_send_unlock(c);
         if (!q)
             return;

@@ -874,6 +874,60 @@ START_TEST(test_queued_async_puts_leave_batched_and_all_complete)
 }
 END_TEST
 
+/* Async puts of one key and of many, never flushed: every callback comes
+ * (the reader thread reads the replies by itself), the key holds the
+ * last value put (one connection, sequence order), and once the callbacks
+ * came every put reads back in this process (read-your-writes, whether
+ * the reply's entries are applied one by one or covered by the shared
+ * index already). */
+static void check_async_unflushed(void)
+{
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    enum { N = 20000 };
+    atomic_int ok;
+    atomic_init(&ok, 0);
+    char k[32], v[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(v, sizeof v, "v%05d", i);
+        ck_srd(srd_put_async(st, tu_s("same"), tu_s(v), count_done, &ok));
+        snprintf(k, sizeof k, "u-%d", i);
+        ck_srd(srd_put_async(st, tu_s(k), tu_s(v), count_done, &ok));
+    }
+    /* a liveness bound, not a timing: a lost wake-up would hang here */
+    for (int ms = 0; atomic_load(&ok) < 2 * N && ms < 60000; ms++)
+        ch_sleep_ms(1);
+    ck_assert_int_eq(atomic_load(&ok), 2 * N);
+    snprintf(v, sizeof v, "v%05d", N - 1);
+    expect_value(st, "same", v);
+    for (int i = 0; i < N; i += 331) {
+        snprintf(k, sizeof k, "u-%d", i);
+        snprintf(v, sizeof v, "v%05d", i);
+        expect_value(st, k, v);
+    }
+    snprintf(v, sizeof v, "v%05d", N - 1);
+    snprintf(k, sizeof k, "u-%d", N - 1);
+    expect_value(st, k, v);
+    ck_srd(srd_flush(st));
+    srd_close(st);
+}
+
+START_TEST(test_unflushed_async_puts_complete_in_order_and_read_back)
+{
+    check_async_unflushed();
+}
+END_TEST
+
+/* The same without a shared index: the replies' entries go into the
+ * handle's own index. */
+START_TEST(test_unflushed_async_puts_read_back_without_shared_index)
+{
+    setenv("SRD_SHARED_INDEX", "0", 1); /* srdd and this client */
+    check_async_unflushed();
+    unsetenv("SRD_SHARED_INDEX");
+}
+END_TEST
+
 /* Blocking puts from many threads, to hold every lane. */
 typedef struct lane_hog {
     srd_store *st;
@@ -1040,6 +1094,8 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_async_put_in_embedded_mode_completes_before_returning);
     ADD_TEST(tc, test_queued_async_puts_leave_batched_and_all_complete);
     ADD_TEST(tc, test_async_puts_queued_behind_blocking_calls_are_sent);
+    ADD_TEST(tc, test_unflushed_async_puts_complete_in_order_and_read_back);
+    ADD_TEST(tc, test_unflushed_async_puts_read_back_without_shared_index);
     ADD_TEST(tc, test_one_client_handle_is_shared_by_many_threads);
     ADD_TEST(tc, test_close_does_not_wait_for_the_subscriber_tick);
     suite_add_tcase(s, tc);
