@@ -192,6 +192,17 @@ static bool shx_this_boot(const uint8_t boot[SRDI_BOOT_ID_SIZE])
 /* Reader side                                                              */
 /* ======================================================================== */
 
+/* Lookups land anywhere in the slots, as in a private table (index.c):
+ * ask for huge pages (advice only). A writer's mapping asking for them
+ * makes the page cache fill with PMD-sized folios, which every reader then
+ * maps with one TLB entry per 2 MiB (ext4 and tmpfs large folios; measured
+ * on Linux 6.18, docs/PERFORMANCE.md); a reader's own advice counts when
+ * its faults read the file in. */
+static void shx_advise(void *p, size_t len)
+{
+    (void)madvise(p, len, MADV_HUGEPAGE);
+}
+
 /* The checks of srdi_shx_open on a header copy and the file size. */
 static bool shx_header_ok(const shx_hdr *h, uint64_t size,
                           const struct stat *store_sb)
@@ -235,6 +246,7 @@ srd_err srdi_shx_open_fd(int fd, const struct stat *store_sb, srdi_shx **out)
         free(x);
         return srdi_errno(e);
     }
+    shx_advise(p, x->len);
     x->base = p;
     x->cap = h.cap;
     x->align = (uint32_t)h.align;
@@ -425,6 +437,7 @@ static srd_err shxw_new_file(srdi_shxw *w, uint64_t cap)
         unlink(w->tmp);
         return srdi_errno(e);
     }
+    shx_advise(p, len);
     w->fd = fd;
     w->base = p;
     w->len = len;
@@ -519,6 +532,7 @@ static srd_err shxw_map_existing(srdi_shxw *w, int fd, const shx_hdr *h,
                      : MAP_FAILED;
     if (p == MAP_FAILED)
         return srdi_errno(e ? e : errno);
+    shx_advise(p, (size_t)size);
     w->fd = fd;
     w->base = p;
     w->len = (size_t)size;

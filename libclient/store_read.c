@@ -172,24 +172,6 @@ static void view_fill(srdi_map *m, uint64_t hash, const uint64_t span[2],
     v->_map = m;
 }
 
-static srd_err st_get_hash(srd_store *st, uint64_t key_hash,
-                           srd_view *view)
-{
-    if (!st || !view)
-        return SRD_EINVAL;
-    memset(view, 0, sizeof *view);
-    srdi_ebr_rec *r = srdi_ebr_enter();
-    const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
-    uint64_t loc, bound, span[2];
-    srd_err rc = st_find(sn, key_hash, &loc, &bound, span);
-    if (rc == SRD_OK && srdi_loc_is_live(loc))
-        view_fill(sn->map, key_hash, span, bound, view);
-    else if (rc == SRD_OK)
-        rc = SRD_ENOTFOUND;
-    srdi_ebr_leave(r);
-    return rc;
-}
-
 /* ---- client handles that follow the shared index --------------------- */
 
 /* A client handle without subscription (st->follow, client.c) learns what
@@ -198,42 +180,111 @@ static srd_err st_get_hash(srd_store *st, uint64_t key_hash,
  * and a loc that failed its checks is checked again after catching up (it
  * may lie past the mapping); a read that used an entry past the committed
  * tail has the handle raise it if its locks are free, so that the next
- * read of the key needs no pread. Other handles read as before. */
+ * read of the key needs no pread. Other handles read as before.
+ *
+ * What such a read learns inside its own EBR section (st_follow_read):
+ * with check, whether the index it would read through was replaced (then
+ * nothing was read), and whether an entry it used lay past the committed
+ * tail. A read of any other handle passes NULL. */
+typedef struct st_chk {
+    bool check;    /* in: see whether the shared index was replaced */
+    bool replaced; /* out: it was; nothing was read */
+    bool fresh;    /* out: a loc past the committed tail was used */
+} st_chk;
 
-/* Whether the shared index the handle reads through was replaced. */
-static bool st_index_replaced(srd_store *st)
+/* In a read's EBR section on sn: whether c asks to stop because sn's
+ * shared index was replaced (the header line: no second section). */
+static bool st_chk_replaced(const st_snap *sn, st_chk *c)
 {
-    srdi_ebr_rec *r = srdi_ebr_enter();
-    const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
-    bool old = sn->shx && srdi_shx_superseded(sn->shx);
-    srdi_ebr_leave(r);
-    return old;
+    if (!c || !c->check || !sn->shx || !srdi_shx_superseded(sn->shx))
+        return false;
+    c->replaced = true;
+    return true;
 }
 
-/* Whether view v lies past the committed tail of its mapping. */
-static bool st_view_fresh(const srd_view *v)
+/* In a read's EBR section on sn: note in c (if any) whether bound, that
+ * of a loc the read used, lies past the committed tail (st_find gives a
+ * loc past it the bound of its own end). */
+static void st_chk_bound(const st_snap *sn, st_chk *c, uint64_t bound)
 {
-    const srdi_map *m = v->_map;
-    return m && v->offset + v->len + SRDI_TRAILER_SIZE >
-                    atomic_load(&m->committed);
+    if (c && bound > atomic_load_explicit(&sn->map->committed,
+                                          memory_order_relaxed))
+        c->fresh = true;
+}
+
+static srd_err st_get_hash(srd_store *st, uint64_t key_hash, srd_view *view,
+                           st_chk *c)
+{
+    if (!st || !view)
+        return SRD_EINVAL;
+    memset(view, 0, sizeof *view);
+    srdi_ebr_rec *r = srdi_ebr_enter();
+    const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
+    if (st_chk_replaced(sn, c)) {
+        srdi_ebr_leave(r);
+        return SRD_OK;
+    }
+    uint64_t loc, bound, span[2];
+    srd_err rc = st_find(sn, key_hash, &loc, &bound, span);
+    if (rc == SRD_OK && srdi_loc_is_live(loc))
+        view_fill(sn->map, key_hash, span, bound, view);
+    else if (rc == SRD_OK)
+        rc = SRD_ENOTFOUND;
+    if (rc != SRD_ECORRUPT)
+        st_chk_bound(sn, c, bound);
+    srdi_ebr_leave(r);
+    return rc;
 }
 
 static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
-                                size_t n, srd_view *views, size_t *found);
-static srd_err st_exists_hash(srd_store *st, uint64_t key_hash,
-                              bool *exists);
+                                size_t n, srd_view *views, size_t *found,
+                                st_chk *c);
+static srd_err st_exists_hash(srd_store *st, uint64_t key_hash, bool *exists,
+                              st_chk *c);
 
-static srd_err st_follow_get(srd_store *st, srdi_follow_fn f, uint64_t hash,
-                             srd_view *view)
+/* One read of a follow handle: a get, a get_many or an exists. */
+typedef struct st_read {
+    enum { RD_GET, RD_MANY, RD_EXISTS } kind;
+    const uint64_t *hashes; /* one for RD_GET and RD_EXISTS */
+    size_t n;
+    srd_view *views;
+    size_t *found;
+    bool *exists;
+} st_read;
+
+static srd_err st_read_run(srd_store *st, const st_read *rd, st_chk *c)
 {
-    if (st_index_replaced(st))
-        f(st, true);
-    srd_err rc = st_get_hash(st, hash, view);
-    if (rc == SRD_ECORRUPT) {
-        f(st, true);
-        rc = st_get_hash(st, hash, view);
+    switch (rd->kind) {
+    case RD_GET:
+        return st_get_hash(st, rd->hashes[0], rd->views, c);
+    case RD_MANY:
+        return st_get_many_hash(st, rd->hashes, rd->n, rd->views, rd->found,
+                                c);
+    default:
+        return st_exists_hash(st, rd->hashes[0], rd->exists, c);
     }
-    if (rc == SRD_OK && st_view_fresh(view))
+}
+
+/* rd on a handle that follows the shared index with f: follow a replaced
+ * index first (seen inside the read's own section), once more and retry
+ * on SRD_ECORRUPT, and raise the committed tail (if the handle's locks are
+ * free) after a read that used an entry past it. */
+static srd_err st_follow_read(srd_store *st, srdi_follow_fn f,
+                              const st_read *rd)
+{
+    st_chk c = {.check = true};
+    srd_err rc = st_read_run(st, rd, &c);
+    if (c.replaced) {
+        f(st, true);
+        c = (st_chk){0};
+        rc = st_read_run(st, rd, &c);
+    }
+    if (rc == SRD_ECORRUPT) { /* views read before the error: released */
+        f(st, true);
+        c = (st_chk){0};
+        rc = st_read_run(st, rd, &c);
+    }
+    if (rc == SRD_OK && c.fresh)
         f(st, false);
     return rc;
 }
@@ -241,8 +292,10 @@ static srd_err st_follow_get(srd_store *st, srdi_follow_fn f, uint64_t hash,
 srd_err srd_get_hash(srd_store *st, uint64_t key_hash, srd_view *view)
 {
     srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
-    return f && view ? st_follow_get(st, f, key_hash, view)
-                     : st_get_hash(st, key_hash, view);
+    if (!f || !view)
+        return st_get_hash(st, key_hash, view, NULL);
+    st_read rd = {.kind = RD_GET, .hashes = &key_hash, .views = view};
+    return st_follow_read(st, f, &rd);
 }
 
 srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
@@ -250,37 +303,19 @@ srd_err srd_get_many_hash(srd_store *st, const uint64_t *hashes, size_t n,
 {
     srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
     if (!f || (n > 0 && (!hashes || !views)))
-        return st_get_many_hash(st, hashes, n, views, found);
-    if (st_index_replaced(st))
-        f(st, true);
-    srd_err rc = st_get_many_hash(st, hashes, n, views, found);
-    if (rc == SRD_ECORRUPT) {
-        for (size_t i = 0; i < n; i++)
-            srd_view_release(&views[i]);
-        f(st, true);
-        rc = st_get_many_hash(st, hashes, n, views, found);
-    }
-    bool fresh = false;
-    for (size_t i = 0; i < n && !fresh; i++)
-        fresh = st_view_fresh(&views[i]);
-    if (fresh)
-        f(st, false);
-    return rc;
+        return st_get_many_hash(st, hashes, n, views, found, NULL);
+    st_read rd = {.kind = RD_MANY, .hashes = hashes, .n = n, .views = views,
+                  .found = found};
+    return st_follow_read(st, f, &rd);
 }
 
 srd_err srd_exists_hash(srd_store *st, uint64_t key_hash, bool *exists)
 {
     srdi_follow_fn f = st ? atomic_load(&st->follow) : NULL;
     if (!f || !exists)
-        return st_exists_hash(st, key_hash, exists);
-    if (st_index_replaced(st))
-        f(st, true);
-    srd_err rc = st_exists_hash(st, key_hash, exists);
-    if (rc == SRD_ECORRUPT) {
-        f(st, true);
-        rc = st_exists_hash(st, key_hash, exists);
-    }
-    return rc;
+        return st_exists_hash(st, key_hash, exists, NULL);
+    st_read rd = {.kind = RD_EXISTS, .hashes = &key_hash, .exists = exists};
+    return st_follow_read(st, f, &rd);
 }
 
 /* Catch up before a figure or a walk over the whole index. */
@@ -324,7 +359,8 @@ srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
 #define MANY_GROUP 16
 
 static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
-                                size_t n, srd_view *views, size_t *found)
+                                size_t n, srd_view *views, size_t *found,
+                                st_chk *c)
 {
     if (!st || (n > 0 && (!hashes || !views)))
         return SRD_EINVAL;
@@ -332,6 +368,10 @@ static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
     srd_err rc = SRD_OK;
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
+    if (st_chk_replaced(sn, c)) {
+        srdi_ebr_leave(r);
+        return SRD_OK;
+    }
     for (size_t g = 0; g < n; g += MANY_GROUP) {
         size_t m = n - g < MANY_GROUP ? n - g : MANY_GROUP;
         uint64_t locs[MANY_GROUP], bounds[MANY_GROUP], spans[MANY_GROUP][2];
@@ -355,12 +395,16 @@ static srd_err st_get_many_hash(srd_store *st, const uint64_t *hashes,
             if (errs[i] != SRD_OK || !srdi_loc_is_live(locs[i]))
                 continue;
             view_fill(sn->map, hashes[g + i], spans[i], bounds[i], v);
+            st_chk_bound(sn, c, bounds[i]);
             hits++;
         }
     }
     srdi_ebr_leave(r);
+    if (rc != SRD_OK) /* no view of a failed call is left to the caller */
+        for (size_t i = 0; i < n; i++)
+            srd_view_release(&views[i]);
     if (found)
-        *found = hits;
+        *found = rc == SRD_OK ? hits : 0;
     return rc;
 }
 
@@ -395,16 +439,23 @@ srd_err srd_get_many(srd_store *st, const srd_val *keys, size_t n,
     return SRD_OK;
 }
 
-static srd_err st_exists_hash(srd_store *st, uint64_t key_hash,
-                              bool *exists)
+static srd_err st_exists_hash(srd_store *st, uint64_t key_hash, bool *exists,
+                              st_chk *c)
 {
     if (!st || !exists)
         return SRD_EINVAL;
+    *exists = false;
     srdi_ebr_rec *r = srdi_ebr_enter();
     const st_snap *sn = atomic_load_explicit(&st->snap, memory_order_acquire);
+    if (st_chk_replaced(sn, c)) {
+        srdi_ebr_leave(r);
+        return SRD_OK;
+    }
     uint64_t loc, bound;
     srd_err rc = st_find(sn, key_hash, &loc, &bound, NULL);
     *exists = rc == SRD_OK && srdi_loc_is_live(loc);
+    if (rc == SRD_OK)
+        st_chk_bound(sn, c, bound);
     srdi_ebr_leave(r);
     return rc;
 }

@@ -19,6 +19,7 @@
 #define KEY_SLOT 16          /* bytes per pre-formatted key ("key%08d\0") */
 #define KEY_LEN 11           /* strlen("key00000000") */
 #define MAX_KEYS 99999999u   /* "key%08d" stays 11 bytes long */
+#define MAX_REPS 15u         /* the medians' arrays hold 16 */
 #define LMDB_TXN_GETS 1000   /* LMDB read txn reset/renew cadence */
 #define PUT_BATCH 1000       /* entries per srd_put_batch / LMDB txn */
 #define CHUNK (1u << 20)     /* streaming chunk */
@@ -30,6 +31,7 @@ typedef struct bench_cfg {
     bool json;
     unsigned only;        /* B_* bits */
     unsigned reps;        /* repetitions of short measurements */
+    unsigned reps_given;  /* --reps, 0: the default */
     unsigned slow_reps;   /* repetitions of long measurements */
     size_t chase_bytes;   /* pointer-chase array */
     size_t chase_hops;    /* hops per timed chase */

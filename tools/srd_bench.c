@@ -84,7 +84,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: srd-bench [--dir DIR] [--keys N] [--quick] "
-            "[--only NAME[,NAME]] [--json] [--srdd PATH]\n"
+            "[--only NAME[,NAME]] [--json] [--srdd PATH] [--reps N]\n"
             "  --dir DIR   create the work directory in DIR (default /tmp);\n"
             "              it is removed at the end\n"
             "  --keys N    keys in the get/put stores (default 1000000;\n"
@@ -96,7 +96,10 @@ static void usage(FILE *f)
                 bench_names[i].what);
     fprintf(f, "  --json      print the results as JSON instead of a table\n"
                "  --srdd PATH srdd for the daemon section (default: the build\n"
-               "              tree's daemon/srdd next to srd-bench)\n");
+               "              tree's daemon/srdd next to srd-bench)\n"
+               "  --reps N    repetitions of the short measurements (default\n"
+               "              5, 3 with --quick; 1..15): at 10M keys the get\n"
+               "              section makes 6 x N passes of 10M gets per size\n");
 }
 
 static unsigned parse_only(const char *arg)
@@ -153,6 +156,8 @@ static void cfg_sizes(bench_cfg *c)
         c->sync_batch_entries = 100000;
         c->stream_bytes = 256u << 20;
     }
+    if (c->reps_given) /* --reps: the short measurements' count */
+        c->reps = c->reps_given;
 }
 
 #ifdef SRD_BENCH_DAEMON
@@ -219,13 +224,14 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg)
         {"only", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
         {"srdd", required_argument, NULL, 's'},
+        {"reps", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool keys_given = false;
     int c;
 
-    while ((c = getopt_long(argc, argv, "d:k:qo:js:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:qo:js:r:h", longopts, NULL)) != -1) {
         char *end;
         unsigned long long v;
         switch (c) {
@@ -244,6 +250,15 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg)
             break;
         case 'q':
             cfg->quick = true;
+            break;
+        case 'r':
+            errno = 0;
+            v = strtoull(optarg, &end, 10);
+            if (errno || *end || v < 1 || v > MAX_REPS) {
+                fprintf(stderr, "srd-bench: --reps wants 1..%u\n", MAX_REPS);
+                return 2;
+            }
+            cfg->reps_given = (unsigned)v;
             break;
         case 'o':
             cfg->only = parse_only(optarg);

@@ -7,6 +7,7 @@
  * indexes). Fixture: store_fixture.h.
  */
 #define _GNU_SOURCE 1
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -137,6 +138,94 @@ START_TEST(test_follow_reload_takes_the_compacted_file)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Reads of a handle following the shared index (st->follow, client.c)      */
+/* ------------------------------------------------------------------------ */
+
+static int g_raises, g_waits; /* st->follow calls: wait false / true */
+
+static srd_err count_follow(srd_store *st, bool wait)
+{
+    if (wait)
+        g_waits++;
+    else
+        g_raises++;
+    return srdi_store_follow_raise(st, wait);
+}
+
+/* A follower reading through the writer's shared index file, its reads
+ * reporting to count_follow. */
+static srd_store *open_index_follower(srd_store *w)
+{
+    put_str(w, "a", "1");
+    report_file(g_path);
+    srd_store *f = open_follower();
+    ck_assert_ptr_nonnull(atomic_load(&f->snap)->shx);
+    g_raises = g_waits = 0;
+    atomic_store(&f->follow, count_follow);
+    return f;
+}
+
+START_TEST(test_exists_past_the_tail_raises_it_once)
+{
+    setenv("SRD_SHARED_INDEX", "1", 1);
+    srd_store *w = open_rw(g_path);
+    srd_store *f = open_index_follower(w);
+    put_str(w, "b", "2"); /* in the index file, past f's tail */
+    uint64_t before = atomic_load(&atomic_load(&f->snap)->map->committed);
+    bool there = false;
+    ck_srd(srd_exists(f, (srd_val){"b", 1}, &there));
+    ck_assert(there);
+    ck_assert_int_eq(g_raises, 1); /* the entry was past the tail */
+    ck_assert_uint_gt(atomic_load(&atomic_load(&f->snap)->map->committed),
+                      before);
+    ck_srd(srd_exists(f, (srd_val){"b", 1}, &there));
+    ck_assert(there);
+    ck_srd(srd_exists(f, (srd_val){"a", 1}, &there));
+    ck_assert(there);
+    expect_str(f, "b", "2");
+    ck_assert_int_eq(g_raises, 1); /* below the raised tail: no more */
+    ck_assert_int_eq(g_waits, 0);  /* the index file was never replaced */
+    ck_srd(srd_close(f));
+    ck_srd(srd_close(w));
+    setenv("SRD_SHARED_INDEX", "0", 1);
+}
+END_TEST
+
+START_TEST(test_reads_follow_a_replaced_index_file_first)
+{
+    setenv("SRD_SHARED_INDEX", "1", 1);
+    srd_store *w = open_rw(g_path);
+    srd_store *f = open_index_follower(w);
+    const srdi_shx *old = atomic_load(&f->snap)->shx;
+    char k[16];
+    for (int i = 0; i < 3000; i++) { /* grows the table: a new file */
+        snprintf(k, sizeof k, "k%d", i);
+        put_str(w, k, "v");
+    }
+    ck_assert(srdi_shx_superseded(old));
+    srd_view v[2];
+    size_t found = 0;
+    uint64_t hs[2] = {srdi_key_of((srd_val){"k2999", 5}),
+                      srdi_key_of((srd_val){"a", 1})};
+    ck_srd(srd_get_many_hash(f, hs, 2, v, &found));
+    ck_assert_uint_eq(found, 2);
+    ck_assert_int_eq(g_waits, 1); /* followed before the read */
+    ck_assert_ptr_ne(atomic_load(&f->snap)->shx, old);
+    ck_assert_uint_eq(v[0].len, 1);
+    ck_assert_int_eq(v[0].data[0], 'v');
+    srd_view_release(&v[0]);
+    srd_view_release(&v[1]);
+    bool there = false;
+    ck_srd(srd_exists(f, (srd_val){"k0", 2}, &there));
+    ck_assert(there);
+    ck_assert_int_eq(g_waits, 1); /* the new file is current */
+    ck_srd(srd_close(f));
+    ck_srd(srd_close(w));
+    setenv("SRD_SHARED_INDEX", "0", 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Suite                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -148,6 +237,8 @@ static Suite *store_follow_suite(void)
     tcase_add_test(tc, test_follow_start_refuses_another_file_or_a_short_one);
     tcase_add_test(tc, test_follow_walk_and_adopt_bring_in_new_entries);
     tcase_add_test(tc, test_follow_reload_takes_the_compacted_file);
+    tcase_add_test(tc, test_exists_past_the_tail_raises_it_once);
+    tcase_add_test(tc, test_reads_follow_a_replaced_index_file_first);
     return s;
 }
 

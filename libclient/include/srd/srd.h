@@ -425,7 +425,8 @@ SRD_API srd_err srd_get_copy(srd_store *st, srd_val key, void *buf, size_t cap,
  * view or zeroed (data == NULL) when keys[i] is absent. Returns SRD_OK even
  * when some keys are absent; *found (may be NULL) counts the present ones.
  * Release each present view. SRD_EINVAL for NULL keys/views with n > 0
- * (nothing is looked up). */
+ * (nothing is looked up); after any other error no view is left to
+ * release. */
 SRD_API srd_err srd_get_many(srd_store *st, const srd_val *keys, size_t n,
                              srd_view *views, size_t *found);
 
