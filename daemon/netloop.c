@@ -25,7 +25,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,13 +599,13 @@ static bool nl_backlog(netloop *nl)
 }
 
 /* Wait for the next pass's events. After a pass that had work (worked),
- * look with epoll_wait(0) for up to the spin bound first, yielding the
- * CPU between looks to anything else runnable (a client on this core):
- * a client's next request often follows its reply within microseconds,
- * and blocking lets this vCPU halt, which on a VM costs tens of
- * microseconds to wake (PROTOCOL.md, "Spinning before blocking"). An idle
- * loop never spins (the tick's passes have no work), and spins that keep
- * finding nothing back off (spin.h). */
+ * look with epoll_wait(0) for up to the spin bound first: a client's next
+ * request often follows its reply within microseconds, and blocking lets
+ * this vCPU halt, which on a VM costs tens of microseconds to wake
+ * (PROTOCOL.md, "Spinning before blocking"). An idle loop never spins (the
+ * tick's passes have no work), and spins that keep finding nothing back
+ * off (spin.h): a client that shares this core cannot send while we spin,
+ * so such spins miss and stop. */
 static int nl_wait(netloop *nl, struct epoll_event *evs, bool worked)
 {
     if (worked && srdi_spin_want(&nl->spin)) {
@@ -614,7 +613,7 @@ static int nl_wait(netloop *nl, struct epoll_event *evs, bool worked)
         int n;
         while ((n = epoll_wait(nl->ep, evs, NL_EVENTS, 0)) == 0 &&
                srdi_spin_now_ns() < end)
-            sched_yield();
+            srdi_spin_relax();
         srdi_spin_done(&nl->spin, n != 0);
         if (n != 0)
             return n;

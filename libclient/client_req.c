@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,8 +221,7 @@ static void cr_read(srdi_client *c, int fd, int timeout_ms, cl_call **later)
 }
 
 /* Baton held: look at fd (a peek, nothing taken) until something can be
- * read or bound_us passed, yielding the CPU between looks (srdd may be
- * runnable on this core). True when something arrived. A reply that
+ * read or bound_us passed. True when something arrived. A reply that
  * arrives just after the spin waits in the socket for the blocking read
  * that follows, so nothing is missed. */
 static bool cr_spin(int fd, unsigned bound_us)
@@ -237,7 +235,7 @@ static bool cr_spin(int fd, unsigned bound_us)
             return true; /* data, end of stream or an error: cr_read */
         if (srdi_spin_now_ns() >= end)
             return false;
-        sched_yield();
+        srdi_spin_relax();
     }
 }
 

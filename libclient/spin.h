@@ -51,6 +51,9 @@ bool srdi_spin_want(srdi_spin *sp);
 /* Record what the spin this wait made saw. */
 void srdi_spin_done(srdi_spin *sp, bool hit);
 
+/* One breath of a spin loop (a pause instruction; the CPU stays ours). */
+void srdi_spin_relax(void);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t srdi_spin_now_ns(void);
 
