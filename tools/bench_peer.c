@@ -77,11 +77,18 @@ double peer_cpu_us(pid_t pid)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%llu %llu", &ut, &st) != 2)
+    char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (!p)
         return NAN;
+    /* Fields 3 (the state) to 15 follow the name; utime and stime are 14
+     * and 15 (proc(5)): step to the space before 14. */
+    for (int field = 3; field <= 14 && p; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return NAN;
+    char *end;
+    unsigned long long ut = strtoull(p + 1, &end, 10);
+    unsigned long long st = strtoull(end, NULL, 10);
     return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
