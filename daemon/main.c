@@ -161,7 +161,7 @@ static int main_start_modules(srdd *d)
         server_conf sc = {d->listen, d->publish, d->abs, d->o.max_message,
                           d->o.uids, d->o.n_uids, d->o.socket_mode,
                           d->o.contexts, d->st, d->grp, d->ss, d->dd,
-                          d->pub, &d->ctr, d->cmp};
+                          d->pub, &d->ctr, d->cmp, d->o.spin_us};
         rc = server_start(&sc, &d->srv, why);
     }
     if (rc != SRD_OK) {

@@ -20,6 +20,7 @@
 #include "srd_features.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,6 +42,7 @@
 #include "netloop.h"
 #include "stats.h"
 #include "reqsock.h"
+#include "spin.h"
 #include "wire.h"
 
 #define NL_EVENTS 64
@@ -93,6 +95,7 @@ struct netloop {
     uint64_t accept_paused; /* out of descriptors: retry from then */
     nconn *conns;           /* every open connection (loop thread) */
     nconn *dirty;           /* those with replies queued this pass */
+    srdi_spin spin;         /* nl_wait's spin (loop thread) */
 };
 
 /* The loop whose thread this is (NULL on every other thread). */
@@ -595,14 +598,38 @@ static bool nl_backlog(netloop *nl)
     return any;
 }
 
+/* Wait for the next pass's events. After a pass that had work (worked),
+ * look with epoll_wait(0) for up to the spin bound first: a client's next
+ * request often follows its reply within microseconds, and blocking lets
+ * this vCPU halt, which on a VM costs tens of microseconds to wake
+ * (PROTOCOL.md, "Spinning before blocking"). An idle loop never spins (the
+ * tick's passes have no work), and spins that keep finding nothing back
+ * off (spin.h): a client that shares this core cannot send while we spin,
+ * so such spins miss and stop. */
+static int nl_wait(netloop *nl, struct epoll_event *evs, bool worked)
+{
+    if (worked && srdi_spin_want(&nl->spin)) {
+        uint64_t end = srdi_spin_now_ns() + nl->spin.bound_us * 1000ull;
+        int n;
+        while ((n = epoll_wait(nl->ep, evs, NL_EVENTS, 0)) == 0 &&
+               srdi_spin_now_ns() < end)
+            srdi_spin_relax();
+        srdi_spin_done(&nl->spin, n != 0);
+        if (n != 0)
+            return n;
+    }
+    return epoll_wait(nl->ep, evs, NL_EVENTS, NL_TICK_MS);
+}
+
 static void *nl_thread(void *arg)
 {
     netloop *nl = arg;
     nl_self = nl;
     struct epoll_event evs[NL_EVENTS];
     uint64_t last_tick = stats_now_ms(), quit_at = 0;
+    int n = 0;
     for (;;) {
-        int n = epoll_wait(nl->ep, evs, NL_EVENTS, NL_TICK_MS);
+        n = nl_wait(nl, evs, n > 0);
         for (int i = 0; i < n; i++)
             nl_event(nl, &evs[i]);
         nl->c.on_pass(nl->c.arg);
@@ -648,6 +675,7 @@ int netloop_start(const netloop_conf *conf, netloop **out, char *why)
         return -1;
     }
     nl->c = *conf;
+    srdi_spin_init(&nl->spin, conf->spin_us);
     nl->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     nl->ep = epoll_create1(EPOLL_CLOEXEC);
     atomic_init(&nl->next_id, 1);
@@ -694,6 +722,9 @@ void netloop_close(netloop *nl, unsigned timeout_ms)
     atomic_store(&nl->quit, true);
     nl_wake(nl);
     pthread_join(nl->thread, NULL);
+    log_info("request loop: spun %" PRIu64 " times, %" PRIu64
+             " of them saw a request (--spin-us %u)",
+             nl->spin.spins, nl->spin.hits, nl->spin.bound_us);
     nl_free(nl);
 }
 

@@ -43,6 +43,8 @@ typedef struct netloop_conf {
     void (*on_pass)(void *arg);
     /* A connection closed. Loop thread. */
     void (*on_close)(void *arg, nconn *c);
+    unsigned spin_us;       /* after a pass with work, poll this long
+                               before blocking (0: never; nl_wait) */
 } netloop_conf;
 
 /* Listen and start the loop thread; *out is set before the thread

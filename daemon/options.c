@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "spin.h"
 #include "wire.h"
 
 static const char options_usage[] =
@@ -24,13 +25,13 @@ static const char options_usage[] =
     "            [--log-level error|warn|info|debug]\n"
     "            [--stream-idle-ms MS] [--contexts N]\n"
     "            [--auto-compact RATIO] [--auto-compact-min-dead BYTES]\n"
-    "            [--idle-exit SECONDS]\n"
+    "            [--idle-exit SECONDS] [--spin-us US]\n"
     "Serves the srd store PATH to local processes (docs/OPERATIONS.md).\n";
 
 enum {
     OPT_STORE = 1000, OPT_LISTEN, OPT_PUBLISH, OPT_SYNC, OPT_MAXMSG,
     OPT_UID, OPT_MODE, OPT_FG, OPT_LOG, OPT_IDLE, OPT_CTX, OPT_AUTO,
-    OPT_AUTO_MIN, OPT_GROUP, OPT_IDLE_EXIT, OPT_HELP, OPT_VERSION
+    OPT_AUTO_MIN, OPT_GROUP, OPT_IDLE_EXIT, OPT_SPIN, OPT_HELP, OPT_VERSION
 };
 
 static const struct option options_long[] = {
@@ -49,6 +50,7 @@ static const struct option options_long[] = {
     {"auto-compact", required_argument, NULL, OPT_AUTO},
     {"auto-compact-min-dead", required_argument, NULL, OPT_AUTO_MIN},
     {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0}};
@@ -156,6 +158,12 @@ static int options_one(int c, const char *v, srdd_options *o)
                                "expected seconds in 1..604800");
         o->idle_exit_s = (unsigned)n;
         return 0;
+    case OPT_SPIN:
+        if (!srdi_spin_parse(v, &o->spin_us))
+            return options_bad("spin-us", v,
+                               "expected microseconds in 0..10000 "
+                               "(0: never spin)");
+        return 0;
     case OPT_AUTO_MIN:
         if (options_num(v, 10, 0, UINT64_MAX, &n))
             return options_bad("auto-compact-min-dead", v,
@@ -181,6 +189,7 @@ static void options_defaults(srdd_options *o)
     o->stream_idle_ms = 60000;
     o->contexts = 64;
     o->auto_min_dead = 1u << 20;
+    o->spin_us = srdi_spin_env(SRDI_SPIN_DEFAULT_US);
 }
 
 int options_parse(int argc, char **argv, srdd_options *o)

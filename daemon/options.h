@@ -34,6 +34,8 @@ typedef struct srdd_options {
     uint64_t auto_min_dead;   /* --auto-compact-min-dead, default 1 MiB */
     unsigned idle_exit_s;     /* --idle-exit: stop after this many seconds
                                  with no client connected; 0: never */
+    unsigned spin_us;         /* --spin-us, default SRD_SPIN_US or 50:
+                                 the request loop's spin before blocking */
 } srdd_options;
 
 /* 0: ok; 1: --help or --version was printed (exit 0); -1: bad usage

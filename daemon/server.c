@@ -406,7 +406,7 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
     netloop_conf nc = {conf->listen_url, conf->socket_mode,
                        conf->max_message + SERVER_RECV_SLACK, s,
                        srv_on_frame, srv_on_oversize, srv_on_pass,
-                       srv_on_close};
+                       srv_on_close, conf->spin_us};
     if (netloop_start(&nc, &s->nl, why) != 0) {
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);

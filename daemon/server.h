@@ -42,6 +42,7 @@ typedef struct server_conf {
     publisher *pub;
     srdd_counters *ctr;
     compactor *cmp;
+    unsigned spin_us;          /* --spin-us (netloop_conf) */
 } server_conf;
 
 typedef struct server server;

@@ -422,6 +422,7 @@ static srdi_client *cl_alloc(srd_store *st)
     c->st = st;
     c->timeout = srdi_cl_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS, 1,
                                   3600000);
+    srdi_spin_init(&c->spin, srdi_spin_env(SRDI_SPIN_DEFAULT_US));
     c->fd = -1;
     c->dead = true;
     c->id = cl_random_id();

@@ -24,6 +24,7 @@
 #include "client.h"
 #include "format.h"
 #include "reqsock.h"
+#include "spin.h"
 #include "wire.h"
 
 #define CL_LANES 32               /* requests in flight per handle */
@@ -83,6 +84,7 @@ struct srdi_client {
     cl_qput *q_head, *q_tail;      /* async puts waiting to be sent */
     size_t q_bytes;                /* their keys and values */
     bool reading;                  /* a thread reads replies (baton) */
+    srdi_spin spin;                /* a blocking call's spin (under mu) */
     int fd;                        /* request connection, -1: none */
     bool dead;                     /* it failed: dial again */
     pthread_mutex_t send_mu;       /* dial, sequence numbers, sending */
@@ -269,6 +271,10 @@ bool srdi_cl_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
 
 /* Wait until no async write is pending (reading replies meanwhile). */
 void srdi_cl_wait_pending(srdi_client *c);
+
+/* How many times blocking calls spun for their replies, and how many of
+ * those spins saw the reply come (client_req.c, cr_spin). */
+void srdi_cl_spin_counts(srdi_client *c, uint64_t *spins, uint64_t *hits);
 
 /* An async write was queued: make sure replies get read. */
 srd_err srdi_cl_reader_want(srdi_client *c);

@@ -220,21 +220,46 @@ static void cr_read(srdi_client *c, int fd, int timeout_ms, cl_call **later)
     }
 }
 
+/* Baton held: look at fd (a peek, nothing taken) until something can be
+ * read or bound_us passed. True when something arrived. A reply that
+ * arrives just after the spin waits in the socket for the blocking read
+ * that follows, so nothing is missed. */
+static bool cr_spin(int fd, unsigned bound_us)
+{
+    uint64_t end = srdi_spin_now_ns() + bound_us * 1000ull;
+    uint8_t b;
+    for (;;) {
+        ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR))
+            return true; /* data, end of stream or an error: cr_read */
+        if (srdi_spin_now_ns() >= end)
+            return false;
+        srdi_spin_relax();
+    }
+}
+
 /* Caller holds c->mu and found the baton free: read one slice (at most
- * until deadline), then give the baton back. Returns with c->mu held;
+ * until deadline), then give the baton back; spin first (a blocking
+ * call's wait, when the policy says so: spin.h). Returns with c->mu held;
  * callbacks due were run meanwhile. */
-static void cr_read_turn(srdi_client *c, int64_t deadline)
+static void cr_read_turn(srdi_client *c, int64_t deadline, bool spin)
 {
     int fd = c->fd;
     c->reading = true;
+    spin = spin && srdi_spin_want(&c->spin);
+    unsigned bound_us = c->spin.bound_us;
     pthread_mutex_unlock(&c->mu);
     int slice = CL_READ_SLICE_MS;
     if (deadline >= 0 && deadline - cr_now_ms() < slice)
         slice = (int)(deadline - cr_now_ms() > 0 ? deadline - cr_now_ms()
                                                  : 0);
+    bool hit = spin && cr_spin(fd, bound_us);
     cl_call *later = NULL;
-    cr_read(c, fd, slice, &later);
+    cr_read(c, fd, hit ? 0 : slice, &later);
     pthread_mutex_lock(&c->mu);
+    if (spin)
+        srdi_spin_done(&c->spin, hit);
     c->reading = false;
     pthread_cond_broadcast(&c->cv);
     if (c->pending > 0)
@@ -244,10 +269,9 @@ static void cr_read_turn(srdi_client *c, int64_t deadline)
     pthread_mutex_lock(&c->mu);
 }
 
-/* Caller holds c->mu: wait until pred(c, arg) or deadline (< 0: none);
- * false on the deadline. Reads replies itself when nobody does. */
-bool srdi_cl_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
-                  void *arg, int64_t deadline)
+/* srdi_cl_wait; spin: a blocking call waits for its reply (cr_spin). */
+static bool cr_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
+                    void *arg, int64_t deadline, bool spin)
 {
     while (!pred(c, arg)) {
         if (deadline >= 0 && cr_now_ms() >= deadline)
@@ -255,11 +279,19 @@ bool srdi_cl_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
         if (atomic_load(&c->stop) && !c->inflight)
             return false;
         if (!c->reading && c->fd >= 0 && !c->dead && c->inflight)
-            cr_read_turn(c, deadline);
+            cr_read_turn(c, deadline, spin);
         else
             cr_cond_wait(c, &c->cv, deadline);
     }
     return true;
+}
+
+/* Caller holds c->mu: wait until pred(c, arg) or deadline (< 0: none);
+ * false on the deadline. Reads replies itself when nobody does. */
+bool srdi_cl_wait(srdi_client *c, bool (*pred)(srdi_client *, void *),
+                  void *arg, int64_t deadline)
+{
+    return cr_wait(c, pred, arg, deadline, false);
 }
 
 /* ======================================================================== */
@@ -525,7 +557,7 @@ srd_err srdi_cl_roundtrip_for(srdi_client *c, srdi_wire_request *rq,
     if (rc == SRD_OK) {
         int64_t deadline = cr_now_ms() + (timeout ? timeout : c->timeout);
         pthread_mutex_lock(&c->mu);
-        if (!srdi_cl_wait(c, cr_call_done, &call, deadline) &&
+        if (!cr_wait(c, cr_call_done, &call, deadline, true) &&
             cr_unlink(c, call.seq) == &call) {
             c->n_inflight--; /* its reply, if it comes, is dropped */
             pthread_cond_broadcast(&c->cv);
@@ -579,7 +611,7 @@ static void *cr_reader(void *arg)
     while (!atomic_load(&c->stop)) {
         if (c->pending > 0 && !c->reading && c->fd >= 0 && !c->dead &&
             c->inflight) {
-            cr_read_turn(c, -1);
+            cr_read_turn(c, -1, false);
         } else {
             /* set under mu with the check above: srdi_cl_reader_nudge */
             atomic_store(&c->reader_idle, true);
@@ -645,4 +677,12 @@ void srdi_cl_req_close(srdi_client *c)
     srdi_rbuf_free(&c->rb);
     free(c->sbuf);
     c->sbuf = NULL;
+}
+
+void srdi_cl_spin_counts(srdi_client *c, uint64_t *spins, uint64_t *hits)
+{
+    pthread_mutex_lock(&c->mu);
+    *spins = c->spin.spins;
+    *hits = c->spin.hits;
+    pthread_mutex_unlock(&c->mu);
 }

@@ -46,7 +46,8 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Start srdd on d->store and wait until its discovery file exists. */
-static void daemon_exec(daemon_proc *d, const char *srdd, const char *sync)
+static void daemon_exec(daemon_proc *d, const char *srdd, const char *sync,
+                        const char *spin_us)
 {
     char disc[PATH_MAX + 8];
     snprintf(disc, sizeof disc, "%s.srdd", d->store);
@@ -57,8 +58,13 @@ static void daemon_exec(daemon_proc *d, const char *srdd, const char *sync)
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)
             dup2(null, STDERR_FILENO);
-        execl(srdd, srdd, "--store", d->store, "--sync", sync, "--foreground",
-              "--log-level", "error", (char *)NULL);
+        if (spin_us)
+            execl(srdd, srdd, "--store", d->store, "--sync", sync,
+                  "--foreground", "--log-level", "error", "--spin-us",
+                  spin_us, (char *)NULL);
+        else
+            execl(srdd, srdd, "--store", d->store, "--sync", sync,
+                  "--foreground", "--log-level", "error", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 6000; i++) { /* a large store takes srdd a while */
@@ -72,16 +78,23 @@ static void daemon_exec(daemon_proc *d, const char *srdd, const char *sync)
     die("srdd did not serve %s within 60 s", d->store);
 }
 
-/* Start srdd on a new store. */
-static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
-                         const char *sync)
+/* Start srdd on a new store (spin_us: its --spin-us; NULL: the default). */
+static void daemon_start_spin(daemon_proc *d, const char *srdd,
+                              const char *name, const char *sync,
+                              const char *spin_us)
 {
     wpath(d->store, name);
     int fd = open(d->store, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         die("create %s: %s", d->store, strerror(errno));
     close(fd);
-    daemon_exec(d, srdd, sync);
+    daemon_exec(d, srdd, sync, spin_us);
+}
+
+static void daemon_start(daemon_proc *d, const char *srdd, const char *name,
+                         const char *sync)
+{
+    daemon_start_spin(d, srdd, name, sync, NULL);
 }
 
 static void daemon_stop(daemon_proc *d)
@@ -174,6 +187,7 @@ typedef struct put_arg {
     size_t vlen;
     int mode;   /* 0 blocking (latencies), 1 pipelined, 2 batched */
     pid_t srdd; /* blocking: whose context switches to count too */
+    bool no_spin; /* the client does not spin (SRD_SPIN_US=0) */
 } put_arg;
 
 static void put_blocking(srd_store *st, shared *sh, const put_arg *a,
@@ -182,6 +196,7 @@ static void put_blocking(srd_store *st, shared *sh, const put_arg *a,
     double *t = xmalloc(a->n * sizeof *t);
     char k[DKEY_BUF];
     uint64_t c0 = peer_ctxsw(getpid()), s0 = peer_ctxsw(a->srdd);
+    double u0 = peer_cpu_us(getpid()), v0 = peer_cpu_us(a->srdd);
     for (size_t i = 0; i < a->n; i++) {
         dkey(k, i);
         uint64_t t0 = now_ns();
@@ -189,6 +204,8 @@ static void put_blocking(srd_store *st, shared *sh, const put_arg *a,
         t[i] = (double)(now_ns() - t0) / 1e3;
     }
     uint64_t c1 = peer_ctxsw(getpid()), s1 = peer_ctxsw(a->srdd);
+    sh->result[4] = (peer_cpu_us(getpid()) - u0) / (double)a->n;
+    sh->result[5] = (peer_cpu_us(a->srdd) - v0) / (double)a->n;
     qsort_doubles(t, a->n);
     sh->result[0] = t[a->n / 2];
     sh->result[1] = t[a->n * 99 / 100];
@@ -247,6 +264,8 @@ static void put_child(shared *sh, int id, const void *arg)
     uint8_t val[256];
     fill_random(val, sizeof val, SEED);
     val[0] |= 1;
+    if (a->no_spin)
+        setenv("SRD_SPIN_US", "0", 1);
     srd_store *st = client_open(a->path);
     child_wait_go(sh);
     if (a->mode == 0)
@@ -454,11 +473,12 @@ static void bench_reads(shared *sh, const char *path, const bench_daemon_cfg *c)
 /* Blocking puts of one client against the raw floor and Redis SET of the
  * same run (issue 15's targets), then pipelined and batched throughput. */
 static void bench_puts(shared *sh, const daemon_proc *d,
-                       const bench_daemon_cfg *c)
+                       const bench_daemon_cfg *c, double *med_on,
+                       double cpu_on[2])
 {
     peer_rtt pp, redis;
     peer_pingpong(c->rtts, &pp);
-    put_arg a = {d->store, c->rtts, 100, 0, d->pid};
+    put_arg a = {d->store, c->rtts, 100, 0, d->pid, false};
     run_children(sh, 1, put_child, &a);
     double med = sh->result[0];
     row *r = row_add("daemon", "us", -1, med, pp.med_us,
@@ -477,7 +497,10 @@ static void bench_puts(shared *sh, const daemon_proc *d,
     r = row_add("daemon", "cs", -1, sh->result[3], NAN,
                 "context switches per blocking put, srdd");
     row_target(r, sh->result[3] <= 3, "<= 3");
-    a = (put_arg){d->store, c->puts, 100, 1, d->pid};
+    cpu_on[0] = sh->result[4];
+    cpu_on[1] = sh->result[5];
+    *med_on = med;
+    a = (put_arg){d->store, c->puts, 100, 1, d->pid, false};
     run_children(sh, 1, put_child, &a);
     r = row_add("daemon", "puts/s", 1, sh->result[0], NAN,
                 "pipelined put_async 100 B, sync never");
@@ -489,6 +512,25 @@ static void bench_puts(shared *sh, const daemon_proc *d,
     row_target(r, sh->result[0] >= 2e6, ">= 2M/s");
 }
 
+/* Blocking puts with both sides' spin off (srdd --spin-us 0, the client
+ * SRD_SPIN_US=0) against the default of the same run (med_on, cpu_on:
+ * bench_puts), and the CPU time per put of each side either way. */
+static void bench_spin(shared *sh, const bench_daemon_cfg *c, double med_on,
+                       const double cpu_on[2])
+{
+    daemon_proc d;
+    daemon_start_spin(&d, c->srdd, "d-nospin.srd", "never", "0");
+    put_arg a = {d.store, c->rtts, 100, 0, d.pid, true};
+    run_children(sh, 1, put_child, &a);
+    daemon_stop(&d);
+    row_add("daemon", "us", -1, med_on, sh->result[0],
+            "blocking put median, spin (default) vs spin off");
+    row_add("daemon", "us", -1, cpu_on[0], sh->result[4],
+            "CPU per blocking put, client, spin vs off");
+    row_add("daemon", "us", -1, cpu_on[1], sh->result[5],
+            "CPU per blocking put, srdd, spin vs off");
+}
+
 /* Durable puts: one writer's latency and 1/4/16 writers' rates, against
  * Redis with appendfsync always in the same run. */
 static void bench_group_commit(shared *sh, const bench_daemon_cfg *c)
@@ -497,7 +539,7 @@ static void bench_group_commit(shared *sh, const bench_daemon_cfg *c)
     peer_rtt redis;
     daemon_start(&d, c->srdd, "d-always.srd", "always");
     size_t n = c->rtts / 4 + 1;
-    put_arg a = {d.store, n, 100, 0, d.pid};
+    put_arg a = {d.store, n, 100, 0, d.pid, false};
     run_children(sh, 1, put_child, &a);
     if (peer_redis_rtt(n, true, &redis)) {
         row *r = row_add("daemon", "us", -1, sh->result[0], redis.med_us,
@@ -544,7 +586,8 @@ void bench_daemon(const bench_daemon_cfg *c)
     progress("daemon: random gets in 1, 2, 4 client processes");
     bench_reads(sh, d.store, c);
     progress("daemon: puts: blocking, pipelined, batched");
-    bench_puts(sh, &d, c);
+    double med_on, cpu_on[2];
+    bench_puts(sh, &d, c, &med_on, cpu_on);
     progress("daemon: visibility of a write in another process");
     double med, p99;
     visibility(sh, d.store, c->visibility, &med, &p99);
@@ -553,6 +596,8 @@ void bench_daemon(const bench_daemon_cfg *c)
                      "ack -> visible in another process, p99");
     row_target(r, p99 <= 50, "<= 50 us");
     daemon_stop(&d);
+    progress("daemon: blocking puts with the spin off");
+    bench_spin(sh, c, med_on, cpu_on);
     progress("daemon: group commit, sync always, 1/4/16 writers");
     bench_group_commit(sh, c);
     munmap(sh, sizeof *sh);
@@ -598,7 +643,7 @@ bool bench_daemon_open(const char *srdd, const char *path, srd_val key,
     }
     daemon_proc d = {.pid = -1};
     snprintf(d.store, sizeof d.store, "%s", path);
-    daemon_exec(&d, srdd, "never");
+    daemon_exec(&d, srdd, "never", NULL);
     shared *sh = shared_new();
     open_arg a = {path, key, reps};
     run_children(sh, 1, open_child, &a);

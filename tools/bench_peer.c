@@ -67,6 +67,31 @@ uint64_t peer_ctxsw(pid_t pid)
     return total;
 }
 
+double peer_cpu_us(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (!p)
+        return NAN;
+    /* Fields 3 (the state) to 15 follow the name; utime and stime are 14
+     * and 15 (proc(5)): step to the space before 14. */
+    for (int field = 3; field <= 14 && p; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return NAN;
+    char *end;
+    unsigned long long ut = strtoull(p + 1, &end, 10);
+    unsigned long long st = strtoull(end, NULL, 10);
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
 void peer_sleep_us(unsigned us)
 {
     struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000L};

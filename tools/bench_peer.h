@@ -25,6 +25,9 @@ typedef bool (*peer_round_fn)(peer_conn *c, uint8_t *msg);
 
 /* Voluntary + involuntary context switches of every thread of pid. */
 uint64_t peer_ctxsw(pid_t pid);
+/* CPU time (user + system, all threads) of pid so far, in us (tick
+ * resolution); NAN when it cannot be read. */
+double peer_cpu_us(pid_t pid);
 void peer_sleep_us(unsigned us);
 
 /* Connect to a Unix socket of the given type, retrying for about 2 s

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "spin.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -58,6 +59,7 @@ START_TEST(test_options_defaults_with_only_a_store)
 {
     srdd_options o;
     char err[4096];
+    unsetenv("SRD_SPIN_US");
     ck_assert_int_eq(PARSE(&o, err, "--store", "/tmp/x.srd"), 0);
     ck_assert_str_eq(o.store, "/tmp/x.srd");
     ck_assert_ptr_null(o.listen);
@@ -73,6 +75,7 @@ START_TEST(test_options_defaults_with_only_a_store)
     ck_assert(o.auto_ratio == 0);
     ck_assert_uint_eq(o.auto_min_dead, 1u << 20);
     ck_assert_uint_eq(o.idle_exit_s, 0); /* never stops by itself */
+    ck_assert_uint_eq(o.spin_us, SRDI_SPIN_DEFAULT_US);
     ck_assert_str_eq(err, "");
 }
 END_TEST
@@ -143,6 +146,13 @@ static const struct bad_case {
     {"--idle-exit", "0", "--idle-exit"},
     {"--idle-exit", "604801", "--idle-exit"},
     {"--idle-exit", "10s", "--idle-exit"},
+    {"--spin-us", "-1", "--spin-us"},
+    {"--spin-us", "+5", "--spin-us"},
+    {"--spin-us", " 5", "--spin-us"},
+    {"--spin-us", "", "--spin-us"},
+    {"--spin-us", "5us", "--spin-us"},
+    {"--spin-us", "10001", "--spin-us"},
+    {"--spin-us", "99999999999999999999999", "--spin-us"},
 };
 
 START_TEST(test_options_bad_value_is_refused_naming_the_option)
@@ -156,6 +166,29 @@ START_TEST(test_options_bad_value_is_refused_naming_the_option)
                   "%s %s: the message does not name the option: %s", c->opt,
                   c->val, err);
     ck_assert_msg(strstr(err, "usage:") != NULL, "no usage line: %s", err);
+}
+END_TEST
+
+/* --spin-us: 0 (never) to 10000; without it SRD_SPIN_US is the default,
+ * and a value of it that does not parse is named on stderr and ignored. */
+START_TEST(test_options_spin_us_and_its_environment_default)
+{
+    srdd_options o;
+    char err[4096];
+    ck_assert_int_eq(PARSE(&o, err, "--store", "s", "--spin-us", "0"), 0);
+    ck_assert_uint_eq(o.spin_us, 0);
+    ck_assert_int_eq(PARSE(&o, err, "--store", "s", "--spin-us", "10000"), 0);
+    ck_assert_uint_eq(o.spin_us, 10000);
+    setenv("SRD_SPIN_US", "7", 1);
+    ck_assert_int_eq(PARSE(&o, err, "--store", "s"), 0);
+    ck_assert_uint_eq(o.spin_us, 7);
+    ck_assert_int_eq(PARSE(&o, err, "--store", "s", "--spin-us", "3"), 0);
+    ck_assert_uint_eq(o.spin_us, 3); /* the option wins */
+    setenv("SRD_SPIN_US", "lots", 1);
+    ck_assert_int_eq(PARSE(&o, err, "--store", "s"), 0);
+    ck_assert_uint_eq(o.spin_us, SRDI_SPIN_DEFAULT_US);
+    ck_assert_msg(strstr(err, "SRD_SPIN_US=lots") != NULL, "%s", err);
+    unsetenv("SRD_SPIN_US");
 }
 END_TEST
 
@@ -222,6 +255,7 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_options_every_value_is_taken);
     tcase_add_loop_test(tc, test_options_bad_value_is_refused_naming_the_option,
                         0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, test_options_spin_us_and_its_environment_default);
     tcase_add_test(tc, test_options_store_is_required);
     tcase_add_test(tc, test_options_unknown_option_and_stray_argument_are_refused);
     tcase_add_test(tc, test_options_allow_uid_holds_at_most_the_maximum);
