@@ -525,11 +525,19 @@ static int cmp_item(const void *a, const void *b)
                    &((const srdi_live_item *)b)->pos);
 }
 
+/* live_collect for every used slot of a shared index (tombstones too). */
+static int live_collect_used(void *ctx, uint64_t hash, uint64_t loc)
+{
+    return srdi_loc_is_live(loc) ? live_collect(ctx, hash, loc) : 0;
+}
+
 srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
                                srdi_live_item **items, size_t *n)
 {
     live_list l = {.below = below, .check = sn->checked ? sn->map : NULL};
-    if (srdi_index_each(sn->idx, live_collect, &l)) {
+    /* srdd's writer: its table is the shared index file (wshared) */
+    if (sn->wshared ? srdi_shx_each(sn->shx, live_collect_used, &l)
+                    : srdi_index_each(sn->idx, live_collect, &l)) {
         free(l.v);
         return l.bad ? SRD_ECORRUPT : SRD_ENOMEM;
     }
