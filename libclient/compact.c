@@ -493,6 +493,7 @@ static srd_err cp_phase_switch(cp_run *r)
     st->align = r->align;
     r->out.fd = -1; /* the writer owns it now */
     srdi_store_publish(st, r->next);
+    st->switches++;
     r->next = NULL;
     st->entries = r->stats.entries;
     st->live_bytes = r->stats.live_bytes;

@@ -114,6 +114,8 @@ struct srd_store {
                                  entry below this tail (under mu) */
     bool shared_only;         /* writer (srdd): keep no private table while
                                  the shared index file is kept (under mu) */
+    uint64_t switches;        /* files switched to since open: compaction,
+                                 reload (under mu; srdi_file_state) */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
@@ -359,11 +361,11 @@ bool srdi_store_follow_shared(srd_store *st);
 uint64_t srdi_store_entries(srd_store *st);
 
 /* What a handle's current file is, read together under mu (where a
- * compaction cannot switch the file): a token that changes whenever the
- * index is rebuilt or replaced (compaction), the committed tail and the
- * file's identity (dev and ino 0 when fstat fails). */
+ * compaction cannot switch the file): how many times the handle switched
+ * to a new file (compaction, a reload), the committed tail and the file's
+ * identity (dev and ino 0 when fstat fails). */
 typedef struct srdi_file_state {
-    const void *index;
+    uint64_t switches;
     uint64_t tail, dev, ino;
 } srdi_file_state;
 void srdi_store_file_state(srd_store *st, srdi_file_state *out);

@@ -431,6 +431,7 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
         st->align = old_align;
     if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
+        st->switches++;
         close(st->ro_fd);
         st->ro_fd = fd;
         fd = -1;
@@ -527,7 +528,7 @@ void srdi_store_file_state(srd_store *st, srdi_file_state *out)
     struct stat sb;
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
-    out->index = sn->idx;
+    out->switches = st->switches;
     out->tail = atomic_load(&sn->map->committed);
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
     bool ok = fstat(fd, &sb) == 0;

@@ -1537,6 +1537,13 @@ static bool one_table(srd_store *st)
     return b;
 }
 
+static off_t size_of(const char *path)
+{
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
 /* A writer as srdd opens it: no private table while the file is kept. */
 static srd_store *open_one_table(const char *path)
 {
@@ -1610,13 +1617,13 @@ static void one_table_work(srd_store *w, unsigned n)
 START_TEST(test_one_table_writer_deletes_and_compacts_through_the_file)
 {
     srd_store *w = open_one_table(g_path);
-    ino_t ino = inode_of(g_idx);
+    off_t size0 = size_of(g_idx);
     one_table_work(w, 6000);
-    ck_assert(inode_of(g_idx) != ino); /* it grew */
+    ck_assert(size_of(g_idx) > size0); /* it grew */
     ck_assert(one_table(w));
     ck_assert_uint_le(index_bytes(w), OVERLAY_MAX); /* no private table */
     expect_worked(w, 6000, "one table");
-    ino = inode_of(g_idx);
+    ino_t ino = inode_of(g_idx);
     srd_compact_report rep;
     ck_srd(srd_compact_ex(w, NULL, NULL, &rep));
     ck_assert_uint_eq(rep.copied_entries, 5000);
