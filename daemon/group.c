@@ -114,14 +114,15 @@ static srd_err group_put(group *g, group_job *j)
     return rc;
 }
 
-/* Whether hash has a live value, counting this group's earlier entries. */
-static bool group_present(group *g, uint64_t hash)
+/* Whether hash has a live value, counting this group's earlier entries;
+ * an index that cannot say (a damaged slot, srdd's table lost) fails the
+ * request rather than answer "absent". */
+static srd_err group_present(group *g, uint64_t hash, bool *there)
 {
     int s = keyset_get(&g->ks, hash);
-    bool there = s == KEYSET_PRESENT;
-    if (s == KEYSET_UNKNOWN)
-        srd_exists_hash(g->c.st, hash, &there);
-    return there;
+    *there = s == KEYSET_PRESENT;
+    return s == KEYSET_UNKNOWN ? srd_exists_hash(g->c.st, hash, there)
+                               : SRD_OK;
 }
 
 /* Tombstones for the present, distinct keys of the request; the keyset
@@ -137,7 +138,9 @@ static srd_err group_delete(group *g, group_job *j)
     srd_err rc = SRD_OK;
     for (size_t i = 0; rc == SRD_OK && i < rq->n; i++) {
         uint64_t h = srd_key_hash(rq->keys[i].ptr, rq->keys[i].len);
-        if (!group_present(g, h))
+        bool there;
+        rc = group_present(g, h, &there);
+        if (rc != SRD_OK || !there)
             continue;
         rc = keyset_set(&g->ks, h, KEYSET_ABSENT);
         if (rc == SRD_OK)

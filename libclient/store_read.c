@@ -127,6 +127,9 @@ static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
                        : SRD_ECORRUPT;
         return st_span(sn->map, own, *bound, span);
     }
+    /* srdd's table given up before it could be copied: it cannot say */
+    if (sn->wshared && srdi_shx_superseded(sn->shx))
+        return SRD_ENOMEM;
     uint64_t sh = srdi_shx_lookup(sn->shx, hash);
     uint64_t own = srdi_index_unused(sn->idx)
                        ? 0

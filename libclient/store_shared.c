@@ -698,8 +698,12 @@ srd_err srdi_store_wshared_follow(srd_store *st)
         return SRD_OK;
     st_snap *sn;
     srd_err rc = st_wshared_snap(st, cur->idx, cur->map, &sn);
-    if (rc != SRD_OK) /* a stale file must not answer: go private */
-        return srdi_store_wshared_private(st);
+    if (rc != SRD_OK) { /* a stale file must not answer: go private */
+        rc = srdi_store_wshared_private(st);
+        if (rc != SRD_OK) /* then lookups fail (st_find), writes too */
+            srdi_store_shared_give_up(st);
+        return rc;
+    }
     cur->own_index = false; /* the overlay moves to the new snap */
     srdi_store_publish(st, sn);
     return SRD_OK;
