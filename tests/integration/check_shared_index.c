@@ -571,6 +571,58 @@ START_TEST(test_srdd_deletes_right_through_growth_compaction_and_fallback)
 }
 END_TEST
 
+/* The offset in srdd's index file of the slot holding hash (-1: none). */
+static long idx_slot_of(const char *idx, uint64_t hash)
+{
+    size_t len;
+    uint8_t *b = tu_read_file(idx, &len);
+    long at = -1;
+    for (size_t off = SRDI_SHX_HDR; b && at < 0 && off + 16 <= len;
+         off += 16) {
+        uint64_t h, loc;
+        memcpy(&h, b + off, 8);
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0 && h == hash)
+            at = (long)off;
+    }
+    free(b);
+    return at;
+}
+
+/* A third party points key 0's slot in srdd's index file (the table srdd
+ * itself reads) at key 1's entry: a delete of key 0 through srdd fails
+ * with SRD_ECORRUPT instead of saying the key was not there, and writes
+ * nothing; key 1 deletes as before. */
+START_TEST(test_srdd_delete_over_a_forged_slot_fails)
+{
+    srd_store *w = start_srdd_and_client();
+    put_plain(w, 0, 2, 1);
+    char *idx = tu_join(g_dir, "s.srd.idx");
+    char k0[32], k1[32];
+    key_name(k0, sizeof k0, 0);
+    key_name(k1, sizeof k1, 1);
+    long s0 = idx_slot_of(idx, srd_key_hash(k0, strlen(k0)));
+    long s1 = idx_slot_of(idx, srd_key_hash(k1, strlen(k1)));
+    ck_assert(s0 > 0 && s1 > 0);
+    int fd = open(idx, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint64_t loc1;
+    ck_assert_int_eq(pread(fd, &loc1, 8, s1 + 8), 8);
+    ck_assert_int_eq(pwrite(fd, &loc1, 8, s0 + 8), 8);
+    close(fd);
+    uint64_t tail0 = 0, tail1 = 0;
+    ck_srd(srd_tail(w, &tail0));
+    bool existed = true;
+    ck_assert_int_eq(srd_delete(w, tu_s(k0), &existed), SRD_ECORRUPT);
+    ck_srd(srd_tail(w, &tail1));
+    ck_assert_uint_eq(tail1, tail0); /* no tombstone written */
+    ck_srd(srd_delete(w, tu_s(k1), &existed));
+    ck_assert(existed);
+    ck_srd(srd_close(w));
+    free(idx);
+}
+END_TEST
+
 static Suite *shared_index_suite(void)
 {
     Suite *s = suite_create("shared_index");
@@ -582,6 +634,7 @@ static Suite *shared_index_suite(void)
     tcase_add_test(tc, test_client_readers_follow_the_index_without_subscribing);
     tcase_add_test(tc, test_writer_killed_while_growing_or_rewriting_loses_nothing);
     tcase_add_test(tc, test_srdd_deletes_right_through_growth_compaction_and_fallback);
+    tcase_add_test(tc, test_srdd_delete_over_a_forged_slot_fails);
     suite_add_tcase(s, tc);
     return s;
 }
