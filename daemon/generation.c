@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * generation.c -- the store generation and its sidecar (see generation.h).
- * A switch is recognised by the store's index object: compaction builds a
- * new one and publishes it with the new file, nothing else replaces it on
- * a writer handle. Every switch is seen before the next one can happen
- * (srdd's compactor calls generation_current after each compaction, and
- * they run one at a time), so a freed and reused address cannot hide one.
+ * A switch is recognised by the store's count of file switches
+ * (srdi_file_state): compaction raises it when it publishes the new file,
+ * nothing else does on a writer handle. (An index object's address served
+ * before; srdd's writer now replaces its table also after a compaction,
+ * when it goes back to the shared index file alone, and a freed address
+ * may come back.)
  */
 #include "srd_features.h"
 
@@ -30,16 +31,16 @@ struct generation {
     char *abs;
     pthread_mutex_t mu;     /* view and seen */
     gen_view view;
-    const void *seen;       /* index of the file the view describes */
+    uint64_t seen;          /* the store's file switches the view knows */
 };
 
-/* The store's current index, committed tail and file identity, read
+/* The store's file switches, committed tail and file identity, read
  * together (srdi_store_file_state). */
-static void gen_probe(srd_store *st, const void **idx, gen_view *v)
+static void gen_probe(srd_store *st, uint64_t *switches, gen_view *v)
 {
     srdi_file_state fs;
     srdi_store_file_state(st, &fs);
-    *idx = fs.index;
+    *switches = fs.switches;
     v->tail = fs.tail;
     v->dev = fs.dev;
     v->ino = fs.ino;
@@ -134,7 +135,7 @@ void generation_close(generation *g)
 
 uint64_t generation_current(generation *g, bool *changed)
 {
-    const void *idx;
+    uint64_t idx;
     gen_view now;
     gen_probe(g->st, &idx, &now);
     pthread_mutex_lock(&g->mu);

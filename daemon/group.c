@@ -5,7 +5,8 @@
  * pass: whatever arrived while the previous group was syncing waits in
  * the sockets and forms the next group, so one fdatasync serves every
  * client that wrote meanwhile. Deletes consult the group's keyset before
- * the index, which learns of the group's entries only at step 2.
+ * the index, which learns of the group's entries only at step 2; a group
+ * with no delete keeps no keyset (nothing would consult it).
  *
  * Compaction (compactor.c) runs on its own thread and takes the store's
  * writer exclusively twice; it waits for appends in flight to finish, and
@@ -34,6 +35,9 @@
 struct group {
     group_conf c;
     keyset ks;                   /* group_commit's thread only */
+    bool track;                  /* the group has a delete: keep ks */
+    srdi_op *ops;                /* a request's ops (group_ops) */
+    size_t ops_cap;
     pthread_mutex_t gate;        /* held by a normal group (see above) */
     _Atomic bool serial;         /* a compaction runs: one job per group */
 };
@@ -52,6 +56,21 @@ static srd_err group_fail(group_job *j, srd_err rc, const char *fmt, ...)
     vsnprintf(j->why, sizeof j->why, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* Room for the n ops of one request, reused from request to request
+ * (NULL: out of memory). */
+static srdi_op *group_ops(group *g, size_t n)
+{
+    if (n <= g->ops_cap)
+        return g->ops;
+    size_t cap = n < 64 ? 64 : n;
+    srdi_op *p = realloc(g->ops, cap * sizeof *p);
+    if (!p)
+        return NULL;
+    g->ops = p;
+    g->ops_cap = cap;
+    return p;
 }
 
 /* Room for n placed entries (the inline one when n <= 1). */
@@ -74,16 +93,14 @@ static srd_err group_put(group *g, group_job *j)
                               (uint64_t)i);
     /* Room in the keyset first: once appended, every key must be marked
      * present, or a delete later in the group could miss it. */
-    if (keyset_reserve(&g->ks, rq->n) != SRD_OK)
+    if (g->track && keyset_reserve(&g->ks, rq->n) != SRD_OK)
         return SRD_ENOMEM;
-    srdi_op *ops = malloc(rq->n * sizeof *ops);
+    srdi_op *ops = group_ops(g, rq->n);
     if (!ops)
         return SRD_ENOMEM;
     srd_err rc = group_placed(j, rq->n);
-    if (rc != SRD_OK) {
-        free(ops);
+    if (rc != SRD_OK)
         return rc;
-    }
     for (size_t i = 0; i < rq->n; i++)
         ops[i] = (srdi_op){srd_key_hash(rq->keys[i].ptr, rq->keys[i].len),
                            rq->values[i].ptr, rq->values[i].len, false};
@@ -92,20 +109,20 @@ static srd_err group_put(group *g, group_job *j)
     j->n_placed = rc == SRD_OK ? rq->n : 0;
     /* The keyset learns only of entries that were appended, from the ops
      * this call built (never from a count it did not set). */
-    for (size_t i = 0; rc == SRD_OK && i < rq->n; i++)
+    for (size_t i = 0; g->track && rc == SRD_OK && i < rq->n; i++)
         keyset_set(&g->ks, ops[i].key_hash, KEYSET_PRESENT);
-    free(ops);
     return rc;
 }
 
-/* Whether hash has a live value, counting this group's earlier entries. */
-static bool group_present(group *g, uint64_t hash)
+/* Whether hash has a live value, counting this group's earlier entries;
+ * an index that cannot say (a damaged slot, srdd's table lost) fails the
+ * request rather than answer "absent". */
+static srd_err group_present(group *g, uint64_t hash, bool *there)
 {
     int s = keyset_get(&g->ks, hash);
-    bool there = s == KEYSET_PRESENT;
-    if (s == KEYSET_UNKNOWN)
-        srd_exists_hash(g->c.st, hash, &there);
-    return there;
+    *there = s == KEYSET_PRESENT;
+    return s == KEYSET_UNKNOWN ? srd_exists_hash(g->c.st, hash, there)
+                               : SRD_OK;
 }
 
 /* Tombstones for the present, distinct keys of the request; the keyset
@@ -114,14 +131,16 @@ static bool group_present(group *g, uint64_t hash)
 static srd_err group_delete(group *g, group_job *j)
 {
     const srdi_wire_request *rq = &j->rq;
-    srdi_op *ops = malloc((rq->n ? rq->n : 1) * sizeof *ops);
+    srdi_op *ops = group_ops(g, rq->n ? rq->n : 1);
     if (!ops)
         return SRD_ENOMEM;
     size_t k = 0;
     srd_err rc = SRD_OK;
     for (size_t i = 0; rc == SRD_OK && i < rq->n; i++) {
         uint64_t h = srd_key_hash(rq->keys[i].ptr, rq->keys[i].len);
-        if (!group_present(g, h))
+        bool there;
+        rc = group_present(g, h, &there);
+        if (rc != SRD_OK || !there)
             continue;
         rc = keyset_set(&g->ks, h, KEYSET_ABSENT);
         if (rc == SRD_OK)
@@ -136,7 +155,6 @@ static srd_err group_delete(group *g, group_job *j)
     }
     for (size_t i = 0; rc != SRD_OK && i < k; i++)
         keyset_set(&g->ks, ops[i].key_hash, KEYSET_PRESENT);
-    free(ops);
     return rc;
 }
 
@@ -157,7 +175,7 @@ static srd_err group_stream_end(group *g, group_job *j)
                           "the single byte 0x00, which the format cannot "
                           "store", s.len);
     }
-    if (keyset_reserve(&g->ks, 1) != SRD_OK) { /* see group_put */
+    if (g->track && keyset_reserve(&g->ks, 1) != SRD_OK) { /* group_put */
         streams_staged_close(&s);
         return SRD_ENOMEM;
     }
@@ -166,7 +184,7 @@ static srd_err group_stream_end(group *g, group_job *j)
     rc = srdi_store_append_file(g->c.st, s.key_hash, s.fd, s.len, s.crc,
                                 j->placed);
     j->n_placed = rc == SRD_OK ? 1 : 0;
-    if (rc == SRD_OK)
+    if (g->track && rc == SRD_OK)
         keyset_set(&g->ks, s.key_hash, KEYSET_PRESENT);
     streams_staged_close(&s);
     return rc;
@@ -361,10 +379,20 @@ static void group_count(group *g, group_job *list, bool appended)
  * groups, so the generation is read with an append in flight, and the
  * path is checked afresh before the replies. Otherwise no compaction runs
  * while the group holds `gate`, and the file is the one checked first. */
+/* Whether a job of list deletes (then the group tracks its keys). */
+static bool group_deletes(const group_job *list)
+{
+    for (const group_job *j = list; j; j = j->next)
+        if (j->rq.op == SRDI_WIRE_DELETE || j->rq.op == SRDI_WIRE_DELETE_BATCH)
+            return true;
+    return false;
+}
+
 static void group_run_list(group *g, group_job *list, bool serial)
 {
     bool any = false;
     keyset_clear(&g->ks);
+    g->track = group_deletes(list);
     /* Every request of the group is read, none appended: one look at the
      * path sees what was done to it before any of them was sent, and a
      * file cut short before the appends fill the gap (pathwatch.h). */
@@ -437,6 +465,7 @@ void group_destroy(group *g)
     if (!g)
         return;
     keyset_free(&g->ks);
+    free(g->ops);
     pthread_mutex_destroy(&g->gate);
     free(g);
 }

@@ -119,6 +119,9 @@ static int main_open_store(srdd *d)
         log_error("cannot open the store %s: %s", d->abs, srd_strerror(rc));
         return MAIN_EXIT_FAIL;
     }
+    /* srdd serves no reads: its lookups use the shared index file, and
+     * no private table is kept while there is one (store_shared.c) */
+    srdi_store_shared_only(d->st);
     return 0;
 }
 

@@ -417,7 +417,10 @@ static st_snap *cp_take_t0(cp_run *r, srdi_ebr_rec **er, uint64_t *live,
     st_snap *sn = atomic_load(&st->snap);
     r->t0 = atomic_load(&sn->map->committed);
     r->total = st->live_span;
-    *live = srdi_index_live(sn->idx);
+    srdi_shx_stats sx = {0};
+    if (sn->wshared && st->shw) /* srdd: the file is its table */
+        srdi_shxw_stats_get(st->shw, &sx);
+    *live = sn->wshared ? sx.live : srdi_index_live(sn->idx);
     *proven = cp_table_proven(st, sn);
     pthread_mutex_unlock(&st->mu);
     srdi_store_end_exclusive(st);
@@ -490,6 +493,7 @@ static srd_err cp_phase_switch(cp_run *r)
     st->align = r->align;
     r->out.fd = -1; /* the writer owns it now */
     srdi_store_publish(st, r->next);
+    st->switches++;
     r->next = NULL;
     st->entries = r->stats.entries;
     st->live_bytes = r->stats.live_bytes;

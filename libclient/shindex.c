@@ -734,9 +734,19 @@ static srd_err shxw_grow(srdi_shxw *w)
 
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
 {
+    uint64_t old;
+    bool applied;
+    return srdi_shxw_update(w, hash, loc, &old, &applied);
+}
+
+srd_err srdi_shxw_update(srdi_shxw *w, uint64_t hash, uint64_t loc,
+                         uint64_t *old, bool *applied)
+{
     shx_slot *s = shxw_find(w, hash);
     uint64_t cur = s ? atomic_load_explicit(&s->loc, memory_order_relaxed)
                      : 0;
+    *old = cur;
+    *applied = false;
     if (cur != 0 && srdi_loc_pos(loc) <= srdi_loc_pos(cur))
         return SRD_OK;
     if (!shxw_touch(w))
@@ -752,7 +762,23 @@ srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc)
             return SRD_ENOMEM;
     }
     shxw_put(w, s, hash, loc);
+    *applied = true;
     return SRD_OK;
+}
+
+int srdi_shxw_each(const srdi_shxw *w, srdi_shx_fn fn, void *ctx)
+{
+    for (uint64_t i = 0; i < w->cap; i++) {
+        uint64_t loc = atomic_load_explicit(&w->slots[i].loc,
+                                            memory_order_relaxed);
+        if (loc == 0)
+            continue;
+        int rc = fn(ctx, atomic_load_explicit(&w->slots[i].hash,
+                                              memory_order_relaxed), loc);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 void srdi_shxw_prefetch(const srdi_shxw *w, uint64_t hash)

@@ -118,6 +118,14 @@ srd_err srdi_shxw_reuse(const char *store, int store_fd, uint32_t align,
 /* Store loc for hash unless the slot holds a newer position. May grow the
  * table: a new file replaces the published one (readers remap). */
 srd_err srdi_shxw_apply(srdi_shxw *w, uint64_t hash, uint64_t loc);
+/* The same, saying what the slot held (*old, 0 if none) and whether loc
+ * was stored (*applied): a writer whose only table is this file keeps its
+ * statistics from them (store_snap.c). */
+srd_err srdi_shxw_update(srdi_shxw *w, uint64_t hash, uint64_t loc,
+                         uint64_t *old, bool *applied);
+/* Calls fn for every used slot of the current file (tombstones
+ * included); stops on non-zero. Caller excludes slot changes. */
+int srdi_shxw_each(const srdi_shxw *w, srdi_shx_fn fn, void *ctx);
 /* Start loading hash's home slot (before a run of applies). */
 void srdi_shxw_prefetch(const srdi_shxw *w, uint64_t hash);
 /* Publish the tail covered, the trailer of the store entry ending there

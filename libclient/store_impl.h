@@ -44,6 +44,9 @@ typedef struct st_snap {
     size_t n_deltas, cap_deltas;
     bool checked;    /* writer: idx came from the shared index file, so a
                         loc is used only once its entry's trailer agrees */
+    bool wshared;    /* writer (srdd): shx is a read mapping of the file
+                        st->shw writes, the only table; idx is an empty
+                        overlay (store_shared.c, "One table in srdd") */
 } st_snap;
 
 typedef struct st_delta {
@@ -109,6 +112,10 @@ struct srd_store {
     _Atomic(srdi_follow_fn) follow;
     uint64_t counted;         /* client handles: st->entries counts every
                                  entry below this tail (under mu) */
+    bool shared_only;         /* writer (srdd): keep no private table while
+                                 the shared index file is kept (under mu) */
+    uint64_t switches;        /* files switched to since open: compaction,
+                                 reload (under mu; srdi_file_state) */
 };
 
 /* The layout (format.h align) of the chain of fd ending at tail, from its
@@ -258,6 +265,10 @@ bool srdi_store_shared_enabled(void);
 /* Writer: mirror an index update into the shared index file (dropped,
  * readers falling back to their own, when that fails). */
 void srdi_store_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc);
+/* Writer: stop keeping the shared index file after a failed update
+ * (readers fall back to their own; a writer whose only table it was
+ * copies its slots first). */
+void srdi_store_shared_give_up(srd_store *st);
 /* Prefetch what srdi_store_shared_mirror of hash will touch. */
 void srdi_store_shared_prefetch(const srd_store *st, uint64_t hash);
 
@@ -267,6 +278,25 @@ void srdi_store_shared_prefetch(const srd_store *st, uint64_t hash);
 void srdi_store_pend_push(srd_store *st, uint64_t start);
 void srdi_store_pend_pop(srd_store *st, uint64_t start);
 void srdi_store_shared_cover(srd_store *st);
+
+/* srdd's writer: from now on the shared index file is its only table
+ * whenever it keeps one (after open, growth and compaction); without one
+ * (never written, given up) a private table as before. Takes mu. */
+void srdi_store_shared_only(srd_store *st);
+/* Writer, under mu: whether its snap's table is the shared index file. */
+bool srdi_store_wshared(const srd_store *st);
+/* Writer, under mu: make the shared index file st->shw the snap's only
+ * table (st->shared_only asked for it; the private table is retired).
+ * Failures keep the private table. */
+void srdi_store_wshared_enter(srd_store *st);
+/* Writer, under mu, shared-table snap: after st->shw grew into a new
+ * file, publish a snap that reads the new one (before any reply). */
+srd_err srdi_store_wshared_follow(srd_store *st);
+/* Writer, under mu, shared-table snap: copy the file's slots into the
+ * snap's overlay and make it the private table (checked, as a table taken
+ * from the file is), before the file is given up. SRD_ENOMEM leaves the
+ * snap as it was. */
+srd_err srdi_store_wshared_private(srd_store *st);
 
 /* Reader side, under mu: follow a replaced shared index, drop an overlay
  * it caught up with (failures keep the current snap). */
@@ -331,11 +361,11 @@ bool srdi_store_follow_shared(srd_store *st);
 uint64_t srdi_store_entries(srd_store *st);
 
 /* What a handle's current file is, read together under mu (where a
- * compaction cannot switch the file): a token that changes whenever the
- * index is rebuilt or replaced (compaction), the committed tail and the
- * file's identity (dev and ino 0 when fstat fails). */
+ * compaction cannot switch the file): how many times the handle switched
+ * to a new file (compaction, a reload), the committed tail and the file's
+ * identity (dev and ino 0 when fstat fails). */
 typedef struct srdi_file_state {
-    const void *index;
+    uint64_t switches;
     uint64_t tail, dev, ino;
 } srdi_file_state;
 void srdi_store_file_state(srd_store *st, srdi_file_state *out);

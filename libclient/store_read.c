@@ -127,6 +127,9 @@ static srd_err st_find(const st_snap *sn, uint64_t hash, uint64_t *out,
                        : SRD_ECORRUPT;
         return st_span(sn->map, own, *bound, span);
     }
+    /* srdd's table given up before it could be copied: it cannot say */
+    if (sn->wshared && srdi_shx_superseded(sn->shx))
+        return SRD_ENOMEM;
     uint64_t sh = srdi_shx_lookup(sn->shx, hash);
     uint64_t own = srdi_index_unused(sn->idx)
                        ? 0
@@ -576,11 +579,19 @@ static int cmp_item(const void *a, const void *b)
                    &((const srdi_live_item *)b)->pos);
 }
 
+/* live_collect for every used slot of a shared index (tombstones too). */
+static int live_collect_used(void *ctx, uint64_t hash, uint64_t loc)
+{
+    return srdi_loc_is_live(loc) ? live_collect(ctx, hash, loc) : 0;
+}
+
 srd_err srdi_store_live_sorted(const st_snap *sn, uint64_t below,
                                srdi_live_item **items, size_t *n)
 {
     live_list l = {.below = below, .check = sn->checked ? sn->map : NULL};
-    if (srdi_index_each(sn->idx, live_collect, &l)) {
+    /* srdd's writer: its table is the shared index file (wshared) */
+    if (sn->wshared ? srdi_shx_each(sn->shx, live_collect_used, &l)
+                    : srdi_index_each(sn->idx, live_collect, &l)) {
         free(l.v);
         return l.bad ? SRD_ECORRUPT : SRD_ENOMEM;
     }

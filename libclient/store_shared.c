@@ -33,11 +33,20 @@ bool srdi_store_shared_enabled(void)
 }
 
 /* The writer stops keeping a shared index (it failed to update it):
- * readers fall back to their own (caller holds mu or is alone). */
+ * readers fall back to their own (caller holds mu or is alone). A writer
+ * whose only table is the file copies its slots first. */
 static void st_shared_drop(srd_store *st)
 {
+    if (srdi_store_wshared(st))
+        (void)srdi_store_wshared_private(st);
     srdi_shxw_abandon(st->shw);
     st->shw = NULL;
+}
+
+void srdi_store_shared_give_up(srd_store *st)
+{
+    if (st->shw)
+        st_shared_drop(st);
 }
 
 void srdi_store_shared_mirror(srd_store *st, uint64_t hash, uint64_t loc)
@@ -597,5 +606,132 @@ void srdi_store_shared_rebuild(srd_store *st)
         srdi_shxw_abandon(w);
         st->shw = NULL;
         srdi_shx_retire(st->path);
+        return;
     }
+    srdi_store_wshared_enter(st);
+}
+
+/* ======================================================================== */
+/* One table in srdd: the shared index file as the writer's only table      */
+/* ======================================================================== */
+
+/*
+ * srdd serves no reads (its clients probe the shared index file
+ * themselves), and its own lookups (a delete's exists, compaction's live
+ * set, the Stats figures) can read that file too: a private copy of every
+ * slot would cost a second table update per put and its memory. A writer
+ * asked for it (srdi_store_shared_only) reads through a snap whose shx is
+ * a read-only mapping of the file st->shw writes, checked as every
+ * reader's is (store_read.c, st_find), over an empty overlay; updates go
+ * to st->shw alone (store_snap.c). When st->shw grows into a new file
+ * (strictly larger), a snap over the new one is published under mu,
+ * before the update's unit is acknowledged; snaps still in use keep their
+ * own mapping of the old file (correct up to the grow). When the file is
+ * given up, or cannot be mapped, its slots are first copied into the
+ * overlay, which becomes the private table (checked, as a table taken
+ * from the file is), and the writer carries on as any other.
+ */
+
+bool srdi_store_wshared(const srd_store *st)
+{
+    st_snap *sn = atomic_load(&st->snap);
+    return sn && sn->wshared;
+}
+
+/* A snap reading the file st->shw writes, over map (a reference taken),
+ * with idx as its overlay (owned by the snap). */
+static srd_err st_wshared_snap(srd_store *st, srdi_index *idx, srdi_map *map,
+                               st_snap **out)
+{
+    struct stat sb;
+    int fd = srdi_writer_fd(st->w);
+    srdi_shx *x = NULL;
+    if (fstat(fd, &sb) != 0)
+        return srdi_errno(errno);
+    srd_err rc = srdi_shx_open_fd(srdi_shxw_fd(st->shw), &sb, &x);
+    st_snap *sn = rc == SRD_OK ? calloc(1, sizeof *sn) : NULL;
+    if (rc == SRD_OK && !sn)
+        rc = SRD_ENOMEM;
+    int dfd = sn ? dup(fd) : -1;
+    if (rc == SRD_OK && dfd < 0)
+        rc = srdi_errno(errno);
+    if (rc != SRD_OK) {
+        free(sn);
+        srdi_shx_unref(x);
+        return rc;
+    }
+    srdi_map_ref(map);
+    *sn = (st_snap){.idx = idx, .map = map, .own_index = true, .shx = x,
+                    .shx_fd = dfd, .checked = true, .wshared = true};
+    *out = sn;
+    return SRD_OK;
+}
+
+void srdi_store_wshared_enter(srd_store *st)
+{
+    st_snap *cur = atomic_load(&st->snap);
+    srdi_index *idx = NULL;
+    st_snap *sn = NULL;
+    if (!st->shared_only || !st->w || !st->shw || !cur || cur->wshared ||
+        srdi_index_create(64, &idx) != SRD_OK)
+        return;
+    if (st_wshared_snap(st, idx, cur->map, &sn) != SRD_OK) {
+        srdi_index_destroy(idx);
+        return; /* the private table stays */
+    }
+    srdi_store_publish(st, sn); /* retires the private table */
+}
+
+void srdi_store_shared_only(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->shared_only = true;
+    srdi_store_wshared_enter(st);
+    pthread_mutex_unlock(&st->mu);
+}
+
+srd_err srdi_store_wshared_follow(srd_store *st)
+{
+    st_snap *cur = atomic_load(&st->snap);
+    if (!cur->wshared || !st->shw ||
+        srdi_shx_mapped(cur->shx) == srdi_shxw_len(st->shw))
+        return SRD_OK;
+    st_snap *sn;
+    srd_err rc = st_wshared_snap(st, cur->idx, cur->map, &sn);
+    if (rc != SRD_OK) { /* a stale file must not answer: go private */
+        rc = srdi_store_wshared_private(st);
+        if (rc != SRD_OK) /* then lookups fail (st_find), writes too */
+            srdi_store_shared_give_up(st);
+        return rc;
+    }
+    cur->own_index = false; /* the overlay moves to the new snap */
+    srdi_store_publish(st, sn);
+    return SRD_OK;
+}
+
+static int st_wshared_copy(void *ctx, uint64_t hash, uint64_t loc)
+{
+    uint64_t old;
+    bool applied;
+    return srdi_index_apply(ctx, hash, loc, &old, &applied) != SRD_OK;
+}
+
+srd_err srdi_store_wshared_private(srd_store *st)
+{
+    st_snap *cur = atomic_load(&st->snap);
+    if (!cur->wshared)
+        return SRD_OK;
+    if (!st->shw)
+        return SRD_ENOMEM; /* given up before its slots could be copied */
+    st_snap *sn = calloc(1, sizeof *sn);
+    if (!sn || srdi_shxw_each(st->shw, st_wshared_copy, cur->idx) != 0) {
+        free(sn);
+        return SRD_ENOMEM; /* the overlay keeps what it took: newer wins */
+    }
+    srdi_map_ref(cur->map);
+    *sn = (st_snap){.idx = cur->idx, .map = cur->map, .own_index = true,
+                    .checked = true};
+    cur->own_index = false;
+    srdi_store_publish(st, sn);
+    return SRD_OK;
 }

@@ -127,9 +127,59 @@ static void st_prefetch(const srd_store *st, const st_snap *sn, uint64_t hash)
     srdi_store_shared_prefetch(st, hash);
 }
 
+/* The live statistics after entry e (loc of payload length vlen)
+ * replaced old (0: none) in the index. */
+static void st_count(srd_store *st, const srdi_map *m, uint64_t old,
+                     const srdi_entry *e, uint64_t vlen)
+{
+    if (srdi_loc_is_live(old)) {
+        uint64_t len, span;
+        loc_size(m, old, &len, &span);
+        st->live_bytes -= len;
+        st->live_span -= span;
+    }
+    if (!e->tombstone) {
+        st->live_bytes += vlen;
+        st->live_span += e->end - e->start;
+    }
+}
+
+/* A writer whose only table is the shared index file (sn->wshared,
+ * store_shared.c): the entries go to st->shw alone. When that fails the
+ * file's slots become the private table and the rest goes there; a grown
+ * file is followed before the caller lets go of mu. */
+static srd_err st_apply_wshared(srd_store *st, st_snap *sn,
+                                const srdi_entry *e, size_t n)
+{
+    for (size_t i = 0; n > 1 && i < n && i < ST_PREFETCH; i++)
+        srdi_store_shared_prefetch(st, e[i].key_hash);
+    for (size_t i = 0; i < n; i++) {
+        if (n > 1 && i + ST_PREFETCH < n)
+            srdi_store_shared_prefetch(st, e[i + ST_PREFETCH].key_hash);
+        if (!st->shw) /* given up before its slots could be copied */
+            return SRD_ENOMEM;
+        uint64_t vlen, old;
+        bool applied;
+        uint64_t loc = srdi_store_entry_loc(st, &e[i], &vlen);
+        srd_err rc = srdi_shxw_update(st->shw, e[i].key_hash, loc, &old,
+                                      &applied);
+        if (rc != SRD_OK) {
+            srdi_store_shared_give_up(st);
+            sn = atomic_load(&st->snap);
+            return sn->wshared ? rc : srdi_store_apply(st, sn, e + i, n - i);
+        }
+        st->entries++;
+        if (applied)
+            st_count(st, sn->map, old, &e[i], vlen);
+    }
+    return srdi_store_wshared_follow(st);
+}
+
 srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                          size_t n)
 {
+    if (sn->wshared)
+        return st_apply_wshared(st, sn, e, n);
     /* Entries the shared index covers need no overlay slot. */
     uint64_t covered = sn->shx ? srdi_shx_covered(sn->shx) : 0;
     /* Slots are loaded ST_PREFETCH entries ahead of their use: far enough
@@ -174,16 +224,7 @@ srd_err srdi_store_apply(srd_store *st, st_snap *sn, const srdi_entry *e,
                 return rc;
         }
         srdi_store_shared_mirror(st, e[i].key_hash, loc);
-        if (srdi_loc_is_live(old)) {
-            uint64_t len, span;
-            loc_size(sn->map, old, &len, &span);
-            st->live_bytes -= len;
-            st->live_span -= span;
-        }
-        if (!e[i].tombstone) {
-            st->live_bytes += vlen;
-            st->live_span += e[i].end - e[i].start;
-        }
+        st_count(st, sn->map, old, &e[i], vlen);
     }
     srdi_index_collect(sn->idx);
     return SRD_OK;
@@ -293,6 +334,7 @@ static srd_err st_cover(srd_store *st, uint64_t tail)
     next->map->align = cur->map->align;
     next->idx = cur->idx;
     next->checked = cur->checked;
+    next->wshared = cur->wshared;
     next->own_index = cur->own_index; /* ownership moves to the new snap */
     cur->own_index = false;
     if (cur->shx) { /* readers may still be in cur: share, do not move */
@@ -389,6 +431,7 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added)
         st->align = old_align;
     if (rc == SRD_OK) {
         srdi_store_publish(st, sn);
+        st->switches++;
         close(st->ro_fd);
         st->ro_fd = fd;
         fd = -1;
@@ -485,7 +528,7 @@ void srdi_store_file_state(srd_store *st, srdi_file_state *out)
     struct stat sb;
     pthread_mutex_lock(&st->mu);
     st_snap *sn = atomic_load(&st->snap);
-    out->index = sn->idx;
+    out->switches = st->switches;
     out->tail = atomic_load(&sn->map->committed);
     int fd = st->w ? srdi_writer_fd(st->w) : st->ro_fd;
     bool ok = fstat(fd, &sb) == 0;

@@ -468,6 +468,161 @@ START_TEST(test_writer_killed_while_growing_or_rewriting_loses_nothing)
 }
 END_TEST
 
+/* ---- srdd's deletes with the shared index file as its only table ------- */
+
+static void put_plain(srd_store *st, unsigned from, unsigned to, unsigned ver)
+{
+    char k[32], v[160];
+    for (unsigned i = from; i < to; i++) {
+        key_name(k, sizeof k, i);
+        size_t n = make_value(v, sizeof v, i, ver);
+        ck_srd(srd_put(st, tu_s(k), (srd_val){v, n}));
+    }
+}
+
+static bool del_key(srd_store *st, unsigned i)
+{
+    char k[32];
+    bool existed = false;
+    key_name(k, sizeof k, i);
+    ck_srd(srd_delete(st, tu_s(k), &existed));
+    return existed;
+}
+
+static void async_done(void *ctx, srd_err rc)
+{
+    if (rc != SRD_OK)
+        atomic_fetch_add((_Atomic unsigned *)ctx, 1);
+}
+
+/* One stage: keys [base, base + 400) are put, then deleted one by one
+ * (srdd answers whether each existed from its table), deleted again (none
+ * is there), and [base + 400, base + 500) put pipelined and deleted right
+ * behind (one group of srdd, often: its keyset answers). srdd's live-key
+ * figure must match what is left: *live more keys than before. */
+static void delete_stage(srd_store *w, srd_daemon *d, unsigned base,
+                         uint64_t *live)
+{
+    put_plain(w, base, base + 400, 1);
+    for (unsigned i = base; i < base + 400; i += 2)
+        tu_require(del_key(w, i), "srdd missed key %u", i);
+    for (unsigned i = base; i < base + 400; i += 10)
+        tu_require(!del_key(w, i), "srdd deleted key %u twice", i);
+    _Atomic unsigned failed = 0;
+    char k[32], v[160];
+    for (unsigned i = base + 400; i < base + 500; i++) {
+        key_name(k, sizeof k, i);
+        size_t n = make_value(v, sizeof v, i, 1);
+        ck_srd(srd_put_async(w, tu_s(k), (srd_val){v, n}, async_done,
+                             (void *)&failed));
+        tu_require(del_key(w, i), "srdd missed pipelined key %u", i);
+    }
+    ck_srd(srd_flush(w));
+    ck_assert_uint_eq(atomic_load(&failed), 0);
+    *live += 200;
+    srd_daemon_stats ds;
+    ck_srd(srd_daemon_stats_get(d, &ds));
+    ck_assert_uint_eq(ds.live_keys, *live);
+    bool there = true;
+    key_name(k, sizeof k, base + 450);
+    ck_srd(srd_exists(w, tu_s(k), &there));
+    ck_assert(!there);
+}
+
+/* srdd keeps no private table while it keeps the shared index file: its
+ * deletes and figures come from that file, right across growth, a
+ * compaction and, once it gives the file up (its growth cannot create a
+ * new one), from the private table it copies the slots into. */
+START_TEST(test_srdd_deletes_right_through_growth_compaction_and_fallback)
+{
+    srd_store *w = start_srdd_and_client();
+    srd_daemon *d = NULL;
+    ck_srd(srd_daemon_open(g_store, &d));
+    uint64_t live = 0;
+    unsigned base = 0;
+    char *idx = tu_join(g_dir, "s.srd.idx");
+    struct stat sb;
+    ck_assert_int_eq(stat(idx, &sb), 0);
+    off_t size0 = sb.st_size;
+    for (int i = 0; i < 6; i++, base += 500)
+        delete_stage(w, d, base, &live); /* 1200 live keys: it grew */
+    ck_assert_int_eq(stat(idx, &sb), 0);
+    ck_assert_int_gt(sb.st_size, size0);
+    ck_srd(srd_daemon_compact(d, NULL, NULL, NULL, NULL));
+    for (int i = 0; i < 2; i++, base += 500)
+        delete_stage(w, d, base, &live);
+    ck_assert(follows_index(w));
+    char *tmp = tu_join(g_dir, "s.srd.idx.tmp");
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    for (int r = 0; r < 40 && stat(idx, &sb) == 0; r++, base += 500)
+        delete_stage(w, d, base, &live);
+    ck_assert_msg(stat(idx, &sb) != 0, "srdd kept its index");
+    for (int i = 0; i < 2; i++, base += 500)
+        delete_stage(w, d, base, &live);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    ck_srd(srd_daemon_compact(d, NULL, NULL, NULL, NULL));
+    ck_assert_int_eq(stat(idx, &sb), 0); /* a file again */
+    for (int i = 0; i < 2; i++, base += 500)
+        delete_stage(w, d, base, &live);
+    srd_daemon_close(d);
+    ck_srd(srd_close(w));
+    free(tmp);
+    free(idx);
+}
+END_TEST
+
+/* The offset in srdd's index file of the slot holding hash (-1: none). */
+static long idx_slot_of(const char *idx, uint64_t hash)
+{
+    size_t len;
+    uint8_t *b = tu_read_file(idx, &len);
+    long at = -1;
+    for (size_t off = SRDI_SHX_HDR; b && at < 0 && off + 16 <= len;
+         off += 16) {
+        uint64_t h, loc;
+        memcpy(&h, b + off, 8);
+        memcpy(&loc, b + off + 8, 8);
+        if (loc != 0 && h == hash)
+            at = (long)off;
+    }
+    free(b);
+    return at;
+}
+
+/* A third party points key 0's slot in srdd's index file (the table srdd
+ * itself reads) at key 1's entry: a delete of key 0 through srdd fails
+ * with SRD_ECORRUPT instead of saying the key was not there, and writes
+ * nothing; key 1 deletes as before. */
+START_TEST(test_srdd_delete_over_a_forged_slot_fails)
+{
+    srd_store *w = start_srdd_and_client();
+    put_plain(w, 0, 2, 1);
+    char *idx = tu_join(g_dir, "s.srd.idx");
+    char k0[32], k1[32];
+    key_name(k0, sizeof k0, 0);
+    key_name(k1, sizeof k1, 1);
+    long s0 = idx_slot_of(idx, srd_key_hash(k0, strlen(k0)));
+    long s1 = idx_slot_of(idx, srd_key_hash(k1, strlen(k1)));
+    ck_assert(s0 > 0 && s1 > 0);
+    int fd = open(idx, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint64_t loc1;
+    ck_assert_int_eq(pread(fd, &loc1, 8, s1 + 8), 8);
+    ck_assert_int_eq(pwrite(fd, &loc1, 8, s0 + 8), 8);
+    close(fd);
+    uint64_t tail0 = 0, tail1 = 0;
+    ck_srd(srd_tail(w, &tail0));
+    bool existed = true;
+    ck_assert_int_eq(srd_delete(w, tu_s(k0), &existed), SRD_ECORRUPT);
+    ck_srd(srd_tail(w, &tail1));
+    ck_assert_uint_eq(tail1, tail0); /* no tombstone written */
+    ck_srd(srd_delete(w, tu_s(k1), &existed));
+    ck_assert(existed);
+    ck_srd(srd_close(w));
+    free(idx);
+}
+END_TEST
+
 static Suite *shared_index_suite(void)
 {
     Suite *s = suite_create("shared_index");
@@ -478,6 +633,8 @@ static Suite *shared_index_suite(void)
     tcase_add_test(tc, test_client_readers_while_srdd_grows_and_compacts);
     tcase_add_test(tc, test_client_readers_follow_the_index_without_subscribing);
     tcase_add_test(tc, test_writer_killed_while_growing_or_rewriting_loses_nothing);
+    tcase_add_test(tc, test_srdd_deletes_right_through_growth_compaction_and_fallback);
+    tcase_add_test(tc, test_srdd_delete_over_a_forged_slot_fails);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,6 +20,7 @@
 #include "format.h"
 #include "index.h"
 #include "shindex.h"
+#include "store_impl.h"
 #include "testutil.h"
 
 /* Header offsets as shindex.c documents them (an independent oracle). */
@@ -1425,13 +1426,15 @@ static void expect_all_after_compaction(void)
  * of the store instead. grow: enough new keys first that the table and
  * the file both grow (the new file's sum is computed afresh: the
  * mismatch must not be laundered, shindex.c invariant 9). */
-static void compact_over_damage(damage_kind how, bool grow)
+static srd_store *open_one_table(const char *path);
+
+static void compact_over_damage_by(damage_kind how, bool grow, bool one)
 {
     store_for_compaction();
     damage_slot(7, how);
     damage_slot(250, how);
     ino_t ino = inode_of(g_idx);
-    srd_store *w = open_w(g_path);
+    srd_store *w = one ? open_one_table(g_path) : open_w(g_path);
     ck_assert(inode_of(g_idx) == ino); /* taken over, slots not read */
     if (grow) {
         put_n(w, 400, 3000, 1);
@@ -1447,6 +1450,11 @@ static void compact_over_damage(damage_kind how, bool grow)
     ck_srd(srd_verify(w, &vr, NULL, NULL));
     ck_srd(srd_close(w));
     expect_all_after_compaction();
+}
+
+static void compact_over_damage(damage_kind how, bool grow)
+{
+    compact_over_damage_by(how, grow, false);
 }
 
 START_TEST(test_compaction_keeps_a_key_whose_slot_was_zeroed)
@@ -1519,6 +1527,179 @@ START_TEST(test_compaction_over_an_intact_takeover_copies_the_live_set)
 }
 END_TEST
 
+/* ---- srdd's one table: the shared index file alone ---------------------- */
+
+static bool one_table(srd_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool b = srdi_store_wshared(st);
+    pthread_mutex_unlock(&st->mu);
+    return b;
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+/* A writer as srdd opens it: no private table while the file is kept. */
+static srd_store *open_one_table(const char *path)
+{
+    srd_store *w = open_w(path);
+    srdi_store_shared_only(w);
+    ck_assert(one_table(w));
+    return w;
+}
+
+static bool deleted(srd_store *st, unsigned i)
+{
+    char k[64];
+    bool existed = false;
+    key_of(k, sizeof k, i);
+    ck_srd(srd_delete(st, tu_s(k), &existed));
+    return existed;
+}
+
+static bool present(srd_store *st, unsigned i)
+{
+    char k[64];
+    bool there = false;
+    key_of(k, sizeof k, i);
+    ck_srd(srd_exists(st, tu_s(k), &there));
+    return there;
+}
+
+/* Keys [0, n) as left by one_table_work: [0, 1000) deleted, [1000,
+ * 2000) at version 2, the rest at version 1; n - 1000 live. */
+static void expect_worked(srd_store *st, unsigned n, const char *what)
+{
+    for (unsigned i = 0; i < 1000; i += 7)
+        tu_require(!present(st, i), "%s: deleted key %u is there", what, i);
+    expect_n(st, 1000, 2000, 2);
+    expect_n(st, 2000, n, 1);
+    uint64_t live = 0;
+    ck_srd(srd_count(st, &live));
+    tu_require(live == n - 1000, "%s: %llu live keys, not %u", what,
+               (unsigned long long)live, n - 1000);
+}
+
+/* Puts of [0, n), then deletes (the writer's exists through its table:
+ * each key deleted once, a batch with repeated and absent keys) and
+ * overwrites. */
+static void one_table_work(srd_store *w, unsigned n)
+{
+    put_n(w, 0, n, 1);
+    for (unsigned i = 0; i < 500; i++)
+        tu_require(deleted(w, i), "key %u was not there to delete", i);
+    for (unsigned i = 0; i < 500; i += 50)
+        tu_require(!deleted(w, i), "key %u deleted twice", i);
+    char k[4][64];
+    key_of(k[0], 64, 600);
+    key_of(k[1], 64, 600);
+    key_of(k[2], 64, 10); /* deleted above */
+    key_of(k[3], 64, 601);
+    srd_val ks[4] = {tu_s(k[0]), tu_s(k[1]), tu_s(k[2]), tu_s(k[3])};
+    size_t del = 0;
+    ck_srd(srd_delete_batch(w, ks, 4, &del));
+    ck_assert_uint_eq(del, 2);
+    for (unsigned i = 500; i < 1000; i++)
+        if (i != 600 && i != 601)
+            tu_require(deleted(w, i), "key %u was not there", i);
+    put_n(w, 1000, 2000, 2);
+}
+
+/* srdd's writer keeps the shared index file as its only table: its
+ * deletes find their keys there, across growth of the file and across a
+ * compaction (which writes a new file and goes on with it alone), and
+ * every handle reads the same. */
+START_TEST(test_one_table_writer_deletes_and_compacts_through_the_file)
+{
+    srd_store *w = open_one_table(g_path);
+    off_t size0 = size_of(g_idx);
+    one_table_work(w, 6000);
+    ck_assert(size_of(g_idx) > size0); /* it grew */
+    ck_assert(one_table(w));
+    ck_assert_uint_le(index_bytes(w), OVERLAY_MAX); /* no private table */
+    expect_worked(w, 6000, "one table");
+    ino_t ino = inode_of(g_idx);
+    srd_compact_report rep;
+    ck_srd(srd_compact_ex(w, NULL, NULL, &rep));
+    ck_assert_uint_eq(rep.copied_entries, 5000);
+    ck_assert(inode_of(g_idx) != ino); /* the new store's file */
+    ck_assert(one_table(w));
+    expect_worked(w, 6000, "after compaction");
+    put_n(w, 6000, 12000, 1); /* the new file grows too */
+    ck_assert(one_table(w));
+    expect_worked(w, 12000, "grown after compaction");
+    ck_assert(!deleted(w, 3)); /* still deleted after the compaction */
+    ck_assert(deleted(w, 11999));
+    put_n(w, 11999, 12000, 1);
+    ck_srd(srd_close(w));
+    srd_store *r = open_ro(g_path);
+    expect_worked(r, 12000, "read-only");
+    ck_srd(srd_close(r));
+    ck_srd(tu_open(g_path, SRD_OPEN_REPAIR, &w)); /* a walk of the store */
+    expect_worked(w, 12000, "walked");
+    ck_srd(srd_close(w));
+}
+END_TEST
+
+/* The file given up (its growth cannot create a new one): the writer
+ * copies its slots into a private table first and goes on right; the
+ * next compaction writes a file again and drops the private table. */
+START_TEST(test_one_table_writer_falls_back_to_a_private_table)
+{
+    srd_store *w = open_one_table(g_path);
+    put_n(w, 0, 1000, 1);
+    char *tmp = tu_join(g_dir, "store.srd.idx.tmp");
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    struct stat sb;
+    unsigned n = 1000;
+    while (stat(g_idx, &sb) == 0 && n < 20000) {
+        put_n(w, n, n + 500, 1);
+        n += 500;
+    }
+    ck_assert_msg(stat(g_idx, &sb) != 0, "the index file was kept");
+    ck_assert(!one_table(w));
+    ck_assert_uint_gt(index_bytes(w), OVERLAY_MAX); /* a private table */
+    n += 2000;
+    one_table_work(w, n);
+    expect_worked(w, n, "private after giving up");
+    ck_assert_int_eq(rmdir(tmp), 0);
+    ck_srd(srd_compact(w, NULL));
+    ck_assert_int_eq(stat(g_idx, &sb), 0);
+    ck_assert(one_table(w));
+    expect_worked(w, n, "one table again");
+    ck_assert(!deleted(w, 20));
+    ck_srd(srd_close(w));
+    srd_store *r = open_ro(g_path);
+    expect_worked(r, n, "read-only");
+    ck_srd(srd_close(r));
+    free(tmp);
+}
+END_TEST
+
+/* Reopened, srdd's writer takes the file over and keeps it as its only
+ * table (nothing copied at open); a key whose slot a third party zeroed
+ * meanwhile is kept by a compaction, which proves the slots first. */
+START_TEST(test_one_table_writer_reopens_and_compacts_over_damage)
+{
+    srd_store *w = open_one_table(g_path);
+    one_table_work(w, 3000);
+    ck_srd(srd_close(w));
+    ino_t ino = inode_of(g_idx);
+    w = open_one_table(g_path);
+    ck_assert(inode_of(g_idx) == ino); /* taken over */
+    expect_worked(w, 3000, "reopened");
+    ck_srd(srd_close(w));
+    tu_rmtree(g_dir);
+    ck_assert_int_eq(mkdir(g_dir, 0700), 0);
+    compact_over_damage_by(DMG_ZERO, true, true);
+}
+END_TEST
+
 static Suite *shindex_suite(void)
 {
     Suite *s = suite_create("shindex");
@@ -1563,6 +1744,9 @@ static Suite *shindex_suite(void)
     tcase_add_test(tc, test_compaction_keeps_a_zeroed_key_after_the_index_grew);
     tcase_add_test(tc, test_compaction_walk_over_many_tombstones_keeps_every_key);
     tcase_add_test(tc, test_compaction_over_an_intact_takeover_copies_the_live_set);
+    tcase_add_test(tc, test_one_table_writer_deletes_and_compacts_through_the_file);
+    tcase_add_test(tc, test_one_table_writer_falls_back_to_a_private_table);
+    tcase_add_test(tc, test_one_table_writer_reopens_and_compacts_over_damage);
     suite_add_tcase(s, tc);
     return s;
 }
