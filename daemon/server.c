@@ -12,7 +12,9 @@
  * (group_commit: one append pass, one fdatasync, one IndexUpdate), whose
  * replies the loop then writes. No request changes threads on its way;
  * while a group syncs, new requests wait in the sockets and form the next
- * group.
+ * group. Before that commit the pass may wait a little for more writers
+ * (on_gather: gather.h decides from the connections counted in the
+ * batch, the previous durable group's and its measured sync time).
  *
  * Order: one connection's requests are decoded and queued in the order
  * they arrived, so of two pipelined writes of one key the later one wins.
