@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "group.h"
 #include "keyset.h"
@@ -39,15 +38,6 @@ struct group {
     _Atomic bool serial;         /* a compaction runs: one job per group */
     uint64_t sync_ns;            /* step 2 of the last group that synced */
 };
-
-/* CLOCK_MONOTONIC in ns: a group's sync is timed (gather.h) with two
- * fine reads per durable group, against an fdatasync of 100 us or more. */
-static uint64_t group_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ======================================================================== */
 /* Step 1: dedupe and append                                                */
@@ -397,11 +387,13 @@ static void group_run_list(group *g, group_job *list, bool serial)
     if (serial && any)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
+    /* Timed for the commit gather (gather.h): two fine clock reads per
+     * durable group. */
     bool timed = any && g->c.sync == SRD_SYNC_ALWAYS;
-    uint64_t t0 = timed ? group_now_ns() : 0;
+    uint64_t t0 = timed ? stats_now_ns() : 0;
     group_finish(g, list);
     if (timed)
-        g->sync_ns = group_now_ns() - t0;
+        g->sync_ns = stats_now_ns() - t0;
     if (serial)
         group_watch(g, list);
     group_count(g, list, any);

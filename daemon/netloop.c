@@ -9,8 +9,9 @@
  * each complete frame over; on_gather, which may have the loop wait a
  * little for more requests to join the pass (gather.h; the waits read
  * and hand over frames the same way); on_pass; then write each
- * connection's queued replies with one send. A frame larger than NL_SMALL is read straight
- * into its message, so a big request is copied once.
+ * connection's queued replies with one send. A frame larger than
+ * NL_SMALL is read straight into its message, so a big request is
+ * copied once.
  *
  * Sending side, under the connection's mutex (replies may come from
  * other threads: the compactor's): the backlog of unsent bytes, whether

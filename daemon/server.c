@@ -37,7 +37,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gather.h"
 #include "log.h"
@@ -379,23 +378,15 @@ static void srv_on_oversize(void *arg, nconn *c, uint64_t len)
     nconn_send(c, reply_status(0, SRD_ETOOBIG, why, 0));
 }
 
-/* CLOCK_MONOTONIC in ns, for the gather (read only when it may wait
- * and once per durable group). */
-static uint64_t srv_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Before a pass's group: wait for more writers? (gather.h) */
+/* Before a pass's group: wait for more writers? (gather.h; the clock
+ * is read only when the counts allow a wait.) */
 static uint64_t srv_on_gather(void *arg, int events)
 {
     server *s = arg;
     if (atomic_load(&s->stopping) ||
         !gather_may_wait(&s->ga, s->conns, events))
         return 0;
-    uint64_t now = srv_now_ns();
+    uint64_t now = stats_now_ns();
     if (events < 0)
         s->gather_start = now;
     return gather_budget(&s->ga, events < 0, s->gather_start, now);
@@ -413,7 +404,7 @@ static void srv_on_pass(void *arg)
     group_commit(s->c.grp, list);
     uint64_t sync_ns = list ? group_sync_ns(s->c.grp) : 0;
     if (sync_ns > 0)
-        gather_note_group(&s->ga, conns, sync_ns, srv_now_ns());
+        gather_note_group(&s->ga, conns, sync_ns, stats_now_ns());
     if (atomic_load(&s->stopping)) {
         pthread_mutex_lock(&s->mu);
         s->acked = true;
