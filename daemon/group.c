@@ -40,6 +40,7 @@ struct group {
     size_t ops_cap;
     pthread_mutex_t gate;        /* held by a normal group (see above) */
     _Atomic bool serial;         /* a compaction runs: one job per group */
+    uint64_t sync_ns;            /* step 2 of the last group that synced */
 };
 
 /* ======================================================================== */
@@ -414,7 +415,13 @@ static void group_run_list(group *g, group_job *list, bool serial)
     if (serial && any)
         generation_current(g->c.gen, NULL);
     generation_view(g->c.gen, &v);
+    /* Timed for the commit gather (gather.h): two fine clock reads per
+     * durable group. */
+    bool timed = any && g->c.sync == SRD_SYNC_ALWAYS;
+    uint64_t t0 = timed ? stats_now_ns() : 0;
     group_finish(g, list);
+    if (timed)
+        g->sync_ns = stats_now_ns() - t0;
     if (serial)
         group_watch(g, list);
     group_count(g, list, any);
@@ -430,6 +437,7 @@ void group_commit(group *g, group_job *list)
 {
     if (!list)
         return;
+    g->sync_ns = 0;
     pthread_mutex_lock(&g->gate);
     if (!atomic_load(&g->serial)) {
         group_run_list(g, list, false);
@@ -468,6 +476,11 @@ void group_destroy(group *g)
     free(g->ops);
     pthread_mutex_destroy(&g->gate);
     free(g);
+}
+
+uint64_t group_sync_ns(const group *g)
+{
+    return g->sync_ns;
 }
 
 void group_view(group *g, gen_view *v)

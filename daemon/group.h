@@ -79,6 +79,11 @@ srd_err group_create(const group_conf *conf, group **out);
  * nothing (not even look at g). */
 void group_commit(group *g, group_job *list);
 
+/* How long step 2 (the finishes, whose first fdatasync covers the
+ * group) took in the last group_commit, in ns; 0 when it synced nothing
+ * (no append, or not --sync always). Same thread as group_commit. */
+uint64_t group_sync_ns(const group *g);
+
 /* Free g; no group_commit may run or follow. NULL does nothing. */
 void group_destroy(group *g);
 

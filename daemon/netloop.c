@@ -6,9 +6,12 @@
  * receive side. A pass is: wait for events; accept; read every readable
  * connection (at most NL_READ_BUDGET bytes each, so one busy peer cannot
  * starve the rest: epoll is level-triggered and brings it back) and hand
- * each complete frame over; on_pass; then write each connection's queued
- * replies with one send. A frame larger than NL_SMALL is read straight
- * into its message, so a big request is copied once.
+ * each complete frame over; on_gather, which may have the loop wait a
+ * little for more requests to join the pass (gather.h; the waits read
+ * and hand over frames the same way); on_pass; then write each
+ * connection's queued replies with one send. A frame larger than
+ * NL_SMALL is read straight into its message, so a big request is
+ * copied once.
  *
  * Sending side, under the connection's mutex (replies may come from
  * other threads: the compactor's): the backlog of unsent bytes, whether
@@ -74,6 +77,7 @@ struct nconn {
     bool dirty;             /* replies queued in this pass */
     bool eof;               /* the peer closed, or a read failed */
     bool bye;               /* close once the replies are out */
+    uint64_t mark;          /* nconn_mark's stamp */
     uint8_t *in;
     size_t in_len, in_cap;
     nng_msg *big;           /* a large frame being read into place */
@@ -203,6 +207,14 @@ void nconn_unref(nconn *c)
 uint32_t nconn_id(const nconn *c)
 {
     return c->id;
+}
+
+bool nconn_mark(nconn *c, uint64_t mark)
+{
+    if (c->mark == mark)
+        return false;
+    c->mark = mark;
+    return true;
 }
 
 bool nconn_peer(const nconn *c, uint32_t *uid, int32_t *pid)
@@ -621,6 +633,28 @@ static int nl_wait(netloop *nl, struct epoll_event *evs, bool worked)
     return epoll_wait(nl->ep, evs, NL_EVENTS, NL_TICK_MS);
 }
 
+/* Commit gather (on_gather, gather.h): wait, bounded by what on_gather
+ * allows, for more requests to join this pass's group. */
+static void nl_gather(netloop *nl)
+{
+    struct epoll_event evs[NL_EVENTS];
+    uint64_t ns;
+    int n = -1;
+    while (nl->c.on_gather && (ns = nl->c.on_gather(nl->c.arg, n)) > 0) {
+        struct timespec ts = {(time_t)(ns / 1000000000u),
+                              (long)(ns % 1000000000u)};
+        n = epoll_pwait2(nl->ep, evs, NL_EVENTS, &ts, NULL);
+        if (n < 0 && errno == ENOSYS) {
+            nl->c.on_gather = NULL; /* a kernel before 5.11: no gather */
+            break;
+        }
+        if (n < 0)
+            n = 0; /* EINTR: as a timeout, on_gather decides */
+        for (int i = 0; i < n; i++)
+            nl_event(nl, &evs[i]);
+    }
+}
+
 static void *nl_thread(void *arg)
 {
     netloop *nl = arg;
@@ -632,6 +666,7 @@ static void *nl_thread(void *arg)
         n = nl_wait(nl, evs, n > 0);
         for (int i = 0; i < n; i++)
             nl_event(nl, &evs[i]);
+        nl_gather(nl);
         nl->c.on_pass(nl->c.arg);
         nl_settle(nl);
         uint64_t now = stats_now_ms();

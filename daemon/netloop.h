@@ -45,6 +45,11 @@ typedef struct netloop_conf {
     void (*on_close)(void *arg, nconn *c);
     unsigned spin_us;       /* after a pass with work, poll this long
                                before blocking (0: never; nl_wait) */
+    /* Optional (NULL: never wait). After a pass's frames, before
+     * on_pass: how many ns the loop may wait for more requests (0: go
+     * on to on_pass). events: what the pass's last wait returned (-1
+     * before its first, 0 on a timeout). Loop thread. */
+    uint64_t (*on_gather)(void *arg, int events);
 } netloop_conf;
 
 /* Listen and start the loop thread; *out is set before the thread
@@ -72,6 +77,10 @@ void nconn_unref(nconn *c);
 
 /* The connection's id (never 0, not reused while srdd runs). */
 uint32_t nconn_id(const nconn *c);
+
+/* Loop thread: stamp c with mark; true when it bore another before
+ * (so a caller counts each connection once per stamp). */
+bool nconn_mark(nconn *c, uint64_t mark);
 
 /* SO_PEERCRED of a Unix connection: false for TCP. */
 bool nconn_peer(const nconn *c, uint32_t *uid, int32_t *pid);

@@ -12,7 +12,9 @@
  * (group_commit: one append pass, one fdatasync, one IndexUpdate), whose
  * replies the loop then writes. No request changes threads on its way;
  * while a group syncs, new requests wait in the sockets and form the next
- * group.
+ * group. Before that commit the pass may wait a little for more writers
+ * (on_gather: gather.h decides from the connections counted in the
+ * batch, the previous durable group's and its measured sync time).
  *
  * Order: one connection's requests are decoded and queued in the order
  * they arrived, so of two pipelined writes of one key the later one wins.
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gather.h"
 #include "log.h"
 #include "netloop.h"
 #include "reply.h"
@@ -57,6 +60,10 @@ struct server {
     server_conf c;
     netloop *nl;
     group_job *batch, *batch_tail; /* this pass's mutations (loop) */
+    uint64_t pass;                 /* passes so far (loop): nconn_mark */
+    unsigned conns;                /* connections in batch (loop) */
+    gather ga;                     /* commit gather (loop) */
+    uint64_t gather_start;         /* when this pass began to gather */
     pthread_mutex_t mu;            /* stop handshake */
     pthread_cond_t cv;
     bool acked;                    /* the loop saw `stopping` */
@@ -258,6 +265,8 @@ static srd_err srv_submit(srv_req *r, nng_msg *m, char *why)
         return rc;
     }
     r->job.next = NULL;
+    if (nconn_mark(r->conn, s->pass + 1)) /* 0: no pass yet */
+        s->conns++;
     if (s->batch_tail)
         s->batch_tail->next = &r->job;
     else
@@ -369,13 +378,33 @@ static void srv_on_oversize(void *arg, nconn *c, uint64_t len)
     nconn_send(c, reply_status(0, SRD_ETOOBIG, why, 0));
 }
 
+/* Before a pass's group: wait for more writers? (gather.h; the clock
+ * is read only when the counts allow a wait.) */
+static uint64_t srv_on_gather(void *arg, int events)
+{
+    server *s = arg;
+    if (atomic_load(&s->stopping) ||
+        !gather_may_wait(&s->ga, s->conns, events))
+        return 0;
+    uint64_t now = stats_now_ns();
+    if (events < 0)
+        s->gather_start = now;
+    return gather_budget(&s->ga, events < 0, s->gather_start, now);
+}
+
 /* End of a pass: commit this pass's mutations as one group. */
 static void srv_on_pass(void *arg)
 {
     server *s = arg;
     group_job *list = s->batch;
     s->batch = s->batch_tail = NULL;
+    unsigned conns = s->conns;
+    s->conns = 0;
+    s->pass++;
     group_commit(s->c.grp, list);
+    uint64_t sync_ns = list ? group_sync_ns(s->c.grp) : 0;
+    if (sync_ns > 0)
+        gather_note_group(&s->ga, conns, sync_ns, stats_now_ns());
     if (atomic_load(&s->stopping)) {
         pthread_mutex_lock(&s->mu);
         s->acked = true;
@@ -406,7 +435,7 @@ srd_err server_start(const server_conf *conf, server **out, char *why)
     netloop_conf nc = {conf->listen_url, conf->socket_mode,
                        conf->max_message + SERVER_RECV_SLACK, s,
                        srv_on_frame, srv_on_oversize, srv_on_pass,
-                       srv_on_close, conf->spin_us};
+                       srv_on_close, conf->spin_us, srv_on_gather};
     if (netloop_start(&nc, &s->nl, why) != 0) {
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);

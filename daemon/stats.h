@@ -30,6 +30,11 @@ typedef struct srdd_counters {
  * one 39 ns. */
 uint64_t stats_now_ms(void);
 
+/* Nanoseconds of CLOCK_MONOTONIC (fine): only where a few reads per
+ * group are worth it, timing an fdatasync of 100 us or more (group.c,
+ * the commit gather of server.c). */
+uint64_t stats_now_ns(void);
+
 /* Fill everything the counters and the store know; the caller adds
  * publish_drops and clients. */
 void stats_collect(srd_store *st, const srdd_counters *c,

@@ -668,6 +668,163 @@ START_TEST(test_sync_and_stats_answer)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Group commit and its gather (daemon/gather.h)                             */
+/* ------------------------------------------------------------------------ */
+
+#define GW 8 /* writers of the gather tests */
+
+/* Send a put of key=val on c without reading its reply; its seq. */
+static uint64_t send_put(conn *c, const char *key, const char *val)
+{
+    Srd__V1__Request rq;
+    Srd__V1__Put p = SRD__V1__PUT__INIT;
+    req_init(c, &rq);
+    p.key = (ProtobufCBinaryData){strlen(key), (uint8_t *)key};
+    p.value_len = strlen(val);
+    rq.op_case = SRD__V1__REQUEST__OP_PUT;
+    rq.put = &p;
+    size_t len;
+    uint8_t *m = frame(&rq, val, strlen(val), &len);
+    ck_assert_int_eq(tu_req_send(&c->r, m, len), 0);
+    free(m);
+    return rq.seq;
+}
+
+/* The reply to the put of key sent as seq: ok, one entry of key, inside
+ * the committed tail, after every earlier ack of this writer (*last). */
+static void expect_put_acked(conn *c, uint64_t seq, const char *key,
+                             uint64_t *last)
+{
+    Srd__V1__Response *r = next_reply(&c->r);
+    ck_assert_msg(r != NULL, "no ack for %s", key);
+    expect_ok(r);
+    ck_assert_uint_eq(r->seq, seq);
+    ck_assert_uint_eq(r->n_entries, 1);
+    ck_assert_uint_eq(r->entries[0]->key_hash, srd_key_hash(key, strlen(key)));
+    ck_assert_uint_le(r->entries[0]->end, r->committed_tail);
+    ck_assert_uint_ge(r->entries[0]->start, *last);
+    *last = r->entries[0]->end;
+    srd__v1__response__free_unpacked(r, NULL);
+}
+
+/* Writers [from, to) each send one put of round, then each reads its
+ * ack. */
+static void gather_round(conn *w, uint64_t *last, int from, int to,
+                         int round)
+{
+    char key[32], val[32];
+    uint64_t seq[GW];
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "g%d.%d", i, round);
+        snprintf(val, sizeof val, "v%d.%d", i, round);
+        seq[i] = send_put(&w[i], key, val);
+    }
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "g%d.%d", i, round);
+        expect_put_acked(&w[i], seq[i], key, &last[i]);
+    }
+}
+
+static Srd__V1__StatsReply *stats_of(conn *c, Srd__V1__Response **keep)
+{
+    *keep = do_simple(c, SRD__V1__REQUEST__OP_STATS);
+    expect_ok(*keep);
+    ck_assert_ptr_nonnull((*keep)->stats);
+    return (*keep)->stats;
+}
+
+/* Rounds of all writers at once (groups of several connections, which
+ * make the next passes gather) alternate with rounds where only three
+ * write and the other five follow after those three were acked (the
+ * gather waits for writers that do not come, and ends by its bound):
+ * every put is acked once, in order per writer, and in the file. */
+START_TEST(test_gathered_groups_ack_every_writer)
+{
+    const char *args[] = {"--sync", "always", NULL};
+    daemon_start(args);
+    conn w[GW];
+    uint64_t last[GW] = {0};
+    for (int i = 0; i < GW; i++)
+        w[i] = conn_open();
+    const int rounds = 40;
+    for (int round = 0; round < rounds; round++) {
+        if (round % 2 == 0) {
+            gather_round(w, last, 0, GW, round);
+        } else {
+            gather_round(w, last, 0, 3, round);
+            gather_round(w, last, 3, GW, round);
+        }
+    }
+    Srd__V1__Response *keep;
+    Srd__V1__StatsReply *s = stats_of(&w[0], &keep);
+    ck_assert_uint_eq(s->writes, (uint64_t)GW * rounds);
+    ck_assert_uint_eq(s->live_keys, (uint64_t)GW * rounds);
+    ck_assert_uint_le(s->groups, s->writes);
+    ck_assert_uint_ge(s->syncs, s->groups);
+    ck_assert_uint_le(s->group_max, GW);
+    srd__v1__response__free_unpacked(keep, NULL);
+    srd_store *st = reader();
+    char key[32], val[32];
+    for (int round = 0; round < rounds; round++)
+        for (int i = 0; i < GW; i++) {
+            snprintf(key, sizeof key, "g%d.%d", i, round);
+            snprintf(val, sizeof val, "v%d.%d", i, round);
+            expect_value(st, key, val);
+        }
+    srd_close(st);
+    for (int i = 0; i < GW; i++)
+        conn_close(&w[i]);
+}
+END_TEST
+
+/* After groups of eight connections, one writer alone: each of its
+ * blocking puts is a group of its own, acked (the gather never holds a
+ * lone writer's group for company that is not coming); and one writer
+ * pipelining puts counts as one connection, so its puts are acked in
+ * order whatever groups they form. */
+START_TEST(test_lone_writer_is_a_group_per_put)
+{
+    const char *args[] = {"--sync", "always", NULL};
+    daemon_start(args);
+    conn w[GW];
+    uint64_t last[GW] = {0};
+    for (int i = 0; i < GW; i++)
+        w[i] = conn_open();
+    for (int round = 0; round < 4; round++)
+        gather_round(w, last, 0, GW, round);
+    Srd__V1__Response *keep;
+    uint64_t groups0 = stats_of(&w[0], &keep)->groups;
+    srd__v1__response__free_unpacked(keep, NULL);
+    char key[32];
+    const int n = 20;
+    for (int k = 0; k < n; k++) {
+        snprintf(key, sizeof key, "lone%d", k);
+        uint64_t seq = send_put(&w[0], key, "alone");
+        expect_put_acked(&w[0], seq, key, &last[0]);
+    }
+    Srd__V1__StatsReply *s = stats_of(&w[0], &keep);
+    ck_assert_uint_eq(s->groups, groups0 + (uint64_t)n);
+    ck_assert_uint_eq(s->writes, (uint64_t)GW * 4 + (uint64_t)n);
+    srd__v1__response__free_unpacked(keep, NULL);
+    uint64_t seq[GW];
+    for (int k = 0; k < GW; k++) {
+        snprintf(key, sizeof key, "pipe%d", k);
+        seq[k] = send_put(&w[1], key, "piped");
+    }
+    for (int k = 0; k < GW; k++) {
+        snprintf(key, sizeof key, "pipe%d", k);
+        expect_put_acked(&w[1], seq[k], key, &last[1]);
+    }
+    srd_store *st = reader();
+    expect_value(st, "lone19", "alone");
+    expect_value(st, "pipe7", "piped");
+    srd_close(st);
+    for (int i = 0; i < GW; i++)
+        conn_close(&w[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Streams                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -1838,6 +1995,8 @@ static Suite *srdd_suite(void)
     tcase_add_test(tc, test_delete_writes_a_tombstone_only_when_present);
     tcase_add_test(tc, test_delete_batch_skips_absent_and_repeated_keys);
     tcase_add_test(tc, test_sync_and_stats_answer);
+    tcase_add_test(tc, test_gathered_groups_ack_every_writer);
+    tcase_add_test(tc, test_lone_writer_is_a_group_per_put);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("streams");
