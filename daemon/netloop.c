@@ -620,7 +620,7 @@ static bool nl_backlog(netloop *nl)
  * so such spins miss and stop. */
 static int nl_wait(netloop *nl, struct epoll_event *evs, bool worked)
 {
-    if (worked && srdi_spin_want(&nl->spin)) {
+    if (worked && srdi_spin_want(&nl->spin) && srdi_spin_core_free()) {
         uint64_t end = srdi_spin_now_ns() + nl->spin.bound_us * 1000ull;
         int n;
         while ((n = epoll_wait(nl->ep, evs, NL_EVENTS, 0)) == 0 &&

@@ -247,7 +247,7 @@ static void cr_read_turn(srdi_client *c, int64_t deadline, bool spin)
 {
     int fd = c->fd;
     c->reading = true;
-    spin = spin && srdi_spin_want(&c->spin);
+    spin = spin && srdi_spin_want(&c->spin) && srdi_spin_core_free();
     unsigned bound_us = c->spin.bound_us;
     pthread_mutex_unlock(&c->mu);
     int slice = CL_READ_SLICE_MS;

@@ -5,9 +5,14 @@
 #include "srd_features.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "spin.h"
 
@@ -72,6 +77,63 @@ void srdi_spin_done(srdi_spin *sp, bool hit)
     sp->skip = shift >= 7 ? SRDI_SPIN_SKIP_MAX : SRDI_SPIN_SKIP_MIN << shift;
     if (sp->skip > SRDI_SPIN_SKIP_MAX)
         sp->skip = SRDI_SPIN_SKIP_MAX;
+}
+
+bool srdi_spin_core_free_in(const char *loadavg, unsigned cpus, bool *idle)
+{
+    /* "0.98 1.58 3.31 1/85 32089": the fourth field is running/total */
+    const char *p = loadavg;
+    for (int field = 0; field < 3 && p; field++) {
+        p = strchr(p, ' ');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p || *p < '0' || *p > '9')
+        return false;
+    char *end;
+    unsigned long running = strtoul(p, &end, 10);
+    if (*end != '/')
+        return false;
+    *idle = running <= cpus;
+    return true;
+}
+
+/* The CPUs this process may run on (at least 1). */
+static unsigned spin_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+bool srdi_spin_core_free(void)
+{
+    /* -2: not opened yet; -1: no check (unreadable, or turned off) */
+    static _Atomic int fd = -2;
+    static _Atomic unsigned cpus;
+    int f = atomic_load_explicit(&fd, memory_order_acquire);
+    if (f == -2) {
+        const char *env = getenv("SRD_SPIN_CORE_CHECK");
+        int nf = env && strcmp(env, "0") == 0
+                     ? -1
+                     : open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+        atomic_store(&cpus, spin_cpus());
+        int expect = -2;
+        if (!atomic_compare_exchange_strong(&fd, &expect, nf < 0 ? -1 : nf) &&
+            nf >= 0)
+            close(nf); /* another thread opened it first */
+        f = atomic_load_explicit(&fd, memory_order_acquire);
+    }
+    if (f < 0)
+        return true;
+    char buf[128];
+    ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    bool idle = true;
+    return !srdi_spin_core_free_in(buf, atomic_load(&cpus), &idle) || idle;
 }
 
 uint64_t srdi_spin_now_ns(void)

@@ -51,6 +51,18 @@ bool srdi_spin_want(srdi_spin *sp);
 /* Record what the spin this wait made saw. */
 void srdi_spin_done(srdi_spin *sp, bool hit);
 
+/* Whether a core is free for a spin: the tasks running or runnable
+ * (/proc/loadavg's fourth field, this one included) are no more than the
+ * CPUs this process may use. A spin on an oversubscribed machine holds a
+ * core the peer it waits for (or another process) needs, so it is never
+ * worth it there. True when the count cannot be read, or when
+ * SRD_SPIN_CORE_CHECK=0 (tests that must see spins on a loaded machine). */
+bool srdi_spin_core_free(void);
+
+/* The same decision from a /proc/loadavg text and a CPU count (false when
+ * the text does not parse). */
+bool srdi_spin_core_free_in(const char *loadavg, unsigned cpus, bool *idle);
+
 /* One breath of a spin loop (a pause instruction; the CPU stays ours). */
 void srdi_spin_relax(void);
 

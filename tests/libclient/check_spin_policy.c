@@ -92,6 +92,32 @@ START_TEST(test_spin_environment_is_read_and_a_bad_value_ignored)
 }
 END_TEST
 
+START_TEST(test_spin_needs_a_free_core)
+{
+    bool idle = false;
+    ck_assert(srdi_spin_core_free_in("0.98 1.58 3.31 1/85 32089\n", 2, &idle));
+    ck_assert(idle);
+    ck_assert(srdi_spin_core_free_in("0.98 1.58 3.31 2/85 32089\n", 2, &idle));
+    ck_assert(idle); /* the spinner and its peer: one core each */
+    ck_assert(srdi_spin_core_free_in("3.00 1.58 3.31 3/85 32089\n", 2, &idle));
+    ck_assert(!idle); /* a third runnable task: no core to spin on */
+    ck_assert(srdi_spin_core_free_in("3.00 1.58 3.31 17/85 1\n", 16, &idle));
+    ck_assert(!idle);
+    static const char *const bad[] = {"", "0.98 1.58 3.31", "a b c d/e",
+                                      "0.98 1.58 3.31 x/85 1",
+                                      "0.98 1.58 3.31 7 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        idle = true;
+        ck_assert_msg(!srdi_spin_core_free_in(bad[i], 2, &idle), "'%s'",
+                      bad[i]);
+        ck_assert(idle); /* untouched */
+    }
+    /* The live check answers either way and can be turned off (the
+     * choice is made once per process, so only check it runs). */
+    (void)srdi_spin_core_free();
+}
+END_TEST
+
 static Suite *spin_suite(void)
 {
     Suite *s = suite_create("spin_policy");
@@ -100,6 +126,7 @@ static Suite *spin_suite(void)
     tcase_add_test(tc, test_spin_bound_zero_never_spins);
     tcase_add_test(tc, test_spin_backs_off_after_misses_and_a_hit_resets_it);
     tcase_add_test(tc, test_spin_environment_is_read_and_a_bad_value_ignored);
+    tcase_add_test(tc, test_spin_needs_a_free_core);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -165,7 +165,11 @@ static srd_store *open_index_follower(srd_store *w)
     return f;
 }
 
-START_TEST(test_exists_past_the_tail_raises_it_once)
+/* srd_exists of an entry past the tail answers without raising it (a
+ * raise inside the call that first sees a key delays that answer: the
+ * visibility p99 rose from 54 us to 629 us when it did); a get raises it
+ * once. */
+START_TEST(test_exists_past_the_tail_leaves_it_and_a_get_raises_it_once)
 {
     setenv("SRD_SHARED_INDEX", "1", 1);
     srd_store *w = open_rw(g_path);
@@ -175,11 +179,15 @@ START_TEST(test_exists_past_the_tail_raises_it_once)
     bool there = false;
     ck_srd(srd_exists(f, (srd_val){"b", 1}, &there));
     ck_assert(there);
-    ck_assert_int_eq(g_raises, 1); /* the entry was past the tail */
-    ck_assert_uint_gt(atomic_load(&atomic_load(&f->snap)->map->committed),
-                      before);
     ck_srd(srd_exists(f, (srd_val){"b", 1}, &there));
     ck_assert(there);
+    ck_assert_int_eq(g_raises, 0);
+    ck_assert_uint_eq(atomic_load(&atomic_load(&f->snap)->map->committed),
+                      before);
+    expect_str(f, "b", "2"); /* the entry was past the tail: one raise */
+    ck_assert_int_eq(g_raises, 1);
+    ck_assert_uint_gt(atomic_load(&atomic_load(&f->snap)->map->committed),
+                      before);
     ck_srd(srd_exists(f, (srd_val){"a", 1}, &there));
     ck_assert(there);
     expect_str(f, "b", "2");
@@ -237,7 +245,7 @@ static Suite *store_follow_suite(void)
     tcase_add_test(tc, test_follow_start_refuses_another_file_or_a_short_one);
     tcase_add_test(tc, test_follow_walk_and_adopt_bring_in_new_entries);
     tcase_add_test(tc, test_follow_reload_takes_the_compacted_file);
-    tcase_add_test(tc, test_exists_past_the_tail_raises_it_once);
+    tcase_add_test(tc, test_exists_past_the_tail_leaves_it_and_a_get_raises_it_once);
     tcase_add_test(tc, test_reads_follow_a_replaced_index_file_first);
     return s;
 }
