@@ -227,7 +227,7 @@ static srd_err st_get_hash(srd_store *st, uint64_t key_hash, srd_view *view,
         srdi_ebr_leave(r);
         return SRD_OK;
     }
-    uint64_t loc, bound, span[2];
+    uint64_t loc = 0, bound = 0, span[2];
     srd_err rc = st_find(sn, key_hash, &loc, &bound, span);
     if (rc == SRD_OK && srdi_loc_is_live(loc))
         view_fill(sn->map, key_hash, span, bound, view);
