@@ -457,7 +457,8 @@ static srd_err st_exists_hash(srd_store *st, uint64_t key_hash, bool *exists,
     uint64_t loc, bound;
     srd_err rc = st_find(sn, key_hash, &loc, &bound, NULL);
     *exists = rc == SRD_OK && srdi_loc_is_live(loc);
-    (void)bound; /* exists never raises the tail: see st_follow_read */
+    (void)bound; /* no raise: it would delay the answer that first sees a
+                   * key (CLIENT.md, "Following the shared index") */
     srdi_ebr_leave(r);
     return rc;
 }
