@@ -93,6 +93,32 @@ static bool cl_need_hello(srdi_client *c)
            atomic_load(&c->verified) != atomic_load(&c->epoch);
 }
 
+/* The same for a reply: it comes over the request connection, so only a
+ * new one of those makes it unchecked (a new SUB pipe, e.g. when the
+ * handle starts to subscribe, does not: its replies keep being applied,
+ * read-your-writes holding while the handshake it asks for is due). */
+static bool cl_reply_unchecked(srdi_client *c)
+{
+    return atomic_load(&c->lost) ||
+           atomic_load(&c->req_verified) != atomic_load(&c->req_epoch);
+}
+
+/* What a handshake is about to check (taken before it is sent). */
+typedef struct cl_epochs {
+    unsigned all, req;
+} cl_epochs;
+
+static cl_epochs cl_epochs_now(srdi_client *c)
+{
+    return (cl_epochs){atomic_load(&c->epoch), atomic_load(&c->req_epoch)};
+}
+
+static void cl_epochs_verified(srdi_client *c, cl_epochs e)
+{
+    atomic_store(&c->verified, e.all);
+    atomic_store(&c->req_verified, e.req);
+}
+
 /* ======================================================================== */
 /* Following the file (under c->follow_mu; the srdi_store_follow_*       */
 /* functions of store_follow.c update the handle under its own lock and   */
@@ -186,7 +212,7 @@ void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
                       bool *stale)
 {
     pthread_mutex_lock(&c->follow_mu);
-    bool ok = !cl_need_hello(c) && rs->generation == c->gen &&
+    bool ok = !cl_reply_unchecked(c) && rs->generation == c->gen &&
               srdi_store_follow_adopt(c->st, rs->entries, rs->n_entries,
                                       rs->committed_tail, false) == SRD_OK;
     if (!ok) {
@@ -233,7 +259,7 @@ static srd_err cl_hello(srdi_client *c)
     srd_err rc = srdi_cl_req_ensure(c); /* a new connection bumps it */
     if (rc != SRD_OK)
         return rc;
-    unsigned epoch = atomic_load(&c->epoch);
+    cl_epochs epoch = cl_epochs_now(c);
     atomic_store(&c->lost, false);
     cl_hello_info h;
     rc = cl_handshake(c, &h);
@@ -241,7 +267,7 @@ static srd_err cl_hello(srdi_client *c)
         pthread_mutex_lock(&c->follow_mu);
         rc = cl_follow(c, h.generation, h.tail, &h);
         if (rc == SRD_OK)
-            atomic_store(&c->verified, epoch);
+            cl_epochs_verified(c, epoch);
         if (!h.shared_index)
             cl_want_sub(c); /* the index file is not srdd's to keep now */
         pthread_mutex_unlock(&c->follow_mu);
@@ -251,13 +277,19 @@ static srd_err cl_hello(srdi_client *c)
     return rc;
 }
 
-/* Handshake if one is due (force: in any case). */
+/* The thread is in a handshake: the callbacks of async writes it runs
+ * while waiting for the reply (client_req.c) must not start another. */
+static _Thread_local bool cl_in_hello;
+
+/* Handshake if one is due (force: in any case); never inside one. */
 srd_err srdi_cl_hello_if(srdi_client *c, bool force)
 {
-    if (!force && !cl_need_hello(c))
+    if (cl_in_hello || (!force && !cl_need_hello(c)))
         return SRD_OK;
     pthread_mutex_lock(&c->hello_mu);
+    cl_in_hello = true;
     srd_err rc = force || cl_need_hello(c) ? cl_hello(c) : SRD_OK;
+    cl_in_hello = false;
     pthread_mutex_unlock(&c->hello_mu);
     return rc;
 }
@@ -435,6 +467,8 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->max_message, (size_t)SRDI_WIRE_MAX_DEFAULT);
     atomic_init(&c->epoch, 0);
     atomic_init(&c->verified, 0);
+    atomic_init(&c->req_epoch, 0);
+    atomic_init(&c->req_verified, 0);
     atomic_init(&c->lost, false);
     atomic_init(&c->subscribed, false);
     atomic_init(&c->want_sub, false);
@@ -460,7 +494,7 @@ static srd_err cl_start(srdi_client *c)
 {
     srd_store *st = c->st;
     cl_hello_info h;
-    unsigned epoch = atomic_load(&c->epoch);
+    cl_epochs epoch = cl_epochs_now(c);
     srd_err rc;
     for (int i = 0;; i++) {
         rc = cl_handshake(c, &h);
@@ -478,7 +512,7 @@ static srd_err cl_start(srdi_client *c)
         return rc;
     c->gen = h.generation;
     c->tail = h.tail;
-    atomic_store(&c->verified, epoch);
+    cl_epochs_verified(c, epoch);
     /* Without a usable shared index, srdd's updates are the way to learn
      * its writes: subscribe (its pipe makes the next tick handshake). */
     if (!h.shared_index || !srdi_store_follow_shared(st) ||

@@ -119,6 +119,9 @@ struct srdi_client {
     atomic_uint epoch;             /* bumped before any new connection
                                       or SUB pipe carries anything */
     atomic_uint verified;          /* epoch the last handshake checked */
+    atomic_uint req_epoch;         /* bumped before a new request
+                                      connection carries anything */
+    atomic_uint req_verified;      /* req_epoch the last handshake checked */
     atomic_int pipes;              /* request connection up (0/1) */
     atomic_int sub_pipes;          /* SUB pipes connected */
     atomic_bool lost;              /* lost track of srdd's file */

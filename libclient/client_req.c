@@ -117,6 +117,16 @@ static void cr_complete(srdi_client *c, cl_call *call, srd_err rc,
 static void cr_run_later(srdi_client *c, cl_call *later, bool kick)
 {
     bool any = later != NULL;
+    /* Read-your-writes for async writes too: a reply whose entries could
+     * not be applied (client.c: a connection not checked yet) is caught up
+     * by a handshake before its callback says the write is done, as a
+     * blocking call does before it returns. */
+    for (cl_call *call = later; call; call = call->next) {
+        if (call->rc == SRD_OK && call->stale) {
+            srdi_cl_hello_if(c, false);
+            break;
+        }
+    }
     if (kick && !any) {
         pthread_mutex_lock(&c->mu);
         any = c->q_head != NULL;
@@ -322,7 +332,8 @@ static int cr_dial(srdi_client *c, const char *url, srd_err *rc)
  * any, is closed once no reader can be in it). */
 static void cr_install(srdi_client *c, int fd)
 {
-    atomic_fetch_add(&c->epoch, 1); /* before anything arrives over it */
+    atomic_fetch_add(&c->req_epoch, 1); /* before anything arrives */
+    atomic_fetch_add(&c->epoch, 1);
     pthread_mutex_lock(&c->mu);
     while (c->reading)
         pthread_cond_wait(&c->cv, &c->mu);

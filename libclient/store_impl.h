@@ -299,8 +299,9 @@ srd_err srdi_store_wshared_follow(srd_store *st);
 srd_err srdi_store_wshared_private(srd_store *st);
 
 /* Reader side, under mu: follow a replaced shared index, drop an overlay
- * it caught up with (failures keep the current snap). */
-void srdi_store_shared_follow(srd_store *st);
+ * it caught up with (failures keep the current snap). True when a new
+ * snap was published. */
+bool srdi_store_shared_follow(srd_store *st);
 /* Writer: whether it keeps a shared index file now (mu if free, else
  * whether it is enabled at all; never blocks). */
 bool srdi_store_shared_kept(srd_store *st);

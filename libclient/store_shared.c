@@ -376,28 +376,30 @@ srd_err srdi_store_open_writer_shared(srd_store *st, int fd, unsigned flags,
  * writer) when the new one is usable for our file, and drop an overlay the
  * shared index has caught up with. Failures keep the current snap: it
  * stays correct, the overlay just keeps what the index lacks. */
-void srdi_store_shared_follow(srd_store *st)
+bool srdi_store_shared_follow(srd_store *st)
 {
     st_snap *sn = atomic_load(&st->snap);
     if (!sn->shx || st->ro_fd < 0)
-        return;
+        return false;
     uint64_t committed = atomic_load(&sn->map->committed);
     srdi_shx *x = NULL;
     if (srdi_shx_superseded(sn->shx)) {
         if (st_shared_open(st, st->ro_fd, &x) != SRD_OK)
-            return;
+            return false;
     } else if (sn->over_max == 0 || srdi_shx_covered(sn->shx) < sn->over_max) {
-        return;
+        return false;
     } else {
         srdi_shx_ref(sn->shx);
         x = sn->shx;
     }
     uint64_t entries = st->entries;
     st_snap *next;
-    if (st_shared_snap(st, st->ro_fd, committed, x, sn->map, &next) ==
-        SRD_OK)
+    bool moved = st_shared_snap(st, st->ro_fd, committed, x, sn->map,
+                                &next) == SRD_OK;
+    if (moved)
         srdi_store_publish(st, next);
     st->entries = entries; /* the walk counted entries already known */
+    return moved;
 }
 
 bool srdi_store_shared_kept(srd_store *st)
@@ -413,6 +415,9 @@ bool srdi_store_shared_kept(srd_store *st)
 }
 
 /* ---- client handles that follow the shared index (under mu) ----------- */
+
+/* Index files followed in a row when each was replaced again meanwhile. */
+#define ST_FOLLOW_HOPS 8
 
 /* Whether st's path names another file than the one mapped (a compaction
  * renamed a new store over it). */
@@ -454,8 +459,13 @@ srd_err srdi_store_shared_raise(srd_store *st)
     if (srdi_shx_superseded(sn->shx)) {
         if (st_path_replaced(st))
             return SRD_ESTATE;
-        srdi_store_shared_follow(st); /* a grown table, or none */
-        sn = atomic_load(&st->snap);
+        /* a grown table, or none; the one followed may have grown again
+         * while its snap was built (a walk or a CRC pass of what it
+         * covers past our tail): follow that too, while we move */
+        for (int i = 0; i < ST_FOLLOW_HOPS && srdi_shx_superseded(sn->shx) &&
+                        srdi_store_shared_follow(st);
+             i++)
+            sn = atomic_load(&st->snap);
         if (srdi_shx_superseded(sn->shx))
             return st_path_replaced(st) ? SRD_ESTATE : SRD_ENOENT;
     }

@@ -40,7 +40,8 @@ static void expect_value(srd_store *st, const char *key, const char *want)
     srd_err rc = srd_get(st, tu_s(key), &v);
     ck_assert_msg(rc == SRD_OK, "get %s: %s", key, srd_errname(rc));
     ck_assert_msg(v.len == strlen(want) && memcmp(v.data, want, v.len) == 0,
-                  "%s: unexpected value", key);
+                  "%s: unexpected value '%.*s' (want '%s')", key,
+                  (int)(v.len < 64 ? v.len : 64), (const char *)v.data, want);
     srd_view_release(&v);
 }
 
