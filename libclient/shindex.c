@@ -679,11 +679,15 @@ static void shxw_put(srdi_shxw *w, shx_slot *s, uint64_t hash, uint64_t loc)
 }
 
 /* Invariant 3: copy every slot into a new, larger file, rename it over the
- * published one, then flag the old one superseded. */
+ * published one, then flag the old one superseded. The new file holds
+ * twice the keys (half full; the next growth comes at 80%, after 60% more
+ * keys): each growth copies every slot into random places of a file whose
+ * pages are all new, so 1.5x (a growth every 20% more keys) spent most of
+ * srdd's time on growths while a store filled (docs/PERFORMANCE.md). */
 static srd_err shxw_grow(srdi_shxw *w)
 {
     srdi_shxw old = *w;
-    uint64_t cap = w->used + w->used / 2 + SHX_MIN_CAP;
+    uint64_t cap = 2 * w->used + SHX_MIN_CAP;
     srd_err rc = shxw_new_file(w, cap);
     if (rc != SRD_OK) {
         *w = old;
