@@ -221,12 +221,19 @@ static void put_done(void *ctx, srd_err rc)
     (void)ctx;
 }
 
+/* The n keys of a throughput run, made before its clock starts. */
+static char (*put_keys(size_t n))[DKEY_BUF]
+{
+    char (*keys)[DKEY_BUF] = xmalloc(n * sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        dkey(keys[i], i);
+    return keys;
+}
+
 static void put_pipelined(srd_store *st, shared *sh, const put_arg *a,
                           const uint8_t *val)
 {
-    char (*keys)[DKEY_BUF] = xmalloc(a->n * sizeof *keys);
-    for (size_t i = 0; i < a->n; i++)
-        dkey(keys[i], i);
+    char (*keys)[DKEY_BUF] = put_keys(a->n);
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < a->n; i++)
         SRD_CHECK(srd_put_async(st, (srd_val){keys[i], DKEY_LEN},
@@ -241,14 +248,13 @@ static void put_pipelined(srd_store *st, shared *sh, const put_arg *a,
 static void put_batched(srd_store *st, shared *sh, const put_arg *a,
                         const uint8_t *val)
 {
-    char (*keys)[DKEY_BUF] = xmalloc(DBATCH * sizeof *keys);
+    char (*keys)[DKEY_BUF] = put_keys(a->n);
     srd_val k[DBATCH], v[DBATCH];
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < a->n; i += DBATCH) {
         size_t m = a->n - i < DBATCH ? a->n - i : DBATCH;
         for (size_t j = 0; j < m; j++) {
-            dkey(keys[j], i + j);
-            k[j] = (srd_val){keys[j], DKEY_LEN};
+            k[j] = (srd_val){keys[i + j], DKEY_LEN};
             v[j] = (srd_val){val, a->vlen};
         }
         SRD_CHECK(srd_put_batch(st, k, v, m));
