@@ -56,7 +56,8 @@ void srdi_spin_done(srdi_spin *sp, bool hit);
  * CPUs this process may use. A spin on an oversubscribed machine holds a
  * core the peer it waits for (or another process) needs, so it is never
  * worth it there. True when the count cannot be read, or when
- * SRD_SPIN_CORE_CHECK=0 (tests that must see spins on a loaded machine). */
+ * SRD_SPIN_CORE_CHECK=0 (tests that must see spins on a loaded machine).
+ * The count is read at most once a millisecond per process. */
 bool srdi_spin_core_free(void);
 
 /* The same decision from a /proc/loadavg text and a CPU count (false when
