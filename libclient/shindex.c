@@ -387,19 +387,27 @@ void srdi_shx_prefetch(const srdi_shx *x, uint64_t hash)
     __builtin_prefetch(&x->slots[shx_home(hash, x->cap)]);
 }
 
-int srdi_shx_each(const srdi_shx *x, srdi_shx_fn fn, void *ctx)
+/* fn(ctx, hash, loc) for every used slot of slots[0, cap), each loc
+ * loaded with order (acquire for a reader: the writer publishes a loc
+ * with a release store after its hash), until fn returns non-zero. */
+static int shx_each_slot(const shx_slot *slots, uint64_t cap,
+                         memory_order order, srdi_shx_fn fn, void *ctx)
 {
-    for (uint64_t i = 0; i < x->cap; i++) {
-        uint64_t loc = atomic_load_explicit(&x->slots[i].loc,
-                                            memory_order_acquire);
+    for (uint64_t i = 0; i < cap; i++) {
+        uint64_t loc = atomic_load_explicit(&slots[i].loc, order);
         if (loc == 0)
             continue;
-        int rc = fn(ctx, atomic_load_explicit(&x->slots[i].hash,
+        int rc = fn(ctx, atomic_load_explicit(&slots[i].hash,
                                               memory_order_relaxed), loc);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+int srdi_shx_each(const srdi_shx *x, srdi_shx_fn fn, void *ctx)
+{
+    return shx_each_slot(x->slots, x->cap, memory_order_acquire, fn, ctx);
 }
 
 uint32_t srdi_shx_align(const srdi_shx *x)
@@ -772,17 +780,8 @@ srd_err srdi_shxw_update(srdi_shxw *w, uint64_t hash, uint64_t loc,
 
 int srdi_shxw_each(const srdi_shxw *w, srdi_shx_fn fn, void *ctx)
 {
-    for (uint64_t i = 0; i < w->cap; i++) {
-        uint64_t loc = atomic_load_explicit(&w->slots[i].loc,
-                                            memory_order_relaxed);
-        if (loc == 0)
-            continue;
-        int rc = fn(ctx, atomic_load_explicit(&w->slots[i].hash,
-                                              memory_order_relaxed), loc);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    /* the writer's own stores: nothing to synchronise with */
+    return shx_each_slot(w->slots, w->cap, memory_order_relaxed, fn, ctx);
 }
 
 void srdi_shxw_prefetch(const srdi_shxw *w, uint64_t hash)
