@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "autostart.h"
+#include "envnum.h"
 #include "errno_map.h"
 #include "handover.h"
 
@@ -36,20 +37,6 @@ bool srdi_autostart_enabled(unsigned flags)
         return false;
     const char *v = getenv("SRD_AUTOSTART");
     return !(v && strcmp(v, "0") == 0);
-}
-
-unsigned srdi_autostart_env(const char *name, unsigned def, unsigned lo,
-                            unsigned hi)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || *v == '-' || n < lo || n > hi)
-        return def;
-    return (unsigned)n;
 }
 
 static bool as_executable(const char *p)
@@ -113,11 +100,10 @@ void srdi_autostart_conf_init(srdi_autostart_conf *conf, srd_sync_mode sync,
 {
     conf->sync = sync;
     conf->sync_ms = sync_ms ? sync_ms : 100;
-    conf->idle_s = srdi_autostart_env("SRD_AUTOSTART_IDLE",
-                                      SRDI_AUTOSTART_IDLE_S, 1, 604800);
-    conf->timeout_ms = srdi_autostart_env("SRD_AUTOSTART_TIMEOUT_MS",
-                                          SRDI_AUTOSTART_TIMEOUT_MS, 1,
-                                          3600000);
+    conf->idle_s = srdi_env_uint("SRD_AUTOSTART_IDLE", SRDI_AUTOSTART_IDLE_S,
+                                 1, 604800);
+    conf->timeout_ms = srdi_env_uint("SRD_AUTOSTART_TIMEOUT_MS",
+                                     SRDI_AUTOSTART_TIMEOUT_MS, 1, 3600000);
     conf->taker[0] = 0;
 }
 

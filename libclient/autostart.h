@@ -25,10 +25,6 @@
  * environment variable SRD_AUTOSTART=0. */
 bool srdi_autostart_enabled(unsigned flags);
 
-/* An unsigned environment value in [lo, hi], else def. */
-unsigned srdi_autostart_env(const char *name, unsigned def, unsigned lo,
-                            unsigned hi);
-
 /* The srdd to run, into out (cap bytes): $SRD_SRDD if set (it must be
  * executable), else the install prefix's sbin/srdd, else "srdd" on PATH,
  * else the build tree's. SRD_ENOENT (with why filled) when none is. */

@@ -49,6 +49,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "client_impl.h"
+#include "envnum.h"
 #include "errno_map.h"
 #include "store_impl.h"
 
@@ -61,20 +62,6 @@ static uint64_t cl_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-unsigned srdi_cl_env_uint(const char *name, unsigned dflt, unsigned min,
-                          unsigned max)
-{
-    const char *s = getenv(name);
-    char *end;
-    if (!s || !*s)
-        return dflt;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return dflt;
-    return (unsigned)v;
 }
 
 static uint64_t cl_random_id(void)
@@ -452,14 +439,14 @@ static srdi_client *cl_alloc(srd_store *st)
     if (!c)
         return NULL;
     c->st = st;
-    c->timeout = srdi_cl_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS, 1,
+    c->timeout = srdi_env_uint("SRD_TIMEOUT_MS", CL_TIMEOUT_MS, 1,
                                   3600000);
     srdi_spin_init(&c->spin, srdi_spin_env(SRDI_SPIN_DEFAULT_US));
     c->fd = -1;
     c->dead = true;
     c->id = cl_random_id();
-    c->poll_ms = srdi_cl_env_uint("SRD_POLL_MS", CL_POLL_MS, 10, 3600000);
-    c->log_errors = srdi_cl_env_uint("SRD_CLIENT_LOG", 0, 0, 1) == 1;
+    c->poll_ms = srdi_env_uint("SRD_POLL_MS", CL_POLL_MS, 10, 3600000);
+    c->log_errors = srdi_env_uint("SRD_CLIENT_LOG", 0, 0, 1) == 1;
     struct stat sb;
     c->owner_uid = stat(st->path, &sb) == 0 ? (uint64_t)sb.st_uid
                                              : UINT64_MAX;
@@ -478,7 +465,7 @@ static srdi_client *cl_alloc(srd_store *st)
     atomic_init(&c->reader_idle, false);
     /* SRD_SUB_TICK_MS: how often the subscriber thread looks around when
      * no update comes (tests set it huge: close must not wait for it). */
-    c->tick = (nng_duration)srdi_cl_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
+    c->tick = (nng_duration)srdi_env_uint("SRD_SUB_TICK_MS", CL_TICK_MS,
                                             10, 3600000);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
@@ -516,7 +503,7 @@ static srd_err cl_start(srdi_client *c)
     /* Without a usable shared index, srdd's updates are the way to learn
      * its writes: subscribe (its pipe makes the next tick handshake). */
     if (!h.shared_index || !srdi_store_follow_shared(st) ||
-        srdi_cl_env_uint("SRD_SUB_ALWAYS", 0, 0, 1) == 1)
+        srdi_env_uint("SRD_SUB_ALWAYS", 0, 0, 1) == 1)
         rc = srdi_cl_subscribe(c, true);
     if (rc != SRD_OK)
         return rc;

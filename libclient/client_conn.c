@@ -19,6 +19,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 
 #include "client_impl.h"
+#include "envnum.h"
 #include "errno_map.h"
 #include "nngfix.h"
 #include "store_impl.h"
@@ -188,12 +189,12 @@ static int cl_open_sub(srdi_client *c, const char *url, int flags)
     if (rv == 0)
         rv = cl_watch(c, c->sub);
     /* SRD_SUB_RECVBUF: tiny values make updates get lost (tests). */
-    unsigned buf = srdi_cl_env_uint("SRD_SUB_RECVBUF", 0, 1, 8192);
+    unsigned buf = srdi_env_uint("SRD_SUB_RECVBUF", 0, 1, 8192);
     if (rv == 0 && buf > 0)
         rv = nng_socket_set_int(c->sub, NNG_OPT_RECVBUF, (int)buf);
     /* SRD_SUB_DISABLE=1: never subscribe, as if every update were lost
      * (tests the poll that must make the handle converge anyway). */
-    if (rv != 0 || srdi_cl_env_uint("SRD_SUB_DISABLE", 0, 0, 1) == 1)
+    if (rv != 0 || srdi_env_uint("SRD_SUB_DISABLE", 0, 0, 1) == 1)
         return rv;
     return nng_dial(c->sub, url, &c->sub_dialer, flags);
 }

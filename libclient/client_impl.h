@@ -178,11 +178,6 @@ static inline bool cl_put_too_big(srdi_client *c, srd_val key, srd_val value)
 /* client.c                                                                 */
 /* ======================================================================== */
 
-/* The unsigned number in environment variable name, or dflt when it is
- * unset, not a number or outside [min, max]. */
-unsigned srdi_cl_env_uint(const char *name, unsigned dflt, unsigned min,
-                          unsigned max);
-
 /* A write's reply: make its entries readable now (read-your-writes);
  * *stale when they could not be applied (handshake due). */
 void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,

@@ -23,6 +23,7 @@
 
 #include "autostart.h"
 #include "client.h"
+#include "envnum.h"
 #include "front.h"
 #include "handover.h"
 #include "multiproc.h"
@@ -209,9 +210,8 @@ static srd_err mp_ask_once(const char *path, unsigned left_ms,
 static srd_err mp_open_asking(const char *path, const srd_options *o,
                               srd_err rc, srd_store **out)
 {
-    unsigned timeout = srdi_autostart_env("SRD_AUTOSTART_TIMEOUT_MS",
-                                          SRDI_AUTOSTART_TIMEOUT_MS, 1,
-                                          3600000);
+    unsigned timeout = srdi_env_uint("SRD_AUTOSTART_TIMEOUT_MS",
+                                     SRDI_AUTOSTART_TIMEOUT_MS, 1, 3600000);
     uint64_t end = mp_now_ms() + timeout, refused_since = 0;
     srd_err first = rc;
     for (;;) {
