@@ -264,21 +264,40 @@ static srd_err cl_hello(srdi_client *c)
     return rc;
 }
 
-/* The thread is in a handshake: the callbacks of async writes it runs
- * while waiting for the reply (client_req.c) must not start another. */
+/* The thread is in a handshake: the async callbacks due while it waits
+ * for the reply are held until its end (client_req.c), and nothing it
+ * runs meanwhile starts another. */
 static _Thread_local bool cl_in_hello;
 
-/* Handshake if one is due (force: in any case); never inside one. */
-srd_err srdi_cl_hello_if(srdi_client *c, bool force)
+bool srdi_cl_in_hello(void)
 {
-    if (cl_in_hello || (!force && !cl_need_hello(c)))
+    return cl_in_hello;
+}
+
+/* Handshake if one is due once any in progress has ended. */
+static srd_err cl_hello_locked(srdi_client *c, bool force)
+{
+    if (cl_in_hello)
         return SRD_OK;
     pthread_mutex_lock(&c->hello_mu);
     cl_in_hello = true;
     srd_err rc = force || cl_need_hello(c) ? cl_hello(c) : SRD_OK;
     cl_in_hello = false;
     pthread_mutex_unlock(&c->hello_mu);
+    srdi_cl_run_held(c);
     return rc;
+}
+
+srd_err srdi_cl_hello_if(srdi_client *c, bool force)
+{
+    if (!force && !cl_need_hello(c))
+        return SRD_OK;
+    return cl_hello_locked(c, force);
+}
+
+srd_err srdi_cl_catch_up(srdi_client *c)
+{
+    return cl_hello_locked(c, false);
 }
 
 /* ======================================================================== */

@@ -187,8 +187,21 @@ void srdi_cl_on_reply(srdi_client *c, const srdi_wire_response *rs,
  * or the read baton held). */
 void srdi_cl_kick(srdi_client *c);
 
-/* Handshake if one is due (force: in any case). */
+/* Handshake if one is due (force: in any case); never inside one: a
+ * thread in a handshake returns SRD_OK at once. */
 srd_err srdi_cl_hello_if(srdi_client *c, bool force);
+
+/* After a reply whose entries could not be applied: wait for a handshake
+ * in progress (it clears the "lost" flag before it has caught up), then
+ * handshake if one is still due. SRD_OK at once inside a handshake. */
+srd_err srdi_cl_catch_up(srdi_client *c);
+
+/* Whether the calling thread is in a handshake (srdi_cl_hello_if). */
+bool srdi_cl_in_hello(void);
+
+/* After a handshake: run the callbacks this thread held back during it
+ * (client_req.c, cr_run_later); nothing when it held none. */
+void srdi_cl_run_held(srdi_client *c);
 
 /* ======================================================================== */
 /* client_conn.c                                                            */

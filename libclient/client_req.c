@@ -111,22 +111,52 @@ static void cr_complete(srdi_client *c, cl_call *call, srd_err rc,
     pthread_cond_broadcast(&c->cv);
 }
 
+/* Caller holds c->mu: the callbacks of later wait in c->later, for
+ * send_mu's release or the end of a handshake. */
+static void cr_defer(srdi_client *c, cl_call *later)
+{
+    while (later) {
+        cl_call *next = later->next;
+        later->next = c->later;
+        c->later = later;
+        later = next;
+    }
+}
+
+/* This thread deferred callbacks while in a handshake (cr_run_later). */
+static _Thread_local bool cr_held;
+
+/* Read-your-writes for async writes too: a reply whose entries could not
+ * be applied (client.c: a connection not checked yet, another generation)
+ * is caught up by a handshake before its callback says the write is done,
+ * as a blocking call does before it returns. */
+static void cr_catch_up(srdi_client *c, const cl_call *later)
+{
+    for (const cl_call *call = later; call; call = call->next) {
+        if (call->rc == SRD_OK && call->stale) {
+            srdi_cl_catch_up(c);
+            return;
+        }
+    }
+}
+
 /* Run the callbacks of later; kick: then send queued puts (never with
  * send_mu held), also after a blocking call freed its lane: puts queued
- * while blocking calls held every lane wait for one. */
+ * while blocking calls held every lane wait for one. A thread in a
+ * handshake (waiting for its reply, it reads others') runs none: they
+ * wait for the handshake's end (srdi_cl_run_held), when the entries of
+ * their replies are applied or the file they name is loaded. */
 static void cr_run_later(srdi_client *c, cl_call *later, bool kick)
 {
     bool any = later != NULL;
-    /* Read-your-writes for async writes too: a reply whose entries could
-     * not be applied (client.c: a connection not checked yet) is caught up
-     * by a handshake before its callback says the write is done, as a
-     * blocking call does before it returns. */
-    for (cl_call *call = later; call; call = call->next) {
-        if (call->rc == SRD_OK && call->stale) {
-            srdi_cl_hello_if(c, false);
-            break;
-        }
+    if (later && srdi_cl_in_hello()) {
+        pthread_mutex_lock(&c->mu);
+        cr_defer(c, later);
+        pthread_mutex_unlock(&c->mu);
+        cr_held = true;
+        later = NULL;
     }
+    cr_catch_up(c, later);
     if (kick && !any) {
         pthread_mutex_lock(&c->mu);
         any = c->q_head != NULL;
@@ -416,6 +446,14 @@ void srdi_cl_send_unlock(srdi_client *c)
     cr_run_later(c, cr_take_later(c), false); /* the kicker loops */
 }
 
+void srdi_cl_run_held(srdi_client *c)
+{
+    if (!cr_held)
+        return;
+    cr_held = false;
+    cr_run_later(c, cr_take_later(c), false);
+}
+
 static bool cr_slot_free(srdi_client *c, void *arg)
 {
     (void)arg;
@@ -459,12 +497,7 @@ static srd_err cr_send(srdi_client *c, int fd, size_t len, unsigned timeout)
             cl_call *later = NULL;
             cr_read(c, fd, 0, &later);
             pthread_mutex_lock(&c->mu);
-            while (later) { /* callbacks wait for send_mu's release */
-                cl_call *call = later;
-                later = call->next;
-                call->next = c->later;
-                c->later = call;
-            }
+            cr_defer(c, later); /* for send_mu's release */
             pthread_mutex_unlock(&c->mu);
         }
         if (mine) {
@@ -520,12 +553,7 @@ srd_err srdi_cl_submit_reserved(srdi_client *c, srdi_wire_request *rq,
         pthread_cond_broadcast(&c->cv);
     }
     cr_lost(c, fd, &later);
-    while (later) { /* callbacks wait for send_mu's release */
-        cl_call *next = later->next;
-        later->next = c->later;
-        c->later = later;
-        later = next;
-    }
+    cr_defer(c, later); /* for send_mu's release */
     pthread_mutex_unlock(&c->mu);
     /* Not ours: already failed by cr_lost, which completed it. */
     return ours ? (rc == SRD_ETIMEDOUT ? SRD_EUNREACHABLE : rc) : SRD_OK;
@@ -584,7 +612,7 @@ srd_err srdi_cl_roundtrip_for(srdi_client *c, srdi_wire_request *rq,
     /* Read-your-writes after a reconnect: the handshake catches up with
      * srdd's tail, which includes this write. */
     if (rc == SRD_OK && call.stale)
-        srdi_cl_hello_if(c, false);
+        srdi_cl_catch_up(c);
     if (rs)
         *rs = call.rs;
     else

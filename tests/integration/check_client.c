@@ -955,6 +955,30 @@ static void read_own_write(void *arg, srd_err rc)
     atomic_fetch_add(&p->r->done, 1);
 }
 
+/* n async puts of prefix-i, flushed: every one done, every done callback
+ * reading its own write. */
+static void expect_async_read_own(srd_store *st, const char *prefix, int n)
+{
+    own_reads r = {.st = st};
+    atomic_init(&r.done, 0);
+    atomic_init(&r.bad, 0);
+    own_put *p = calloc((size_t)n, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    for (int i = 0; i < n; i++) {
+        p[i].r = &r;
+        snprintf(p[i].key, sizeof p[i].key, "%s-%d", prefix, i);
+        snprintf(p[i].val, sizeof p[i].val, "v%d", i);
+        ck_srd(srd_put_async(st, tu_s(p[i].key), tu_s(p[i].val),
+                             read_own_write, &p[i]));
+    }
+    ck_srd(srd_flush(st));
+    int done = atomic_load(&r.done), bad = atomic_load(&r.bad);
+    ck_assert_int_eq(done, n);
+    ck_assert_msg(bad == 0, "%d of %d callbacks did not read their write",
+                  bad, n);
+    free(p);
+}
+
 /* The handle goes from following srdd's shared index to subscribing in
  * the middle of a stream of async puts (srdd abandons the index: its next
  * growth cannot create the file). The new SUB pipe awaits a handshake,
@@ -968,24 +992,7 @@ START_TEST(test_async_callbacks_read_their_write_while_the_handle_starts_to_subs
     ck_assert(!atomic_load(&st->client->subscribed)); /* follows the index */
     char *tmp = tu_join(g_dir, "s.srd.idx.tmp");
     ck_assert_int_eq(mkdir(tmp, 0700), 0);
-    enum { N = 30000 };
-    own_reads r = {.st = st};
-    atomic_init(&r.done, 0);
-    atomic_init(&r.bad, 0);
-    own_put *p = calloc(N, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    for (int i = 0; i < N; i++) {
-        p[i].r = &r;
-        snprintf(p[i].key, sizeof p[i].key, "sub-%d", i);
-        snprintf(p[i].val, sizeof p[i].val, "v%d", i);
-        ck_srd(srd_put_async(st, tu_s(p[i].key), tu_s(p[i].val),
-                             read_own_write, &p[i]));
-    }
-    ck_srd(srd_flush(st));
-    int done = atomic_load(&r.done), bad = atomic_load(&r.bad);
-    ck_assert_int_eq(done, N);
-    ck_assert_msg(bad == 0, "%d of %d callbacks did not read their write",
-                  bad, N);
+    expect_async_read_own(st, "sub", 30000);
     ck_assert_msg(atomic_load(&st->client->subscribed) ||
                       atomic_load(&st->client->want_sub),
                   "the handle never noticed the index was given up");
@@ -993,7 +1000,36 @@ START_TEST(test_async_callbacks_read_their_write_while_the_handle_starts_to_subs
     srd_close(st);
     rmdir(tmp);
     free(tmp);
-    free(p);
+}
+END_TEST
+
+/* srdd compacted (asked through another handle) and this handle has not
+ * heard of it (no shared index, no updates, no poll due): the replies of
+ * its async puts name the new generation and cannot be applied to the
+ * file it maps, so each callback runs only after the handshake that loads
+ * the new file (client_req.c, cr_run_later) and reads its own write. */
+START_TEST(test_async_callbacks_after_an_unseen_compaction_read_their_write)
+{
+    static const char *const env[][2] = {
+        {"SRD_SHARED_INDEX", "0"}, /* srdd and this client */
+        {"SRD_SUB_DISABLE", "1"},  {"SRD_POLL_MS", "600000"},
+        {"SRD_SUB_TICK_MS", "600000"}};
+    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
+        setenv(env[i][0], env[i][1], 1);
+    start_srdd(NULL);
+    srd_store *st = open_client();
+    ck_srd(srd_put(st, tu_s("before"), tu_s("1")));
+    srd_daemon *d = NULL;
+    ck_srd(srd_daemon_open(g_store, &d));
+    srd_compact_report rep;
+    uint64_t gen = 0;
+    ck_srd(srd_daemon_compact(d, NULL, NULL, &rep, &gen));
+    srd_daemon_close(d);
+    expect_async_read_own(st, "gen", 200);
+    expect_value(st, "before", "1");
+    srd_close(st);
+    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
+        unsetenv(env[i][0]);
 }
 END_TEST
 
@@ -1166,6 +1202,7 @@ static Suite *client_suite(void)
     ADD_TEST(tc, test_unflushed_async_puts_complete_in_order_and_read_back);
     ADD_TEST(tc, test_unflushed_async_puts_read_back_without_shared_index);
     ADD_TEST(tc, test_async_callbacks_read_their_write_while_the_handle_starts_to_subscribe);
+    ADD_TEST(tc, test_async_callbacks_after_an_unseen_compaction_read_their_write);
     ADD_TEST(tc, test_one_client_handle_is_shared_by_many_threads);
     ADD_TEST(tc, test_close_does_not_wait_for_the_subscriber_tick);
     suite_add_tcase(s, tc);
