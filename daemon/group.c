@@ -32,8 +32,19 @@
 #include "reply.h"
 #include "store_impl.h"
 
+/* The single puts a group has read since its last other append: they are
+ * appended together, in one write, and finished together (group_flush). */
+typedef struct group_run {
+    srdi_op *ops;
+    srdi_entry *placed;
+    group_job **jobs;
+    size_t n, cap;
+    uint64_t id;                 /* of the current run (group_job.run) */
+} group_run;
+
 struct group {
     group_conf c;
+    group_run run;               /* group_commit's thread only */
     keyset ks;                   /* group_commit's thread only */
     bool track;                  /* the group has a delete: keep ks */
     srdi_op *ops;                /* a request's ops (group_ops) */
@@ -81,6 +92,66 @@ static srd_err group_placed(group_job *j, size_t n)
     return j->placed ? SRD_OK : SRD_ENOMEM;
 }
 
+/* Room for one more job in the run (false: out of memory). */
+static bool group_run_room(group_run *r)
+{
+    if (r->n < r->cap)
+        return true;
+    size_t cap = r->cap ? 2 * r->cap : 16;
+    srdi_op *ops = realloc(r->ops, cap * sizeof *ops);
+    if (ops)
+        r->ops = ops;
+    srdi_entry *placed = realloc(r->placed, cap * sizeof *placed);
+    if (placed)
+        r->placed = placed;
+    group_job **jobs = realloc(r->jobs, cap * sizeof *jobs);
+    if (jobs)
+        r->jobs = jobs;
+    if (!ops || !placed || !jobs)
+        return false;
+    r->cap = cap;
+    return true;
+}
+
+/* A single put joins the run; group_flush appends it. */
+static srd_err group_stage(group *g, group_job *j, srdi_op op)
+{
+    group_run *r = &g->run;
+    if (!group_run_room(r))
+        return SRD_ENOMEM;
+    if (r->n == 0)
+        r->id++;
+    r->ops[r->n] = op;
+    r->jobs[r->n++] = j;
+    j->run = r->id;
+    j->placed = &j->one;
+    j->appended = true;
+    return SRD_OK;
+}
+
+/* Append the run's puts in one write, before any other append of the
+ * group (file order is request order) and at the end of its reading.
+ * Each put is a unit of its own: a crash keeps a prefix of them. */
+static void group_flush(group *g)
+{
+    group_run *r = &g->run;
+    size_t n = r->n;
+    if (n == 0)
+        return;
+    r->n = 0;
+    srd_err rc = srdi_store_append_each(g->c.st, r->ops, n, r->placed);
+    for (size_t i = 0; i < n; i++) {
+        group_job *j = r->jobs[i];
+        j->rc = rc;
+        j->n_placed = rc == SRD_OK ? 1 : 0;
+        if (rc != SRD_OK)
+            continue;
+        j->one = r->placed[i];
+        if (g->track)
+            keyset_set(&g->ks, j->one.key_hash, KEYSET_PRESENT);
+    }
+}
+
 static srd_err group_put(group *g, group_job *j)
 {
     const srdi_wire_request *rq = &j->rq;
@@ -96,6 +167,12 @@ static srd_err group_put(group *g, group_job *j)
      * present, or a delete later in the group could miss it. */
     if (g->track && keyset_reserve(&g->ks, rq->n) != SRD_OK)
         return SRD_ENOMEM;
+    if (rq->n == 1)
+        return group_stage(g, j,
+                           (srdi_op){srd_key_hash(rq->keys[0].ptr,
+                                                  rq->keys[0].len),
+                                     rq->values[0].ptr, rq->values[0].len,
+                                     false});
     srdi_op *ops = group_ops(g, rq->n);
     if (!ops)
         return SRD_ENOMEM;
@@ -193,6 +270,9 @@ static srd_err group_stream_end(group *g, group_job *j)
 
 static srd_err group_apply(group *g, group_job *j)
 {
+    bool put = j->rq.op == SRDI_WIRE_PUT || j->rq.op == SRDI_WIRE_PUT_BATCH;
+    if (!put || j->rq.n != 1)
+        group_flush(g); /* its entries go after the run's */
     switch (j->rq.op) {
     case SRDI_WIRE_PUT:
     case SRDI_WIRE_PUT_BATCH:
@@ -266,19 +346,50 @@ static void group_watch(group *g, group_job *list)
 /* Steps 2-4: finish, publish, reply                                        */
 /* ======================================================================== */
 
+/* What finishing j's append returned (rc) becomes j's result. */
+static void group_finished(group_job *j, srd_err rc)
+{
+    if (rc != SRD_OK && j->rc == SRD_OK) {
+        j->n_placed = 0;
+        log_error("append group: finishing a %s failed: %s",
+                  srdi_wire_op_name(j->rq.op), srd_strerror(rc));
+    }
+    j->rc = rc;
+}
+
+/* One finish for the run that starts at first (its jobs follow it in
+ * the list, with only jobs that appended nothing between them); returns
+ * the run's last job. */
+static group_job *group_finish_run(group *g, group_job *first)
+{
+    group_run *r = &g->run;
+    size_t n = 0;
+    group_job *last = first;
+    for (group_job *j = first; j && (!j->appended || j->run == first->run);
+         j = j->next)
+        if (j->appended) {
+            r->placed[n++] = j->one; /* the run fitted: n <= r->cap */
+            last = j;
+        }
+    srd_err rc = srdi_store_finish(g->c.st, r->placed,
+                                   first->rc == SRD_OK ? n : 0, first->rc);
+    for (group_job *j = first; j != last->next; j = j->next)
+        if (j->run == first->run)
+            group_finished(j, rc);
+    return last;
+}
+
 static void group_finish(group *g, group_job *list)
 {
     for (group_job *j = list; j; j = j->next) {
         if (!j->appended)
             continue;
-        srd_err rc = srdi_store_finish(g->c.st, j->placed, j->n_placed,
-                                       j->rc);
-        if (rc != SRD_OK && j->rc == SRD_OK) {
-            j->n_placed = 0;
-            log_error("append group: finishing a %s failed: %s",
-                      srdi_wire_op_name(j->rq.op), srd_strerror(rc));
+        if (j->run) {
+            j = group_finish_run(g, j);
+            continue;
         }
-        j->rc = rc;
+        group_finished(j, srdi_store_finish(g->c.st, j->placed, j->n_placed,
+                                            j->rc));
     }
 }
 
@@ -406,9 +517,11 @@ static void group_run_list(group *g, group_job *list, bool serial)
         j->placed = NULL;
         j->n_placed = 0;
         j->reply = NULL;
+        j->run = 0;
         group_prepare(g, j);
         any |= j->appended;
     }
+    group_flush(g);
     uint64_t from = 0, to = 0;
     bool placed = group_range(list, &from, &to);
     gen_view v;
@@ -474,6 +587,9 @@ void group_destroy(group *g)
         return;
     keyset_free(&g->ks);
     free(g->ops);
+    free(g->run.ops);
+    free(g->run.placed);
+    free(g->run.jobs);
     pthread_mutex_destroy(&g->gate);
     free(g);
 }

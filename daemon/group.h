@@ -6,6 +6,8 @@
  * group, in order:
  *   1. every request is checked against the dedupe table and appended
  *      (srdi_store_append_unit / _append_file), none of them synced yet;
+ *      consecutive single puts are appended together in one write
+ *      (srdi_store_append_each), each still a unit of its own;
  *   2. each append is finished (srdi_store_finish): the first finish's
  *      fdatasync covers the whole group in always mode;
  *   3. ONE IndexUpdate describing the group is published;
@@ -52,6 +54,7 @@ struct group_job {
     group_job *dup_of;     /* a retry of an earlier job of this group */
     bool fresh;            /* recorded in dedupe: remember the reply */
     bool appended;         /* an append was made: a finish is owed */
+    uint64_t run;          /* a single put's run (group.c), else 0 */
     srd_err rc;
     char why[SRDI_WIRE_WHY];
     srdi_entry one;        /* placed storage when n <= 1 */

@@ -105,14 +105,28 @@ static void st_append_leave(srd_store *st, bool placed, uint64_t start)
     pthread_mutex_unlock(&st->mu);
 }
 
-srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
-                               srdi_entry *placed)
+/* Append ops as one unit, or (unit false) as n units of one entry. */
+static srd_err st_append_ops(srd_store *st, const srdi_op *ops, size_t n,
+                             srdi_entry *placed, bool unit)
 {
     st_append_enter(st);
-    srd_err rc = srdi_writer_append(st->w, ops, n, placed);
+    srd_err rc = unit ? srdi_writer_append(st->w, ops, n, placed)
+                      : srdi_writer_append_each(st->w, ops, n, placed);
     st_append_leave(st, rc == SRD_OK && n > 0,
                     rc == SRD_OK && n > 0 ? placed[0].start : 0);
     return rc;
+}
+
+srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
+                               srdi_entry *placed)
+{
+    return st_append_ops(st, ops, n, placed, true);
+}
+
+srd_err srdi_store_append_each(srd_store *st, const srdi_op *ops, size_t n,
+                               srdi_entry *placed)
+{
+    return st_append_ops(st, ops, n, placed, false);
 }
 
 srd_err srdi_store_append_file(srd_store *st, uint64_t key_hash, int src_fd,

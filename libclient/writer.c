@@ -780,13 +780,13 @@ static void wr_plan(const srdi_op *ops, size_t n, uint64_t tail,
 /* Build iovecs: small entries are copied whole into the staging buffer
  * (adjacent copies merge into one iovec), large payloads are referenced. */
 static int wr_build(srdi_writer *w, const srdi_op *ops, size_t n,
-                    const srdi_entry *placed, struct iovec *iov)
+                    const srdi_entry *placed, bool poison, struct iovec *iov)
 {
     uint8_t *s = w->scratch;
     int k = 0;
     for (size_t i = 0; i < n; i++) {
         const srdi_entry *e = &placed[i];
-        uint64_t prev = (i == 0 && n > 1) ? UINT64_MAX : e->start;
+        uint64_t prev = (i == 0 && poison) ? UINT64_MAX : e->start;
         size_t pad = (size_t)(e->payload - e->start);
         bool copy = e->tombstone || e->len <= WR_COPY_MAX;
         uint8_t *seg = s;
@@ -825,8 +825,10 @@ static void wr_advance(srdi_writer *w, uint64_t from, uint64_t to)
     atomic_store(&w->tail, to);
 }
 
-srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
-                           srdi_entry *placed)
+/* Append ops in one write; unit: as one atomic unit (srdi_writer_append),
+ * otherwise as n units of one entry each (srdi_writer_append_each). */
+static srd_err wr_append(srdi_writer *w, const srdi_op *ops, size_t n,
+                         srdi_entry *placed, bool unit)
 {
     if (atomic_load(&w->failed))
         return SRD_EFAILED;
@@ -842,11 +844,12 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
             free(iov);
         return SRD_ENOMEM;
     }
-    int k = wr_build(w, ops, n, placed, iov);
+    bool poison = unit && n > 1;
+    int k = wr_build(w, ops, n, placed, poison, iov);
     srd_err rc = wr_pwritev_all(w->fd, iov, k, tail);
     if (iov != small)
         free(iov);
-    if (rc == SRD_OK && n > 1) {
+    if (rc == SRD_OK && poison) {
         /* Invariant 2: make the unit reachable only now. */
         if (w->mode == SRD_SYNC_ALWAYS) {
             rc = wr_datasync(w);
@@ -869,6 +872,18 @@ srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
     }
     wr_advance(w, tail, placed[n - 1].end);
     return SRD_OK;
+}
+
+srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
+                           srdi_entry *placed)
+{
+    return wr_append(w, ops, n, placed, true);
+}
+
+srd_err srdi_writer_append_each(srdi_writer *w, const srdi_op *ops, size_t n,
+                                srdi_entry *placed)
+{
+    return wr_append(w, ops, n, placed, false);
 }
 
 /* Copy len bytes from src (offset 0) to the store at off: copy_file_range

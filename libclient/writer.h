@@ -118,6 +118,11 @@ void srdi_writer_set_align(srdi_writer *w, uint32_t align);
  */
 srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
                            srdi_entry *placed);
+/* Append n entries, each a unit of its own, in one write: a crash keeps
+ * a prefix of them (srdd's group commit of single puts). Otherwise as
+ * srdi_writer_append. */
+srd_err srdi_writer_append_each(srdi_writer *w, const srdi_op *ops, size_t n,
+                                srdi_entry *placed);
 
 /* Append one value entry whose len payload bytes (CRC crc, value rules
  * already checked) are copied from src_fd starting at offset 0: a stream

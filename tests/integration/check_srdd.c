@@ -171,6 +171,7 @@ typedef struct conn {
     tu_req r;
     uint64_t cid;
     uint64_t seq;
+    bool post_only; /* call() sends and returns NULL: replies read later */
 } conn;
 
 static conn conn_open_ms(int recv_timeout_ms)
@@ -248,6 +249,11 @@ static Srd__V1__Response *call(conn *c, const Srd__V1__Request *rq,
 {
     size_t len;
     uint8_t *m = frame(rq, raw, raw_len, &len);
+    if (c->post_only) {
+        ck_assert_int_eq(tu_req_send(&c->r, m, len), 0);
+        free(m);
+        return NULL;
+    }
     Srd__V1__Response *r = exchange(c, m, len);
     free(m);
     ck_assert_msg(r != NULL, "no reply from srdd");
@@ -774,6 +780,56 @@ START_TEST(test_gathered_groups_ack_every_writer)
     srd_close(st);
     for (int i = 0; i < GW; i++)
         conn_close(&w[i]);
+}
+END_TEST
+
+/* One connection pipelines single puts, a delete of one of them, a batch
+ * and more puts before it reads a reply: srdd reads them in one pass and
+ * writes the single puts between the others together, yet every entry
+ * lands in request order (the delete sees the put before it, the batch
+ * follows the put before it) and the last write of each key wins. */
+START_TEST(test_pipelined_mixed_writes_land_in_request_order)
+{
+    const char *args[] = {"--sync", "always", NULL};
+    daemon_start(args);
+    conn c = conn_open();
+    uint64_t first = c.seq + 1;
+    c.post_only = true;
+    do_put(&c, "a", "a1", 2);
+    do_put(&c, "b", "b1", 2);
+    do_put(&c, "c", "c1", 2);
+    const char *dk[1] = {"a"};
+    do_delete(&c, dk, 1, 0);
+    do_put(&c, "a", "a2", 2);
+    const char *bk[2] = {"b", "d"}, *bv[2] = {"b2", "d1"};
+    do_put_batch(&c, bk, bv, 2);
+    do_put(&c, "e", "e1", 2);
+    do_put(&c, "d", "d2", 2);
+    c.post_only = false;
+    const size_t entries[8] = {1, 1, 1, 1, 1, 2, 1, 1};
+    uint64_t last = 0;
+    for (int i = 0; i < 8; i++) {
+        Srd__V1__Response *r = next_reply(&c.r);
+        ck_assert_msg(r != NULL, "no reply %d", i);
+        expect_ok(r);
+        ck_assert_uint_eq(r->seq, first + (uint64_t)i);
+        ck_assert_uint_eq(r->n_entries, entries[i]);
+        for (size_t e = 0; e < r->n_entries; e++) {
+            ck_assert_uint_eq(r->entries[e]->start, last);
+            ck_assert(r->entries[e]->tombstone == (i == 3));
+            last = r->entries[e]->end;
+        }
+        ck_assert_uint_le(last, r->committed_tail);
+        srd__v1__response__free_unpacked(r, NULL);
+    }
+    srd_store *st = reader();
+    expect_value(st, "a", "a2");
+    expect_value(st, "b", "b2");
+    expect_value(st, "c", "c1");
+    expect_value(st, "d", "d2");
+    expect_value(st, "e", "e1");
+    srd_close(st);
+    conn_close(&c);
 }
 END_TEST
 
@@ -1997,6 +2053,7 @@ static Suite *srdd_suite(void)
     tcase_add_test(tc, test_sync_and_stats_answer);
     tcase_add_test(tc, test_gathered_groups_ack_every_writer);
     tcase_add_test(tc, test_lone_writer_is_a_group_per_put);
+    tcase_add_test(tc, test_pipelined_mixed_writes_land_in_request_order);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("streams");

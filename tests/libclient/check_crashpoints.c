@@ -146,10 +146,12 @@ static const uint8_t *cp_bytes(unsigned v, size_t len)
 }
 
 /* OP_GROUP1 and OP_GROUP2 are two puts under one fdatasync, the way
- * srdd's group commit writes them (srdi_store_append_unit twice, then
- * srdi_store_finish for both): acknowledged together, after that sync. */
+ * srdd's group commit writes a put after a batch (srdi_store_append_unit
+ * twice, then srdi_store_finish for both): acknowledged together, after
+ * that sync. OP_RUN1 and OP_RUN2 are two single puts the way srdd writes
+ * them in a row: one write of both (srdi_store_append_each), one finish. */
 enum { OP_PUT, OP_BATCH, OP_DEL, OP_DELS, OP_PULL, OP_PUSH, OP_GROUP1,
-       OP_GROUP2 };
+       OP_GROUP2, OP_RUN1, OP_RUN2 };
 
 /* One operation: keys k0 .. k0+n-1 get value v, v+1, ... of length len
  * (deletes: removed). */
@@ -178,6 +180,8 @@ static const cp_op g_group_ops[] = {
     {OP_PUT, 3, 1, 10, 100},          {OP_GROUP1, 37, 1, 100, 9000},
     {OP_GROUP2, 38, 1, 101, 9000},    {OP_PUT, 4, 1, 11, 300},
     {OP_GROUP1, 37, 1, 102, 12000},   {OP_GROUP2, 39, 1, 103, 7000},
+    {OP_RUN1, 35, 1, 104, 9000},      {OP_RUN2, 36, 1, 105, 5000},
+    {OP_RUN1, 37, 1, 106, 300},       {OP_RUN2, 35, 1, 107, 12000},
 };
 
 #define CP_MAX_OPS 32
@@ -267,6 +271,21 @@ static srd_err cp_group(srd_store *st, const cp_op *op, srd_val key,
     return rc1 != SRD_OK ? rc1 : rc2;
 }
 
+/* A run: the first put waits; the second writes both in one write, and
+ * one finish (its sync) acknowledges both. */
+static srd_err cp_run_pair(srd_store *st, const cp_op *op, srd_val key,
+                           srd_val val)
+{
+    static srdi_op ops[2];
+    ops[op->type == OP_RUN2] =
+        (srdi_op){srd_key_hash(key.ptr, key.len), val.ptr, val.len, false};
+    if (op->type == OP_RUN1)
+        return SRD_OK;
+    srdi_entry placed[2];
+    srd_err rc = srdi_store_append_each(st, ops, 2, placed);
+    return srdi_store_finish(st, placed, rc == SRD_OK ? 2 : 0, rc);
+}
+
 static srd_err cp_run_op(srd_store *st, const cp_op *op)
 {
     srd_val keys[32], vals[32];
@@ -290,6 +309,9 @@ static srd_err cp_run_op(srd_store *st, const cp_op *op)
     case OP_GROUP1:
     case OP_GROUP2:
         return cp_group(st, op, keys[0], vals[0]);
+    case OP_RUN1:
+    case OP_RUN2:
+        return cp_run_pair(st, op, keys[0], vals[0]);
     default:
         return cp_push(st, op);
     }
@@ -382,7 +404,8 @@ static void cp_record(cp_run *r, srd_sync_mode mode, const cp_workload *w)
         r->started[i] = g_log.n;
         ck_srd(cp_run_op(st, &r->ops[i]));
         r->acked[i] = g_log.n;
-        if (r->ops[i].type == OP_GROUP2) /* the first is acked only now */
+        if (r->ops[i].type == OP_GROUP2 || r->ops[i].type == OP_RUN2)
+            /* the first is acked only now */
             r->acked[i - 1] = r->acked[i];
         r->after[i + 1] = r->after[i];
         cp_apply(&r->after[i + 1], &r->ops[i]);
