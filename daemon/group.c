@@ -37,7 +37,8 @@
 typedef struct group_run {
     srdi_op *ops;
     srdi_entry *placed;
-    group_job **jobs;
+    group_job *first;            /* its jobs: first and those after it
+                                    in the list with the run's id */
     size_t n, cap;
     uint64_t id;                 /* of the current run (group_job.run) */
 } group_run;
@@ -104,10 +105,7 @@ static bool group_run_room(group_run *r)
     srdi_entry *placed = realloc(r->placed, cap * sizeof *placed);
     if (placed)
         r->placed = placed;
-    group_job **jobs = realloc(r->jobs, cap * sizeof *jobs);
-    if (jobs)
-        r->jobs = jobs;
-    if (!ops || !placed || !jobs)
+    if (!ops || !placed)
         return false;
     r->cap = cap;
     return true;
@@ -119,10 +117,11 @@ static srd_err group_stage(group *g, group_job *j, srdi_op op)
     group_run *r = &g->run;
     if (!group_run_room(r))
         return SRD_ENOMEM;
-    if (r->n == 0)
+    if (r->n == 0) {
         r->id++;
-    r->ops[r->n] = op;
-    r->jobs[r->n++] = j;
+        r->first = j;
+    }
+    r->ops[r->n++] = op;
     j->run = r->id;
     j->placed = &j->one;
     j->appended = true;
@@ -140,15 +139,18 @@ static void group_flush(group *g)
         return;
     r->n = 0;
     srd_err rc = srdi_store_append_each(g->c.st, r->ops, n, r->placed);
-    for (size_t i = 0; i < n; i++) {
-        group_job *j = r->jobs[i];
+    size_t i = 0;
+    for (group_job *j = r->first; i < n; j = j->next) {
+        if (j->run != r->id)
+            continue; /* read meanwhile, appended nothing */
         j->rc = rc;
         j->n_placed = rc == SRD_OK ? 1 : 0;
-        if (rc != SRD_OK)
-            continue;
-        j->one = r->placed[i];
-        if (g->track)
-            keyset_set(&g->ks, j->one.key_hash, KEYSET_PRESENT);
+        if (rc == SRD_OK) {
+            j->one = r->placed[i];
+            if (g->track)
+                keyset_set(&g->ks, j->one.key_hash, KEYSET_PRESENT);
+        }
+        i++;
     }
 }
 
@@ -589,7 +591,6 @@ void group_destroy(group *g)
     free(g->ops);
     free(g->run.ops);
     free(g->run.placed);
-    free(g->run.jobs);
     pthread_mutex_destroy(&g->gate);
     free(g);
 }

@@ -186,7 +186,7 @@ srd_err srdi_store_reload(srd_store *st, uint64_t tail, uint64_t *added);
 srd_err srdi_store_append_unit(srd_store *st, const srdi_op *ops, size_t n,
                                srdi_entry *placed);
 /* Like append_unit for n entries that are units of one entry each, in
- * one write (srdi_writer_append_each); one finish for all n. */
+ * one write (srdi_writer_append, not as a unit); one finish for all n. */
 srd_err srdi_store_append_each(srd_store *st, const srdi_op *ops, size_t n,
                                srdi_entry *placed);
 /* Like append_unit for one value staged in a file (srdi_writer_append_file). */

@@ -110,8 +110,7 @@ static srd_err st_append_ops(srd_store *st, const srdi_op *ops, size_t n,
                              srdi_entry *placed, bool unit)
 {
     st_append_enter(st);
-    srd_err rc = unit ? srdi_writer_append(st->w, ops, n, placed)
-                      : srdi_writer_append_each(st->w, ops, n, placed);
+    srd_err rc = srdi_writer_append(st->w, ops, n, placed, unit);
     st_append_leave(st, rc == SRD_OK && n > 0,
                     rc == SRD_OK && n > 0 ? placed[0].start : 0);
     return rc;

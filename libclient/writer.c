@@ -825,10 +825,8 @@ static void wr_advance(srdi_writer *w, uint64_t from, uint64_t to)
     atomic_store(&w->tail, to);
 }
 
-/* Append ops in one write; unit: as one atomic unit (srdi_writer_append),
- * otherwise as n units of one entry each (srdi_writer_append_each). */
-static srd_err wr_append(srdi_writer *w, const srdi_op *ops, size_t n,
-                         srdi_entry *placed, bool unit)
+srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
+                           srdi_entry *placed, bool unit)
 {
     if (atomic_load(&w->failed))
         return SRD_EFAILED;
@@ -872,18 +870,6 @@ static srd_err wr_append(srdi_writer *w, const srdi_op *ops, size_t n,
     }
     wr_advance(w, tail, placed[n - 1].end);
     return SRD_OK;
-}
-
-srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
-                           srdi_entry *placed)
-{
-    return wr_append(w, ops, n, placed, true);
-}
-
-srd_err srdi_writer_append_each(srdi_writer *w, const srdi_op *ops, size_t n,
-                                srdi_entry *placed)
-{
-    return wr_append(w, ops, n, placed, false);
 }
 
 /* Copy len bytes from src (offset 0) to the store at off: copy_file_range

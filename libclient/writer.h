@@ -110,19 +110,16 @@ bool srdi_writer_ident(const srdi_writer *w, uint64_t *dev, uint64_t *ino);
 void srdi_writer_set_align(srdi_writer *w, uint32_t align);
 
 /*
- * Append n entries as one atomic unit: all or nothing, also across a
- * crash (a multi-entry unit is written with its first back pointer
- * poisoned, then fixed; in SRD_SYNC_ALWAYS with an fdatasync in between).
+ * Append n entries in one write. unit: as one atomic unit, all or
+ * nothing, also across a crash (a multi-entry unit is written with its
+ * first back pointer poisoned, then fixed; in SRD_SYNC_ALWAYS with an
+ * fdatasync in between). Otherwise as n units of one entry each: a crash
+ * keeps a prefix of them (srdd's group commit of single puts).
  * placed[i] (n of them) receives where each entry landed. Values must
  * already be checked. Does not sync: call srdi_writer_sync_to(end).
  */
 srd_err srdi_writer_append(srdi_writer *w, const srdi_op *ops, size_t n,
-                           srdi_entry *placed);
-/* Append n entries, each a unit of its own, in one write: a crash keeps
- * a prefix of them (srdd's group commit of single puts). Otherwise as
- * srdi_writer_append. */
-srd_err srdi_writer_append_each(srdi_writer *w, const srdi_op *ops, size_t n,
-                                srdi_entry *placed);
+                           srdi_entry *placed, bool unit);
 
 /* Append one value entry whose len payload bytes (CRC crc, value rules
  * already checked) are copied from src_fd starting at offset 0: a stream
