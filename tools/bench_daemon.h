@@ -19,6 +19,7 @@ typedef struct bench_daemon_cfg {
     size_t puts;        /* puts in the throughput runs */
     size_t visibility;  /* writes timed for visibility (<= 4096) */
     double seconds;     /* length of each group-commit run */
+    unsigned reps;      /* interleaved repetitions of the durable rows */
 } bench_daemon_cfg;
 
 /* Runs the section, adding rows to the table; skips (with a message) when

@@ -175,6 +175,7 @@ static void run_daemon_section(const bench_cfg *cfg)
         .puts = cfg->quick ? 50000 : 1000000,
         .visibility = cfg->quick ? 200 : 2000,
         .seconds = cfg->quick ? 0.5 : 2.0,
+        .reps = cfg->slow_reps,
     };
     bench_daemon(&d);
 }
