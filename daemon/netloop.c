@@ -646,6 +646,9 @@ static void nl_gather(netloop *nl)
         n = epoll_pwait2(nl->ep, evs, NL_EVENTS, &ts, NULL);
         if (n < 0 && errno == ENOSYS) {
             nl->c.on_gather = NULL; /* a kernel before 5.11: no gather */
+            log_info("request loop: no epoll_pwait2 (Linux < 5.11): durable "
+                     "groups are committed without waiting for more "
+                     "writers");
             break;
         }
         if (n < 0)

@@ -13,8 +13,9 @@
  *                   files, which are replaced as they grow: no
  *                   SRD_FAULT_FILE); it returns the error, as that
  *                   function does
+ *            pwait2 epoll_pwait2 (ENOSYS: a kernel before 5.11)
  *     N      the first call to fail (1-based, counted per KIND)
- *     ERRNO  EIO, ENOSPC, ECONNRESET or EPIPE
+ *     ERRNO  EIO, ENOSPC, ECONNRESET, EPIPE or ENOSYS
  *     COUNT  how many calls fail from the N-th on (default 1; 0: every
  *            later one, a disk that stays full)
  *   SRD_FAULT_MARK=PATH  created when the first fault is injected, holding
@@ -33,13 +34,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { FK_NONE, FK_WRITE, FK_SYNC, FK_SOCK, FK_ALLOC };
+enum { FK_NONE, FK_WRITE, FK_SYNC, FK_SOCK, FK_ALLOC, FK_PWAIT2 };
 
 static struct {
     pthread_once_t once;
@@ -61,7 +63,7 @@ static int fs_errno_of(const char *s)
         const char *name;
         int e;
     } tab[] = {{"EIO", EIO}, {"ENOSPC", ENOSPC}, {"ECONNRESET", ECONNRESET},
-               {"EPIPE", EPIPE}};
+               {"EPIPE", EPIPE}, {"ENOSYS", ENOSYS}};
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (strcmp(s, tab[i].name) == 0)
             return tab[i].e;
@@ -73,20 +75,22 @@ static void fs_init(void)
     const char *spec = getenv("SRD_FAULT");
     char kind[16], err[16] = "EIO";
     unsigned long n = 0, count = 1;
-    if (!spec || sscanf(spec, "%15[a-z]:%lu:%15[A-Z]:%lu", kind, &n, err,
+    if (!spec || sscanf(spec, "%15[a-z0-9]:%lu:%15[A-Z]:%lu", kind, &n, err,
                         &count) < 2)
         return;
     g_fs.kind = strcmp(kind, "write") == 0  ? FK_WRITE
                 : strcmp(kind, "sync") == 0 ? FK_SYNC
                 : strcmp(kind, "sock") == 0 ? FK_SOCK
                 : strcmp(kind, "alloc") == 0 ? FK_ALLOC
+                : strcmp(kind, "pwait2") == 0 ? FK_PWAIT2
                                             : FK_NONE;
     g_fs.first = n;
     g_fs.count = count;
     g_fs.err = fs_errno_of(err);
     const char *file = getenv("SRD_FAULT_FILE");
     struct stat sb;
-    if (g_fs.kind != FK_SOCK && g_fs.kind != FK_ALLOC && file &&
+    if (g_fs.kind != FK_SOCK && g_fs.kind != FK_ALLOC &&
+        g_fs.kind != FK_PWAIT2 && file &&
         stat(file, &sb) == 0) {
         g_fs.dev = sb.st_dev;
         g_fs.ino = sb.st_ino;
@@ -107,6 +111,8 @@ static bool fs_target(int kind, int fd)
         return S_ISSOCK(sb.st_mode);
     if (kind == FK_ALLOC)
         return S_ISREG(sb.st_mode);
+    if (kind == FK_PWAIT2)
+        return true; /* any epoll instance */
     if (!g_fs.have_file) { /* the store did not exist yet at the start */
         const char *file = getenv("SRD_FAULT_FILE");
         struct stat fb;
@@ -176,6 +182,8 @@ typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
 typedef int (*falloc_fn)(int, off_t, off_t);
+typedef int (*pwait2_fn)(int, struct epoll_event *, int,
+                         const struct timespec *, const sigset_t *);
 
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
@@ -246,4 +254,13 @@ int posix_fallocate(int fd, off_t off, off_t len)
     if (fs_fail(FK_ALLOC, fd))
         return errno;
     return real_posix_fallocate(fd, off, len);
+}
+
+int epoll_pwait2(int ep, struct epoll_event *evs, int max,
+                 const struct timespec *timeout, const sigset_t *mask)
+{
+    FS_REAL(pwait2_fn, epoll_pwait2);
+    return fs_fail(FK_PWAIT2, ep) ? -1
+                                  : real_epoll_pwait2(ep, evs, max, timeout,
+                                                      mask);
 }

@@ -485,6 +485,84 @@ START_TEST(test_full_disk_for_the_shared_index_costs_no_write)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* A kernel without epoll_pwait2                                             */
+/* ------------------------------------------------------------------------ */
+
+#define PF_GW 6    /* concurrent durable writers */
+#define PF_GPUTS 150
+#define PF_GLEN 100
+
+/* "gwriter STORE PREFIX": PF_GPUTS blocking puts of "<prefix><i>"
+ * (pf_value's bytes); exit 0 when every one was acknowledged. */
+static int pf_child_gwriter(char **argv)
+{
+    srd_store *st = ch_child_open(argv[0]);
+    char key[64];
+    srd_err rc = SRD_OK;
+    for (int i = 0; rc == SRD_OK && i < PF_GPUTS; i++) {
+        snprintf(key, sizeof key, "%s%d", argv[1], i);
+        pf_value(g_buf, PF_GLEN, key);
+        rc = srd_put(st, tu_s(key), (srd_val){g_buf, PF_GLEN});
+    }
+    printf("gwriter %s\n", srd_errname(rc));
+    srd_close(st);
+    return rc == SRD_OK ? 0 : 1;
+}
+
+/* The commit gather waits with epoll_pwait2; on a kernel that lacks it
+ * (ENOSYS) srdd says so once, commits each pass's group at once, and
+ * every write of concurrent durable writers is acknowledged and kept. */
+START_TEST(test_a_kernel_without_epoll_pwait2_serves_without_the_gather)
+{
+    char *mdir = tu_tmpdir();
+    char *mark = tu_join(mdir, "fault.mark");
+    pf_new_store();
+    pf_shim_env("pwait2:1:ENOSYS:0", NULL, mark);
+    pf_asan_env("");
+    const char *args[] = {"--sync", "always", "--log-level", "info", NULL};
+    start_srdd(args);
+    pf_shim_env(NULL, NULL, NULL);
+    ch_child w[PF_GW];
+    char prefix[PF_GW][16];
+    for (int i = 0; i < PF_GW; i++) {
+        snprintf(prefix[i], sizeof prefix[i], "g%d.", i);
+        const char *argv[] = {"gwriter", g_store, prefix[i], NULL};
+        w[i] = ch_spawn(argv);
+    }
+    for (int i = 0; i < PF_GW; i++) {
+        char line[128] = "";
+        bool got = ch_line(&w[i], line, sizeof line);
+        int status = ch_wait(&w[i]);
+        if (status != 0)
+            ch_print_srdd_log();
+        ck_assert_msg(status == 0, "writer %d: %d (%s)", i, status,
+                      got ? line : "no output");
+    }
+    ck_assert_msg(pf_tripped(mark), "no gather was tried: no epoll_pwait2");
+    srd_store *st = ch_open_client();
+    char key[64];
+    for (int i = 0; i < PF_GW; i++)
+        for (int j = 0; j < PF_GPUTS; j++) {
+            snprintf(key, sizeof key, "%s%d", prefix[i], j);
+            ck_assert_int_eq(pf_key_state(st, key, PF_GLEN), 1);
+        }
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    char *log = tu_join(g_dir, "s.srd.log");
+    size_t len = 0;
+    char *text = (char *)tu_read_file(log, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "no epoll_pwait2") != NULL,
+                  "srdd's log does not say the gather is off");
+    free(text);
+    free(log);
+    tu_rmtree(mdir);
+    free(mdir);
+    free(mark);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Child processes: a probe, a client under socket faults, a writer killed   */
 /* ------------------------------------------------------------------------ */
 
@@ -849,6 +927,7 @@ static Suite *procfaults_suite(void)
                         0, (int)(sizeof g_store_kinds / sizeof g_store_kinds[0]));
     tcase_add_loop_test(tc, test_full_disk_for_the_shared_index_costs_no_write,
                         0, 3);
+    tcase_add_test(tc, test_a_kernel_without_epoll_pwait2_serves_without_the_gather);
     suite_add_tcase(s, tc);
     tc = tcase_create("client");
     tcase_add_checked_fixture(tc, ch_setup, ch_teardown);
@@ -865,6 +944,7 @@ int main(int argc, char **argv)
         {"probe", 2, pf_child_probe},
         {"ops", 2, pf_child_ops},
         {"writer", 2, pf_child_writer},
+        {"gwriter", 2, pf_child_gwriter},
         {NULL, 0, NULL},
     };
     return ch_main(argc, argv, roles, procfaults_suite);
