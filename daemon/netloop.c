@@ -610,9 +610,10 @@ static bool nl_backlog(netloop *nl)
     return any;
 }
 
-/* Wait for the next pass's events. After a pass that had work (worked),
- * look with epoll_wait(0) for up to the spin bound first: a client's next
- * request often follows its reply within microseconds, and blocking lets
+/* Wait for the next pass's events. After a pass that had work and whose
+ * on_pass allows it (worked), look with epoll_wait(0) for up to the spin
+ * bound first: a client's next request often follows its reply within
+ * microseconds, and blocking lets
  * this vCPU halt, which on a VM costs tens of microseconds to wake
  * (PROTOCOL.md, "Spinning before blocking"). An idle loop never spins (the
  * tick's passes have no work), and spins that keep finding nothing back
@@ -665,12 +666,13 @@ static void *nl_thread(void *arg)
     struct epoll_event evs[NL_EVENTS];
     uint64_t last_tick = stats_now_ms(), quit_at = 0;
     int n = 0;
+    bool spin = false;
     for (;;) {
-        n = nl_wait(nl, evs, n > 0);
+        n = nl_wait(nl, evs, n > 0 && spin);
         for (int i = 0; i < n; i++)
             nl_event(nl, &evs[i]);
         nl_gather(nl);
-        nl->c.on_pass(nl->c.arg);
+        spin = nl->c.on_pass(nl->c.arg);
         nl_settle(nl);
         uint64_t now = stats_now_ms();
         if (now - last_tick >= NL_TICK_MS || atomic_load(&nl->stop_listen)) {

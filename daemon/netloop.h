@@ -39,8 +39,9 @@ typedef struct netloop_conf {
     void (*on_frame)(void *arg, nconn *c, nng_msg *m);
     /* A frame of len bytes, more than max_frame, arrived. Loop thread. */
     void (*on_oversize)(void *arg, nconn *c, uint64_t len);
-    /* Every frame of this pass was handed over. Loop thread. */
-    void (*on_pass)(void *arg);
+    /* Every frame of this pass was handed over. Loop thread. Returns
+     * whether the next wait may spin (spin_us). */
+    bool (*on_pass)(void *arg);
     /* A connection closed. Loop thread. */
     void (*on_close)(void *arg, nconn *c);
     unsigned spin_us;       /* after a pass with work, poll this long

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,14 +232,16 @@ static void cr_dispatch(srdi_client *c, int fd, const uint8_t *msg,
 }
 
 /* Baton held: wait up to timeout_ms for replies on fd and dispatch all
- * that arrived. A wait of a whole read slice is one recv (SO_RCVTIMEO is
- * the slice: cr_dial), a shorter one polls first. */
+ * that arrived. The wait is a poll for POLLIN, never a blocking recv: a
+ * thread asleep in recv on a Unix stream socket is woken each time srdd
+ * reads a request of ours (the kernel's write-space wake-up, which a
+ * poll for POLLIN filters out), one wasted wake per durable put
+ * (PERFORMANCE.md, "Stop 23"). */
 static void cr_read(srdi_client *c, int fd, int timeout_ms, cl_call **later)
 {
-    int flags = timeout_ms >= CL_READ_SLICE_MS ? 0 : MSG_DONTWAIT;
-    if (flags && timeout_ms > 0 && !srdi_reqsock_wait(fd, timeout_ms))
+    if (timeout_ms > 0 && !srdi_reqsock_wait(fd, timeout_ms))
         return;
-    ssize_t n = srdi_rbuf_recv(&c->rb, fd, flags);
+    ssize_t n = srdi_rbuf_fill(&c->rb, fd);
     bool failed = n == 0 || (n < 0 && errno != EAGAIN &&
                              errno != EWOULDBLOCK);
     const uint8_t *msg;
@@ -346,8 +347,6 @@ static int cr_dial(srdi_client *c, const char *url, srd_err *rc)
         *rc = errno == ENOMEM ? SRD_ENOMEM : SRD_EUNREACHABLE;
         return -1;
     }
-    struct timeval slice = {0, (suseconds_t)CL_READ_SLICE_MS * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
     uint64_t uid;
     if (srdi_reqsock_peer_uid(fd, &uid) &&
         !srdi_cl_peer_trusted(c, uid, url)) {

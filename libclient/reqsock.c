@@ -240,18 +240,13 @@ static bool rs_room(srdi_rbuf *rb)
 
 ssize_t srdi_rbuf_fill(srdi_rbuf *rb, int fd)
 {
-    return srdi_rbuf_recv(rb, fd, MSG_DONTWAIT);
-}
-
-ssize_t srdi_rbuf_recv(srdi_rbuf *rb, int fd, int flags)
-{
     if (!rs_room(rb)) {
         errno = ENOMEM;
         return -1;
     }
     ssize_t n;
     do
-        n = recv(fd, rb->p + rb->len, rb->cap - rb->len, flags);
+        n = recv(fd, rb->p + rb->len, rb->cap - rb->len, MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n > 0)
         rb->len += (size_t)n;

@@ -56,10 +56,6 @@ int srdi_rbuf_next(srdi_rbuf *rb, size_t max, const uint8_t **msg,
  * -1 with errno (EAGAIN: nothing now). */
 ssize_t srdi_rbuf_fill(srdi_rbuf *rb, int fd);
 
-/* The same with recv flags (0: wait as SO_RCVTIMEO allows; EAGAIN when
- * it passed). */
-ssize_t srdi_rbuf_recv(srdi_rbuf *rb, int fd, int flags);
-
 /* Wait until fd is readable, at most timeout_ms (< 0: forever): true
  * when it is (or has failed: the next fill says so). */
 bool srdi_reqsock_wait(int fd, int timeout_ms);

@@ -540,7 +540,7 @@ START_TEST(test_a_kernel_without_epoll_pwait2_serves_without_the_gather)
     }
     ck_assert_msg(pf_tripped(mark), "no gather was tried: no epoll_pwait2");
     srd_store *st = ch_open_client();
-    char key[64];
+    char key[128];
     for (int i = 0; i < PF_GW; i++)
         for (int j = 0; j < PF_GPUTS; j++) {
             snprintf(key, sizeof key, "%s%d", prefix[i], j);

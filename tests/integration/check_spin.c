@@ -179,6 +179,80 @@ START_TEST(test_blocking_round_trips_are_acked_with_every_spin_setting)
 }
 END_TEST
 
+/* srdd's spins over SP_PUTS blocking puts of one writer with --sync mode
+ * (srdd started and stopped here). */
+static unsigned long long sp_lone_writer_spins(const char *mode)
+{
+    const char *extra[] = {"--sync", mode, "--spin-us", "200", NULL};
+    start_srdd(extra);
+    srd_store *st = ch_open_client();
+    const char *why = sp_puts(st, "lone");
+    ck_assert_msg(!why, "%s: %s", mode, why);
+    sp_expect(st, "lone");
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+    unsigned long long n = sp_srdd_spins();
+    tu_rmtree(g_dir);
+    ck_assert_int_eq(mkdir(g_dir, 0700), 0);
+    return n;
+}
+
+/* A lone durable writer's next request comes only after its reply woke
+ * it, so srdd does not spin after the groups it syncs (it would hold its
+ * vCPU while the woken client goes to a halted one); with --sync never
+ * it spins after them. The few spins left are the handshake's passes. */
+START_TEST(test_srdd_does_not_spin_after_a_lone_durable_writers_groups)
+{
+    setenv("SRD_SPIN_CORE_CHECK", "0", 1);
+    unsigned long long durable = sp_lone_writer_spins("always");
+    unsigned long long fast = sp_lone_writer_spins("never");
+    ck_assert_msg(durable < SP_PUTS / 10,
+                  "srdd spun %llu times after %d durable puts", durable,
+                  SP_PUTS);
+    ck_assert_msg(fast >= SP_PUTS / 2,
+                  "srdd spun %llu times after %d puts, --sync never", fast,
+                  SP_PUTS);
+}
+END_TEST
+
+/* This thread's voluntary context switches so far. */
+static unsigned long long sp_my_switches(void)
+{
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    unsigned long long n = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1;
+    fclose(f);
+    ck_assert_msg(found, "no voluntary_ctxt_switches in /proc");
+    return n;
+}
+
+/* A writer that sleeps for its durable reply (no spin) is woken once per
+ * put, by the reply: its wait is a poll for POLLIN, which the kernel's
+ * wake-up for write space (srdd reading the request) does not end, as it
+ * ends a recv asleep on the socket (two wakes per put). */
+START_TEST(test_a_durable_put_wakes_its_sleeping_writer_once)
+{
+    const char *extra[] = {"--sync", "always", NULL};
+    start_srdd(extra);
+    setenv("SRD_SPIN_US", "0", 1);
+    srd_store *st = ch_open_client();
+    ck_srd(srd_put(st, tu_s("warm"), tu_s("up")));
+    unsigned long long before = sp_my_switches();
+    const char *why = sp_puts(st, "sleepy");
+    unsigned long long woken = sp_my_switches() - before;
+    ck_assert_msg(!why, "%s", why);
+    ck_assert_msg(woken < SP_PUTS * 3 / 2,
+                  "%llu wakes for %d durable puts", woken, SP_PUTS);
+    sp_expect(st, "sleepy");
+    ck_srd(srd_close(st));
+    ck_assert_int_eq(stop_srdd(SIGTERM), 0);
+}
+END_TEST
+
 static Suite *spin_suite(void)
 {
     Suite *s = suite_create("spin");
@@ -188,6 +262,8 @@ static Suite *spin_suite(void)
     tcase_add_loop_test(
         tc, test_blocking_round_trips_are_acked_with_every_spin_setting, 0,
         (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_srdd_does_not_spin_after_a_lone_durable_writers_groups);
+    tcase_add_test(tc, test_a_durable_put_wakes_its_sleeping_writer_once);
     suite_add_tcase(s, tc);
     return s;
 }
