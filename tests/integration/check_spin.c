@@ -180,10 +180,12 @@ START_TEST(test_blocking_round_trips_are_acked_with_every_spin_setting)
 END_TEST
 
 /* srdd's spins over SP_PUTS blocking puts of one writer with --sync mode
- * (srdd started and stopped here). */
+ * (srdd started and stopped here). The bound is long (2 ms) so that a
+ * slow machine (the sanitizers) still sees the writer's next request
+ * within it: spins that miss back off, and would hide what is counted. */
 static unsigned long long sp_lone_writer_spins(const char *mode)
 {
-    const char *extra[] = {"--sync", mode, "--spin-us", "200", NULL};
+    const char *extra[] = {"--sync", mode, "--spin-us", "2000", NULL};
     start_srdd(extra);
     srd_store *st = ch_open_client();
     const char *why = sp_puts(st, "lone");
