@@ -291,10 +291,11 @@ static void cr_read_turn(srdi_client *c, int64_t deadline, bool spin)
     spin = spin && srdi_spin_want(&c->spin) && srdi_spin_core_free();
     unsigned bound_us = c->spin.bound_us;
     pthread_mutex_unlock(&c->mu);
+    int64_t left = deadline < 0 ? -1 : deadline - cr_now_ms();
     int slice = CL_READ_SLICE_MS;
-    if (deadline >= 0 && deadline - cr_now_ms() < slice)
-        slice = (int)(deadline - cr_now_ms() > 0 ? deadline - cr_now_ms()
-                                                 : 0);
+    if (left >= 0 && left < slice)
+        slice = (int)(left > 0 ? left : 0);
+    bound_us = srdi_spin_bound_within(bound_us, left); /* not past it */
     bool hit = spin && cr_spin(fd, bound_us);
     cl_call *later = NULL;
     cr_read(c, fd, hit ? 0 : slice, &later);

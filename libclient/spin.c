@@ -79,6 +79,13 @@ void srdi_spin_done(srdi_spin *sp, bool hit)
         sp->skip = SRDI_SPIN_SKIP_MAX;
 }
 
+unsigned srdi_spin_bound_within(unsigned bound_us, int64_t ms_left)
+{
+    if (ms_left < 0 || (uint64_t)ms_left >= (bound_us + 999u) / 1000u)
+        return bound_us; /* no deadline, or none within the bound */
+    return (unsigned)ms_left * 1000u;
+}
+
 bool srdi_spin_core_free_in(const char *loadavg, unsigned cpus, bool *idle)
 {
     /* "0.98 1.58 3.31 1/85 32089": the fourth field is running/total */

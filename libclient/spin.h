@@ -51,6 +51,10 @@ bool srdi_spin_want(srdi_spin *sp);
 /* Record what the spin this wait made saw. */
 void srdi_spin_done(srdi_spin *sp, bool hit);
 
+/* The spin of a wait whose deadline is ms_left milliseconds away (< 0:
+ * none): bound_us, but never past the deadline (0 once it passed). */
+unsigned srdi_spin_bound_within(unsigned bound_us, int64_t ms_left);
+
 /* Whether a core is free for a spin: the tasks running or runnable
  * (/proc/loadavg's fourth field, this one included) are no more than the
  * CPUs this process may use. A spin on an oversubscribed machine holds a

@@ -118,6 +118,23 @@ START_TEST(test_spin_needs_a_free_core)
 }
 END_TEST
 
+/* A wait's spin ends by its deadline: a call with 1 ms left spins at
+ * most 1 ms whatever SRD_SPIN_US says, one past its deadline not at all,
+ * one with no deadline the whole bound. */
+START_TEST(test_spin_never_runs_past_the_deadline)
+{
+    ck_assert_uint_eq(srdi_spin_bound_within(50, -1), 50);
+    ck_assert_uint_eq(srdi_spin_bound_within(10000, -1), 10000);
+    ck_assert_uint_eq(srdi_spin_bound_within(10000, 1), 1000);
+    ck_assert_uint_eq(srdi_spin_bound_within(10000, 0), 0);
+    ck_assert_uint_eq(srdi_spin_bound_within(50, 0), 0);
+    ck_assert_uint_eq(srdi_spin_bound_within(50, 1), 50);
+    ck_assert_uint_eq(srdi_spin_bound_within(10000, 100), 10000);
+    ck_assert_uint_eq(srdi_spin_bound_within(10000, INT64_MAX / 2), 10000);
+    ck_assert_uint_eq(srdi_spin_bound_within(0, 5), 0);
+}
+END_TEST
+
 static Suite *spin_suite(void)
 {
     Suite *s = suite_create("spin_policy");
@@ -127,6 +144,7 @@ static Suite *spin_suite(void)
     tcase_add_test(tc, test_spin_backs_off_after_misses_and_a_hit_resets_it);
     tcase_add_test(tc, test_spin_environment_is_read_and_a_bad_value_ignored);
     tcase_add_test(tc, test_spin_needs_a_free_core);
+    tcase_add_test(tc, test_spin_never_runs_past_the_deadline);
     suite_add_tcase(s, tc);
     return s;
 }
